@@ -1,0 +1,45 @@
+"""Celery settings for TELEGLAS, all derived from the one Settings object.
+
+Delivery semantics: at-least-once from the broker, made exactly-once at the chat by the tasks themselves
+(event claim by fingerprint in process_event, delivery record per (alert, chat) in send_message).
+"""
+from kombu import Queue
+
+from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_PROCESS_EVENT, TASK_SEND_MESSAGE
+from teleglas.settings import get_settings
+
+_settings = get_settings()
+
+broker_url = _settings.celery_broker_url
+# Publishing retries on a broker blip; the listener publishes from its own thread so this never blocks reading.
+broker_connection_retry_on_startup = True
+task_publish_retry = True
+task_publish_retry_policy = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
+
+include = ["teleglas.tasks.events", "teleglas.tasks.send"]
+
+# A bare `celery -A teleglas worker` consumes both queues; `-Q events` or `-Q telegram` splits them.
+task_queues = (Queue(QUEUE_EVENTS), Queue(QUEUE_TELEGRAM))
+task_default_queue = QUEUE_EVENTS
+task_routes = {TASK_PROCESS_EVENT: {"queue": QUEUE_EVENTS}, TASK_SEND_MESSAGE: {"queue": QUEUE_TELEGRAM}}
+
+task_serializer = "json"
+accept_content = ["json"]
+# No result backend: nothing reads task results, and results would be one more place a secret could land.
+task_ignore_result = True
+result_backend = None
+
+# Ack after the task ran, and redeliver when a worker process dies mid-task: nothing is lost,
+# which is why every task is idempotent.
+task_acks_late = True
+task_reject_on_worker_lost = True
+# Unacked messages come back after this many seconds. It must exceed the longest retry countdown
+# (send_message backs off at most 60 s; a 429 retry_after is capped at 300 s), or delayed sends run twice.
+broker_transport_options = {"visibility_timeout": 3600}
+# Small prefetch: with acks_late prefetched messages are safe but held back from other workers.
+worker_prefetch_multiplier = 4
+
+worker_hijack_root_logger = True
+worker_redirect_stdouts = True
+timezone = "UTC"
+enable_utc = True

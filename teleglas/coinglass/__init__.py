@@ -1,0 +1,1 @@
+"""Everything that speaks CoinGlass: its wire formats, and the typed events they become."""

@@ -1,0 +1,170 @@
+"""The one owner of the CoinGlass socket: connect, subscribe, text heartbeat, read, reconnect.
+
+It hands every received text frame to a callback and knows nothing of events or Celery. The read thread
+blocks in recv(); a heartbeat thread sends `ping` and, when no `pong` comes back in time, shuts the socket
+down so the read thread falls out and the loop reconnects.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import websocket
+
+from teleglas.coinglass.ws_protocol import PING_MESSAGE, stream_url, subscribe_message
+from teleglas.defines import LOG_WS, WS_PONG
+from teleglas.redaction import redact, register_secrets
+
+log = logging.getLogger(__name__)
+
+AUTH_REFUSED = {401, 403}
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    base_url: str
+    api_key: str
+    channels: tuple[str, ...]
+    ping_interval_s: float = 20.0
+    pong_timeout_s: float = 10.0
+    connect_timeout_s: float = 30.0
+    reconnect_delay_s: float = 2.0
+    max_reconnect_delay_s: float = 60.0
+    close_timeout_s: float = 10.0
+
+
+FrameHandler = Callable[[str, int], None]  # (text, received_ms)
+
+
+class StreamConnection:
+    def __init__(self, config: StreamConfig, on_frame: FrameHandler, on_pong: Callable[[float], None] | None = None):
+        register_secrets(config.api_key)
+        self.config = config
+        self._on_frame = on_frame
+        self._on_pong = on_pong
+        self._stop = threading.Event()
+        self._ws: websocket.WebSocket | None = None
+        self._ws_lock = threading.Lock()
+        self.connected = False
+        self.reconnects = 0
+        self.last_pong_time = 0.0
+        self._last_ping_time = 0.0
+
+    def stop(self) -> None:
+        """Ends run(): callable from a signal handler or another thread."""
+        self._stop.set()
+        self._shutdown_socket()
+
+    def run(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            ws = self._connect()
+            if ws is None:
+                attempt += 1
+                self._wait_before_retry(attempt)
+                continue
+            attempt = 0
+            try:
+                self._serve(ws)
+            finally:
+                self.connected = False
+                self._close(ws)
+            if not self._stop.is_set():
+                self.reconnects += 1
+                self._wait_before_retry(1)
+
+    def _connect(self) -> websocket.WebSocket | None:
+        url = stream_url(self.config.base_url, self.config.api_key)
+        try:
+            ws = websocket.create_connection(url, timeout=self.config.connect_timeout_s, enable_multithread=True)
+        except websocket.WebSocketBadStatusException as exc:
+            if exc.status_code in AUTH_REFUSED:
+                log.error("%s CoinGlass refused the API key (HTTP %s): check COINGLASS_API_KEY_WS and that the plan includes WebSocket (Standard or higher)", LOG_WS, exc.status_code)
+            else:
+                log.error("%s handshake refused with HTTP %s", LOG_WS, exc.status_code)
+            return None
+        except (OSError, websocket.WebSocketException) as exc:
+            log.warning("%s connect to %s failed: %s", LOG_WS, redact(url), redact(f"{type(exc).__name__}: {exc}"))
+            return None
+        ws.settimeout(None)  # reads block; the heartbeat thread decides when the connection is dead
+        with self._ws_lock:
+            self._ws = ws
+        if self._stop.is_set():  # stop() arrived while connecting
+            return ws
+        ws.send(subscribe_message(self.config.channels))
+        self.connected = True
+        log.info("%s connected to %s, subscribed to %s", LOG_WS, redact(url), ", ".join(self.config.channels))
+        return ws
+
+    def _serve(self, ws: websocket.WebSocket) -> None:
+        self._last_ping_time = 0.0
+        self.last_pong_time = time.time()
+        heartbeat = threading.Thread(target=self._heartbeat, args=(ws,), name="ws-heartbeat", daemon=True)
+        heartbeat.start()
+        try:
+            while not self._stop.is_set():
+                try:
+                    opcode, data = ws.recv_data()
+                except websocket.WebSocketConnectionClosedException:
+                    if not self._stop.is_set():
+                        log.warning("%s connection closed by server", LOG_WS)
+                    return
+                except (OSError, websocket.WebSocketException) as exc:
+                    if not self._stop.is_set():
+                        log.warning("%s connection lost: %s", LOG_WS, redact(f"{type(exc).__name__}: {exc}"))
+                    return
+                received_ms = int(time.time() * 1000)
+                if opcode == websocket.ABNF.OPCODE_CLOSE:
+                    log.warning("%s server closed the connection", LOG_WS)
+                    return
+                text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+                if text == WS_PONG:
+                    self.last_pong_time = received_ms / 1000
+                    if self._on_pong:
+                        self._on_pong(self.last_pong_time)
+                    continue
+                self._on_frame(text, received_ms)
+        finally:
+            heartbeat.join(timeout=1)
+
+    def _heartbeat(self, ws: websocket.WebSocket) -> None:
+        interval = self.config.ping_interval_s
+        while not self._stop.wait(min(interval, 1.0) if interval > 1.0 else interval):
+            if not ws.connected:
+                return
+            now = time.time()
+            if self._last_ping_time and self.last_pong_time < self._last_ping_time and now - self._last_ping_time > self.config.pong_timeout_s:
+                log.warning("%s no pong within %.1f s: connection declared dead", LOG_WS, self.config.pong_timeout_s)
+                self._shutdown_socket()
+                return
+            if now - self._last_ping_time >= interval and (not self._last_ping_time or self.last_pong_time >= self._last_ping_time):
+                try:
+                    ws.send(PING_MESSAGE)
+                except (OSError, websocket.WebSocketException):
+                    return
+                self._last_ping_time = now
+
+    def _wait_before_retry(self, attempt: int) -> None:
+        delay = min(self.config.reconnect_delay_s * 2 ** (attempt - 1), self.config.max_reconnect_delay_s)
+        log.info("%s reconnecting in %.1f s", LOG_WS, delay)
+        self._stop.wait(delay)
+
+    def _shutdown_socket(self) -> None:
+        with self._ws_lock:
+            ws = self._ws
+        if ws is not None and ws.sock is not None:
+            try:
+                ws.sock.shutdown(2)
+            except OSError:
+                pass
+
+    def _close(self, ws: websocket.WebSocket) -> None:
+        with self._ws_lock:
+            self._ws = None
+        try:
+            ws.close(timeout=self.config.close_timeout_s)
+        except (OSError, websocket.WebSocketException):
+            ws.shutdown()

@@ -1,0 +1,169 @@
+"""The CoinGlass WebSocket protocol: URL, subscribe/unsubscribe and heartbeat messages, frame parsing.
+
+Pure functions, no I/O. Every frame from the socket is hostile until parsed here: a bad item is rejected
+with a reason while the valid items of the same frame are kept.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+from urllib.parse import quote
+
+from teleglas.coinglass.events import FuturesTrade, LiquidationOrder, MarketEvent
+from teleglas.defines import CHANNEL_FUTURES_TRADES, CHANNEL_LIQUIDATIONS, WS_API_KEY_PARAM, WS_PING, WS_PONG
+
+MAX_TEXT_FIELD = 64
+# Event times outside 2000-01-01 .. 2100-01-01 in milliseconds are not real events.
+MIN_TIME_MS = 946_684_800_000
+MAX_TIME_MS = 4_102_444_800_000
+PING_MESSAGE = WS_PING
+
+
+def stream_url(base_url: str, api_key: str) -> str:
+    """The stream URL with the key in the query string, as CoinGlass expects. The result is a secret."""
+    separator = "&" if "?" in base_url else "?"
+    return f"{base_url}{separator}{WS_API_KEY_PARAM}={quote(api_key, safe='')}"
+
+
+def subscribe_message(channels: list[str] | tuple[str, ...]) -> str:
+    """`{"method": "subscribe", "channels": [...]}`: the documented keys (not `op`/`args`)."""
+    return json.dumps({"method": "subscribe", "channels": list(channels)})
+
+
+def unsubscribe_message(channels: list[str] | tuple[str, ...]) -> str:
+    return json.dumps({"method": "unsubscribe", "channels": list(channels)})
+
+
+class FrameKind(str, Enum):
+    DATA = "data"
+    PONG = "pong"
+    UNKNOWN = "unknown"  # well-formed but not a data frame we know (an error text, an ack, another channel)
+    MALFORMED = "malformed"  # not JSON, or JSON of the wrong shape
+
+
+@dataclass
+class ParsedFrame:
+    kind: FrameKind
+    channel: str = ""
+    events: list[MarketEvent] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # one reason per bad item of a data frame
+    reason: str = ""  # why a whole frame is unknown or malformed
+
+
+class ItemError(ValueError):
+    """One item of a data frame that cannot become an event."""
+
+
+def parse_frame(text: str | bytes) -> ParsedFrame:
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            return ParsedFrame(FrameKind.MALFORMED, reason="binary frame is not UTF-8")
+    if text.strip() == WS_PONG:
+        return ParsedFrame(FrameKind.PONG)
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return ParsedFrame(FrameKind.MALFORMED, reason=f"not JSON ({type(exc).__name__})")
+    if not isinstance(message, dict):
+        return ParsedFrame(FrameKind.MALFORMED, reason=f"JSON {type(message).__name__}, not an object")
+    channel = message.get("channel")
+    data = message.get("data")
+    if not isinstance(channel, str) or data is None:
+        return ParsedFrame(FrameKind.UNKNOWN, reason="no channel/data (not a data frame)")
+    parse_item = _item_parser(channel)
+    if parse_item is None:
+        return ParsedFrame(FrameKind.UNKNOWN, channel=channel, reason="unknown channel")
+    items = [data] if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        return ParsedFrame(FrameKind.MALFORMED, channel=channel, reason=f"data is {type(data).__name__}, not a list")
+    frame = ParsedFrame(FrameKind.DATA, channel=channel)
+    for index, item in enumerate(items):
+        try:
+            frame.events.append(parse_item(item))
+        except ItemError as exc:
+            frame.rejected.append(f"item {index}: {exc}")
+    return frame
+
+
+def _item_parser(channel: str):
+    if channel == CHANNEL_LIQUIDATIONS:
+        return parse_liquidation
+    if channel == CHANNEL_FUTURES_TRADES or channel.startswith(CHANNEL_FUTURES_TRADES + "@"):
+        return parse_trade
+    return None
+
+
+def parse_liquidation(item: Any) -> LiquidationOrder:
+    return LiquidationOrder(**_common_fields(item, LiquidationOrder.side_names))
+
+
+def parse_trade(item: Any) -> FuturesTrade:
+    return FuturesTrade(**_common_fields(item, FuturesTrade.side_names))
+
+
+def _common_fields(item: Any, sides: dict[int, str]) -> dict[str, Any]:
+    """The docs spell fields camelCase in English and snake_case in Chinese; accept both."""
+    if not isinstance(item, dict):
+        raise ItemError(f"item is {type(item).__name__}, not an object")
+    base = _first(item, "baseAsset", "base_asset", required=False)
+    return {
+        "exchange": _text(_first(item, "exName", "exchange"), "exName"),
+        "symbol": _text(_first(item, "symbol"), "symbol"),
+        "base_asset": "" if base is None else _text(base, "baseAsset"),
+        "price": _number(_first(item, "price"), "price", allow_zero=False),
+        "side": _side(_first(item, "side"), sides),
+        "usd": _number(_first(item, "volUsd", "volume_usd"), "volUsd", allow_zero=True),
+        "time_ms": _time_ms(_first(item, "time")),
+    }
+
+
+def _first(item: dict[str, Any], *names: str, required: bool = True) -> Any:
+    for name in names:
+        if name in item and item[name] is not None:
+            return item[name]
+    if required:
+        raise ItemError(f"missing field {names[0]!r}")
+    return None
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ItemError(f"{name} is {type(value).__name__}, not a string")
+    value = value.strip()
+    if not value or len(value) > MAX_TEXT_FIELD:
+        raise ItemError(f"{name} length {len(value)} outside 1..{MAX_TEXT_FIELD}")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ItemError(f"{name} contains control characters")
+    return value
+
+
+def _number(value: Any, name: str, *, allow_zero: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ItemError(f"{name} is {type(value).__name__}, not a number")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise ItemError(f"{name} is not a finite number") from None
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero) or number >= 1e15:
+        raise ItemError(f"{name} out of range")
+    return number
+
+
+def _side(value: Any, sides: dict[int, str]) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value not in sides:
+        raise ItemError(f"side {str(value)[:20]!r} is not one of {sorted(sides)}")
+    return value
+
+
+def _time_ms(value: Any) -> int:
+    number = _number(value, "time", allow_zero=False)
+    if number != int(number) or not MIN_TIME_MS <= number <= MAX_TIME_MS:
+        raise ItemError("time is not a millisecond timestamp")
+    return int(number)

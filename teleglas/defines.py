@@ -1,0 +1,34 @@
+"""Protocol constants and names shared by every component, kept in one place (cryptofeed's `defines`)."""
+
+# CoinGlass WebSocket protocol (shared/reference/coinglass-api.md).
+WS_PING = "ping"
+WS_PONG = "pong"
+WS_API_KEY_PARAM = "cg-api-key"
+CHANNEL_LIQUIDATIONS = "liquidationOrders"
+CHANNEL_FUTURES_TRADES = "futures_trades"  # full name: futures_trades@{Exchange}_{SYMBOL}@{minVol}
+
+# Side codes differ per channel: liquidations name the liquidated position, trades the taker side.
+LIQUIDATION_SIDES = {1: "LONG", 2: "SHORT"}
+TRADE_SIDES = {1: "SELL", 2: "BUY"}
+
+# Event kinds carried through the pipeline.
+KIND_LIQUIDATION = "liquidation"
+KIND_TRADE = "trade"
+
+# Celery queues and task names: the listener publishes by name so it never imports worker code.
+QUEUE_EVENTS = "events"
+QUEUE_TELEGRAM = "telegram"
+TASK_PROCESS_EVENT = "teleglas.process_event"
+TASK_SEND_MESSAGE = "teleglas.send_message"
+
+# Log prefixes users grep for.
+LOG_WS = "[WS_CLIENT]"
+LOG_ENGINE = "[ALERT_ENGINE]"
+LOG_RUNNER = "[RUNNER]"
+LOG_SENDER = "[SENDER]"
+LOG_MANUAL = "[MANUAL]"
+LOG_CG_EMULATOR = "[CG_EMULATOR]"
+LOG_TG_EMULATOR = "[TG_EMULATOR]"
+
+# Telegram limits (shared/reference/telegram-bot-api.md §2).
+TELEGRAM_MAX_TEXT_UNITS = 4096

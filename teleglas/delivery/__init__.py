@@ -1,0 +1,1 @@
+"""Delivery to Telegram: the Bot API edge (`telegram`) and the send pipeline (`sender`)."""

@@ -1,0 +1,310 @@
+"""A Telegram Bot API emulator: `/bot<token>/<method>` with the real envelopes and error texts.
+
+Records every accepted message (in memory, and as JSON lines when a record file is given) so a test or a
+person can read exactly what "Telegram" received. Scripted faults (429, 5xx, 403, ...) are queued through
+`POST /_emulator/faults` or `TelegramEmulator.add_fault`.
+
+    python -m teleglas.emulators.telegram --port 8081 --token 123456:ABC... --record messages.jsonl
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from teleglas.defines import LOG_TG_EMULATOR, TELEGRAM_MAX_TEXT_UNITS
+from teleglas.emulators.telegram_html import HtmlParseError, parse_html
+from teleglas.redaction import redact, register_secrets
+
+log = logging.getLogger(__name__)
+
+MAX_RAW_TEXT_BYTES = 32768
+_BOT_PATH = re.compile(r"^/bot([^/]*)/([A-Za-z]+)$")
+_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+_NUMERIC = re.compile(r"^-?\d+$")
+
+
+@dataclass
+class Fault:
+    """One scripted answer for the next matching call."""
+
+    status: int
+    description: str
+    retry_after: int | None = None
+    migrate_to_chat_id: int | None = None
+    method: str = "sendmessage"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, description: str, parameters: dict[str, Any] | None = None):
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.parameters = parameters
+
+
+class TelegramEmulator:
+    def __init__(self, tokens: set[str], host: str = "127.0.0.1", port: int = 0, record_path: Path | None = None, known_chats: set[int | str] | None = None):
+        register_secrets(*tokens)
+        self.tokens = set(tokens)
+        self.known_chats = known_chats
+        self.record_path = record_path
+        self.messages: list[dict[str, Any]] = []
+        self.calls: list[dict[str, Any]] = []  # every request, accepted or not: method, status, time
+        self._faults: deque[Fault] = deque()
+        self._next_message_id: dict[int | str, int] = defaultdict(lambda: 1)
+        self._lock = threading.Condition()
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "TelegramEmulator":
+        self._thread = threading.Thread(target=self._server.serve_forever, name="telegram-emulator", daemon=True)
+        self._thread.start()
+        log.info("%s listening on %s", LOG_TG_EMULATOR, self.url)
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add_fault(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.messages.clear()
+            self.calls.clear()
+            self._faults.clear()
+
+    def wait_for_messages(self, count: int, timeout_s: float) -> list[dict[str, Any]]:
+        """Blocks until at least `count` messages were accepted or the timeout passed; returns them all."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            while len(self.messages) < count and (remaining := deadline - time.monotonic()) > 0:
+                self._lock.wait(remaining)
+            return list(self.messages)
+
+    # -- the Bot API ------------------------------------------------------------------------------------
+
+    def call(self, token: str, method: str, params: dict[str, Any]) -> Any:
+        if token not in self.tokens:
+            raise ApiError(401, "Unauthorized" if _TOKEN_SHAPE.match(token) else "Unauthorized: invalid token specified")
+        method = method.lower()
+        with self._lock:
+            if self._faults and self._faults[0].method == method:
+                fault = self._faults.popleft()
+                parameters = {}
+                if fault.retry_after is not None:
+                    parameters["retry_after"] = fault.retry_after
+                if fault.migrate_to_chat_id is not None:
+                    parameters["migrate_to_chat_id"] = fault.migrate_to_chat_id
+                raise ApiError(fault.status, fault.description, parameters or None)
+        if method == "getme":
+            return self._bot_user(token)
+        if method == "sendmessage":
+            return self._send_message(token, params)
+        raise ApiError(404, "Not Found: method not found")
+
+    def _bot_user(self, token: str) -> dict[str, Any]:
+        return {
+            "id": int(token.split(":", 1)[0]), "is_bot": True, "first_name": "TELEGLAS Emulator",
+            "username": "teleglas_emulator_bot", "can_join_groups": True, "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    def _send_message(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = _chat_id(params.get("chat_id"))
+        text = params.get("text")
+        text = "" if text is None else str(text)
+        if not text:
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text.encode("utf-8")) > MAX_RAW_TEXT_BYTES:
+            raise ApiError(400, "Bad Request: text is too long")
+        parse_mode = str(params.get("parse_mode") or "")
+        if parse_mode and parse_mode.lower() not in ("html", "markdown", "markdownv2"):
+            raise ApiError(400, "Bad Request: unsupported parse_mode")
+        plain = text
+        if parse_mode.lower() == "html":
+            try:
+                parsed = parse_html(text)
+            except HtmlParseError as exc:
+                raise ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
+            plain = parsed.plain_text
+        if not plain.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(plain.encode("utf-16-le")) // 2 > TELEGRAM_MAX_TEXT_UNITS:
+            raise ApiError(400, "Bad Request: message is too long")
+        if self.known_chats is not None and chat_id not in self.known_chats:
+            raise ApiError(400, "Bad Request: chat not found")
+        now = time.time()
+        with self._lock:
+            message_id = self._next_message_id[chat_id]
+            self._next_message_id[chat_id] += 1
+            record = {
+                "chat_id": chat_id, "message_id": message_id, "text": text, "parse_mode": parse_mode or None,
+                "params": {k: v for k, v in params.items() if k not in ("chat_id", "text")}, "received_at": now,
+            }
+            self.messages.append(record)
+            if self.record_path is not None:
+                with self.record_path.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._lock.notify_all()
+        return {
+            "message_id": message_id, "from": self._bot_user(token), "chat": _chat_object(chat_id),
+            "date": int(now), "text": plain,
+        }
+
+
+def _chat_id(raw: Any) -> int | str:
+    if raw is None or raw == "":
+        raise ApiError(400, "Bad Request: chat_id is empty")
+    if isinstance(raw, bool):
+        raise ApiError(400, "Bad Request: chat not found")
+    if isinstance(raw, int):
+        return raw
+    value = str(raw).strip()
+    if _NUMERIC.match(value):
+        return int(value)
+    if value.startswith("@") and len(value) > 1:
+        return value
+    raise ApiError(400, "Bad Request: chat not found")
+
+
+def _chat_object(chat_id: int | str) -> dict[str, Any]:
+    if isinstance(chat_id, str):
+        return {"id": -1001000000000, "type": "channel", "title": chat_id[1:], "username": chat_id[1:]}
+    if chat_id > 0:
+        return {"id": chat_id, "type": "private", "first_name": "Trader"}
+    kind = "supergroup" if str(chat_id).startswith("-100") else "group"
+    return {"id": chat_id, "type": kind, "title": "Alerts"}
+
+
+def _decode_body(content_type: str, body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "application/json":
+        value = json.loads(body.decode("utf-8"))
+        if not isinstance(value, dict):
+            raise ApiError(400, "Bad Request: invalid request body")
+        return value
+    if kind in ("application/x-www-form-urlencoded", ""):
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    raise ApiError(400, "Bad Request: unsupported content type")
+
+
+def _handler_for(emulator: TelegramEmulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
+        server_version = "telegram-bot-api-emulator"
+
+        def log_message(self, fmt: str, *args: Any) -> None:
+            log.debug("%s %s", LOG_TG_EMULATOR, redact(fmt % args))
+
+        def do_GET(self) -> None:
+            self._dispatch()
+
+        def do_POST(self) -> None:
+            self._dispatch()
+
+        def do_DELETE(self) -> None:
+            self._dispatch()
+
+        def _dispatch(self) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            if url.path.startswith("/_emulator/"):
+                return self._control(url.path, body)
+            match = _BOT_PATH.match(url.path)
+            if not match:
+                return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            token, method = match.groups()
+            try:
+                params = dict(parse_qsl(url.query, keep_blank_values=True))
+                params.update(_decode_body(self.headers.get("Content-Type", ""), body))
+                result = emulator.call(token, method, params)
+            except ApiError as exc:
+                payload: dict[str, Any] = {"ok": False, "error_code": exc.status, "description": exc.description}
+                if exc.parameters:
+                    payload["parameters"] = exc.parameters
+                headers = {"Retry-After": str(exc.parameters["retry_after"])} if exc.parameters and "retry_after" in exc.parameters else {}
+                emulator.calls.append({"method": method.lower(), "status": exc.status, "at": time.time()})
+                return self._reply(exc.status, payload, headers)
+            except (ValueError, UnicodeDecodeError):
+                emulator.calls.append({"method": method.lower(), "status": 400, "at": time.time()})
+                return self._reply(400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid request body"})
+            emulator.calls.append({"method": method.lower(), "status": 200, "at": time.time()})
+            self._reply(200, {"ok": True, "result": result})
+
+        def _control(self, path: str, body: bytes) -> None:
+            if path == "/_emulator/messages" and self.command == "GET":
+                with emulator._lock:
+                    return self._reply(200, list(emulator.messages))
+            if path == "/_emulator/messages" and self.command == "DELETE":
+                emulator.reset()
+                return self._reply(200, {"ok": True})
+            if path == "/_emulator/faults" and self.command == "POST":
+                try:
+                    spec = json.loads(body or b"{}")
+                    fault = Fault(**{k: spec[k] for k in spec if k in Fault.__dataclass_fields__})
+                    fault.method = fault.method.lower()
+                except (ValueError, TypeError) as exc:
+                    return self._reply(400, {"ok": False, "description": f"bad fault: {exc}"})
+                for _ in range(int(spec.get("count", 1))):
+                    emulator.add_fault(Fault(**vars(fault)))
+                return self._reply(200, {"ok": True})
+            self._reply(404, {"ok": False, "description": "unknown emulator control path"})
+
+        def _reply(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+            body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+            self.send_response(status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else None)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Telegram Bot API emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--token", action="append", required=True, help="a bot token the emulator accepts (repeatable)")
+    parser.add_argument("--record", type=Path, help="append every accepted message to this JSON-lines file")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
+    emulator = TelegramEmulator(set(args.token), args.host, args.port, args.record)
+    log.info("%s listening on %s", LOG_TG_EMULATOR, emulator.url)
+    try:
+        emulator._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator._server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""The listener process: CoinGlass frames in, one `process_event` task per parsed event out.
+
+Reading, parsing and counting happen on the read thread; publishing happens on EventPublisher's thread.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+
+from teleglas.coinglass.ws_connection import StreamConfig, StreamConnection
+from teleglas.coinglass.ws_protocol import FrameKind, parse_frame
+from teleglas.defines import LOG_RUNNER, LOG_WS
+from teleglas.event_publisher import EventPublisher
+from teleglas.logging_setup import setup_logging
+from teleglas.settings import Settings, SettingsError, get_settings
+
+log = logging.getLogger(__name__)
+SHUTDOWN_FLUSH_S = 5.0
+_SNIPPET = 80
+
+
+@dataclass
+class ListenerCounters:
+    frames: int = 0
+    events: int = 0
+    bad_frames: int = 0
+    unknown_frames: int = 0
+    rejected_items: int = 0
+    oversized_frames: int = 0
+
+
+class FrameRouter:
+    """Turns one text frame into events for the publisher, with a log line and a counter for each bad part."""
+
+    def __init__(self, publisher: EventPublisher, max_message_bytes: int):
+        self.publisher = publisher
+        self.max_message_bytes = max_message_bytes
+        self.counters = ListenerCounters()
+
+    def __call__(self, text: str, received_ms: int) -> None:
+        self.counters.frames += 1
+        if len(text) > self.max_message_bytes or len(text.encode("utf-8", errors="replace")) > self.max_message_bytes:
+            self.counters.oversized_frames += 1
+            log.warning("%s oversized frame dropped (%d chars > %d bytes), %d so far", LOG_WS, len(text), self.max_message_bytes, self.counters.oversized_frames)
+            return
+        frame = parse_frame(text)
+        if frame.kind is FrameKind.MALFORMED:
+            self.counters.bad_frames += 1
+            log.warning("%s malformed frame: %s; frame=%r; %d bad so far", LOG_WS, frame.reason, text[:_SNIPPET], self.counters.bad_frames)
+            return
+        if frame.kind is FrameKind.UNKNOWN:
+            self.counters.unknown_frames += 1
+            log.warning("%s unknown frame (%s): %r", LOG_WS, frame.reason, text[:_SNIPPET])
+            return
+        for reason in frame.rejected:
+            self.counters.rejected_items += 1
+            log.warning("%s %s item rejected: %s; %d rejected so far", LOG_WS, frame.channel[:_SNIPPET], reason, self.counters.rejected_items)
+        for event in frame.events:
+            self.publisher.submit(event.to_payload(), received_ms)
+        self.counters.events += len(frame.events)
+
+
+def stream_config(settings: Settings) -> StreamConfig:
+    return StreamConfig(
+        base_url=settings.coinglass_ws_url,
+        api_key=settings.coinglass_api_key_ws,
+        channels=settings.ws_channels,
+        ping_interval_s=settings.ws_ping_interval_s,
+        pong_timeout_s=settings.ws_pong_timeout_s,
+        connect_timeout_s=settings.ws_connect_timeout_s,
+        reconnect_delay_s=settings.ws_reconnect_delay_s,
+    )
+
+
+def main() -> int:
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        logging.basicConfig(level="INFO")
+        log.error("%s configuration error: %s", LOG_RUNNER, exc)
+        return 2
+    setup_logging(settings)
+    if not settings.coinglass_api_key_ws:
+        log.error("%s COINGLASS_API_KEY_WS is empty: the WebSocket stream needs a key (whale alerts can come from the REST polling fallback instead)", LOG_RUNNER)
+        return 2
+    if not settings.ws_channels:
+        log.error("%s WS_CHANNELS is empty: nothing to subscribe to", LOG_RUNNER)
+        return 2
+
+    from teleglas.celery import app  # imported late: building the app reads celeryconfig
+
+    publisher = EventPublisher(app)
+    router = FrameRouter(publisher, settings.ws_max_message_bytes)
+    connection = StreamConnection(stream_config(settings), router)
+    stopping = threading.Event()
+
+    def on_signal(signum, _frame):
+        if stopping.is_set():
+            log.warning("%s second signal: exiting now", LOG_RUNNER)
+            raise SystemExit(1)
+        stopping.set()
+        log.info("%s %s received: closing the stream", LOG_RUNNER, signal.Signals(signum).name)
+        connection.stop()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    log.info("%s listener starting: %d channel(s)", LOG_RUNNER, len(settings.ws_channels))
+    connection.run()
+    flushed = publisher.close(SHUTDOWN_FLUSH_S)
+    c = router.counters
+    log.info(
+        "%s listener stopped: frames=%d events=%d published=%d bad_frames=%d unknown_frames=%d rejected_items=%d oversized=%d dropped=%d%s",
+        LOG_RUNNER, c.frames, c.events, publisher.published, c.bad_frames, c.unknown_frames, c.rejected_items, c.oversized_frames, publisher.dropped,
+        "" if flushed else " (buffer NOT fully flushed)",
+    )
+    return 0

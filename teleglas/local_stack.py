@@ -1,0 +1,253 @@
+"""Starts and stops a whole local TELEGLAS on free loopback ports: redis-server, both emulators, a worker
+and the listener, each a real process as users run them. Used by `make demo` and the integration tests.
+
+Every process gets its own session (process group), so stopping it also stops its children (Celery's
+prefork pool); `LocalStack` stops everything it started even when the caller fails half-way.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from teleglas.settings import PROJECT_ROOT
+
+# Names the stack sets itself; anything else from the caller's environment that Settings reads is dropped
+# so a developer's shell cannot change what a demo or a test does.
+_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "LOG_", "TELEGLAS_")
+DEMO_ALERT_TOKEN = "100000001:demoAlertTokenForTheEmulatorOnly"
+DEMO_WS_KEY = "demo-coinglass-ws-key-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def find_redis_server() -> str:
+    path = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    if path is None:
+        raise RuntimeError("redis-server not found: install it with `apt-get install redis-server` (make setup does)")
+    return path
+
+
+def wait_until(predicate, timeout_s: float, interval_s: float = 0.05, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval_s)
+    raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+@dataclass
+class ManagedProcess:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+
+    def start(self) -> "ManagedProcess":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(self.argv, env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def signal(self, signum: int) -> None:
+        if self.running:
+            os.kill(self.process.pid, signum)
+
+    def stop(self, timeout_s: float = 15.0) -> int | None:
+        """SIGTERM to the process group, then SIGKILL to whatever is left; returns the exit code."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self._kill_group(signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill_group(signal.SIGKILL)  # children such as prefork pool processes
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        return self.process.returncode
+
+    def _kill_group(self, signum: int) -> None:
+        try:
+            os.killpg(self.process.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+@dataclass
+class LocalStack:
+    """A self-contained TELEGLAS under `workdir`. Set attributes, then call the start_* methods you need."""
+
+    workdir: Path
+    chat_ids: tuple[str, ...] = ("-1001000000001",)
+    channels: tuple[str, ...] = ("liquidationOrders", "futures_trades@Binance_BTCUSDT@10000")
+    scenario: str = "demo.jsonl"
+    settings_env: dict[str, str] = field(default_factory=dict)  # extra Settings overrides
+    redis_port: int = 0
+    telegram_port: int = 0
+    coinglass_port: int = 0
+    processes: dict[str, ManagedProcess] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.redis_port = self.redis_port or free_port()
+        self.telegram_port = self.telegram_port or free_port()
+        self.coinglass_port = self.coinglass_port or free_port()
+
+    # -- addresses and environment ----------------------------------------------------------------------
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def telegram_url(self) -> str:
+        return f"http://127.0.0.1:{self.telegram_port}"
+
+    @property
+    def coinglass_url(self) -> str:
+        return f"ws://127.0.0.1:{self.coinglass_port}/ws-api"
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS_PREFIXES)}
+        base.update(
+            {
+                "TELEGLAS_ENV_FILE": os.devnull,
+                "REDIS_URL": self.redis_url,
+                "COINGLASS_WS_URL": self.coinglass_url,
+                "COINGLASS_API_KEY_WS": DEMO_WS_KEY,
+                "TELEGRAM_API_URL": self.telegram_url,
+                "TELEGRAM_ALERT_TOKEN": DEMO_ALERT_TOKEN,
+                "TELEGRAM_ALERT_CHAT_IDS": ",".join(self.chat_ids),
+                "WS_CHANNELS": ",".join(self.channels),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        base.update(self.settings_env)
+        base.update(overrides)
+        return base
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.redis_port)
+
+    # -- processes --------------------------------------------------------------------------------------
+
+    def _start(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> ManagedProcess:
+        if name in self.processes and self.processes[name].running:
+            raise RuntimeError(f"{name} is already running")
+        proc = ManagedProcess(name, argv, dict(env or self.env()), self.workdir / f"{name}.log").start()
+        self.processes[name] = proc
+        return proc
+
+    def start_redis(self) -> ManagedProcess:
+        data = self.workdir / "redis"
+        data.mkdir(exist_ok=True)
+        proc = self._start("redis", [find_redis_server(), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(data)])
+        client = self.redis()
+        wait_until(lambda: _pings(client), 15, what="redis-server")
+        return proc
+
+    def start_telegram_emulator(self) -> ManagedProcess:
+        proc = self._start("telegram-emulator", [sys.executable, "-m", "teleglas.emulators.telegram", "--port", str(self.telegram_port), "--token", DEMO_ALERT_TOKEN])
+        wait_until(lambda: _http_ok(f"{self.telegram_url}/_emulator/messages"), 15, what="Telegram emulator")
+        return proc
+
+    def start_coinglass_emulator(self, min_subscribers: int = 1) -> ManagedProcess:
+        argv = [sys.executable, "-m", "teleglas.emulators.coinglass", "--port", str(self.coinglass_port), "--api-key", DEMO_WS_KEY,
+                "--scenario", self.scenario, "--min-subscribers", str(min_subscribers)]
+        proc = self._start("coinglass-emulator", argv)
+        wait_until(lambda: _http_ok(f"http://127.0.0.1:{self.coinglass_port}/_emulator/status"), 15, what="CoinGlass emulator")
+        return proc
+
+    def start_worker(self, name: str = "worker", concurrency: int = 2, extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
+        argv = [sys.executable, "-m", "celery", "-A", "teleglas", "worker", "--loglevel", "INFO", "--concurrency", str(concurrency),
+                "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"]
+        proc = self._start(name, argv, self.env(**(extra_env or {})))
+        wait_until(lambda: "ready." in proc.log_text() or not proc.running, 60, 0.1, what=f"{name} to be ready")
+        if not proc.running:
+            raise RuntimeError(f"{name} exited: {proc.log_text()[-2000:]}")
+        return proc
+
+    def start_listener(self, name: str = "listener", extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
+        return self._start(name, [sys.executable, str(PROJECT_ROOT / "workers" / "ws_listener.py")], self.env(**(extra_env or {})))
+
+    def stop(self) -> None:
+        """Stops the producers first, then the workers, then the emulators, then Redis."""
+        order = sorted(self.processes.values(), key=lambda p: ("listener" not in p.name, "worker" not in p.name, "emulator" not in p.name, p.name == "redis"))
+        for proc in order:
+            proc.stop()
+
+    def __enter__(self) -> "LocalStack":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- observations -----------------------------------------------------------------------------------
+
+    def telegram_messages(self) -> list[dict]:
+        with urllib.request.urlopen(f"{self.telegram_url}/_emulator/messages", timeout=5) as response:
+            return json.load(response)
+
+    def coinglass_status(self) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.coinglass_port}/_emulator/status", timeout=5) as response:
+            return json.load(response)
+
+    def wait_for_replay(self, timeout_s: float = 60) -> None:
+        wait_until(lambda: self.coinglass_status()["replay_done"], timeout_s, 0.1, what="the scenario replay")
+
+    def wait_for_quiet(self, quiet_s: float = 1.5, timeout_s: float = 60) -> list[dict]:
+        """Waits until the Telegram emulator has received nothing new for `quiet_s`; returns the messages."""
+        deadline = time.monotonic() + timeout_s
+        last_count, last_change = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            messages = self.telegram_messages()
+            if len(messages) != last_count:
+                last_count, last_change = len(messages), time.monotonic()
+            elif time.monotonic() - last_change >= quiet_s:
+                return messages
+            time.sleep(0.1)
+        raise TimeoutError("Telegram emulator kept receiving messages")
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False

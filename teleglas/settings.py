@@ -1,0 +1,160 @@
+"""The one Settings object: read once from the environment (and an optional .env) with django-environ.
+
+Secrets may also come from files (`TELEGRAM_ALERT_TOKEN_FILE=/run/secrets/...`), the usual way with
+Docker and systemd credentials; django-environ's FileAwareEnv does that.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import environ
+
+from teleglas.defines import CHANNEL_FUTURES_TRADES, CHANNEL_LIQUIDATIONS
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WS_CHANNELS = (CHANNEL_LIQUIDATIONS, f"{CHANNEL_FUTURES_TRADES}@Binance_BTCUSDT@10000")
+_CHAT_ID = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the variable, never its secret value."""
+
+
+ChatId = int | str
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str
+    celery_broker_url: str
+    coinglass_ws_url: str
+    coinglass_api_key_ws: str
+    coinglass_api_url: str
+    coinglass_api_key: str
+    telegram_api_url: str
+    telegram_alert_token: str
+    telegram_alert_chat_ids: tuple[ChatId, ...]
+    telegram_token: str
+    ws_channels: tuple[str, ...]
+    liquidation_min_usd: float
+    whale_min_usd: float
+    enable_whale_alerts: bool
+    alert_timezone: str
+    event_dedupe_ttl_s: int
+    delivery_record_ttl_s: int
+    ws_ping_interval_s: float
+    ws_pong_timeout_s: float
+    ws_connect_timeout_s: float
+    ws_reconnect_delay_s: float
+    ws_max_message_bytes: int
+    telegram_timeout_s: float
+    send_max_retries: int
+    log_level: str
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never reach a log line, an exception text or a metric."""
+        values = (self.coinglass_api_key_ws, self.coinglass_api_key, self.telegram_alert_token, self.telegram_token)
+        return tuple(v for v in values if v)
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.alert_timezone)
+
+
+def _parse_chat_ids(raw: list[str]) -> tuple[ChatId, ...]:
+    chats: list[ChatId] = []
+    for item in (s.strip() for s in raw):
+        if not item:
+            continue
+        if not _CHAT_ID.match(item):
+            raise SettingsError(f"TELEGRAM_ALERT_CHAT_IDS: {item!r} is neither a numeric chat id nor an @channel name")
+        chats.append(item if item.startswith("@") else int(item))
+    return tuple(dict.fromkeys(chats))
+
+
+def _positive(name: str, value: float) -> float:
+    if not value > 0:
+        raise SettingsError(f"{name} must be greater than 0, got {value}")
+    return value
+
+
+def _float(env: environ.Env, name: str, default: float) -> float:
+    """django-environ's float() strips characters it does not expect ("1e6" becomes 16.0); Python's does not."""
+    raw = env.str(name, default="")
+    if not raw.strip():
+        return default
+    try:
+        value = float(raw.replace("_", ""))
+    except ValueError:
+        raise SettingsError(f"{name}: {raw!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise SettingsError(f"{name}: {raw!r} is not a finite number")
+    return value
+
+
+def load_settings(environment: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
+    """Build Settings from `environment` (default: the process environment) plus `env_file` (default: ./.env).
+
+    Variables already in the environment win over the file, as with any dotenv loader.
+    """
+    values = dict(os.environ if environment is None else environment)
+    env_file = env_file if env_file is not None else Path(values.get("TELEGLAS_ENV_FILE", PROJECT_ROOT / ".env"))
+    if env_file.is_file():
+        reader = type("_DotEnv", (environ.Env,), {"ENVIRON": values})
+        reader.read_env(env_file)
+    env = type("_Env", (environ.FileAwareEnv,), {"ENVIRON": environ.FileAwareMapping(env=values)})()
+
+    redis_url = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+    timezone = env.str("ALERT_TIMEZONE", default="UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"ALERT_TIMEZONE: unknown time zone {timezone!r} (e.g. UTC, Asia/Jakarta)") from None
+    channels = tuple(c.strip() for c in env.list("WS_CHANNELS", default=list(DEFAULT_WS_CHANNELS)) if c.strip())
+    try:
+        settings = Settings(
+            redis_url=redis_url,
+            celery_broker_url=env.str("CELERY_BROKER_URL", default=redis_url),
+            coinglass_ws_url=env.str("COINGLASS_WS_URL", default="wss://open-ws.coinglass.com/ws-api"),
+            coinglass_api_key_ws=env.str("COINGLASS_API_KEY_WS", default=""),
+            coinglass_api_url=env.str("COINGLASS_API_URL", default="https://open-api-v4.coinglass.com").rstrip("/"),
+            coinglass_api_key=env.str("COINGLASS_API_KEY", default=""),
+            telegram_api_url=env.str("TELEGRAM_API_URL", default="https://api.telegram.org").rstrip("/"),
+            telegram_alert_token=env.str("TELEGRAM_ALERT_TOKEN", default=""),
+            telegram_alert_chat_ids=_parse_chat_ids(env.list("TELEGRAM_ALERT_CHAT_IDS", default=[])),
+            telegram_token=env.str("TELEGRAM_TOKEN", default=""),
+            ws_channels=channels,
+            liquidation_min_usd=_float(env, "LIQUIDATION_MIN_USD", 100_000.0),
+            whale_min_usd=_float(env, "WHALE_MIN_USD", 500_000.0),
+            enable_whale_alerts=env.bool("ENABLE_WHALE_ALERTS", default=True),
+            alert_timezone=timezone,
+            event_dedupe_ttl_s=int(_positive("EVENT_DEDUPE_TTL", env.int("EVENT_DEDUPE_TTL", default=86_400))),
+            delivery_record_ttl_s=int(_positive("DELIVERY_RECORD_TTL", env.int("DELIVERY_RECORD_TTL", default=7 * 86_400))),
+            ws_ping_interval_s=_positive("WS_PING_INTERVAL", _float(env, "WS_PING_INTERVAL", 20.0)),
+            ws_pong_timeout_s=_positive("WS_PONG_TIMEOUT", _float(env, "WS_PONG_TIMEOUT", 10.0)),
+            ws_connect_timeout_s=_positive("WS_CONNECT_TIMEOUT", _float(env, "WS_CONNECT_TIMEOUT", 30.0)),
+            ws_reconnect_delay_s=_positive("WS_RECONNECT_DELAY", _float(env, "WS_RECONNECT_DELAY", 2.0)),
+            ws_max_message_bytes=int(_positive("WS_MAX_MESSAGE_BYTES", env.int("WS_MAX_MESSAGE_BYTES", default=10 * 1024 * 1024))),
+            telegram_timeout_s=_positive("TELEGRAM_TIMEOUT", _float(env, "TELEGRAM_TIMEOUT", 15.0)),
+            send_max_retries=env.int("TELEGRAM_SEND_MAX_RETRIES", default=5),
+            log_level=env.str("LOG_LEVEL", default="INFO").upper(),
+        )
+    except environ.ImproperlyConfigured as exc:
+        raise SettingsError(str(exc)) from None
+    except ValueError as exc:
+        if isinstance(exc, SettingsError):
+            raise
+        raise SettingsError(f"a numeric or boolean setting could not be read: {exc}") from None
+    return settings
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide Settings, read on first use."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Thin Celery tasks: each unpacks its arguments and calls plain functions."""
