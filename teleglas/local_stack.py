@@ -187,8 +187,8 @@ class LocalStack:
         wait_until(lambda: _http_ok(f"http://127.0.0.1:{self.coinglass_port}/_emulator/status"), 15, what="CoinGlass emulator")
         return proc
 
-    def start_worker(self, name: str = "worker", concurrency: int = 2, extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
-        argv = [sys.executable, "-m", "celery", "-A", "teleglas", "worker", "--loglevel", "INFO", "--concurrency", str(concurrency),
+    def start_worker(self, name: str = "worker", concurrency: int = 2, loglevel: str = "INFO", extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
+        argv = [sys.executable, "-m", "celery", "-A", "teleglas", "worker", "--loglevel", loglevel, "--concurrency", str(concurrency),
                 "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"]
         proc = self._start(name, argv, self.env(**(extra_env or {})))
         wait_until(lambda: "ready." in proc.log_text() or not proc.running, 60, 0.1, what=f"{name} to be ready")
@@ -216,6 +216,12 @@ class LocalStack:
     def telegram_messages(self) -> list[dict]:
         with urllib.request.urlopen(f"{self.telegram_url}/_emulator/messages", timeout=5) as response:
             return json.load(response)
+
+    def add_telegram_fault(self, **fault) -> None:
+        """Queues a scripted Bot API error, e.g. status=429, description=..., retry_after=1."""
+        request = urllib.request.Request(f"{self.telegram_url}/_emulator/faults", data=json.dumps(fault).encode(), method="POST")
+        with urllib.request.urlopen(request, timeout=5):
+            pass
 
     def coinglass_status(self) -> dict:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.coinglass_port}/_emulator/status", timeout=5) as response:

@@ -116,17 +116,17 @@ class StreamConnection:
                     if not self._stop.is_set():
                         log.warning("%s connection lost: %s", LOG_WS, redact(f"{type(exc).__name__}: {exc}"))
                     return
-                received_ms = int(time.time() * 1000)
+                received = time.time()
                 if opcode == websocket.ABNF.OPCODE_CLOSE:
                     log.warning("%s server closed the connection", LOG_WS)
                     return
                 text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
                 if text == WS_PONG:
-                    self.last_pong_time = received_ms / 1000
+                    self.last_pong_time = received
                     if self._on_pong:
                         self._on_pong(self.last_pong_time)
                     continue
-                self._on_frame(text, received_ms)
+                self._on_frame(text, int(received * 1000))
         finally:
             heartbeat.join(timeout=1)
 

@@ -53,6 +53,7 @@ class CoinGlassEmulator:
         self.frames_sent = 0
         self.sent_log: list[tuple[float, int]] = []  # (time sent, step index) per step delivered to >= 1 client
         self.handshakes_refused = 0
+        self.answer_pings = True  # False: a server that stopped answering (a half-dead connection)
         self.replay_done = threading.Event()
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -115,7 +116,8 @@ class CoinGlassEmulator:
                 client.received.append(text)
                 self.client_messages.append(text)
                 if text == WS_PING:
-                    await connection.send(WS_PONG)
+                    if self.answer_pings:
+                        await connection.send(WS_PONG)
                     continue
                 await self._on_request(client, text)
         except ConnectionClosed:

@@ -1,0 +1,89 @@
+"""The Bot API edge against the Telegram emulator over a real socket: every failure classified, no token leaks."""
+import json
+
+import pytest
+import requests
+
+from teleglas.delivery.telegram import DeliveryError, TelegramClient
+from teleglas.emulators.telegram import Fault, TelegramEmulator
+from teleglas.local_stack import free_port
+
+TOKEN = "100000002:clientTestTokenForTheEmulator_0"
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    emu = TelegramEmulator({TOKEN}, record_path=tmp_path / "messages.jsonl").start()
+    yield emu
+    emu.stop()
+
+
+def send_error(client, chat=42, text="hi") -> DeliveryError:
+    with pytest.raises(DeliveryError) as info:
+        client.send_html(chat, text)
+    assert TOKEN not in str(info.value) and TOKEN.split(":")[1] not in repr(info.value)
+    return info.value
+
+
+def test_send_records_exactly_what_telegram_got(emulator, tmp_path):
+    client = TelegramClient(emulator.url, TOKEN, 5)
+    assert client.check_token() == "teleglas_emulator_bot"
+    assert client.send_html(-1001000000001, "a &lt;b&gt; <b>c</b>") == 1
+    assert client.send_html(-1001000000001, "second") == 2
+    assert client.send_html(42, "other chat") == 1
+    record = [json.loads(line) for line in (tmp_path / "messages.jsonl").read_text().splitlines()]
+    assert [(r["chat_id"], r["message_id"], r["text"]) for r in record] == [
+        (-1001000000001, 1, "a &lt;b&gt; <b>c</b>"), (-1001000000001, 2, "second"), (42, 1, "other chat")]
+    assert record[0]["parse_mode"] == "HTML"
+
+
+@pytest.mark.parametrize(
+    "fault, reason, retryable, retry_after",
+    [
+        (Fault(429, "Too Many Requests: retry after 7", retry_after=7), "rate_limited", True, 7.0),
+        (Fault(500, "Internal Server Error"), "server_error", True, None),
+        (Fault(502, "Bad Gateway"), "server_error", True, None),
+        (Fault(403, "Forbidden: bot was blocked by the user"), "forbidden", False, None),
+        (Fault(400, "Bad Request: chat not found"), "bad_request", False, None),
+    ],
+)
+def test_scripted_errors_are_classified(emulator, fault, reason, retryable, retry_after):
+    emulator.add_fault(fault)
+    error = send_error(TelegramClient(emulator.url, TOKEN, 5))
+    assert (error.reason, error.retryable, error.retry_after, error.error_code) == (reason, retryable, retry_after, fault.status)
+    assert fault.description in error.description
+    assert emulator.messages == []
+
+
+def test_real_server_refusals_are_classified(emulator):
+    client = TelegramClient(emulator.url, TOKEN, 5)
+    assert "can't parse entities: Unsupported start tag \"x\"" in send_error(client, text="<x>").description
+    assert send_error(client, text="").description == "Bad Request: message text is empty"
+    assert send_error(client, text="x" * 4097).description == "Bad Request: message is too long"
+    wrong = TelegramClient(emulator.url, "100000002:someOtherTokenNotKnownToIt", 5)
+    error = send_error(wrong)
+    assert (error.reason, error.retryable) == ("unauthorized", False)
+
+
+def test_network_failure_is_retryable_and_carries_no_url(emulator):
+    client = TelegramClient(f"http://127.0.0.1:{free_port()}", TOKEN, 2)
+    error = send_error(client)
+    assert (error.reason, error.retryable) == ("network", True)
+    assert "/bot" not in str(error)
+
+
+def test_emulator_accepts_form_and_json_bodies_like_the_real_api(emulator):
+    form = requests.post(f"{emulator.url}/bot{TOKEN}/sendMessage", data={"chat_id": "7", "text": "form"}, timeout=5).json()
+    as_json = requests.post(f"{emulator.url}/bot{TOKEN}/SENDMESSAGE", json={"chat_id": 7, "text": "json"}, timeout=5).json()
+    query = requests.get(f"{emulator.url}/bot{TOKEN}/sendMessage", params={"chat_id": "@news", "text": "q"}, timeout=5).json()
+    assert form["ok"] and form["result"]["chat"] == {"id": 7, "type": "private", "first_name": "Trader"}
+    assert as_json["result"]["message_id"] == 2 and as_json["result"]["text"] == "json"
+    assert query["result"]["chat"]["type"] == "channel"
+    missing = requests.post(f"{emulator.url}/bot{TOKEN}/sendMessage", data={"text": "x"}, timeout=5)
+    assert missing.status_code == 400 and missing.json() == {"ok": False, "error_code": 400, "description": "Bad Request: chat_id is empty"}
+    unknown = requests.post(f"{emulator.url}/bot{TOKEN}/noSuchMethod", timeout=5)
+    assert unknown.status_code == 404 and unknown.json()["description"] == "Not Found: method not found"
+    emulator.add_fault(Fault(429, "Too Many Requests: retry after 3", retry_after=3))
+    limited = requests.post(f"{emulator.url}/bot{TOKEN}/sendMessage", data={"chat_id": "7", "text": "x"}, timeout=5)
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "3"
+    assert limited.json() == {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 3", "parameters": {"retry_after": 3}}
