@@ -9,6 +9,7 @@ import signal
 import threading
 from dataclasses import dataclass
 
+from teleglas.celery import app
 from teleglas.coinglass.ws_connection import StreamConfig, StreamConnection
 from teleglas.coinglass.ws_protocol import FrameKind, parse_frame
 from teleglas.defines import LOG_RUNNER, LOG_WS
@@ -88,8 +89,6 @@ def main() -> int:
     if not settings.ws_channels:
         log.error("%s WS_CHANNELS is empty: nothing to subscribe to", LOG_RUNNER)
         return 2
-
-    from teleglas.celery import app  # imported late: building the app reads celeryconfig
 
     publisher = EventPublisher(app)
     router = FrameRouter(publisher, settings.ws_max_message_bytes)
