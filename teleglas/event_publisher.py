@@ -1,7 +1,8 @@
 """Hands parsed events to the broker from its own thread, so the socket reader never waits on Redis.
 
-A bounded buffer sits between the two: if the broker is away the reader keeps going, the oldest events
-beyond the bound are dropped (and counted), and the rest are published in order once Redis is back.
+A buffer bounded by count and by (estimated) bytes sits between the two: if the broker is away the reader
+keeps going, the oldest events beyond either bound are dropped (and counted), and the rest are published
+in order once Redis is back.
 """
 from __future__ import annotations
 
@@ -19,24 +20,30 @@ RETRY_PAUSE_S = 1.0
 
 
 class EventPublisher:
-    def __init__(self, app: Celery, max_buffered: int = 100_000):
+    def __init__(self, app: Celery, max_events: int = 100_000, max_bytes: int = 64 * 1024 * 1024):
         self._app = app
-        self._max = max_buffered
-        self._buffer: collections.deque[tuple[dict[str, Any], int]] = collections.deque()
+        self._max_events = max_events
+        self._max_bytes = max_bytes
+        self._buffer: collections.deque[tuple[dict[str, Any], int, int]] = collections.deque()
+        self._bytes = 0
         self._cond = threading.Condition()
         self._closing = False
         self.published = 0
         self.dropped = 0
+        self.publish_failures = 0
         self._thread = threading.Thread(target=self._run, name="event-publisher", daemon=True)
         self._thread.start()
 
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
     def submit(self, payload: dict[str, Any], received_ms: int) -> None:
+        size = _estimated_size(payload)
         with self._cond:
-            if len(self._buffer) >= self._max:
-                self._buffer.popleft()
-                self.dropped += 1
-                log.warning("%s publish buffer full (%d): dropped the oldest event, %d dropped so far", LOG_RUNNER, self._max, self.dropped)
-            self._buffer.append((payload, received_ms))
+            self._buffer.append((payload, received_ms, size))
+            self._bytes += size
+            self._trim()
             self._cond.notify()
 
     def close(self, timeout_s: float) -> bool:
@@ -46,6 +53,15 @@ class EventPublisher:
             self._cond.notify()
         self._thread.join(timeout_s)
         return not self._thread.is_alive() and not self._buffer
+
+    def _trim(self) -> None:
+        """Drops the oldest events beyond either bound. Called with the lock held."""
+        dropped_before = self.dropped
+        while len(self._buffer) > 1 and (len(self._buffer) > self._max_events or self._bytes > self._max_bytes):
+            self._bytes -= self._buffer.popleft()[2]
+            self.dropped += 1
+        if self.dropped != dropped_before and (dropped_before == 0 or self.dropped // 1000 != dropped_before // 1000):
+            log.warning("%s publish buffer full (%d events, %d bytes): dropping the oldest, %d dropped so far", LOG_RUNNER, len(self._buffer), self._bytes, self.dropped)
 
     def _warm_up(self) -> None:
         """Opens the pooled broker connection now, so the first event does not pay for it."""
@@ -63,15 +79,22 @@ class EventPublisher:
                     self._cond.wait()
                 if not self._buffer:
                     return
-                payload, received_ms = self._buffer[0]
+                item = self._buffer.popleft()
+                self._bytes -= item[2]
             try:
-                self._app.send_task(TASK_PROCESS_EVENT, args=(payload, received_ms), queue=QUEUE_EVENTS)
-            except Exception as exc:  # broker down: keep the event, pause, try again in order
-                log.error("%s cannot publish to the broker (%s); %d event(s) buffered", LOG_RUNNER, type(exc).__name__, len(self._buffer))
+                self._app.send_task(TASK_PROCESS_EVENT, args=(item[0], item[1]), queue=QUEUE_EVENTS)
+            except Exception as exc:  # broker down: put the event back in front, pause, try again in order
                 with self._cond:
+                    self._buffer.appendleft(item)
+                    self._bytes += item[2]
+                    self._trim()
+                    self.publish_failures += 1
+                    log.error("%s cannot publish to the broker (%s); %d event(s) buffered", LOG_RUNNER, type(exc).__name__, len(self._buffer))
                     self._cond.wait(RETRY_PAUSE_S)
                 continue
-            with self._cond:
-                if self._buffer and self._buffer[0][0] is payload:
-                    self._buffer.popleft()
-                self.published += 1
+            self.published += 1
+
+
+def _estimated_size(payload: dict[str, Any]) -> int:
+    """Close to the JSON size of a flat event payload, at a fraction of the cost of serialising it."""
+    return 64 + sum(len(key) + len(str(value)) + 6 for key, value in payload.items())

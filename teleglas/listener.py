@@ -5,9 +5,12 @@ Reading, parsing and counting happen on the read thread; publishing happens on E
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import asdict, dataclass
 
 from teleglas.celery import app
 from teleglas.coinglass.ws_connection import StreamConfig, StreamConnection
@@ -16,9 +19,11 @@ from teleglas.defines import LOG_RUNNER, LOG_WS
 from teleglas.event_publisher import EventPublisher
 from teleglas.logging_setup import setup_logging
 from teleglas.settings import Settings, SettingsError, get_settings
+from teleglas.store import Store, redis_client
 
 log = logging.getLogger(__name__)
-SHUTDOWN_FLUSH_S = 5.0
+SHUTDOWN_FLUSH_S = 4.0
+STATUS_INTERVAL_S = 1.0
 _SNIPPET = 80
 
 
@@ -30,6 +35,7 @@ class ListenerCounters:
     unknown_frames: int = 0
     rejected_items: int = 0
     oversized_frames: int = 0
+    last_event_time: float = 0.0
 
 
 class FrameRouter:
@@ -60,7 +66,9 @@ class FrameRouter:
             log.warning("%s %s item rejected: %s; %d rejected so far", LOG_WS, frame.channel[:_SNIPPET], reason, self.counters.rejected_items)
         for event in frame.events:
             self.publisher.submit(event.to_payload(), received_ms)
-        self.counters.events += len(frame.events)
+        if frame.events:
+            self.counters.events += len(frame.events)
+            self.counters.last_event_time = received_ms / 1000
 
 
 def stream_config(settings: Settings) -> StreamConfig:
@@ -72,7 +80,62 @@ def stream_config(settings: Settings) -> StreamConfig:
         pong_timeout_s=settings.ws_pong_timeout_s,
         connect_timeout_s=settings.ws_connect_timeout_s,
         reconnect_delay_s=settings.ws_reconnect_delay_s,
+        max_reconnect_delay_s=settings.ws_reconnect_max_delay_s,
+        healthy_reset_s=settings.ws_healthy_reset_s,
+        close_timeout_s=settings.ws_close_timeout_s,
     )
+
+
+class StatusReporter:
+    """Writes the listener's status to Redis every second, with a TTL, so a dead listener shows as stale.
+    The health endpoint and the polling fallback read it from there."""
+
+    def __init__(self, store: Store, listener_id: str, ttl_s: int, connection: StreamConnection, router: FrameRouter, publisher: EventPublisher):
+        self.store, self.listener_id, self.ttl_s = store, listener_id, ttl_s
+        self.connection, self.router, self.publisher = connection, router, publisher
+        self._stop = threading.Event()
+        self._redis_ok = True
+        self._thread = threading.Thread(target=self._run, name="listener-status", daemon=True)
+
+    def snapshot(self) -> dict[str, str | int | float]:
+        c = self.connection
+        return {
+            **asdict(self.router.counters),
+            "is_connected": int(c.connected),
+            "reconnect_attempts": c.backoff.attempt,
+            "reconnects": c.reconnects,
+            "auth_failures": c.auth_failures,
+            "last_pong_time": c.last_pong_time,
+            "channels": ",".join(c.channels),
+            "published": self.publisher.published,
+            "dropped_events": self.publisher.dropped,
+            "buffered_events": self.publisher.buffered,
+            "updated_at": time.time(),
+        }
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.write()
+
+    def write(self) -> None:
+        try:
+            self.store.write_listener_status(self.listener_id, self.snapshot(), self.ttl_s)
+        except Exception as exc:  # Redis away: the listener keeps streaming; say it once per outage
+            if self._redis_ok:
+                log.warning("%s cannot write listener status to Redis (%s)", LOG_RUNNER, type(exc).__name__)
+            self._redis_ok = False
+            return
+        if not self._redis_ok:
+            log.info("%s listener status written to Redis again", LOG_RUNNER)
+        self._redis_ok = True
+
+    def _run(self) -> None:
+        while not self._stop.wait(STATUS_INTERVAL_S):
+            self.write()
 
 
 def main() -> int:
@@ -90,9 +153,11 @@ def main() -> int:
         log.error("%s WS_CHANNELS is empty: nothing to subscribe to", LOG_RUNNER)
         return 2
 
-    publisher = EventPublisher(app)
+    publisher = EventPublisher(app, settings.listener_buffer_max_events, settings.listener_buffer_max_bytes)
     router = FrameRouter(publisher, settings.ws_max_message_bytes)
     connection = StreamConnection(stream_config(settings), router)
+    listener_id = f"{socket.gethostname()}-{os.getpid()}"
+    status = StatusReporter(Store(redis_client(settings.redis_url)), listener_id, settings.listener_status_ttl_s, connection, router, publisher)
     stopping = threading.Event()
 
     def on_signal(signum, _frame):
@@ -105,13 +170,15 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    log.info("%s listener starting: %d channel(s)", LOG_RUNNER, len(settings.ws_channels))
+    log.info("%s listener %s starting: %d channel(s)", LOG_RUNNER, listener_id, len(settings.ws_channels))
+    status.start()
     connection.run()
     flushed = publisher.close(SHUTDOWN_FLUSH_S)
+    status.stop()
     c = router.counters
     log.info(
         "%s listener stopped: frames=%d events=%d published=%d bad_frames=%d unknown_frames=%d rejected_items=%d oversized=%d dropped=%d%s",
         LOG_RUNNER, c.frames, c.events, publisher.published, c.bad_frames, c.unknown_frames, c.rejected_items, c.oversized_frames, publisher.dropped,
-        "" if flushed else " (buffer NOT fully flushed)",
+        "" if flushed else f" ({publisher.buffered} buffered event(s) NOT published: broker unreachable)",
     )
     return 0

@@ -52,7 +52,13 @@ class Settings:
     ws_pong_timeout_s: float
     ws_connect_timeout_s: float
     ws_reconnect_delay_s: float
+    ws_reconnect_max_delay_s: float
+    ws_healthy_reset_s: float
+    ws_close_timeout_s: float
     ws_max_message_bytes: int
+    listener_buffer_max_events: int
+    listener_buffer_max_bytes: int
+    listener_status_ttl_s: int
     telegram_timeout_s: float
     send_max_retries: int
     log_level: str
@@ -140,6 +146,12 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             ws_pong_timeout_s=_positive("WS_PONG_TIMEOUT", _float(env, "WS_PONG_TIMEOUT", 10.0)),
             ws_connect_timeout_s=_positive("WS_CONNECT_TIMEOUT", _float(env, "WS_CONNECT_TIMEOUT", 30.0)),
             ws_reconnect_delay_s=_positive("WS_RECONNECT_DELAY", _float(env, "WS_RECONNECT_DELAY", 2.0)),
+            ws_reconnect_max_delay_s=_positive("WS_RECONNECT_MAX_DELAY", _float(env, "WS_RECONNECT_MAX_DELAY", 60.0)),
+            ws_healthy_reset_s=_positive("WS_HEALTHY_RESET", _float(env, "WS_HEALTHY_RESET", 60.0)),
+            ws_close_timeout_s=_positive("WS_CLOSE_TIMEOUT", _float(env, "WS_CLOSE_TIMEOUT", 10.0)),
+            listener_buffer_max_events=int(_positive("LISTENER_BUFFER_MAX_EVENTS", env.int("LISTENER_BUFFER_MAX_EVENTS", default=100_000))),
+            listener_buffer_max_bytes=int(_positive("LISTENER_BUFFER_MAX_BYTES", env.int("LISTENER_BUFFER_MAX_BYTES", default=64 * 1024 * 1024))),
+            listener_status_ttl_s=int(_positive("LISTENER_STATUS_TTL", env.int("LISTENER_STATUS_TTL", default=5))),
             ws_max_message_bytes=int(_positive("WS_MAX_MESSAGE_BYTES", env.int("WS_MAX_MESSAGE_BYTES", default=10 * 1024 * 1024))),
             telegram_timeout_s=_positive("TELEGRAM_TIMEOUT", _float(env, "TELEGRAM_TIMEOUT", 15.0)),
             send_max_retries=env.int("TELEGRAM_SEND_MAX_RETRIES", default=5),

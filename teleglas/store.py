@@ -18,6 +18,10 @@ def delivery_key(alert_id: str, chat_id: ChatId) -> str:
     return f"{PREFIX}:delivered:{alert_id}:{chat_id}"
 
 
+def listener_status_key(listener_id: str) -> str:
+    return f"{PREFIX}:listener:{listener_id}"
+
+
 class Store:
     """State shared by all workers. Each method is one atomic Redis operation or a read."""
 
@@ -38,6 +42,24 @@ class Store:
 
     def record_delivery(self, alert_id: str, chat_id: ChatId, message_id: int, ttl_s: int) -> None:
         self.redis.set(delivery_key(alert_id, chat_id), message_id, ex=ttl_s)
+
+
+    def write_listener_status(self, listener_id: str, fields: dict[str, str | int | float], ttl_s: int) -> None:
+        """One MULTI: the hash and its TTL together, so a dead listener's status simply expires."""
+        key = listener_status_key(listener_id)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, ttl_s)
+            pipe.execute()
+
+    def listener_statuses(self) -> dict[str, dict[str, str]]:
+        statuses = {}
+        for key in self.redis.scan_iter(match=listener_status_key("*"), count=100):
+            fields = self.redis.hgetall(key)
+            if fields:
+                name = key.decode().rsplit(":", 1)[-1] if isinstance(key, bytes) else key.rsplit(":", 1)[-1]
+                statuses[name] = {k.decode(): v.decode() for k, v in fields.items()}
+        return statuses
 
 
 @functools.lru_cache(maxsize=8)

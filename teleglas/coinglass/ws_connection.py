@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import websocket
 
-from teleglas.coinglass.ws_protocol import PING_MESSAGE, stream_url, subscribe_message
+from teleglas.coinglass.backoff import Backoff
+from teleglas.coinglass.ws_protocol import PING_MESSAGE, stream_url, subscribe_message, unsubscribe_message
 from teleglas.defines import LOG_WS, WS_PONG
 from teleglas.redaction import redact, register_secrets
 
@@ -33,6 +34,7 @@ class StreamConfig:
     connect_timeout_s: float = 30.0
     reconnect_delay_s: float = 2.0
     max_reconnect_delay_s: float = 60.0
+    healthy_reset_s: float = 60.0
     close_timeout_s: float = 10.0
 
 
@@ -43,13 +45,17 @@ class StreamConnection:
     def __init__(self, config: StreamConfig, on_frame: FrameHandler, on_pong: Callable[[float], None] | None = None):
         register_secrets(config.api_key)
         self.config = config
+        self.channels = tuple(config.channels)
+        self.backoff = Backoff(config.reconnect_delay_s, config.max_reconnect_delay_s, healthy_reset_s=config.healthy_reset_s)
         self._on_frame = on_frame
         self._on_pong = on_pong
         self._stop = threading.Event()
         self._ws: websocket.WebSocket | None = None
         self._ws_lock = threading.Lock()
         self.connected = False
+        self.connected_since = 0.0
         self.reconnects = 0
+        self.auth_failures = 0
         self.last_pong_time = 0.0
         self._last_ping_time = 0.0
 
@@ -58,15 +64,28 @@ class StreamConnection:
         self._stop.set()
         self._shutdown_socket()
 
+    def change_channels(self, channels: tuple[str, ...]) -> None:
+        """Unsubscribes what is no longer wanted and subscribes what is new, on the live connection; the
+        full set is what every reconnect subscribes to."""
+        removed = [c for c in self.channels if c not in channels]
+        added = [c for c in channels if c not in self.channels]
+        self.channels = tuple(channels)
+        with self._ws_lock:
+            ws = self._ws if self.connected else None
+        if ws is None:
+            return
+        if removed:
+            ws.send(unsubscribe_message(removed))
+        if added:
+            ws.send(subscribe_message(added))
+        log.info("%s channels now %s", LOG_WS, ", ".join(self.channels))
+
     def run(self) -> None:
-        attempt = 0
         while not self._stop.is_set():
             ws = self._connect()
             if ws is None:
-                attempt += 1
-                self._wait_before_retry(attempt)
+                self._wait_before_retry()
                 continue
-            attempt = 0
             try:
                 self._serve(ws)
             finally:
@@ -74,7 +93,8 @@ class StreamConnection:
                 self._close(ws)
             if not self._stop.is_set():
                 self.reconnects += 1
-                self._wait_before_retry(1)
+                self.backoff.connection_ended(time.time() - self.connected_since)
+                self._wait_before_retry()
 
     def _connect(self) -> websocket.WebSocket | None:
         url = stream_url(self.config.base_url, self.config.api_key)
@@ -82,6 +102,8 @@ class StreamConnection:
             ws = websocket.create_connection(url, timeout=self.config.connect_timeout_s, enable_multithread=True)
         except websocket.WebSocketBadStatusException as exc:
             if exc.status_code in AUTH_REFUSED:
+                self.auth_failures += 1
+                self.backoff.jump_to_cap()
                 log.error("%s CoinGlass refused the API key (HTTP %s): check COINGLASS_API_KEY_WS and that the plan includes WebSocket (Standard or higher)", LOG_WS, exc.status_code)
             else:
                 log.error("%s handshake refused with HTTP %s", LOG_WS, exc.status_code)
@@ -94,9 +116,10 @@ class StreamConnection:
             self._ws = ws
         if self._stop.is_set():  # stop() arrived while connecting
             return ws
-        ws.send(subscribe_message(self.config.channels))
+        ws.send(subscribe_message(self.channels))
         self.connected = True
-        log.info("%s connected to %s, subscribed to %s", LOG_WS, redact(url), ", ".join(self.config.channels))
+        self.connected_since = time.time()
+        log.info("%s connected to %s, subscribed to %s", LOG_WS, redact(url), ", ".join(self.channels))
         return ws
 
     def _serve(self, ws: websocket.WebSocket) -> None:
@@ -147,9 +170,9 @@ class StreamConnection:
                     return
                 self._last_ping_time = now
 
-    def _wait_before_retry(self, attempt: int) -> None:
-        delay = min(self.config.reconnect_delay_s * 2 ** (attempt - 1), self.config.max_reconnect_delay_s)
-        log.info("%s reconnecting in %.1f s", LOG_WS, delay)
+    def _wait_before_retry(self) -> None:
+        delay = self.backoff.next_delay()
+        log.info("%s reconnecting in %.1f s (attempt %d)", LOG_WS, delay, self.backoff.attempt)
         self._stop.wait(delay)
 
     def _shutdown_socket(self) -> None:
