@@ -2,7 +2,8 @@
 
 A buffer bounded by count and by (estimated) bytes sits between the two: if the broker is away the reader
 keeps going, the oldest events beyond either bound are dropped (and counted), and the rest are published
-in order once Redis is back.
+in order once Redis is back. The one event being handed to the broker at a given moment is outside the
+buffer and never dropped.
 """
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ prefork pool); `LocalStack` stops everything it started even when the caller fai
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -167,10 +168,12 @@ class LocalStack:
         self.processes[name] = proc
         return proc
 
-    def start_redis(self) -> ManagedProcess:
+    def start_redis(self, appendonly: bool = False) -> ManagedProcess:
+        """`appendonly=True` keeps queued tasks across a restart (fsync on every write), as compose runs it."""
         data = self.workdir / "redis"
         data.mkdir(exist_ok=True)
-        proc = self._start("redis", [find_redis_server(), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(data)])
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if appendonly else ["--appendonly", "no"]
+        proc = self._start("redis", [find_redis_server(), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", *persistence, "--dir", str(data)])
         client = self.redis()
         wait_until(lambda: _pings(client), 15, what="redis-server")
         return proc
@@ -212,6 +215,15 @@ class LocalStack:
         self.stop()
 
     # -- observations -----------------------------------------------------------------------------------
+
+    def queued_events(self) -> list[dict]:
+        """The event payloads waiting in the `events` queue, oldest first (kombu LPUSHes, workers BRPOP)."""
+        events = []
+        for raw in reversed(self.redis().lrange("events", 0, -1)):
+            message = json.loads(raw)
+            args = json.loads(base64.b64decode(message["body"]))[0]
+            events.append(args[0])
+        return events
 
     def telegram_messages(self) -> list[dict]:
         with urllib.request.urlopen(f"{self.telegram_url}/_emulator/messages", timeout=5) as response:

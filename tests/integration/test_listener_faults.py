@@ -1,0 +1,98 @@
+"""Hostile and oversized frames over a real WebSocket: each counted, none crashing, no valid event lost."""
+import json
+import random
+import threading
+
+import pytest
+
+from teleglas.coinglass.ws_connection import StreamConfig, StreamConnection
+from teleglas.emulators.coinglass import CoinGlassEmulator
+from teleglas.emulators.scenario import Step, steps_from_frames
+from teleglas.listener import FrameRouter
+from teleglas.local_stack import wait_until
+
+KEY = "fault-test-key-0123456789abcdef"
+LIQ = {"baseAsset": "BTC", "exName": "Binance", "price": 56738.0, "side": 2, "symbol": "BTCUSDT", "time": 1725478245120, "volUsd": 1_250_000}
+
+
+class Collector:
+    """Stands where EventPublisher stands; these tests are about the socket and the parser, not the broker."""
+
+    def __init__(self):
+        self.payloads = []
+
+    def submit(self, payload, received_ms):
+        self.payloads.append(payload)
+
+
+def valid(i):
+    return {"channel": "liquidationOrders", "data": [{**LIQ, "time": LIQ["time"] + i}]}
+
+
+def hostile(rng: random.Random) -> str:
+    """One frame that must add exactly one to bad_frames, unknown_frames or rejected_items."""
+    nested = {"x": {"y": [1, {"z": None}]}}
+    bad_text = [None, True, [], nested, 10**400, "", "x" * 1000, "a\nb"]
+    bad_number = [None, True, [], nested, 10**400, -1, "NaN", "Infinity", "1e999", "not a number"]
+    kind = rng.randrange(9)
+    if kind == 0:
+        return "".join(rng.choice("{}[]\",:abc\\ \x00é") for _ in range(rng.randrange(1, 60)))
+    if kind == 1:
+        return json.dumps(rng.choice([[1, 2], 3.5, "text", None, True]))
+    if kind == 2:
+        return json.dumps(rng.choice([{"channel": "liquidationOrders"}, {"data": [LIQ]}, {"channel": 5, "data": []}, {"event": "error", "msg": "bad"}]))
+    if kind == 3:
+        return json.dumps({"channel": "liquidationOrders", "data": rng.choice([5, "str", True])})
+    if kind == 4:
+        return "[" * 50_000 + "]" * 50_000
+    if kind == 5:
+        return json.dumps({"channel": "spot_trades@Binance_BTCUSDT@1", "data": [LIQ]})
+    item = dict(LIQ)
+    field = rng.choice(["exName", "symbol", "price", "side", "time", "volUsd"])
+    if kind == 6:
+        del item[field]
+    else:
+        item[field] = rng.choice(bad_text if field in ("exName", "symbol") else bad_number)
+    return json.dumps({"channel": "liquidationOrders", "data": [item]})
+
+
+def run_stream(steps, max_message_bytes=10 * 1024 * 1024):
+    emulator = CoinGlassEmulator(steps, {KEY}).start()
+    collector = Collector()
+    router = FrameRouter(collector, max_message_bytes)
+    connection = StreamConnection(StreamConfig(emulator.url, KEY, ("liquidationOrders",), reconnect_delay_s=0.1, max_reconnect_delay_s=0.5), router)
+    thread = threading.Thread(target=connection.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(emulator.replay_done.is_set, 60, what="the replay")
+        yield_count = sum(1 for s in steps if s.action in ("frame", "raw"))
+        wait_until(lambda: router.counters.frames == yield_count, 30, what="every frame at the router")
+    finally:
+        connection.stop()
+        thread.join(15)
+        emulator.stop()
+    return router, collector, connection
+
+
+def test_a_thousand_hostile_frames_are_each_counted_and_valid_events_all_arrive():
+    rng = random.Random(20261126)
+    items = []
+    for i in range(1000):
+        items.append(hostile(rng))
+        if i % 10 == 0:
+            items.append(valid(i))
+    router, collector, connection = run_stream(steps_from_frames(items))
+    c = router.counters
+    assert c.bad_frames + c.unknown_frames + c.rejected_items == 1000, c
+    assert min(c.bad_frames, c.unknown_frames, c.rejected_items) > 50
+    assert [p["time_ms"] for p in collector.payloads] == [LIQ["time"] + i for i in range(0, 1000, 10)]
+    assert connection.reconnects == 0
+
+
+def test_oversized_frame_is_dropped_and_counted_and_the_stream_goes_on():
+    big = json.dumps({"channel": "liquidationOrders", "data": [LIQ] * 20_000})  # about 2.7 MB
+    steps = steps_from_frames([valid(1)]) + [Step("raw", big)] + steps_from_frames([valid(2)])
+    router, collector, connection = run_stream(steps, max_message_bytes=1_000_000)
+    assert router.counters.oversized_frames == 1
+    assert [p["time_ms"] for p in collector.payloads] == [LIQ["time"] + 1, LIQ["time"] + 2]
+    assert connection.reconnects == 0
