@@ -106,3 +106,19 @@ def test_two_listeners_on_one_stream_alert_once_each_and_report_status(make_stac
         assert status["is_connected"] == "1" and int(status["events"]) == 8 and int(status["bad_frames"]) == 1
         assert time.time() - float(status["updated_at"]) < 3 and float(status["last_pong_time"]) > 0
     assert all(0 < stack.redis().ttl(key) <= 5 for key in stack.redis().scan_iter("teleglas:listener:*"))
+
+
+def test_second_signal_exits_at_once(make_stack, tmp_path):
+    stack = make_stack(scenario=write_scenario(tmp_path / "s.jsonl", numbered_frames(20)))
+    stack.start_coinglass_emulator()  # no Redis: the buffered events cannot be flushed, so the first stop waits
+    listener = stack.start_listener()
+    stack.wait_for_replay()
+    wait_until(lambda: "cannot publish to the broker" in listener.log_text(), 30, what="the publisher to give up once")
+    listener.signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert listener.running
+    second = time.monotonic()
+    listener.signal(signal.SIGTERM)
+    assert listener.process.wait(5) == 1
+    assert time.monotonic() - second < 2
+    assert "second signal: exiting now" in listener.log_text()

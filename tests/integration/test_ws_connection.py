@@ -1,6 +1,7 @@
 """The listener's socket handling against the CoinGlass emulator over real WebSockets."""
 import json
 import logging
+import re
 import threading
 import time
 
@@ -81,6 +82,9 @@ def test_wrong_key_is_a_clear_error_without_the_key(emulator_for, caplog):
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("CoinGlass refused the API key (HTTP 401)" in m and "COINGLASS_API_KEY_WS" in m for m in errors)
     assert all(wrong not in r.getMessage() for r in caplog.records)
+    # Refused keys wait at the cap (0.5 s here, jittered down by at most 25 %), not at the 0.1 s base.
+    waits = [float(m.group(1)) for r in caplog.records if (m := re.search(r"reconnecting in ([\d.]+) s", r.getMessage()))]
+    assert waits and all(0.3 <= w <= 0.5 for w in waits), waits
 
 
 def test_dropped_connection_reconnects_and_resubscribes(emulator_for):
