@@ -48,7 +48,8 @@ class FrameRouter:
 
     def __call__(self, text: str, received_ms: int) -> None:
         self.counters.frames += 1
-        if len(text) > self.max_message_bytes or len(text.encode("utf-8", errors="replace")) > self.max_message_bytes:
+        # A character is 1-4 UTF-8 bytes: encode only the frames whose length leaves the answer open.
+        if len(text) > self.max_message_bytes or (len(text) * 4 > self.max_message_bytes and len(text.encode("utf-8", errors="replace")) > self.max_message_bytes):
             self.counters.oversized_frames += 1
             log.warning("%s oversized frame dropped (%d chars > %d bytes), %d so far", LOG_WS, len(text), self.max_message_bytes, self.counters.oversized_frames)
             return
