@@ -33,9 +33,17 @@ result_backend = None
 # which is why every task is idempotent.
 task_acks_late = True
 task_reject_on_worker_lost = True
-# Unacked messages come back after this many seconds. It must exceed the longest retry countdown
-# (send_message backs off at most 60 s; a 429 retry_after is capped at 300 s), or delayed sends run twice.
-broker_transport_options = {"visibility_timeout": 3600}
+# An unacked message (a task running, or held for its countdown) is handed to another worker after this
+# many seconds. Every countdown send_message schedules is capped at TELEGRAM_MAX_COUNTDOWN, and Settings
+# refuses a visibility timeout that does not exceed it plus one Telegram timeout; otherwise a delayed send
+# would be redelivered while still held (harmless thanks to the delivery lease and record, but wasteful).
+# Messages of a worker that died are swept back every 10 s once their timeout passed (kombu's default
+# sweep is every 100 s), and at once when a worker starts.
+broker_transport_options = {
+    "visibility_timeout": _settings.celery_visibility_timeout_s,
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 # Small prefetch: with acks_late prefetched messages are safe but held back from other workers.
 worker_prefetch_multiplier = 4
 

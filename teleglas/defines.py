@@ -32,3 +32,4 @@ LOG_TG_EMULATOR = "[TG_EMULATOR]"
 
 # Telegram limits (shared/reference/telegram-bot-api.md §2).
 TELEGRAM_MAX_TEXT_UNITS = 4096
+TELEGRAM_MAX_RAW_BYTES = 32768

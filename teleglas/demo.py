@@ -42,7 +42,7 @@ def run(scenario: str, workdir: Path) -> int:
         stack.start_listener()
         say(f"replaying scenario {scenario}")
         stack.wait_for_replay()
-        messages = stack.wait_for_quiet()
+        messages = stack.wait_for_idle()
         latencies = delivery_latencies(worker.log_text())
     say(f"everything stopped after {time.monotonic() - started:.1f} s")
     print(f"\n=== Telegram received {len(messages)} message(s) ===\n")

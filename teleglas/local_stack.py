@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
+from celery import Celery
 
+from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_SEND_MESSAGE
 from teleglas.settings import PROJECT_ROOT
 
 # Names the stack sets itself; anything else from the caller's environment that Settings reads is dropped
 # so a developer's shell cannot change what a demo or a test does.
-_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "LOG_", "TELEGLAS_")
+_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "DEADLETTER_", "LOG_", "TELEGLAS_")
 DEMO_ALERT_TOKEN = "100000001:demoAlertTokenForTheEmulatorOnly"
 DEMO_WS_KEY = "demo-coinglass-ws-key-0123456789"
 
@@ -116,6 +118,7 @@ class LocalStack:
     telegram_port: int = 0
     coinglass_port: int = 0
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
+    _celery: Celery | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -178,8 +181,9 @@ class LocalStack:
         wait_until(lambda: _pings(client), 15, what="redis-server")
         return proc
 
-    def start_telegram_emulator(self) -> ManagedProcess:
-        proc = self._start("telegram-emulator", [sys.executable, "-m", "teleglas.emulators.telegram", "--port", str(self.telegram_port), "--token", DEMO_ALERT_TOKEN])
+    def start_telegram_emulator(self, flood_limits: bool = True) -> ManagedProcess:
+        argv = [sys.executable, "-m", "teleglas.emulators.telegram", "--port", str(self.telegram_port), "--token", DEMO_ALERT_TOKEN]
+        proc = self._start("telegram-emulator", argv + ([] if flood_limits else ["--no-flood-limits"]))
         wait_until(lambda: _http_ok(f"{self.telegram_url}/_emulator/messages"), 15, what="Telegram emulator")
         return proc
 
@@ -207,6 +211,9 @@ class LocalStack:
         order = sorted(self.processes.values(), key=lambda p: ("listener" not in p.name, "worker" not in p.name, "emulator" not in p.name, p.name == "redis"))
         for proc in order:
             proc.stop()
+        if self._celery is not None:
+            self._celery.close()
+            self._celery = None
 
     def __enter__(self) -> "LocalStack":
         return self
@@ -229,9 +236,32 @@ class LocalStack:
         with urllib.request.urlopen(f"{self.telegram_url}/_emulator/messages", timeout=5) as response:
             return json.load(response)
 
+    def telegram_calls(self) -> list[dict]:
+        """Every Bot API call the emulator answered: method, chat_id, status (0 = connection dropped), time."""
+        with urllib.request.urlopen(f"{self.telegram_url}/_emulator/calls", timeout=5) as response:
+            return json.load(response)
+
     def add_telegram_fault(self, **fault) -> None:
-        """Queues a scripted Bot API error, e.g. status=429, description=..., retry_after=1."""
-        request = urllib.request.Request(f"{self.telegram_url}/_emulator/faults", data=json.dumps(fault).encode(), method="POST")
+        """Queues a scripted Bot API error, e.g. status=429, description=..., retry_after=1 (count, chat_id, reset)."""
+        self._post(f"{self.telegram_url}/_emulator/faults", fault)
+
+    def set_telegram_chats(self, blocked: list | None = None, migrated: dict | None = None) -> None:
+        """From now on the emulator answers 403 for `blocked` chats and the supergroup migration for `migrated`."""
+        self._post(f"{self.telegram_url}/_emulator/chats", {"blocked": blocked or [], "migrated": migrated or {}})
+
+    def enqueue_send(self, chat_id, text: str, alert_id: str) -> None:
+        """Puts one send_message task on the `telegram` queue, as process_event does."""
+        self.celery_app().send_task(TASK_SEND_MESSAGE, args=(chat_id, text, alert_id, None), queue=QUEUE_TELEGRAM)
+
+    def celery_app(self) -> Celery:
+        if self._celery is None:
+            self._celery = Celery("local-stack", broker=self.redis_url, set_as_current=False)
+            self._celery.conf.task_serializer = "json"
+        return self._celery
+
+    @staticmethod
+    def _post(url: str, payload: dict) -> None:
+        request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST")
         with urllib.request.urlopen(request, timeout=5):
             pass
 
@@ -242,18 +272,27 @@ class LocalStack:
     def wait_for_replay(self, timeout_s: float = 60) -> None:
         wait_until(lambda: self.coinglass_status()["replay_done"], timeout_s, 0.1, what="the scenario replay")
 
-    def wait_for_quiet(self, quiet_s: float = 1.5, timeout_s: float = 60) -> list[dict]:
-        """Waits until the Telegram emulator has received nothing new for `quiet_s`; returns the messages."""
+    def pending_tasks(self) -> int:
+        """Tasks queued, running or held for a countdown (kombu keeps those in its `unacked` hash)."""
+        client = self.redis()
+        with client.pipeline(transaction=False) as pipe:
+            pipe.llen(QUEUE_EVENTS).llen(QUEUE_TELEGRAM).hlen("unacked")
+            return sum(pipe.execute())
+
+    def wait_for_idle(self, settle_s: float = 0.5, timeout_s: float = 120) -> list[dict]:
+        """Waits until no task is queued, running or waiting for its rate-limit slot (for `settle_s`), then
+        returns the messages Telegram received."""
         deadline = time.monotonic() + timeout_s
-        last_count, last_change = -1, time.monotonic()
+        idle_since = None
         while time.monotonic() < deadline:
-            messages = self.telegram_messages()
-            if len(messages) != last_count:
-                last_count, last_change = len(messages), time.monotonic()
-            elif time.monotonic() - last_change >= quiet_s:
-                return messages
-            time.sleep(0.1)
-        raise TimeoutError("Telegram emulator kept receiving messages")
+            if self.pending_tasks() == 0:
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since >= settle_s:
+                    return self.telegram_messages()
+            else:
+                idle_since = None
+            time.sleep(0.05)
+        raise TimeoutError(f"tasks still pending after {timeout_s:.0f} s")
 
 
 def _pings(client: redis.Redis) -> bool:

@@ -61,6 +61,15 @@ class Settings:
     listener_status_ttl_s: int
     telegram_timeout_s: float
     send_max_retries: int
+    telegram_bot_per_s: float
+    telegram_chat_interval_s: float
+    telegram_group_per_min: float
+    telegram_rate_margin_s: float
+    telegram_max_inline_wait_s: float
+    telegram_max_countdown_s: float
+    celery_visibility_timeout_s: int
+    deadletter_ttl_s: int
+    deadletter_max: int
     log_level: str
 
     def secrets(self) -> tuple[str, ...]:
@@ -155,6 +164,15 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             ws_max_message_bytes=int(_positive("WS_MAX_MESSAGE_BYTES", env.int("WS_MAX_MESSAGE_BYTES", default=10 * 1024 * 1024))),
             telegram_timeout_s=_positive("TELEGRAM_TIMEOUT", _float(env, "TELEGRAM_TIMEOUT", 15.0)),
             send_max_retries=env.int("TELEGRAM_SEND_MAX_RETRIES", default=5),
+            telegram_bot_per_s=_positive("TELEGRAM_BOT_PER_SECOND", _float(env, "TELEGRAM_BOT_PER_SECOND", 25.0)),
+            telegram_chat_interval_s=_positive("TELEGRAM_CHAT_INTERVAL", _float(env, "TELEGRAM_CHAT_INTERVAL", 1.0)),
+            telegram_group_per_min=_positive("TELEGRAM_GROUP_PER_MINUTE", _float(env, "TELEGRAM_GROUP_PER_MINUTE", 20.0)),
+            telegram_rate_margin_s=_float(env, "TELEGRAM_RATE_MARGIN", 0.1),
+            telegram_max_inline_wait_s=_float(env, "TELEGRAM_MAX_INLINE_WAIT", 0.5),
+            telegram_max_countdown_s=_positive("TELEGRAM_MAX_COUNTDOWN", _float(env, "TELEGRAM_MAX_COUNTDOWN", 300.0)),
+            celery_visibility_timeout_s=int(_positive("CELERY_VISIBILITY_TIMEOUT", env.int("CELERY_VISIBILITY_TIMEOUT", default=3600))),
+            deadletter_ttl_s=int(_positive("DEADLETTER_TTL", env.int("DEADLETTER_TTL", default=14 * 86_400))),
+            deadletter_max=int(_positive("DEADLETTER_MAX", env.int("DEADLETTER_MAX", default=10_000))),
             log_level=env.str("LOG_LEVEL", default="INFO").upper(),
         )
     except environ.ImproperlyConfigured as exc:
@@ -163,7 +181,19 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
         if isinstance(exc, SettingsError):
             raise
         raise SettingsError(f"a numeric or boolean setting could not be read: {exc}") from None
+    _check_delivery_timing(settings)
     return settings
+
+
+def _check_delivery_timing(settings: Settings) -> None:
+    """A delayed send held longer than the visibility timeout is redelivered while still held, so every
+    countdown the sender schedules must end well inside it."""
+    if settings.telegram_max_countdown_s + settings.telegram_timeout_s >= settings.celery_visibility_timeout_s:
+        raise SettingsError(
+            f"CELERY_VISIBILITY_TIMEOUT ({settings.celery_visibility_timeout_s} s) must exceed TELEGRAM_MAX_COUNTDOWN "
+            f"+ TELEGRAM_TIMEOUT ({settings.telegram_max_countdown_s:g} + {settings.telegram_timeout_s:g} s)")
+    if settings.telegram_rate_margin_s < 0 or settings.telegram_max_inline_wait_s < 0:
+        raise SettingsError("TELEGRAM_RATE_MARGIN and TELEGRAM_MAX_INLINE_WAIT cannot be negative")
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,13 +1,23 @@
-"""Every Redis key TELEGLAS uses, in one place, each with a TTL. Callers never build key strings themselves."""
+"""Every Redis key TELEGLAS uses, in one place. Callers never build key strings themselves.
+
+Every key has a TTL except configuration: a chat's settings, its disabled mark and the chat migrations,
+which change only when Telegram or an operator says so.
+"""
 from __future__ import annotations
 
 import functools
+import json
+import time
+from dataclasses import dataclass
 
 import redis
 
 from teleglas.settings import ChatId
 
 PREFIX = "teleglas"
+_SENDING = "sending:"
+# Chat-scoped configuration that follows a group when Telegram migrates it to a supergroup.
+CHAT_SCOPED_SUFFIXES = ("settings", "disabled")
 
 
 def event_key(fingerprint: str) -> str:
@@ -20,6 +30,80 @@ def delivery_key(alert_id: str, chat_id: ChatId) -> str:
 
 def listener_status_key(listener_id: str) -> str:
     return f"{PREFIX}:listener:{listener_id}"
+
+
+def chat_key(chat_id: ChatId, suffix: str) -> str:
+    return f"{PREFIX}:chat:{chat_id}:{suffix}"
+
+
+def chat_migrations_key() -> str:
+    return f"{PREFIX}:chat_migrations"
+
+
+def token_invalid_key(bot_key: str) -> str:
+    return f"{PREFIX}:bot:{bot_key}:unauthorized"
+
+
+def deadletters_key() -> str:
+    return f"{PREFIX}:deadletters"
+
+
+def rate_bot_last_key(bot_id: str) -> str:
+    return f"{PREFIX}:rate:{bot_id}:last"
+
+
+def rate_bot_pause_key(bot_id: str) -> str:
+    return f"{PREFIX}:rate:{bot_id}:pause"
+
+
+def rate_chat_last_key(bot_id: str, chat_id: ChatId) -> str:
+    return f"{PREFIX}:rate:{bot_id}:chat:{chat_id}:last"
+
+
+def rate_chat_next_key(bot_id: str, chat_id: ChatId) -> str:
+    return f"{PREFIX}:rate:{bot_id}:chat:{chat_id}:next"
+
+
+def parse_chat_id(raw: str | bytes) -> ChatId:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    return text if text.startswith("@") else int(text)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryState:
+    message_id: int | None  # set once Telegram accepted it
+    sending_owner: str | None  # set while a send is in flight (a lease)
+    lease_left_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRoute:
+    chat_id: ChatId  # after following any migration
+    disabled: bool
+    token_invalid: bool
+
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+# KEYS: the migrations hash, then old/new pairs of chat-scoped keys. ARGV: old id, new id.
+_MIGRATE = """
+local flat = redis.call('HGETALL', KEYS[1])
+for i = 1, #flat, 2 do
+  if flat[i + 1] == ARGV[1] then redis.call('HSET', KEYS[1], flat[i], ARGV[2]) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local moved = 0
+for i = 2, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('EXISTS', KEYS[i + 1]) == 0 then
+    redis.call('RENAME', KEYS[i], KEYS[i + 1])
+    moved = moved + 1
+  end
+end
+return moved
+"""
 
 
 class Store:
@@ -36,12 +120,119 @@ class Store:
             return True
         return self.redis.get(key) == claimer.encode()
 
+    # -- delivery of one (alert part, chat): free → sending (a lease) → sent (the message_id) ----------
+
+    def delivery_state(self, alert_id: str, chat_id: ChatId) -> DeliveryState:
+        key = delivery_key(alert_id, chat_id)
+        with self.redis.pipeline(transaction=False) as pipe:
+            value, pttl = pipe.get(key).pttl(key).execute()
+        if value is None:
+            return DeliveryState(None, None, 0.0)
+        text = value.decode()
+        if text.startswith(_SENDING):
+            return DeliveryState(None, text[len(_SENDING):], max(pttl, 0) / 1000)
+        return DeliveryState(int(text), None, 0.0)
+
     def delivered_message_id(self, alert_id: str, chat_id: ChatId) -> int | None:
-        value = self.redis.get(delivery_key(alert_id, chat_id))
-        return None if value is None else int(value)
+        return self.delivery_state(alert_id, chat_id).message_id
+
+    def claim_delivery(self, alert_id: str, chat_id: ChatId, owner: str, lease_s: float) -> bool:
+        """Only one sender at a time per (alert part, chat); the lease ends a dead sender's claim."""
+        return bool(self.redis.set(delivery_key(alert_id, chat_id), _SENDING + owner, nx=True, px=int(lease_s * 1000)))
+
+    def release_delivery(self, alert_id: str, chat_id: ChatId, owner: str) -> None:
+        """After a failed send: frees the claim if it is still ours, so the retry can take it."""
+        self.redis.eval(_RELEASE, 1, delivery_key(alert_id, chat_id), _SENDING + owner)
 
     def record_delivery(self, alert_id: str, chat_id: ChatId, message_id: int, ttl_s: int) -> None:
         self.redis.set(delivery_key(alert_id, chat_id), message_id, ex=ttl_s)
+
+    # -- chats: migrations, disabled chats, per-chat settings -----------------------------------------
+
+    def chat_route(self, chat_id: ChatId, bot_key: str) -> ChatRoute:
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(chat_migrations_key(), str(chat_id))
+            pipe.exists(chat_key(chat_id, "disabled"))
+            pipe.exists(token_invalid_key(bot_key))
+            migrated, disabled, token_invalid = pipe.execute()
+        if migrated is not None:
+            chat_id = parse_chat_id(migrated)
+            disabled = self.redis.exists(chat_key(chat_id, "disabled"))
+        return ChatRoute(chat_id, bool(disabled), bool(token_invalid))
+
+    def active_chats(self, chat_ids: tuple[ChatId, ...]) -> list[ChatId]:
+        """The configured alert chats after migrations, without disabled ones, in order and without repeats."""
+        if not chat_ids:
+            return []
+        migrated = self.redis.hmget(chat_migrations_key(), [str(c) for c in chat_ids])
+        resolved = list(dict.fromkeys(parse_chat_id(m) if m is not None else c for c, m in zip(chat_ids, migrated)))
+        with self.redis.pipeline(transaction=False) as pipe:
+            for chat in resolved:
+                pipe.exists(chat_key(chat, "disabled"))
+            disabled = pipe.execute()
+        return [chat for chat, off in zip(resolved, disabled) if not off]
+
+    def migrate_chat(self, old: ChatId, new: ChatId) -> int:
+        """Follows Telegram's group → supergroup upgrade: later sends to `old` go to `new`, and the chat's
+        settings move with it. Returns how many chat-scoped keys moved."""
+        keys = [chat_migrations_key()]
+        for suffix in CHAT_SCOPED_SUFFIXES:
+            keys += [chat_key(old, suffix), chat_key(new, suffix)]
+        return int(self.redis.eval(_MIGRATE, len(keys), *keys, str(old), str(new)))
+
+    def chat_migrations(self) -> dict[ChatId, ChatId]:
+        return {parse_chat_id(k): parse_chat_id(v) for k, v in self.redis.hgetall(chat_migrations_key()).items()}
+
+    def disable_chat(self, chat_id: ChatId, reason: str) -> bool:
+        """Marks a chat that refused the bot; True only for the call that disabled it (log once)."""
+        key = chat_key(chat_id, "disabled")
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "reason", reason)
+            pipe.hsetnx(key, "since", f"{time.time():.0f}")
+            newly, _ = pipe.execute()
+        return bool(newly)
+
+    def enable_chat(self, chat_id: ChatId) -> bool:
+        return bool(self.redis.delete(chat_key(chat_id, "disabled")))
+
+    def disabled_chats(self) -> dict[ChatId, dict[str, str]]:
+        chats = {}
+        for key in self.redis.scan_iter(match=chat_key("*", "disabled"), count=100):
+            fields = self.redis.hgetall(key)
+            if fields:
+                chats[parse_chat_id(key.decode().split(":")[2])] = {k.decode(): v.decode() for k, v in fields.items()}
+        return chats
+
+    def chat_settings(self, chat_id: ChatId) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in self.redis.hgetall(chat_key(chat_id, "settings")).items()}
+
+    def update_chat_settings(self, chat_id: ChatId, values: dict[str, str]) -> None:
+        self.redis.hset(chat_key(chat_id, "settings"), mapping=values)
+
+    # -- the bot token: a 401 stops every sender until a worker start proves the token again ------------
+
+    def flag_token_invalid(self, bot_key: str, ttl_s: int) -> bool:
+        return bool(self.redis.set(token_invalid_key(bot_key), f"{time.time():.0f}", nx=True, ex=ttl_s))
+
+    def clear_token_invalid(self, bot_key: str) -> bool:
+        return bool(self.redis.delete(token_invalid_key(bot_key)))
+
+    # -- dead letters: sends that ran out of retries, newest first, kept for replay ------------------------
+
+    def push_dead_letter(self, entry: dict, ttl_s: int, max_entries: int) -> None:
+        key = deadletters_key()
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(key, json.dumps(entry, ensure_ascii=False, sort_keys=True))
+            pipe.ltrim(key, 0, max_entries - 1)
+            pipe.expire(key, ttl_s)
+            pipe.execute()
+
+    def dead_letters(self) -> list[tuple[bytes, dict]]:
+        """(raw entry, parsed entry) pairs; the raw form is what `remove_dead_letter` takes."""
+        return [(raw, json.loads(raw)) for raw in self.redis.lrange(deadletters_key(), 0, -1)]
+
+    def remove_dead_letter(self, raw: bytes) -> bool:
+        return bool(self.redis.lrem(deadletters_key(), 1, raw))
 
 
     def write_listener_status(self, listener_id: str, fields: dict[str, str | int | float], ttl_s: int) -> None:

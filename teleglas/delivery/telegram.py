@@ -5,6 +5,7 @@ Nothing above this module sees a telebot or requests exception: their texts can 
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 
@@ -18,13 +19,36 @@ from teleglas.redaction import redact, register_secrets
 _url_lock = threading.Lock()
 
 
+# Why a send failed, decided here from Telegram's documented error shapes (telegram-bot-api.md §4).
+RATE_LIMITED = "rate_limited"  # 429: wait retry_after, every sender of this bot
+SERVER_ERROR = "server_error"  # 5xx or a body that is not JSON: back off and retry
+NETWORK = "network"  # no answer: delivery unknown, back off and retry
+UNAUTHORIZED = "unauthorized"  # 401: the token is wrong or revoked
+FORBIDDEN = "forbidden"  # 403: blocked, kicked, deactivated, deleted
+CHAT_MIGRATED = "chat_migrated"  # 400 with migrate_to_chat_id
+CHAT_NOT_FOUND = "chat_not_found"  # 400: wrong id or the bot was never in the chat
+BAD_HTML = "bad_html"  # 400 can't parse entities: resend as plain text
+TOO_LONG = "too_long"  # 400 message/text is too long: split
+EMPTY_TEXT = "empty_text"  # 400 message text is empty
+BAD_REQUEST = "bad_request"  # any other 400
+_RETRYABLE = {RATE_LIMITED, SERVER_ERROR, NETWORK}
+_BAD_REQUEST_SHAPES = (
+    ("can't parse entities", BAD_HTML),
+    ("message is too long", TOO_LONG),
+    ("text is too long", TOO_LONG),
+    ("message text is empty", EMPTY_TEXT),
+    ("chat not found", CHAT_NOT_FOUND),
+)
+
+
 @dataclass
 class DeliveryError(Exception):
-    reason: str  # rate_limited | server_error | network | unauthorized | forbidden | bad_request
+    reason: str
     retryable: bool
     description: str
     error_code: int | None = None
     retry_after: float | None = None
+    migrate_to_chat_id: int | None = None
 
     def __str__(self) -> str:
         code = f" {self.error_code}" if self.error_code is not None else ""
@@ -44,6 +68,10 @@ class TelegramClient:
         use_api_url(api_url)
         self._bot = telebot.TeleBot(token, threaded=False)
         self._timeout = timeout_s
+        # The bot id is public (it is the bot's user id); the token_key names this token in Redis without
+        # revealing it, so a refused token's mark does not outlive a new token for the same bot.
+        self.bot_id = token.split(":", 1)[0]
+        self.token_key = f"{self.bot_id}-{hashlib.sha256(token.encode()).hexdigest()[:12]}"
 
     def check_token(self) -> str:
         """getMe: proves the token works and returns the bot's username."""
@@ -54,11 +82,15 @@ class TelegramClient:
 
     def send_html(self, chat_id: int | str, text: str) -> int:
         """Sends `text` in HTML parse mode without link previews; returns Telegram's message_id."""
+        return self.send(chat_id, text, html=True)
+
+    def send(self, chat_id: int | str, text: str, html: bool) -> int:
+        """Sends `text` (HTML, or plain text without a parse mode) without link previews; returns the message_id."""
         try:
             message = self._bot.send_message(
                 chat_id,
                 text,
-                parse_mode="HTML",
+                parse_mode="HTML" if html else None,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 timeout=self._timeout,
             )
@@ -70,30 +102,38 @@ class TelegramClient:
 def classify(exc: Exception) -> DeliveryError:
     if isinstance(exc, apihelper.ApiTelegramException):
         parameters = (exc.result_json or {}).get("parameters") or {}
-        return _by_status(exc.error_code, redact(str(exc.description)), parameters.get("retry_after"), exc.result)
+        if not isinstance(parameters, dict):
+            parameters = {}
+        return _by_status(exc.error_code, redact(str(exc.description)), parameters, exc.result)
     if isinstance(exc, apihelper.ApiHTTPException):
         status = exc.result.status_code
-        return _by_status(status, f"HTTP {status} without a JSON body", None, exc.result)
+        return _by_status(status, f"HTTP {status} without a JSON body", {}, exc.result)
     if isinstance(exc, apihelper.ApiInvalidJSONException):
-        return DeliveryError("server_error", True, "HTTP 200 with a body that is not JSON")
+        return DeliveryError(SERVER_ERROR, True, "HTTP 200 with a body that is not JSON")
     if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
-        return DeliveryError("network", True, f"{type(exc).__name__}: delivery unknown")
-    return DeliveryError("network", True, redact(f"{type(exc).__name__}: {exc}"))
+        return DeliveryError(NETWORK, True, f"{type(exc).__name__}: delivery unknown")
+    return DeliveryError(NETWORK, True, redact(f"{type(exc).__name__}: {exc}"))
 
 
-def _by_status(status: int, description: str, retry_after, response) -> DeliveryError:
+def _by_status(status: int, description: str, parameters: dict, response) -> DeliveryError:
     if status == 429:
+        retry_after = parameters.get("retry_after")
         if retry_after is None and response is not None:
             retry_after = response.headers.get("Retry-After")
         try:
             wait = max(float(retry_after), 0.0)
         except (TypeError, ValueError):
             wait = 1.0
-        return DeliveryError("rate_limited", True, description, status, wait)
+        return DeliveryError(RATE_LIMITED, True, description, status, retry_after=wait)
     if status >= 500:
-        return DeliveryError("server_error", True, description, status)
+        return DeliveryError(SERVER_ERROR, True, description, status)
     if status == 401:
-        return DeliveryError("unauthorized", False, "the alert bot token was refused (check TELEGRAM_ALERT_TOKEN)", status)
+        return DeliveryError(UNAUTHORIZED, False, "the alert bot token was refused (check TELEGRAM_ALERT_TOKEN)", status)
     if status == 403:
-        return DeliveryError("forbidden", False, description, status)
-    return DeliveryError("bad_request", False, description, status)
+        return DeliveryError(FORBIDDEN, False, description, status)
+    migrate_to = parameters.get("migrate_to_chat_id")
+    if isinstance(migrate_to, int) and not isinstance(migrate_to, bool):
+        return DeliveryError(CHAT_MIGRATED, False, description, status, migrate_to_chat_id=migrate_to)
+    lowered = description.lower()
+    reason = next((kind for shape, kind in _BAD_REQUEST_SHAPES if shape in lowered), BAD_REQUEST)
+    return DeliveryError(reason, reason in _RETRYABLE, description, status)

@@ -1,8 +1,14 @@
 """A Telegram Bot API emulator: `/bot<token>/<method>` with the real envelopes and error texts.
 
 Records every accepted message (in memory, and as JSON lines when a record file is given) so a test or a
-person can read exactly what "Telegram" received. Scripted faults (429, 5xx, 403, ...) are queued through
-`POST /_emulator/faults` or `TelegramEmulator.add_fault`.
+person can read exactly what "Telegram" received. Like the real service it enforces the flood limits
+(1 message/s per chat, 20/min per group or channel, 30/s per bot) with 429 + retry_after. Control paths:
+- `POST /_emulator/faults`: scripted answers for the next matching calls, e.g.
+  `{"status": 500, "description": "Internal Server Error", "count": 3, "chat_id": "42"}`, or
+  `{"reset": true}` to drop the connection without an answer (and without accepting the message);
+- `POST /_emulator/chats`: `{"blocked": [42], "migrated": {"-4001": -1004001}}`, chats that answer 403 or
+  the group→supergroup 400 from now on;
+- `GET /_emulator/messages`, `DELETE /_emulator/messages`, `GET /_emulator/calls` (every call with its status).
 
     python -m teleglas.emulators.telegram --port 8081 --token 123456:ABC... --record messages.jsonl
 """
@@ -11,7 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import re
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -22,13 +30,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from teleglas.defines import LOG_TG_EMULATOR, TELEGRAM_MAX_TEXT_UNITS
+from teleglas.defines import LOG_TG_EMULATOR, TELEGRAM_MAX_RAW_BYTES, TELEGRAM_MAX_TEXT_UNITS
+from teleglas.delivery.message_split import utf16_units
 from teleglas.emulators.telegram_html import HtmlParseError, parse_html
 from teleglas.redaction import redact, register_secrets
 
 log = logging.getLogger(__name__)
 
-MAX_RAW_TEXT_BYTES = 32768
 _BOT_PATH = re.compile(r"^/bot([^/]*)/([A-Za-z]+)$")
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _NUMERIC = re.compile(r"^-?\d+$")
@@ -36,13 +44,31 @@ _NUMERIC = re.compile(r"^-?\d+$")
 
 @dataclass
 class Fault:
-    """One scripted answer for the next matching call."""
+    """One scripted answer for the next matching call (of `method`, and to `chat_id` when given)."""
 
-    status: int
-    description: str
+    status: int = 0
+    description: str = ""
     retry_after: int | None = None
     migrate_to_chat_id: int | None = None
     method: str = "sendmessage"
+    chat_id: str | None = None
+    reset: bool = False  # close the connection without answering, as a network failure looks
+
+    def matches(self, method: str, params: dict[str, Any]) -> bool:
+        return self.method == method and (self.chat_id is None or str(params.get("chat_id", "")).strip() == str(self.chat_id))
+
+
+@dataclass(frozen=True)
+class FloodLimits:
+    """Telegram's published limits (telegram-bot-api.md §5), enforced on accepted messages."""
+
+    chat_interval_s: float = 1.0
+    group_per_minute: int = 20
+    bot_per_second: int = 30
+
+
+class ConnectionDropped(Exception):
+    """A scripted network failure: the handler closes the socket without a response."""
 
 
 class ApiError(Exception):
@@ -54,15 +80,21 @@ class ApiError(Exception):
 
 
 class TelegramEmulator:
-    def __init__(self, tokens: set[str], host: str = "127.0.0.1", port: int = 0, record_path: Path | None = None, known_chats: set[int | str] | None = None):
+    def __init__(self, tokens: set[str], host: str = "127.0.0.1", port: int = 0, record_path: Path | None = None,
+                 known_chats: set[int | str] | None = None, limits: FloodLimits | None = None):
         register_secrets(*tokens)
         self.tokens = set(tokens)
         self.known_chats = known_chats
         self.record_path = record_path
+        self.limits = limits
+        self.blocked_chats: set[int | str] = set()
+        self.migrated_chats: dict[int | str, int] = {}
         self.messages: list[dict[str, Any]] = []
-        self.calls: list[dict[str, Any]] = []  # every request, accepted or not: method, status, time
+        self.calls: list[dict[str, Any]] = []  # every request, accepted or not: method, chat, status, time
         self._faults: deque[Fault] = deque()
         self._next_message_id: dict[int | str, int] = defaultdict(lambda: 1)
+        self._accepted_at: dict[int | str, deque[float]] = defaultdict(deque)
+        self._bot_accepted_at: deque[float] = deque()
         self._lock = threading.Condition()
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
@@ -92,6 +124,17 @@ class TelegramEmulator:
             self.messages.clear()
             self.calls.clear()
             self._faults.clear()
+            self._accepted_at.clear()
+            self._bot_accepted_at.clear()
+
+    def set_chat_states(self, blocked: list | None = None, migrated: dict | None = None) -> None:
+        with self._lock:
+            self.blocked_chats.update(_chat_id(c) for c in blocked or ())
+            self.migrated_chats.update({_chat_id(k): int(v) for k, v in (migrated or {}).items()})
+
+    def record_call(self, method: str, params: dict[str, Any], status: int) -> None:
+        with self._lock:
+            self.calls.append({"method": method.lower(), "chat_id": params.get("chat_id"), "status": status, "at": time.time()})
 
     def wait_for_messages(self, count: int, timeout_s: float) -> list[dict[str, Any]]:
         """Blocks until at least `count` messages were accepted or the timeout passed; returns them all."""
@@ -108,8 +151,11 @@ class TelegramEmulator:
             raise ApiError(401, "Unauthorized" if _TOKEN_SHAPE.match(token) else "Unauthorized: invalid token specified")
         method = method.lower()
         with self._lock:
-            if self._faults and self._faults[0].method == method:
-                fault = self._faults.popleft()
+            fault = next((f for f in self._faults if f.matches(method, params)), None)
+            if fault is not None:
+                self._faults.remove(fault)
+                if fault.reset:
+                    raise ConnectionDropped()
                 parameters = {}
                 if fault.retry_after is not None:
                     parameters["retry_after"] = fault.retry_after
@@ -130,12 +176,17 @@ class TelegramEmulator:
         }
 
     def _send_message(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
+        arrived = time.time()
         chat_id = _chat_id(params.get("chat_id"))
+        if chat_id in self.migrated_chats:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": self.migrated_chats[chat_id]})
+        if chat_id in self.blocked_chats:
+            raise ApiError(403, _refusal(chat_id))
         text = params.get("text")
         text = "" if text is None else str(text)
         if not text:
             raise ApiError(400, "Bad Request: message text is empty")
-        if len(text.encode("utf-8")) > MAX_RAW_TEXT_BYTES:
+        if len(text.encode("utf-8")) > TELEGRAM_MAX_RAW_BYTES:
             raise ApiError(400, "Bad Request: text is too long")
         parse_mode = str(params.get("parse_mode") or "")
         if parse_mode and parse_mode.lower() not in ("html", "markdown", "markdownv2"):
@@ -149,12 +200,13 @@ class TelegramEmulator:
             plain = parsed.plain_text
         if not plain.strip():
             raise ApiError(400, "Bad Request: message text is empty")
-        if len(plain.encode("utf-16-le")) // 2 > TELEGRAM_MAX_TEXT_UNITS:
+        if utf16_units(plain) > TELEGRAM_MAX_TEXT_UNITS:
             raise ApiError(400, "Bad Request: message is too long")
         if self.known_chats is not None and chat_id not in self.known_chats:
             raise ApiError(400, "Bad Request: chat not found")
-        now = time.time()
+        now = arrived
         with self._lock:
+            self._check_flood(chat_id, now)
             message_id = self._next_message_id[chat_id]
             self._next_message_id[chat_id] += 1
             record = {
@@ -171,6 +223,28 @@ class TelegramEmulator:
             "date": int(now), "text": plain,
         }
 
+    def _check_flood(self, chat_id: int | str, now: float) -> None:
+        """Raises the 429 Telegram would send; on success counts the message. Called under the lock."""
+        if self.limits is None:
+            return
+        chat_times = self._accepted_at[chat_id]
+        while chat_times and chat_times[0] <= now - 60:
+            chat_times.popleft()
+        while self._bot_accepted_at and self._bot_accepted_at[0] <= now - 1:
+            self._bot_accepted_at.popleft()
+        wait = 0.0
+        if chat_times and now - chat_times[-1] < self.limits.chat_interval_s:
+            wait = chat_times[-1] + self.limits.chat_interval_s - now
+        if _is_group(chat_id) and len(chat_times) >= self.limits.group_per_minute:
+            wait = max(wait, chat_times[-self.limits.group_per_minute] + 60 - now)
+        if len(self._bot_accepted_at) >= self.limits.bot_per_second:
+            wait = max(wait, self._bot_accepted_at[-self.limits.bot_per_second] + 1 - now)
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            raise ApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
+        chat_times.append(now)
+        self._bot_accepted_at.append(now)
+
 
 def _chat_id(raw: Any) -> int | str:
     if raw is None or raw == "":
@@ -185,6 +259,18 @@ def _chat_id(raw: Any) -> int | str:
     if value.startswith("@") and len(value) > 1:
         return value
     raise ApiError(400, "Bad Request: chat not found")
+
+
+def _is_group(chat_id: int | str) -> bool:
+    return isinstance(chat_id, str) or chat_id < 0
+
+
+def _refusal(chat_id: int | str) -> str:
+    """The 403 texts of the Bot API server for a chat that refuses the bot (telegram-bot-api.md §4)."""
+    kind = _chat_object(chat_id)["type"]
+    if kind == "private":
+        return "Forbidden: bot was blocked by the user"
+    return f"Forbidden: bot was kicked from the {kind} chat"
 
 
 def _chat_object(chat_id: int | str) -> dict[str, Any]:
@@ -238,21 +324,27 @@ def _handler_for(emulator: TelegramEmulator) -> type[BaseHTTPRequestHandler]:
             if not match:
                 return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
             token, method = match.groups()
+            params: dict[str, Any] = {}
             try:
                 params = dict(parse_qsl(url.query, keep_blank_values=True))
                 params.update(_decode_body(self.headers.get("Content-Type", ""), body))
                 result = emulator.call(token, method, params)
+            except ConnectionDropped:
+                emulator.record_call(method, params, 0)
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return None
             except ApiError as exc:
                 payload: dict[str, Any] = {"ok": False, "error_code": exc.status, "description": exc.description}
                 if exc.parameters:
                     payload["parameters"] = exc.parameters
                 headers = {"Retry-After": str(exc.parameters["retry_after"])} if exc.parameters and "retry_after" in exc.parameters else {}
-                emulator.calls.append({"method": method.lower(), "status": exc.status, "at": time.time()})
+                emulator.record_call(method, params, exc.status)
                 return self._reply(exc.status, payload, headers)
             except (ValueError, UnicodeDecodeError):
-                emulator.calls.append({"method": method.lower(), "status": 400, "at": time.time()})
+                emulator.record_call(method, params, 400)
                 return self._reply(400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid request body"})
-            emulator.calls.append({"method": method.lower(), "status": 200, "at": time.time()})
+            emulator.record_call(method, params, 200)
             self._reply(200, {"ok": True, "result": result})
 
         def _control(self, path: str, body: bytes) -> None:
@@ -261,6 +353,16 @@ def _handler_for(emulator: TelegramEmulator) -> type[BaseHTTPRequestHandler]:
                     return self._reply(200, list(emulator.messages))
             if path == "/_emulator/messages" and self.command == "DELETE":
                 emulator.reset()
+                return self._reply(200, {"ok": True})
+            if path == "/_emulator/calls" and self.command == "GET":
+                with emulator._lock:
+                    return self._reply(200, list(emulator.calls))
+            if path == "/_emulator/chats" and self.command == "POST":
+                try:
+                    spec = json.loads(body or b"{}")
+                    emulator.set_chat_states(spec.get("blocked"), spec.get("migrated"))
+                except (ValueError, TypeError, AttributeError, ApiError) as exc:
+                    return self._reply(400, {"ok": False, "description": f"bad chat states: {exc}"})
                 return self._reply(200, {"ok": True})
             if path == "/_emulator/faults" and self.command == "POST":
                 try:
@@ -293,9 +395,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", action="append", required=True, help="a bot token the emulator accepts (repeatable)")
     parser.add_argument("--record", type=Path, help="append every accepted message to this JSON-lines file")
+    parser.add_argument("--no-flood-limits", action="store_true", help="accept any rate (the real service does not)")
+    parser.add_argument("--chat-interval", type=float, default=FloodLimits.chat_interval_s, help="seconds between two messages to one chat")
+    parser.add_argument("--group-per-minute", type=int, default=FloodLimits.group_per_minute)
+    parser.add_argument("--bot-per-second", type=int, default=FloodLimits.bot_per_second)
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
-    emulator = TelegramEmulator(set(args.token), args.host, args.port, args.record)
+    limits = None if args.no_flood_limits else FloodLimits(args.chat_interval, args.group_per_minute, args.bot_per_second)
+    emulator = TelegramEmulator(set(args.token), args.host, args.port, args.record, limits=limits)
     log.info("%s listening on %s", LOG_TG_EMULATOR, emulator.url)
     try:
         emulator._server.serve_forever()

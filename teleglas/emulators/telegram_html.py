@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from teleglas.delivery.message_split import utf16_units
+
 ALLOWED_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "tg-emoji",
     "code", "pre", "blockquote", "tg-time",
@@ -27,7 +29,7 @@ class ParsedHtml:
 
     @property
     def utf16_length(self) -> int:
-        return len(self.plain_text.encode("utf-16-le")) // 2
+        return utf16_units(self.plain_text)
 
 
 def parse_html(text: str) -> ParsedHtml:

@@ -23,9 +23,11 @@ def process_event(self, payload: dict, received_ms: int | None = None) -> None:
     except (PayloadError, TypeError, ValueError) as exc:
         log.error("%s rejected task payload: %s", LOG_ENGINE, exc)
         return
-    alert = evaluate(event, settings, Store(redis_client(settings.redis_url)), claimer=self.request.id or "local")
+    store = Store(redis_client(settings.redis_url))
+    alert = evaluate(event, settings, store, claimer=self.request.id or "local")
     if alert is None:
         return
-    log.info("%s %s alert %s %s for %d chat(s)", LOG_ENGINE, alert.kind, alert.alert_id, alert.symbol, len(settings.telegram_alert_chat_ids))
-    for chat_id in settings.telegram_alert_chat_ids:
+    chats = store.active_chats(settings.telegram_alert_chat_ids)
+    log.info("%s %s alert %s %s for %d chat(s)", LOG_ENGINE, alert.kind, alert.alert_id, alert.symbol, len(chats))
+    for chat_id in chats:
         send_message.apply_async(args=(chat_id, alert.text, alert.alert_id, received_ms), queue=QUEUE_TELEGRAM)

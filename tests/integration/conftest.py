@@ -1,12 +1,33 @@
 from __future__ import annotations
 
+import base64
 import json
+import re
+import threading
 
 import pytest
+import redis
 
 from teleglas.local_stack import LocalStack
+from teleglas.store import Store
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """One real redis-server for the tests that only need Redis (each flushes it through `store`)."""
+    stack = LocalStack(tmp_path_factory.mktemp("redis"))
+    stack.start_redis()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def store(redis_server) -> Store:
+    client = redis_server.redis()
+    client.flushdb()
+    return Store(client)
 
 
 @pytest.fixture
@@ -28,3 +49,37 @@ def write_scenario(path, steps) -> str:
     """Writes scenario steps (dicts) as JSON lines; returns the path as the emulator takes it."""
     path.write_text("".join(json.dumps(step, ensure_ascii=False) + "\n" for step in steps), encoding="utf-8")
     return str(path)
+
+
+class RedisMonitor:
+    """Every command Redis receives while it runs (MONITOR), with Celery message bodies decoded, so a test
+    can search all task arguments and every value written for a secret."""
+
+    _BODY = re.compile(r'"body": "([A-Za-z0-9+/=]+)"')
+
+    def __init__(self, client: redis.Redis):
+        self.commands: list[str] = []
+        self._client = client  # redis-py closes the pool when the client is collected
+        self._monitor = client.monitor()
+        self._monitor.__enter__()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                command = self._monitor.next_command()["command"]
+            except (redis.ConnectionError, OSError, AttributeError):
+                return  # the monitor connection was closed
+            except ValueError:
+                self.commands.append("<a MONITOR line redis-py could not parse>")
+                continue
+            bodies = [base64.b64decode(b).decode("utf-8", "replace") for b in self._BODY.findall(command)]
+            self.commands.append("\n".join([command, *bodies]))
+
+    def task_bodies(self) -> list[str]:
+        return [line for line in self.commands if "\n" in line]
+
+    def stop(self) -> None:
+        self._monitor.__exit__()
+        self._thread.join(5)

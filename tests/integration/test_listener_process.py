@@ -96,7 +96,7 @@ def test_two_listeners_on_one_stream_alert_once_each_and_report_status(make_stac
     stack.start_listener("listener-b")
     wait_until(lambda: len(Store(stack.redis()).listener_statuses()) == 2, 30, what="two listener statuses")
     stack.wait_for_replay()
-    messages = stack.wait_for_quiet(quiet_s=2.0)
+    messages = stack.wait_for_idle()
     assert sorted(m["text"].splitlines()[2] for m in messages) == sorted(
         ["📊 Symbol: BTCUSDT", "📊 Symbol: BTCUSDT", "📊 Symbol: DOGEUSDT", "📊 Symbol: ETHUSDT"])
     assert len({m["text"] for m in messages}) == 4

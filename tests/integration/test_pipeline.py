@@ -56,7 +56,7 @@ def test_scenario_yields_exactly_the_expected_messages(make_stack, tmp_path):
     worker = stack.start_worker(loglevel="DEBUG")
     listener = stack.start_listener()
     stack.wait_for_replay()
-    messages = stack.wait_for_quiet(quiet_s=3.0)
+    messages = stack.wait_for_idle()
 
     received = sorted((str(m["chat_id"]), m["text"]) for m in messages)
     assert received == sorted((chat, text) for chat in CHATS for text in EXPECTED)

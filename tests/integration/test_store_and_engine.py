@@ -1,27 +1,10 @@
 """Event dedupe and delivery records against a real redis-server."""
-import pytest
-
 from teleglas.alerts.engine import evaluate
 from teleglas.coinglass.events import LiquidationOrder
-from teleglas.local_stack import LocalStack
-from teleglas.store import Store, delivery_key, event_key
+from teleglas.store import delivery_key, event_key
 from tests.conftest import make_settings
 
 EVENT = LiquidationOrder("Binance", "BTCUSDT", "BTC", 56738.0, 2, 1_250_000.0, 1725478245120)
-
-
-@pytest.fixture(scope="module")
-def redis_client(tmp_path_factory):
-    stack = LocalStack(tmp_path_factory.mktemp("redis"))
-    stack.start_redis()
-    yield stack.redis()
-    stack.stop()
-
-
-@pytest.fixture
-def store(redis_client):
-    redis_client.flushdb()
-    return Store(redis_client)
 
 
 def test_first_claimer_and_its_redelivery_win_others_lose(store):
@@ -36,6 +19,48 @@ def test_delivery_record_has_a_ttl(store):
     store.record_delivery("alert", -100, 17, 120)
     assert store.delivered_message_id("alert", -100) == 17
     assert 0 < store.redis.ttl(delivery_key("alert", -100)) <= 120
+
+
+def test_delivery_lease_lets_one_sender_in_and_only_its_owner_release_it(store):
+    assert store.claim_delivery("alert", 42, "task-a", 5.0)
+    assert not store.claim_delivery("alert", 42, "task-b", 5.0)
+    state = store.delivery_state("alert", 42)
+    assert state.message_id is None and state.sending_owner == "task-a" and 4.0 < state.lease_left_s <= 5.0
+    store.release_delivery("alert", 42, "task-b")  # not the owner: nothing happens
+    assert store.delivery_state("alert", 42).sending_owner == "task-a"
+    store.release_delivery("alert", 42, "task-a")
+    assert store.claim_delivery("alert", 42, "task-b", 5.0)
+    store.record_delivery("alert", 42, 9, 60)
+    assert store.delivery_state("alert", 42) == type(state)(9, None, 0.0)
+    assert not store.claim_delivery("alert", 42, "task-c", 5.0)  # a recorded delivery is never claimed again
+
+
+def test_migration_moves_chat_settings_and_rewrites_older_migrations(store):
+    store.update_chat_settings(-4001, {"liquidation_min_usd": "250000"})
+    store.disable_chat(-4001, "Forbidden: bot was kicked from the group chat")
+    store.migrate_chat(-3001, -4001)  # an older hop that must now lead to the newest id
+    assert store.migrate_chat(-4001, -1004001) == 2
+    assert store.chat_settings(-1004001) == {"liquidation_min_usd": "250000"}
+    assert store.chat_settings(-4001) == {} and -4001 not in store.disabled_chats() and -1004001 in store.disabled_chats()
+    assert store.chat_migrations() == {-3001: -1004001, -4001: -1004001}
+    assert store.chat_route(-3001, "bot").chat_id == -1004001
+
+
+def test_active_chats_follow_migrations_and_skip_disabled_chats(store):
+    store.migrate_chat(-4001, -1004001)
+    assert store.disable_chat(42, "Forbidden: bot was blocked by the user")
+    assert not store.disable_chat(42, "again")  # only the first refusal is news
+    assert store.active_chats((-4001, 42, "@news", -1004001)) == [-1004001, "@news"]
+    assert store.enable_chat(42) and store.active_chats((42,)) == [42]
+
+
+def test_dead_letters_are_newest_first_capped_and_expire(store):
+    for i in range(5):
+        store.push_dead_letter({"alert_id": f"a{i}"}, ttl_s=100, max_entries=3)
+    letters = store.dead_letters()
+    assert [entry["alert_id"] for _, entry in letters] == ["a4", "a3", "a2"]
+    assert 0 < store.redis.ttl("teleglas:deadletters") <= 100
+    assert store.remove_dead_letter(letters[1][0]) and [e["alert_id"] for _, e in store.dead_letters()] == ["a4", "a2"]
 
 
 def test_engine_alerts_once_per_event_and_skips_redis_below_threshold(store):

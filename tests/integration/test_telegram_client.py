@@ -44,7 +44,12 @@ def test_send_records_exactly_what_telegram_got(emulator, tmp_path):
         (Fault(500, "Internal Server Error"), "server_error", True, None),
         (Fault(502, "Bad Gateway"), "server_error", True, None),
         (Fault(403, "Forbidden: bot was blocked by the user"), "forbidden", False, None),
-        (Fault(400, "Bad Request: chat not found"), "bad_request", False, None),
+        (Fault(400, "Bad Request: chat not found"), "chat_not_found", False, None),
+        (Fault(400, "Bad Request: can't parse entities: Unmatched end tag at byte offset 3"), "bad_html", False, None),
+        (Fault(400, "Bad Request: message is too long"), "too_long", False, None),
+        (Fault(400, "Bad Request: text is too long"), "too_long", False, None),
+        (Fault(400, "Bad Request: message text is empty"), "empty_text", False, None),
+        (Fault(400, "Bad Request: wrong parameter action in request"), "bad_request", False, None),
     ],
 )
 def test_scripted_errors_are_classified(emulator, fault, reason, retryable, retry_after):
@@ -55,11 +60,20 @@ def test_scripted_errors_are_classified(emulator, fault, reason, retryable, retr
     assert emulator.messages == []
 
 
+def test_migration_carries_the_new_chat_id(emulator):
+    emulator.add_fault(Fault(400, "Bad Request: group chat was upgraded to a supergroup chat", migrate_to_chat_id=-1009876543210))
+    error = send_error(TelegramClient(emulator.url, TOKEN, 5), chat=-4001)
+    assert (error.reason, error.retryable, error.migrate_to_chat_id) == ("chat_migrated", False, -1009876543210)
+
+
 def test_real_server_refusals_are_classified(emulator):
     client = TelegramClient(emulator.url, TOKEN, 5)
-    assert "can't parse entities: Unsupported start tag \"x\"" in send_error(client, text="<x>").description
-    assert send_error(client, text="").description == "Bad Request: message text is empty"
-    assert send_error(client, text="x" * 4097).description == "Bad Request: message is too long"
+    error = send_error(client, text="<x>")
+    assert error.reason == "bad_html" and "can't parse entities: Unsupported start tag \"x\"" in error.description
+    assert send_error(client, text="").reason == "empty_text"
+    assert send_error(client, text="x" * 4097).reason == "too_long"
+    assert client.send(42, "<x> sent as plain text", html=False) == 1
+    assert emulator.messages[-1]["parse_mode"] is None and emulator.messages[-1]["text"] == "<x> sent as plain text"
     wrong = TelegramClient(emulator.url, "100000002:someOtherTokenNotKnownToIt", 5)
     error = send_error(wrong)
     assert (error.reason, error.retryable) == ("unauthorized", False)
