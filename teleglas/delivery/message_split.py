@@ -35,6 +35,8 @@ def fits(text: str, is_html: bool, max_units: int = TELEGRAM_MAX_TEXT_UNITS) -> 
 def split_message(text: str, is_html: bool, max_units: int = TELEGRAM_MAX_TEXT_UNITS) -> list[str]:
     """Parts in order, each within `max_units` visible UTF-16 units; joined with newlines they give `text` back
     (except that an over-long HTML line becomes escaped plain text, and blank parts are left out)."""
+    if not (html_to_plain(text) if is_html else text).strip():
+        return []
     if fits(text, is_html, max_units):
         return [text]
     parts: list[str] = []

@@ -1,11 +1,12 @@
 """The Bot API edge against the Telegram emulator over a real socket: every failure classified, no token leaks."""
 import json
+import time
 
 import pytest
 import requests
 
 from teleglas.delivery.telegram import DeliveryError, TelegramClient
-from teleglas.emulators.telegram import Fault, TelegramEmulator
+from teleglas.emulators.telegram import Fault, FloodLimits, TelegramEmulator
 from teleglas.local_stack import free_port
 
 TOKEN = "100000002:clientTestTokenForTheEmulator_0"
@@ -101,3 +102,34 @@ def test_emulator_accepts_form_and_json_bodies_like_the_real_api(emulator):
     limited = requests.post(f"{emulator.url}/bot{TOKEN}/sendMessage", data={"chat_id": "7", "text": "x"}, timeout=5)
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "3"
     assert limited.json() == {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 3", "parameters": {"retry_after": 3}}
+
+
+def test_emulator_enforces_the_flood_limits_with_429_and_retry_after():
+    limits = FloodLimits(chat_interval_s=1.0, group_per_minute=3, bot_per_second=5)
+    emulator = TelegramEmulator({TOKEN}, limits=limits).start()
+    try:
+        client = TelegramClient(emulator.url, TOKEN, 5)
+        client.send_html(42, "first")
+        error = send_error(client, chat=42, text="too soon")
+        assert (error.reason, error.retry_after) == ("rate_limited", 1.0)
+        with emulator._lock:  # pretend the earlier group messages are older than the chat interval
+            for i in range(3):
+                emulator._accepted_at[-4001].append(time.time() - 50 + i)
+        error = send_error(client, chat=-4001)  # 3 in the last minute already
+        assert error.reason == "rate_limited" and error.retry_after == 10.0  # the oldest of the 3 leaves the minute in 10 s
+        for chat in range(100, 104):
+            client.send_html(chat, "fan-out")
+        assert send_error(client, chat=200).reason == "rate_limited"  # 5 per second for the bot
+        assert [c["status"] for c in emulator.calls] == [200, 429, 429, 200, 200, 200, 200, 429]
+    finally:
+        emulator.stop()
+
+
+def test_emulator_answers_for_blocked_and_migrated_chats_like_the_real_server(emulator):
+    emulator.set_chat_states(blocked=[42, -4002], migrated={"-4001": -1004001})
+    client = TelegramClient(emulator.url, TOKEN, 5)
+    assert send_error(client, chat=42).description == "Forbidden: bot was blocked by the user"
+    assert send_error(client, chat=-4002).description == "Forbidden: bot was kicked from the group chat"
+    migrated = send_error(client, chat=-4001)
+    assert migrated.description == "Bad Request: group chat was upgraded to a supergroup chat" and migrated.migrate_to_chat_id == -1004001
+    assert client.send_html(-1004001, "to the supergroup") == 1

@@ -59,3 +59,10 @@ def test_secrets_can_come_from_files(tmp_path):
     token_file = tmp_path / "token"
     token_file.write_text("123:from-a-file")
     assert make_settings(TELEGRAM_ALERT_TOKEN_FILE=str(token_file)).telegram_alert_token == "123:from-a-file"
+
+
+def test_visibility_timeout_must_outlast_every_countdown():
+    with pytest.raises(SettingsError, match="CELERY_VISIBILITY_TIMEOUT \\(300 s\\) must exceed TELEGRAM_MAX_COUNTDOWN"):
+        make_settings(CELERY_VISIBILITY_TIMEOUT="300")
+    settings = make_settings(CELERY_VISIBILITY_TIMEOUT="12", TELEGRAM_MAX_COUNTDOWN="5", TELEGRAM_TIMEOUT="3")
+    assert (settings.celery_visibility_timeout_s, settings.telegram_max_countdown_s) == (12, 5.0)
