@@ -33,3 +33,5 @@ LOG_TG_EMULATOR = "[TG_EMULATOR]"
 # Telegram limits (shared/reference/telegram-bot-api.md §2).
 TELEGRAM_MAX_TEXT_UNITS = 4096
 TELEGRAM_MAX_RAW_BYTES = 32768
+# A bot token is `<bot id>:<secret>`; the Bot API server answers 401 "invalid token specified" otherwise.
+TELEGRAM_TOKEN_PATTERN = r"^\d+:[A-Za-z0-9_-]+$"

@@ -6,6 +6,7 @@ Nothing above this module sees a telebot or requests exception: their texts can 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from dataclasses import dataclass
 
@@ -14,9 +15,11 @@ import telebot
 from telebot import apihelper
 from telebot.types import LinkPreviewOptions
 
+from teleglas.defines import TELEGRAM_TOKEN_PATTERN
 from teleglas.redaction import redact, register_secrets
 
 _url_lock = threading.Lock()
+_TOKEN_SHAPE = re.compile(TELEGRAM_TOKEN_PATTERN)
 
 
 # Why a send failed, decided here from Telegram's documented error shapes (telegram-bot-api.md §4).
@@ -66,17 +69,25 @@ class TelegramClient:
     def __init__(self, api_url: str, token: str, timeout_s: float):
         register_secrets(token)
         use_api_url(api_url)
-        self._bot = telebot.TeleBot(token, threaded=False)
+        # A missing or malformed token fails every send like a refused one (401), so alerts land in the
+        # dead letters with a clear reason instead of crashing each task.
+        self._bot = telebot.TeleBot(token, threaded=False) if _TOKEN_SHAPE.match(token) else None
         self._timeout = timeout_s
         # The bot id is public (it is the bot's user id); the token_key names this token in Redis without
         # revealing it, so a refused token's mark does not outlive a new token for the same bot.
-        self.bot_id = token.split(":", 1)[0]
+        self.bot_id = token.split(":", 1)[0] if self._bot else "unconfigured"
         self.token_key = f"{self.bot_id}-{hashlib.sha256(token.encode()).hexdigest()[:12]}"
+
+    def _require_bot(self) -> telebot.TeleBot:
+        if self._bot is None:
+            raise DeliveryError(UNAUTHORIZED, False, "TELEGRAM_ALERT_TOKEN is missing or is not a bot token (<id>:<secret>)")
+        return self._bot
 
     def check_token(self) -> str:
         """getMe: proves the token works and returns the bot's username."""
+        bot = self._require_bot()
         try:
-            return self._bot.get_me().username
+            return bot.get_me().username
         except Exception as exc:
             raise classify(exc) from None
 
@@ -86,8 +97,9 @@ class TelegramClient:
 
     def send(self, chat_id: int | str, text: str, html: bool) -> int:
         """Sends `text` (HTML, or plain text without a parse mode) without link previews; returns the message_id."""
+        bot = self._require_bot()
         try:
-            message = self._bot.send_message(
+            message = bot.send_message(
                 chat_id,
                 text,
                 parse_mode="HTML" if html else None,

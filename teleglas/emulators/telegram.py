@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from teleglas.defines import LOG_TG_EMULATOR, TELEGRAM_MAX_RAW_BYTES, TELEGRAM_MAX_TEXT_UNITS
+from teleglas.defines import LOG_TG_EMULATOR, TELEGRAM_MAX_RAW_BYTES, TELEGRAM_MAX_TEXT_UNITS, TELEGRAM_TOKEN_PATTERN
 from teleglas.delivery.message_split import utf16_units
 from teleglas.emulators.telegram_html import HtmlParseError, parse_html
 from teleglas.redaction import redact, register_secrets
@@ -38,7 +38,7 @@ from teleglas.redaction import redact, register_secrets
 log = logging.getLogger(__name__)
 
 _BOT_PATH = re.compile(r"^/bot([^/]*)/([A-Za-z]+)$")
-_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+_TOKEN_SHAPE = re.compile(TELEGRAM_TOKEN_PATTERN)
 _NUMERIC = re.compile(r"^-?\d+$")
 
 

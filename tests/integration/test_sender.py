@@ -66,3 +66,12 @@ def test_401_stops_every_send_until_the_token_works_again(sender, emulator, stor
 def test_empty_text_is_dropped_without_a_call(sender, emulator):
     assert sender.run(SendJob(42, "<b></b>\n", "alert-5"), "t1").status == DROPPED
     assert emulator.calls == []
+
+
+def test_a_missing_token_dead_letters_instead_of_crashing(emulator, store):
+    settings = make_settings()
+    client = TelegramClient(emulator.url, "", settings.telegram_timeout_s)
+    sender = Sender(client, store, RateLimiter(store.redis, client.bot_id, RateLimits.from_settings(settings)), settings)
+    outcome = sender.run(SendJob(42, "no token configured", "alert-6"), "t1")
+    assert outcome.status == DEAD_LETTER and emulator.calls == []
+    assert "TELEGRAM_ALERT_TOKEN is missing" in store.dead_letters()[0][1]["description"]
