@@ -5,7 +5,7 @@ Delivery semantics: at-least-once from the broker, made exactly-once at the chat
 """
 from kombu import Queue
 
-from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_PROCESS_EVENT, TASK_SEND_MESSAGE
+from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_PROCESS_EVENT, TASK_SEND_MESSAGE
 from teleglas.settings import get_settings
 
 _settings = get_settings()
@@ -21,7 +21,12 @@ include = ["teleglas.tasks.events", "teleglas.tasks.send"]
 # A bare `celery -A teleglas worker` consumes both queues; `-Q events` or `-Q telegram` splits them.
 task_queues = (Queue(QUEUE_EVENTS), Queue(QUEUE_TELEGRAM))
 task_default_queue = QUEUE_EVENTS
-task_routes = {TASK_PROCESS_EVENT: {"queue": QUEUE_EVENTS}, TASK_SEND_MESSAGE: {"queue": QUEUE_TELEGRAM}}
+task_routes = {
+    TASK_PROCESS_EVENT: {"queue": QUEUE_EVENTS},
+    TASK_FLUSH_AGGREGATE: {"queue": QUEUE_EVENTS},
+    TASK_FLUSH_DIGEST: {"queue": QUEUE_EVENTS},
+    TASK_SEND_MESSAGE: {"queue": QUEUE_TELEGRAM},
+}
 
 task_serializer = "json"
 accept_content = ["json"]

@@ -20,6 +20,8 @@ QUEUE_EVENTS = "events"
 QUEUE_TELEGRAM = "telegram"
 TASK_PROCESS_EVENT = "teleglas.process_event"
 TASK_SEND_MESSAGE = "teleglas.send_message"
+TASK_FLUSH_AGGREGATE = "teleglas.flush_aggregate"
+TASK_FLUSH_DIGEST = "teleglas.flush_digest"
 
 # Log prefixes users grep for.
 LOG_WS = "[WS_CLIENT]"

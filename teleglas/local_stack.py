@@ -23,12 +23,12 @@ from pathlib import Path
 import redis
 from celery import Celery
 
-from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_SEND_MESSAGE
+from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_PROCESS_EVENT, TASK_SEND_MESSAGE
 from teleglas.settings import PROJECT_ROOT
 
 # Names the stack sets itself; anything else from the caller's environment that Settings reads is dropped
 # so a developer's shell cannot change what a demo or a test does.
-_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "DEADLETTER_", "LOG_", "TELEGLAS_")
+_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "DEADLETTER_", "DIGEST_", "LOG_", "TELEGLAS_")
 DEMO_ALERT_TOKEN = "100000001:demoAlertTokenForTheEmulatorOnly"
 DEMO_WS_KEY = "demo-coinglass-ws-key-0123456789"
 
@@ -248,6 +248,13 @@ class LocalStack:
     def set_telegram_chats(self, blocked: list | None = None, migrated: dict | None = None) -> None:
         """From now on the emulator answers 403 for `blocked` chats and the supergroup migration for `migrated`."""
         self._post(f"{self.telegram_url}/_emulator/chats", {"blocked": blocked or [], "migrated": migrated or {}})
+
+    def enqueue_events(self, payloads: list[dict]) -> None:
+        """Puts process_event tasks on the `events` queue, as the listener does."""
+        app = self.celery_app()
+        with app.producer_or_acquire() as producer:
+            for payload in payloads:
+                app.send_task(TASK_PROCESS_EVENT, args=(payload, None), queue=QUEUE_EVENTS, producer=producer)
 
     def enqueue_send(self, chat_id, text: str, alert_id: str) -> None:
         """Puts one send_message task on the `telegram` queue, as process_event does."""

@@ -18,6 +18,7 @@ import environ
 from teleglas.defines import CHANNEL_FUTURES_TRADES, CHANNEL_LIQUIDATIONS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "alerts" / "default_rules.toml"
 DEFAULT_WS_CHANNELS = (CHANNEL_LIQUIDATIONS, f"{CHANNEL_FUTURES_TRADES}@Binance_BTCUSDT@10000")
 _CHAT_ID = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
 
@@ -42,8 +43,12 @@ class Settings:
     telegram_alert_chat_ids: tuple[ChatId, ...]
     telegram_token: str
     ws_channels: tuple[str, ...]
-    liquidation_min_usd: float
-    whale_min_usd: float
+    liquidation_min_usd: float | None  # None: the rules file's [default] decides
+    whale_min_usd: float | None
+    alert_rules_file: Path
+    whale_score_window_s: float
+    digest_group_wait_s: float
+    digest_group_interval_s: float
     enable_whale_alerts: bool
     alert_timezone: str
     event_dedupe_ttl_s: int
@@ -113,6 +118,16 @@ def _float(env: environ.Env, name: str, default: float) -> float:
     return value
 
 
+def _optional_float(env: environ.Env, name: str) -> float | None:
+    """Unset or empty means "not configured here"."""
+    if not env.str(name, default="").strip():
+        return None
+    value = _float(env, name, 0.0)
+    if value < 0:
+        raise SettingsError(f"{name} cannot be negative, got {value:g}")
+    return value
+
+
 def load_settings(environment: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
     """Build Settings from `environment` (default: the process environment) plus `env_file` (default: ./.env).
 
@@ -145,8 +160,12 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             telegram_alert_chat_ids=_parse_chat_ids(env.list("TELEGRAM_ALERT_CHAT_IDS", default=[])),
             telegram_token=env.str("TELEGRAM_TOKEN", default=""),
             ws_channels=channels,
-            liquidation_min_usd=_float(env, "LIQUIDATION_MIN_USD", 100_000.0),
-            whale_min_usd=_float(env, "WHALE_MIN_USD", 500_000.0),
+            liquidation_min_usd=_optional_float(env, "LIQUIDATION_MIN_USD"),
+            whale_min_usd=_optional_float(env, "WHALE_MIN_USD"),
+            alert_rules_file=Path(env.str("ALERT_RULES_FILE", default="") or DEFAULT_RULES_PATH),
+            whale_score_window_s=_positive("WHALE_SCORE_WINDOW", _float(env, "WHALE_SCORE_WINDOW", 300.0)),
+            digest_group_wait_s=_positive("DIGEST_GROUP_WAIT", _float(env, "DIGEST_GROUP_WAIT", 2.0)),
+            digest_group_interval_s=_positive("DIGEST_GROUP_INTERVAL", _float(env, "DIGEST_GROUP_INTERVAL", 10.0)),
             enable_whale_alerts=env.bool("ENABLE_WHALE_ALERTS", default=True),
             alert_timezone=timezone,
             event_dedupe_ttl_s=int(_positive("EVENT_DEDUPE_TTL", env.int("EVENT_DEDUPE_TTL", default=86_400))),

@@ -64,6 +64,54 @@ def rate_chat_next_key(bot_id: str, chat_id: ChatId) -> str:
     return f"{PREFIX}:rate:{bot_id}:chat:{chat_id}:next"
 
 
+def decision_key(fingerprint: str) -> str:
+    return f"{PREFIX}:decision:{fingerprint}"
+
+
+def recent_key(kind: str, symbol: str) -> str:
+    return f"{PREFIX}:recent:{kind}:{symbol}"
+
+
+def storm_key(kind: str, symbol: str, scope: str) -> str:
+    return f"{PREFIX}:storm:{kind}:{symbol}:{scope}"
+
+
+def storm_started_key(kind: str, symbol: str, scope: str) -> str:
+    return f"{PREFIX}:storm:{kind}:{symbol}:{scope}:started"
+
+
+def cooldown_key(kind: str, symbol: str, side: str) -> str:
+    return f"{PREFIX}:cooldown:{kind}:{symbol}:{side}"
+
+
+def folded_key(kind: str, symbol: str, side: str) -> str:
+    return f"{PREFIX}:folded:{kind}:{symbol}:{side}"
+
+
+def taken_key(source: str, claimer: str) -> str:
+    return f"{source}:taken:{claimer}"
+
+
+def route_key(alert_id: str, chat_id: ChatId) -> str:
+    return f"{PREFIX}:route:{alert_id}:{chat_id}"
+
+
+def digest_buffer_key(chat_id: ChatId) -> str:
+    return f"{PREFIX}:digest:{chat_id}:buffer"
+
+
+def digest_last_direct_key(chat_id: ChatId) -> str:
+    return f"{PREFIX}:digest:{chat_id}:last_direct"
+
+
+def digest_flushed_key(chat_id: ChatId) -> str:
+    return f"{PREFIX}:digest:{chat_id}:flushed"
+
+
+def digest_due_key(chat_id: ChatId) -> str:
+    return f"{PREFIX}:digest:{chat_id}:due"
+
+
 def parse_chat_id(raw: str | bytes) -> ChatId:
     text = raw.decode() if isinstance(raw, bytes) else raw
     return text if text.startswith("@") else int(text)
@@ -205,6 +253,12 @@ class Store:
 
     def chat_settings(self, chat_id: ChatId) -> dict[str, str]:
         return {k.decode(): v.decode() for k, v in self.redis.hgetall(chat_key(chat_id, "settings")).items()}
+
+    def chat_settings_many(self, chat_ids: list[ChatId]) -> list[dict[str, str]]:
+        with self.redis.pipeline(transaction=False) as pipe:
+            for chat in chat_ids:
+                pipe.hgetall(chat_key(chat, "settings"))
+            return [{k.decode(): v.decode() for k, v in fields.items()} for fields in pipe.execute()]
 
     def update_chat_settings(self, chat_id: ChatId, values: dict[str, str]) -> None:
         self.redis.hset(chat_key(chat_id, "settings"), mapping=values)

@@ -1,32 +1,138 @@
-"""From one typed event to at most one alert: threshold, then event dedupe, then the text."""
+"""From a typed event to alerts: rules → event dedupe → window, storm and cooldown state → texts.
+
+What happens to a qualifying event (each decided atomically in Redis by EngineStore, memoized per event):
+- lead: its own alert, carrying the whale score and a summary line of what its cooldown folded;
+- fold: within the cooldown of (kind, symbol, side); shown later, in the next lead or in a summary sent
+  when the cooldown ends (a Flush the caller schedules);
+- storm_start / storm_fold: part of a liquidation storm or whale cluster; one message at the window's end.
+Every qualifying event ends up in exactly one message; below-threshold events never touch Redis.
+"""
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
-from teleglas.alerts.formatting import format_event_alert
+from teleglas.alerts import formatting
+from teleglas.alerts.aggregation import Summary, decode_entry, encode_entry, summarize
+from teleglas.alerts.rules import Rules
+from teleglas.alerts.scoring import WhaleContext, agreeing_liquidation_side, whale_score
 from teleglas.alerts.thresholds import qualifies
 from teleglas.coinglass.events import MarketEvent
-from teleglas.defines import LOG_ENGINE
+from teleglas.defines import KIND_TRADE, LOG_ENGINE
+from teleglas.engine_store import EngineStore
 from teleglas.settings import Settings
 from teleglas.store import Store
 
 log = logging.getLogger(__name__)
 
+FORM_SINGLE = "single"
+FORM_SUMMARY = "summary"
+FORM_STORM = "storm"
+FLUSH_FOLDED = "folded"
+FLUSH_STORM = "storm"
+_KEEP_S = 3600  # how long state outlives its window, so a late flush still finds it
+
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    alert_id: str  # the event fingerprint: every retrying path stays exactly-once per chat
+    alert_id: str  # derived from content: every retrying path stays exactly-once per chat
+    kind: str  # the event kind: liquidation or trade
+    form: str  # single, summary or storm
+    symbol: str
+    base_asset: str
+    usd: float | None  # a single event's size (per-chat thresholds); None for totals
+    text: str
+    digest_line: str
+    event_ids: tuple[str, ...]  # every event this message accounts for
+
+
+@dataclass(frozen=True, slots=True)
+class Flush:
+    """A later step for the caller to schedule: send what a cooldown folded, or a storm's message."""
+
+    source: str  # folded | storm
     kind: str
     symbol: str
-    text: str
+    base_asset: str
+    scope: str  # the side (folded, whale cluster) or ALL (liquidation storm)
+    due_s: float
+
+    def to_payload(self) -> dict:
+        return {"source": self.source, "kind": self.kind, "symbol": self.symbol, "base_asset": self.base_asset, "scope": self.scope, "due_s": self.due_s}
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> "Flush":
+        return cls(**{name: payload[name] for name in ("source", "kind", "symbol", "base_asset", "scope", "due_s")})
 
 
-def evaluate(event: MarketEvent, settings: Settings, store: Store, claimer: str) -> Alert | None:
-    if not qualifies(event, settings):
-        return None
-    fingerprint = event.fingerprint()
-    if not store.claim_event(fingerprint, claimer, settings.event_dedupe_ttl_s):
-        log.info("%s duplicate %s %s %s dropped (fingerprint %s)", LOG_ENGINE, event.kind, event.exchange, event.symbol, fingerprint)
-        return None
-    return Alert(alert_id=fingerprint, kind=event.kind, symbol=event.symbol, text=format_event_alert(event, settings.timezone))
+class Engine:
+    def __init__(self, rules: Rules, store: Store, engine_store: EngineStore, settings: Settings):
+        self.rules = rules
+        self.store = store
+        self.state = engine_store
+        self.settings = settings
+        self._horizon_s = max(rules.storm.window_s, rules.whale_cluster.window_s, settings.whale_score_window_s)
+
+    def evaluate(self, event: MarketEvent, claimer: str, now: float) -> tuple[list[Alert], list[Flush]]:
+        rule = self.rules.rule_for(event.symbol, event.base_asset, event.exchange)
+        if not qualifies(event, rule, self.settings.enable_whale_alerts):
+            return [], []
+        fingerprint = event.fingerprint()
+        if not self.store.claim_event(fingerprint, claimer, self.settings.event_dedupe_ttl_s):
+            log.info("%s duplicate %s %s %s dropped (fingerprint %s)", LOG_ENGINE, event.kind, event.exchange, event.symbol, fingerprint)
+            return [], []
+        storm = self.rules.storm_rule(event.kind)
+        is_trade = event.kind == KIND_TRADE
+        admission = self.state.admit(
+            fingerprint=fingerprint, kind=event.kind, symbol=event.symbol, side=event.side_name, entry=encode_entry(event),
+            is_trade=is_trade, storm_window_s=storm.window_s, storm_min_count=storm.min_count, storm_min_usd=storm.min_usd,
+            cooldown_s=rule.cooldown_s, horizon_s=self._horizon_s, score_window_s=self.settings.whale_score_window_s,
+            memo_ttl_s=self.settings.event_dedupe_ttl_s, now=now, keep_s=_KEEP_S,
+        )
+        if admission.outcome == "lead":
+            folded = summarize([decode_entry(raw) for raw in admission.folded])
+            score = None
+            if is_trade:
+                agree_side = agreeing_liquidation_side(event.side_name)
+                oppose_side = "LONG" if agree_side == "SHORT" else "SHORT"
+                context = WhaleContext(admission.same_side_whales, admission.liquidations_usd[agree_side], admission.liquidations_usd[oppose_side])
+                score = whale_score(event.usd, rule.whale_min_usd, rule.liquidation_min_usd, context)
+            zone = self.settings.timezone
+            alert = Alert(
+                alert_id=fingerprint, kind=event.kind, form=FORM_SINGLE, symbol=event.symbol, base_asset=event.base_asset, usd=event.usd,
+                text=formatting.format_lead_alert(event, zone, folded, score),
+                digest_line=formatting.lead_digest_line(event, zone, folded),
+                event_ids=(fingerprint, *(folded.event_ids if folded else ())),
+            )
+            return [alert], []
+        if admission.flush_due_s > 0:
+            source = FLUSH_STORM if admission.outcome == "storm_start" else FLUSH_FOLDED
+            scope = event.side_name if (source == FLUSH_FOLDED or is_trade) else "ALL"
+            log.info("%s %s %s %s: %s, flush in %.1f s", LOG_ENGINE, event.kind, event.symbol, event.side_name, admission.outcome, admission.flush_due_s)
+            return [], [Flush(source, event.kind, event.symbol, event.base_asset, scope, admission.flush_due_s)]
+        return [], []
+
+    def flush(self, flush: Flush, claimer: str, now: float) -> list[Alert]:
+        """The summary of a finished cooldown, or the message of a finished storm/cluster window."""
+        if flush.source == FLUSH_STORM:
+            raw = self.state.take_storm(flush.kind, flush.symbol, flush.scope, claimer, self.settings.event_dedupe_ttl_s, now)
+        else:
+            raw = self.state.take_folded(flush.kind, flush.symbol, flush.scope, claimer, self.settings.event_dedupe_ttl_s, now)
+        summary = summarize([decode_entry(r) for r in raw])
+        if summary is None:
+            return []  # a lead took the folded events along, or a redelivered flush found them gone
+        return [self._summary_alert(flush, summary)]
+
+    def _summary_alert(self, flush: Flush, summary: Summary) -> Alert:
+        zone = self.settings.timezone
+        if flush.source == FLUSH_STORM:
+            text = formatting.format_storm(flush.kind, flush.symbol, summary, zone)
+            line = formatting.storm_digest_line(flush.kind, flush.symbol, summary)
+            form = FORM_STORM
+        else:
+            text = formatting.format_folded_summary(flush.kind, flush.symbol, flush.scope, summary, zone)
+            line = formatting.folded_digest_line(flush.kind, flush.symbol, flush.scope, summary)
+            form = FORM_SUMMARY
+        alert_id = f"{form}-" + hashlib.blake2b("|".join(sorted(summary.event_ids)).encode(), digest_size=16).hexdigest()
+        return Alert(alert_id, flush.kind, form, flush.symbol, flush.base_asset, None, text, line, summary.event_ids)

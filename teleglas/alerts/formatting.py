@@ -6,7 +6,10 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from teleglas.alerts.aggregation import Summary
+from teleglas.alerts.scoring import WhaleScore
 from teleglas.coinglass.events import FuturesTrade, LiquidationOrder, MarketEvent
+from teleglas.defines import KIND_LIQUIDATION, KIND_TRADE
 
 RISING = "📈"
 FALLING = "📉"
@@ -55,3 +58,89 @@ def format_event_alert(event: MarketEvent, zone: ZoneInfo) -> str:
             f"⏰ Time: {format_time(event.time_ms, zone)}",
         )
     )
+
+
+_SIDE_LABELS = {"LONG": "Longs", "SHORT": "Shorts", "BUY": "Buys", "SELL": "Sells"}
+_KIND_NOUNS = {KIND_LIQUIDATION: ("liquidation", "liquidations"), KIND_TRADE: ("whale trade", "whale trades")}
+
+
+def arrow_for(side: str) -> str:
+    return RISING if side in _RISING_SIDES else FALLING
+
+
+def _count(kind: str, n: int) -> str:
+    singular, plural = _KIND_NOUNS[kind]
+    return f"{n} {singular if n == 1 else plural}"
+
+
+def _span(summary: Summary, zone: ZoneInfo) -> str:
+    first, last = format_time(summary.first_ms, zone), format_time(summary.last_ms, zone)
+    return f"⏰ Time: {first}" if first == last else f"⏰ Time: {first} – {last}"
+
+
+def _largest(summary: Summary) -> str:
+    entry = summary.largest
+    return f"🏆 Largest: {format_usd(entry.usd)} {entry.side} on {escape(entry.exchange)} @ {format_price(entry.price)}"
+
+
+def folded_line(summary: Summary) -> str:
+    return f"➕ {summary.count} more since the last alert: {format_usd(summary.usd)}"
+
+
+def score_line(score: WhaleScore) -> str:
+    return f"🎯 Confidence: {score.total}/100 (size {score.size:.0f} · flow {score.flow:.0f} · liquidations {score.liquidations:.0f})"
+
+
+def format_lead_alert(event: MarketEvent, zone: ZoneInfo, folded: Summary | None, score: WhaleScore | None) -> str:
+    """The single-event alert, with the whale score and what its cooldown folded since the last one."""
+    lines = [format_event_alert(event, zone)]
+    if score is not None:
+        lines.append(score_line(score))
+    if folded is not None:
+        lines.append(folded_line(folded))
+    return "\n".join(lines)
+
+
+def format_folded_summary(kind: str, symbol: str, side: str, summary: Summary, zone: ZoneInfo) -> str:
+    """Sent when a cooldown ends with events folded and no new alert took them along."""
+    title = "🔁 LIQUIDATION SUMMARY" if kind == KIND_LIQUIDATION else "🔁 WHALE TRADE SUMMARY"
+    return "\n".join((title, f"📊 Symbol: {escape(symbol)}", f"{arrow_for(side)} Side: {side}", folded_line(summary), _largest(summary), _span(summary, zone)))
+
+
+def format_storm(kind: str, symbol: str, summary: Summary, zone: ZoneInfo) -> str:
+    """A liquidation storm (all sides) or a whale cluster (one side) over its window."""
+    if kind == KIND_LIQUIDATION:
+        lines = ["⚡ LIQUIDATION STORM", f"📊 Symbol: {escape(symbol)}", f"💥 {_count(kind, summary.count)} · {format_usd(summary.usd)}"]
+        for side, (count, usd) in summary.by_side.items():
+            lines.append(f"{arrow_for(side)} {_SIDE_LABELS.get(side, side)}: {count} · {format_usd(usd)}")
+    else:
+        (side,) = summary.by_side
+        lines = ["🐋 WHALE CLUSTER", f"📊 Symbol: {escape(symbol)}", f"{arrow_for(side)} Side: {side}", f"💥 {_count(kind, summary.count)} · {format_usd(summary.usd)}"]
+    lines += [_largest(summary), f"📍 Exchanges: {', '.join(escape(name) for name in summary.exchanges)}", _span(summary, zone)]
+    return "\n".join(lines)
+
+
+def lead_digest_line(event: MarketEvent, zone: ZoneInfo, folded: Summary | None) -> str:
+    icon = "🔥" if event.kind == KIND_LIQUIDATION else "🐋"
+    line = f"{icon} {escape(event.symbol)} {event.side_name} {format_usd(event.usd)} · {escape(event.exchange)} · {format_time(event.time_ms, zone)}"
+    return line + (f" (+{summary_count(folded)})" if folded is not None else "")
+
+
+def summary_count(summary: Summary) -> str:
+    return f"{summary.count} more: {format_usd(summary.usd)}"
+
+
+def folded_digest_line(kind: str, symbol: str, side: str, summary: Summary) -> str:
+    return f"🔁 {escape(symbol)} {side} {_KIND_NOUNS[kind][1]}: {summary_count(summary)}"
+
+
+def storm_digest_line(kind: str, symbol: str, summary: Summary) -> str:
+    if kind == KIND_LIQUIDATION:
+        return f"⚡ {escape(symbol)} storm: {_count(kind, summary.count)} · {format_usd(summary.usd)}"
+    (side,) = summary.by_side
+    return f"🐋 {escape(symbol)} {side} cluster: {_count(kind, summary.count)} · {format_usd(summary.usd)}"
+
+
+def format_digest(lines: list[str]) -> str:
+    """Several alerts for one busy chat in one message; the sender splits it on line boundaries if long."""
+    return "\n".join([f"🧾 DIGEST · {len(lines)} alerts", *lines])

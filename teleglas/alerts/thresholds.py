@@ -1,13 +1,13 @@
 """Whether an event is big enough to alert on. No I/O: the below-threshold fast path costs nothing."""
 from __future__ import annotations
 
+from teleglas.alerts.rules import Rule
 from teleglas.coinglass.events import FuturesTrade, LiquidationOrder, MarketEvent
-from teleglas.settings import Settings
 
 
-def qualifies(event: MarketEvent, settings: Settings) -> bool:
+def qualifies(event: MarketEvent, rule: Rule, whale_alerts_enabled: bool) -> bool:
     if isinstance(event, LiquidationOrder):
-        return event.usd >= settings.liquidation_min_usd
+        return event.usd >= rule.liquidation_min_usd
     if isinstance(event, FuturesTrade):
-        return settings.enable_whale_alerts and event.usd >= settings.whale_min_usd
+        return whale_alerts_enabled and event.usd >= rule.whale_min_usd
     return False

@@ -1,13 +1,20 @@
-"""process_event: one CoinGlass event in, zero or one alert fanned out to the alert chats."""
+"""Thin Celery tasks of the alert engine: evaluate an event, flush a cooldown or storm, flush a chat's digest.
+Each calls plain functions (teleglas.alerts) and enqueues what they decided."""
 from __future__ import annotations
 
+import functools
 import logging
+import time
 
 from celery import shared_task
+from celery.signals import worker_init
 
-from teleglas.alerts.engine import evaluate
+from teleglas.alerts.engine import Alert, Engine, Flush
+from teleglas.alerts.fanout import FanOut, Send
+from teleglas.alerts.rules import RulesError, rules_from_settings
 from teleglas.coinglass.events import PayloadError, event_from_payload
-from teleglas.defines import LOG_ENGINE, QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_PROCESS_EVENT
+from teleglas.defines import LOG_ENGINE, QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_PROCESS_EVENT
+from teleglas.engine_store import EngineStore
 from teleglas.settings import get_settings
 from teleglas.store import Store, redis_client
 from teleglas.tasks.send import send_message
@@ -15,19 +22,65 @@ from teleglas.tasks.send import send_message
 log = logging.getLogger(__name__)
 
 
+@functools.lru_cache(maxsize=1)
+def _engine() -> tuple[Engine, FanOut]:
+    settings = get_settings()
+    client = redis_client(settings.redis_url)
+    store, state = Store(client), EngineStore(client)
+    return Engine(rules_from_settings(settings), store, state, settings), FanOut(store, state, settings)
+
+
+@worker_init.connect
+def _load_rules(**_kwargs) -> None:
+    """A rules file that cannot be used stops the worker at start, with the line it objects to."""
+    try:
+        _engine()
+    except RulesError as exc:
+        log.critical("%s %s", LOG_ENGINE, exc)
+        raise SystemExit(2) from None
+
+
 @shared_task(name=TASK_PROCESS_EVENT, queue=QUEUE_EVENTS, bind=True)
 def process_event(self, payload: dict, received_ms: int | None = None) -> None:
-    settings = get_settings()
     try:
         event = event_from_payload(payload)
     except (PayloadError, TypeError, ValueError) as exc:
         log.error("%s rejected task payload: %s", LOG_ENGINE, exc)
         return
-    store = Store(redis_client(settings.redis_url))
-    alert = evaluate(event, settings, store, claimer=self.request.id or "local")
-    if alert is None:
-        return
-    chats = store.active_chats(settings.telegram_alert_chat_ids)
-    log.info("%s %s alert %s %s for %d chat(s)", LOG_ENGINE, alert.kind, alert.alert_id, alert.symbol, len(chats))
-    for chat_id in chats:
-        send_message.apply_async(args=(chat_id, alert.text, alert.alert_id, received_ms), queue=QUEUE_TELEGRAM)
+    engine, fanout = _engine()
+    now = time.time()
+    alerts, flushes = engine.evaluate(event, claimer=self.request.id or "local", now=now)
+    for flush in flushes:
+        # Capped like every countdown (see celeryconfig's visibility timeout); an early flush just sends
+        # the summary sooner.
+        countdown = min(flush.due_s, engine.settings.telegram_max_countdown_s)
+        flush_aggregate.apply_async(args=(flush.to_payload(),), countdown=countdown, queue=QUEUE_EVENTS)
+    _dispatch(alerts, fanout, now, received_ms)
+
+
+@shared_task(name=TASK_FLUSH_AGGREGATE, queue=QUEUE_EVENTS, bind=True)
+def flush_aggregate(self, payload: dict) -> None:
+    engine, fanout = _engine()
+    now = time.time()
+    _dispatch(engine.flush(Flush.from_payload(payload), claimer=self.request.id or "local", now=now), fanout, now, None)
+
+
+@shared_task(name=TASK_FLUSH_DIGEST, queue=QUEUE_EVENTS, bind=True)
+def flush_digest(self, chat_id: int | str) -> None:
+    _, fanout = _engine()
+    _enqueue(fanout.flush_digest(chat_id, claimer=self.request.id or "local", now=time.time()), None)
+
+
+def _dispatch(alerts: list[Alert], fanout: FanOut, now: float, origin_ms: int | None) -> None:
+    for alert in alerts:
+        sends, digest_flushes = fanout.route(alert, now)
+        log.info("%s %s %s alert %s %s: %d direct, %d to digests", LOG_ENGINE, alert.kind, alert.form, alert.alert_id, alert.symbol, len(sends), len(digest_flushes))
+        _enqueue(sends, origin_ms)
+        for flush in digest_flushes:
+            countdown = min(flush.due_s, fanout.settings.telegram_max_countdown_s)
+            flush_digest.apply_async(args=(flush.chat_id,), countdown=countdown, queue=QUEUE_EVENTS)
+
+
+def _enqueue(sends: list[Send], origin_ms: int | None) -> None:
+    for send in sends:
+        send_message.apply_async(args=(send.chat_id, send.text, send.alert_id, origin_ms), queue=QUEUE_TELEGRAM)

@@ -3,8 +3,6 @@ import json
 import random
 import threading
 
-import pytest
-
 from teleglas.coinglass.ws_connection import StreamConfig, StreamConnection
 from teleglas.emulators.coinglass import CoinGlassEmulator
 from teleglas.emulators.scenario import Step, steps_from_frames

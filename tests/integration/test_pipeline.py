@@ -11,11 +11,11 @@ from tests.integration.conftest import write_scenario
 AT_19_30_45 = 1725478245120
 AT_19_31_12 = 1725478272480
 TRADES = "futures_trades@Binance_BTCUSDT@10000"
-CHATS = ("-1001000000001", "42")
+CHATS = ("42", "43")
 
 
 def liq(symbol, usd, side=2, price=56738.0, time_ms=AT_19_30_45, exchange="Binance"):
-    return {"baseAsset": "BTC", "exName": exchange, "price": price, "side": side, "symbol": symbol, "time": time_ms, "volUsd": usd}
+    return {"baseAsset": symbol.removesuffix("USDT"), "exName": exchange, "price": price, "side": side, "symbol": symbol, "time": time_ms, "volUsd": usd}
 
 
 def trade(usd, side=2, time_ms=AT_19_31_12):
@@ -30,9 +30,9 @@ SCENARIO = [
     {"raw": "}{ this is not JSON"},
     {"frame": {"channel": "liquidationOrders", "data": [{k: v for k, v in liq("SOLUSDT", 900_000).items() if k != "price"}]}},
     {"raw": json.dumps({"channel": "liquidationOrders"})},
-    {"pause": 0.2},
+    {"pause": 1.3},  # more than Telegram's 1 s per chat apart: each alert goes out on its own, not in a digest
     {"frame": {"channel": TRADES, "data": [trade(2_500_000)]}},
-    {"pause": 0.2},
+    {"pause": 1.3},
     {"frame": {"channel": "liquidationOrders", "data": [liq("<b>X</b>USDT", 300_000, side=1, price=0.4321, exchange="OKX")]}},
     {"pause": 0.2},
     {"frame": {"channel": "liquidationOrders", "data": [liq("BTCUSDT", 1_250_000)]}},
@@ -40,7 +40,8 @@ SCENARIO = [
 
 EXPECTED = [
     "🔥 LIQUIDATION ALERT\n📍 Exchange: Binance\n📊 Symbol: BTCUSDT\n💰 Price: $56,738.00\n📉 Side: SHORT\n💵 Size: $1,250,000\n⏰ Time: 19:30:45",
-    "🐋 WHALE TRADE ALERT\n📍 Exchange: Binance\n📊 Symbol: BTCUSDT\n💰 Price: $56,750.00\n📈 Side: BUY\n💵 Size: $2,500,000\n⏰ Time: 19:31:12",
+    "🐋 WHALE TRADE ALERT\n📍 Exchange: Binance\n📊 Symbol: BTCUSDT\n💰 Price: $56,750.00\n📈 Side: BUY\n💵 Size: $2,500,000\n⏰ Time: 19:31:12\n"
+    "🎯 Confidence: 37/100 (size 16 · flow 0 · liquidations 21)",  # 2.5× its threshold; the $1.25M short liquidation agrees
     "🔥 LIQUIDATION ALERT\n📍 Exchange: OKX\n📊 Symbol: &lt;b&gt;X&lt;/b&gt;USDT\n💰 Price: $0.4321\n📈 Side: LONG\n💵 Size: $300,000\n⏰ Time: 19:30:45",
 ]
 

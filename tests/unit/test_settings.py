@@ -11,7 +11,7 @@ def test_documented_defaults():
     assert s.coinglass_api_url == "https://open-api-v4.coinglass.com"
     assert s.telegram_api_url == "https://api.telegram.org"
     assert s.ws_channels == DEFAULT_WS_CHANNELS == ("liquidationOrders", "futures_trades@Binance_BTCUSDT@10000")
-    assert (s.liquidation_min_usd, s.whale_min_usd, s.enable_whale_alerts, s.alert_timezone) == (100_000, 500_000, True, "UTC")
+    assert (s.liquidation_min_usd, s.whale_min_usd, s.enable_whale_alerts, s.alert_timezone) == (None, None, True, "UTC")
     assert s.telegram_alert_chat_ids == () and s.secrets() == ()
 
 

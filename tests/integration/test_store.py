@@ -1,10 +1,5 @@
-"""Event dedupe and delivery records against a real redis-server."""
-from teleglas.alerts.engine import evaluate
-from teleglas.coinglass.events import LiquidationOrder
+"""Event dedupe, delivery records, chat state and dead letters against a real redis-server."""
 from teleglas.store import delivery_key, event_key
-from tests.conftest import make_settings
-
-EVENT = LiquidationOrder("Binance", "BTCUSDT", "BTC", 56738.0, 2, 1_250_000.0, 1725478245120)
 
 
 def test_first_claimer_and_its_redelivery_win_others_lose(store):
@@ -61,14 +56,3 @@ def test_dead_letters_are_newest_first_capped_and_expire(store):
     assert [entry["alert_id"] for _, entry in letters] == ["a4", "a3", "a2"]
     assert 0 < store.redis.ttl("teleglas:deadletters") <= 100
     assert store.remove_dead_letter(letters[1][0]) and [e["alert_id"] for _, e in store.dead_letters()] == ["a4", "a2"]
-
-
-def test_engine_alerts_once_per_event_and_skips_redis_below_threshold(store):
-    settings = make_settings(TELEGRAM_ALERT_CHAT_IDS="1")
-    alert = evaluate(EVENT, settings, store, "task-1")
-    assert alert is not None and alert.alert_id == EVENT.fingerprint() and "📊 Symbol: BTCUSDT" in alert.text
-    assert evaluate(EVENT, settings, store, "task-2") is None
-    small = LiquidationOrder("Binance", "BTCUSDT", "BTC", 56738.0, 2, 99_000.0, 1725478245120)
-    before = store.redis.info("stats")["total_commands_processed"]
-    assert evaluate(small, settings, store, "task-3") is None
-    assert store.redis.info("stats")["total_commands_processed"] == before + 1  # only the INFO call itself

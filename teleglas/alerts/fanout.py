@@ -1,0 +1,82 @@
+"""From an alert to the chats that get it, and when: per-chat rules, then the digest gate.
+
+The gate works like Alertmanager's grouping, per chat: a chat that has not had an alert within Telegram's
+spacing (1 s for a private chat, 3 s for a group or channel) gets the alert at once. Otherwise the alert
+waits in the chat's digest buffer; the first one waiting schedules a flush after the group wait (later
+flushes keep at least the group interval apart), and the flush sends every waiting alert as one digest.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+from teleglas.alerts import formatting
+from teleglas.alerts.chat_rules import parse_chat_rules
+from teleglas.alerts.engine import Alert
+from teleglas.defines import LOG_ENGINE
+from teleglas.delivery.ratelimit import RateLimits
+from teleglas.engine_store import DIRECT, EngineStore
+from teleglas.settings import ChatId, Settings
+from teleglas.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    chat_id: ChatId
+    alert_id: str
+    text: str
+    covers: tuple[str, ...]  # the alert ids this message carries (one, or a digest's many)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFlush:
+    chat_id: ChatId
+    due_s: float
+
+
+class FanOut:
+    def __init__(self, store: Store, engine_store: EngineStore, settings: Settings):
+        self.store = store
+        self.state = engine_store
+        self.settings = settings
+        self._limits = RateLimits.from_settings(settings)
+
+    def route(self, alert: Alert, now: float) -> tuple[list[Send], list[DigestFlush]]:
+        sends: list[Send] = []
+        flushes: list[DigestFlush] = []
+        chats = self.store.active_chats(self.settings.telegram_alert_chat_ids)
+        for chat, fields in zip(chats, self.store.chat_settings_many(chats)):
+            rules = parse_chat_rules(fields)
+            if rules.problems:
+                log.warning("%s chat=%s settings ignored: %s", LOG_ENGINE, chat, "; ".join(rules.problems))
+            if not rules.accepts(alert.kind, alert.symbol, alert.base_asset, alert.usd, now):
+                log.debug("%s alert=%s not for chat=%s (its own rules or mute)", LOG_ENGINE, alert.alert_id, chat)
+                continue
+            entry = json.dumps({"alert_id": alert.alert_id, "text": alert.text, "line": alert.digest_line}, ensure_ascii=False)
+            route = self.state.route(
+                alert.alert_id, chat, entry, self._limits.spacing_for(chat), self.settings.digest_group_wait_s,
+                self.settings.digest_group_interval_s, self.settings.event_dedupe_ttl_s, now,
+            )
+            if route.decision == DIRECT:
+                sends.append(Send(chat, alert.alert_id, alert.text, (alert.alert_id,)))
+            elif route.flush_due_s > 0:
+                flushes.append(DigestFlush(chat, route.flush_due_s))
+        return sends, flushes
+
+    def flush_digest(self, chat_id: ChatId, claimer: str, now: float) -> list[Send]:
+        raw = self.state.take_digest(chat_id, claimer, self.settings.event_dedupe_ttl_s, now)
+        entries = list({e["alert_id"]: e for e in (json.loads(r) for r in raw)}.values())
+        if not entries:
+            return []
+        if len(entries) == 1:
+            (entry,) = entries
+            return [Send(chat_id, entry["alert_id"], entry["text"], (entry["alert_id"],))]
+        covers = tuple(e["alert_id"] for e in entries)
+        digest_id = "digest-" + hashlib.blake2b("|".join(sorted(covers)).encode(), digest_size=16).hexdigest()
+        text = formatting.format_digest([e["line"] for e in entries])
+        log.info("%s chat=%s digest of %d alerts", LOG_ENGINE, chat_id, len(entries))
+        return [Send(chat_id, digest_id, text, covers)]

@@ -1,0 +1,167 @@
+"""The alert engine against a real redis-server on a simulated clock: cooldowns, summaries, storms, clusters,
+whale scores, per-chat rules and digests."""
+import re
+
+import pytest
+
+from teleglas.alerts.rules import parse_rules
+from teleglas.coinglass.events import FuturesTrade, LiquidationOrder
+from teleglas.engine_store import EngineStore
+from teleglas.alerts.engine import Engine
+from tests.conftest import make_settings
+from tests.integration.engine_harness import Harness
+
+RULES = parse_rules("""
+[default]
+liquidation_min_usd = 100_000
+whale_min_usd = 200_000
+cooldown_s = 60
+
+[groups.majors]
+symbols = ["BTC"]
+liquidation_min_usd = 500_000
+whale_min_usd = 1_000_000
+cooldown_s = 30
+
+[storm]
+window_s = 20
+min_count = 5
+min_usd = 4_000_000
+
+[whale_cluster]
+window_s = 30
+min_count = 3
+min_usd = 5_000_000
+""")
+T0 = 1_725_478_245.0
+PRIVATE, GROUP = 42, -1001000000001
+
+
+def liq(usd, side=2, symbol="BTCUSDT", exchange="Binance", t=0.0, price=56_738.0):
+    return LiquidationOrder(exchange, symbol, symbol.removesuffix("USDT"), price, side, float(usd), int((T0 + t) * 1000))
+
+
+def trade(usd, side=2, symbol="BTCUSDT", exchange="Binance", t=0.0):
+    return FuturesTrade(exchange, symbol, symbol.removesuffix("USDT"), 56_750.0, side, float(usd), int((T0 + t) * 1000))
+
+
+@pytest.fixture
+def harness(store):
+    settings = make_settings(TELEGRAM_ALERT_CHAT_IDS=str(PRIVATE))
+    return Harness(RULES, store, settings)
+
+
+def texts(harness):
+    return [send.text for send in harness.sent]
+
+
+def test_below_threshold_costs_no_redis_command(store):
+    engine = Engine(RULES, store, EngineStore(store.redis), make_settings())
+    before = store.redis.info("stats")["total_commands_processed"]
+    assert engine.evaluate(liq(499_999), "t1", T0) == ([], [])
+    assert engine.evaluate(trade(999_999), "t2", T0) == ([], [])
+    assert store.redis.info("stats")["total_commands_processed"] == before + 1  # only the INFO itself
+
+
+def test_cooldown_folds_into_a_summary_sent_when_it_ends(harness):
+    harness.event(T0, liq(600_000))
+    harness.event(T0 + 5, liq(700_000, exchange="OKX", t=5))
+    harness.event(T0 + 6, liq(800_000, exchange="Bybit", t=6))
+    harness.event(T0 + 7, liq(900_000, side=1, t=7))  # the other side has its own cooldown
+    harness.run()
+    lead, long_lead, summary = harness.sent
+    assert "💵 Size: $600,000" in lead.text and "➕" not in lead.text
+    assert "📈 Side: LONG" in long_lead.text
+    assert summary.text == ("🔁 LIQUIDATION SUMMARY\n📊 Symbol: BTCUSDT\n📉 Side: SHORT\n➕ 2 more since the last alert: $1,500,000\n"
+                            "🏆 Largest: $800,000 SHORT on Bybit @ $56,738.00\n⏰ Time: 19:30:50 – 19:30:51")
+
+
+def test_a_lead_after_the_cooldown_takes_the_folded_events_along(harness):
+    harness.event(T0, liq(600_000))
+    harness.event(T0 + 5, liq(700_000, t=5))
+    harness.run(until=T0 + 10)
+    harness.event(T0 + 29.9, liq(1_000_000, t=29.9))  # still inside the 30 s cooldown: folded
+    harness.run(until=T0 + 29.95)
+    harness.event(T0 + 29.95, liq(2_000_000, t=29.95))  # folded too; the flush at 30 s sends both
+    harness.run()
+    assert len(harness.sent) == 2 and "➕ 3 more since the last alert: $3,700,000" in harness.sent[1].text
+
+
+def test_storm_replaces_single_alerts_for_its_window(harness):
+    for i in range(12):
+        harness.event(T0 + i, liq(1_000_000 + i, side=1 + i % 2, exchange=("Binance", "OKX", "Bybit")[i % 3], t=i))
+    harness.run()
+    singles = [s for s in harness.sent if "LIQUIDATION ALERT" in s.text]
+    storms = [s for s in harness.sent if s.text.startswith("⚡ LIQUIDATION STORM")]
+    assert len(storms) == 1
+    storm = storms[0].text
+    assert "💥 8 liquidations · $8,000,060" in storm  # events 4..11; 0 and 1 alerted, 2 and 3 folded
+    assert "📈 Longs: 4 · $4,000,028" in storm and "📉 Shorts: 4 · $4,000,032" in storm
+    assert "🏆 Largest: $1,000,011 SHORT on Bybit" in storm and "📍 Exchanges: " in storm
+    assert len(singles) == 2
+    counted = [e for send in harness.sent for e in harness.events_in(send)]
+    assert len(counted) == len(set(counted)) == 12
+
+
+def test_whale_cluster_is_per_side_and_whales_carry_a_confidence_score(harness):
+    harness.event(T0, liq(900_000, side=2))  # shorts liquidated: agrees with whale buys
+    for i in range(4):
+        harness.event(T0 + 1 + i, trade(2_000_000, side=2, t=1 + i))
+    harness.event(T0 + 6, trade(1_500_000, side=1, t=6))
+    harness.run()
+    buy_lead = next(s.text for s in harness.sent if "WHALE TRADE ALERT" in s.text and "BUY" in s.text)
+    score = int(re.search(r"🎯 Confidence: (\d+)/100", buy_lead).group(1))
+    assert 10 <= score <= 100
+    cluster = next(s.text for s in harness.sent if s.text.startswith("🐋 WHALE CLUSTER"))
+    assert "📈 Side: BUY" in cluster and "💥 2 whale trades · $4,000,000" in cluster
+    sell = next(s.text for s in harness.sent if "📉 Side: SELL" in s.text)
+    assert "WHALE TRADE ALERT" in sell  # the other side is not part of the cluster
+
+
+def test_a_redelivered_evaluation_gets_the_same_decision_and_counts_nothing_twice(harness):
+    harness.event(T0, liq(600_000), claimer="task-a")
+    harness.event(T0 + 1, liq(700_000, t=1), claimer="task-b")
+    harness.event(T0 + 1.5, liq(700_000, t=1), claimer="task-b")  # the same task again after a crash
+    harness.event(T0 + 2, liq(700_000, t=1), claimer="task-c")  # the same event from a second listener
+    harness.run()
+    assert len(harness.sent) == 2 and "➕ 1 more since the last alert: $700,000" in harness.sent[1].text
+
+
+def test_a_busy_chat_gets_digests_and_a_quiet_one_each_alert_at_once(store):
+    harness = Harness(RULES, store, make_settings(TELEGRAM_ALERT_CHAT_IDS=f"{GROUP}", DIGEST_GROUP_WAIT="2", DIGEST_GROUP_INTERVAL="10"))
+    symbols = ["AUSDT", "BUSDT", "CUSDT", "DUSDT", "EUSDT"]
+    for i, symbol in enumerate(symbols):
+        harness.event(T0 + 0.2 * i, liq(150_000, symbol=symbol, t=0.2 * i))
+    harness.event(T0 + 60, liq(150_000, symbol="FUSDT", t=60))  # a minute later the chat is quiet again
+    harness.run()
+    first, digest, quiet = harness.sent
+    assert "📊 Symbol: AUSDT" in first.text
+    assert digest.text.splitlines()[0] == "🧾 DIGEST · 4 alerts"
+    assert [line.split()[1] for line in digest.text.splitlines()[1:]] == symbols[1:]
+    assert "📊 Symbol: FUSDT" in quiet.text and "DIGEST" not in quiet.text
+
+
+def test_chat_rules_and_mute_apply_at_fan_out(store):
+    harness = Harness(RULES, store, make_settings(TELEGRAM_ALERT_CHAT_IDS="1,2,3"))
+    store.update_chat_settings(1, {"kinds": "whale"})
+    store.update_chat_settings(2, {"liquidation_min_usd": "800000"})
+    store.update_chat_settings(3, {"muted_until": str(T0 + 100)})
+    harness.event(T0, liq(600_000))
+    harness.event(T0 + 200, liq(900_000, t=200))
+    harness.run()
+    assert [(s.chat_id, s.text.splitlines()[-2]) for s in harness.sent] == [
+        (2, "💵 Size: $900,000"), (3, "💵 Size: $900,000")]
+
+
+def test_every_engine_key_has_a_ttl(store):
+    harness = Harness(RULES, store, make_settings(TELEGRAM_ALERT_CHAT_IDS=f"{GROUP},{PRIVATE}"))
+    store.update_chat_settings(PRIVATE, {"kinds": "liquidation"})  # configuration: the one kind of key without one
+    for i in range(14):
+        harness.event(T0 + i * 0.3, liq(900_000 + i, side=1 + i % 2, t=i * 0.3))
+        harness.event(T0 + i * 0.3, trade(2_500_000 + i, t=i * 0.3))
+    harness.run()
+    assert len(harness.sent) > 3
+    keys = [key.decode() for key in store.redis.scan_iter(count=1000)]
+    assert any(":storm:" in k for k in keys) and any(":digest:" in k for k in keys) and any(":cooldown:" in k for k in keys)
+    without_ttl = [k for k in keys if store.redis.ttl(k) < 0]
+    assert without_ttl == [f"teleglas:chat:{PRIVATE}:settings"]
