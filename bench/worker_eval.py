@@ -37,7 +37,7 @@ def drain_rate(workdir: Path, events: list[dict]) -> float:
         stack.start_redis()
         stack.start_telegram_emulator(flood_limits=False)
         stack.enqueue_events(events)
-        stack.start_worker(concurrency=2, loglevel="WARNING")
+        stack.start_worker(concurrency=2)
         started = time.monotonic()
         client = stack.redis()
         wait_until(lambda: client.llen(QUEUE_EVENTS) == 0, 600, 0.05, what="the events queue to drain")
