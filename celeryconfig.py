@@ -5,7 +5,8 @@ Delivery semantics: at-least-once from the broker, made exactly-once at the chat
 """
 from kombu import Queue
 
-from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_PROCESS_EVENT, TASK_SEND_MESSAGE
+from teleglas.defines import (QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_ANNOUNCE_START, TASK_CHECK_FUNDING, TASK_CHECK_OPEN_INTEREST,
+                              TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_POLL_WHALES, TASK_PROCESS_EVENT, TASK_SEND_MESSAGE)
 from teleglas.settings import get_settings
 
 _settings = get_settings()
@@ -16,7 +17,7 @@ broker_connection_retry_on_startup = True
 task_publish_retry = True
 task_publish_retry_policy = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
 
-include = ["teleglas.tasks.events", "teleglas.tasks.send"]
+include = ["teleglas.tasks.events", "teleglas.tasks.send", "teleglas.tasks.polling"]
 
 # A bare `celery -A teleglas worker` consumes both queues; `-Q events` or `-Q telegram` splits them.
 task_queues = (Queue(QUEUE_EVENTS), Queue(QUEUE_TELEGRAM))
@@ -25,6 +26,10 @@ task_routes = {
     TASK_PROCESS_EVENT: {"queue": QUEUE_EVENTS},
     TASK_FLUSH_AGGREGATE: {"queue": QUEUE_EVENTS},
     TASK_FLUSH_DIGEST: {"queue": QUEUE_EVENTS},
+    TASK_POLL_WHALES: {"queue": QUEUE_EVENTS},
+    TASK_CHECK_FUNDING: {"queue": QUEUE_EVENTS},
+    TASK_CHECK_OPEN_INTEREST: {"queue": QUEUE_EVENTS},
+    TASK_ANNOUNCE_START: {"queue": QUEUE_EVENTS},
     TASK_SEND_MESSAGE: {"queue": QUEUE_TELEGRAM},
 }
 
@@ -56,3 +61,14 @@ worker_hijack_root_logger = True
 worker_redirect_stdouts = True
 timezone = "UTC"
 enable_utc = True
+
+# celery beat: the periodic checks, intervals from Settings. A run that waited in the queue longer than its
+# interval (workers down) expires instead of piling up behind the next one.
+beat_schedule = {
+    name: {"task": task, "schedule": interval, "options": {"queue": QUEUE_EVENTS, "expires": interval}}
+    for name, task, interval in (
+        ("whale-fallback-poll", TASK_POLL_WHALES, _settings.whale_poll_interval_s),
+        ("funding-check", TASK_CHECK_FUNDING, _settings.funding_check_interval_s),
+        ("open-interest-check", TASK_CHECK_OPEN_INTEREST, _settings.oi_check_interval_s),
+    )
+}

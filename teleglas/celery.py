@@ -1,15 +1,38 @@
 """The Celery app. Configuration lives in the top-level celeryconfig.py; tasks in teleglas.tasks."""
 from __future__ import annotations
 
-from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger
+import logging
+import os
+import socket
+import time
 
+from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger, beat_init
+
+from teleglas.defines import LOG_RUNNER, MODE_POLLING, QUEUE_EVENTS, TASK_ANNOUNCE_START
 from teleglas.logging_setup import install_redaction, quiet_token_loggers
 from teleglas.redaction import register_secrets
 from teleglas.settings import get_settings
 
 app = Celery("teleglas")
 app.config_from_object("celeryconfig")
+log = logging.getLogger(__name__)
+
+
+def announce_start(mode: str) -> None:
+    """Asks a worker to tell the alert chats this process is online (once per start, not per worker)."""
+    start_id = f"{socket.gethostname()}-{os.getpid()}-{time.time():.0f}"
+    try:
+        app.send_task(TASK_ANNOUNCE_START, args=(mode, start_id), queue=QUEUE_EVENTS)
+    except Exception as exc:  # a missing notice must never stop the listener or beat
+        log.warning("%s start-up notice not sent: %s", LOG_RUNNER, type(exc).__name__)
+
+
+@beat_init.connect
+def _beat_started(**_kwargs) -> None:
+    """Without a WebSocket key beat is the alert source: it says so. With one, the listener announces."""
+    if not get_settings().coinglass_api_key_ws:
+        announce_start(MODE_POLLING)
 
 
 @after_setup_logger.connect

@@ -10,10 +10,16 @@ CHANNEL_FUTURES_TRADES = "futures_trades"  # full name: futures_trades@{Exchange
 # Side codes differ per channel: liquidations name the liquidated position, trades the taker side.
 LIQUIDATION_SIDES = {1: "LONG", 2: "SHORT"}
 TRADE_SIDES = {1: "SELL", 2: "BUY"}
+POSITION_SIDES = {1: "LONG", 2: "SHORT"}  # our coding of a REST whale position: the sign of position_size
 
 # Event kinds carried through the pipeline.
 KIND_LIQUIDATION = "liquidation"
 KIND_TRADE = "trade"
+KIND_WHALE_POSITION = "whale_position"
+KIND_FUNDING = "funding"
+KIND_OPEN_INTEREST = "open_interest"
+KIND_SYSTEM = "system"
+WHALE_KINDS = (KIND_TRADE, KIND_WHALE_POSITION)
 
 # Celery queues and task names: the listener publishes by name so it never imports worker code.
 QUEUE_EVENTS = "events"
@@ -22,6 +28,14 @@ TASK_PROCESS_EVENT = "teleglas.process_event"
 TASK_SEND_MESSAGE = "teleglas.send_message"
 TASK_FLUSH_AGGREGATE = "teleglas.flush_aggregate"
 TASK_FLUSH_DIGEST = "teleglas.flush_digest"
+TASK_POLL_WHALES = "teleglas.poll_whales"
+TASK_CHECK_FUNDING = "teleglas.check_funding"
+TASK_CHECK_OPEN_INTEREST = "teleglas.check_open_interest"
+TASK_ANNOUNCE_START = "teleglas.announce_start"
+
+# Where whale alerts come from: the WebSocket stream, or the REST polling fallback.
+MODE_WEBSOCKET = "websocket"
+MODE_POLLING = "polling"
 
 # Log prefixes users grep for.
 LOG_WS = "[WS_CLIENT]"

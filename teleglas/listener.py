@@ -12,10 +12,10 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
-from teleglas.celery import app
+from teleglas.celery import announce_start, app
 from teleglas.coinglass.ws_connection import StreamConfig, StreamConnection
 from teleglas.coinglass.ws_protocol import FrameKind, parse_frame
-from teleglas.defines import LOG_RUNNER, LOG_WS
+from teleglas.defines import LOG_RUNNER, LOG_WS, MODE_WEBSOCKET
 from teleglas.event_publisher import EventPublisher
 from teleglas.logging_setup import setup_logging
 from teleglas.settings import Settings, SettingsError, get_settings
@@ -172,6 +172,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     log.info("%s listener %s starting: %d channel(s)", LOG_RUNNER, listener_id, len(settings.ws_channels))
+    threading.Thread(target=announce_start, args=(MODE_WEBSOCKET,), name="start-notice", daemon=True).start()
     status.start()
     connection.run()
     flushed = publisher.close(SHUTDOWN_FLUSH_S)

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,9 +29,10 @@ from teleglas.settings import PROJECT_ROOT
 
 # Names the stack sets itself; anything else from the caller's environment that Settings reads is dropped
 # so a developer's shell cannot change what a demo or a test does.
-_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "DEADLETTER_", "DIGEST_", "LOG_", "TELEGLAS_")
+_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "DEADLETTER_", "DIGEST_", "FUNDING_", "OI_", "LISTENER_", "STARTUP_", "LOG_", "TELEGLAS_")
 DEMO_ALERT_TOKEN = "100000001:demoAlertTokenForTheEmulatorOnly"
 DEMO_WS_KEY = "demo-coinglass-ws-key-0123456789"
+DEMO_REST_KEY = "demo-coinglass-rest-key-9876543210"
 
 
 def free_port() -> int:
@@ -148,6 +150,8 @@ class LocalStack:
                 "REDIS_URL": self.redis_url,
                 "COINGLASS_WS_URL": self.coinglass_url,
                 "COINGLASS_API_KEY_WS": DEMO_WS_KEY,
+                "COINGLASS_API_URL": f"http://127.0.0.1:{self.coinglass_port}",
+                "COINGLASS_API_KEY": DEMO_REST_KEY,
                 "TELEGRAM_API_URL": self.telegram_url,
                 "TELEGRAM_ALERT_TOKEN": DEMO_ALERT_TOKEN,
                 "TELEGRAM_ALERT_CHAT_IDS": ",".join(self.chat_ids),
@@ -187,9 +191,11 @@ class LocalStack:
         wait_until(lambda: _http_ok(f"{self.telegram_url}/_emulator/messages"), 15, what="Telegram emulator")
         return proc
 
-    def start_coinglass_emulator(self, min_subscribers: int = 1) -> ManagedProcess:
+    def start_coinglass_emulator(self, min_subscribers: int = 1, rest_data: Path | None = None) -> ManagedProcess:
         argv = [sys.executable, "-m", "teleglas.emulators.coinglass", "--port", str(self.coinglass_port), "--api-key", DEMO_WS_KEY,
-                "--scenario", self.scenario, "--min-subscribers", str(min_subscribers)]
+                "--scenario", self.scenario, "--min-subscribers", str(min_subscribers), "--rest-key", DEMO_REST_KEY]
+        if rest_data is not None:
+            argv += ["--rest-data", str(rest_data)]
         proc = self._start("coinglass-emulator", argv)
         wait_until(lambda: _http_ok(f"http://127.0.0.1:{self.coinglass_port}/_emulator/status"), 15, what="CoinGlass emulator")
         return proc
@@ -202,6 +208,11 @@ class LocalStack:
         if not proc.running:
             raise RuntimeError(f"{name} exited: {proc.log_text()[-2000:]}")
         return proc
+
+    def start_beat(self, name: str = "beat", extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
+        schedule = self.workdir / f"{name}-schedule"
+        argv = [sys.executable, "-m", "celery", "-A", "teleglas", "beat", "--loglevel", "INFO", "--schedule", str(schedule)]
+        return self._start(name, argv, self.env(**(extra_env or {})))
 
     def start_listener(self, name: str = "listener", extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
         return self._start(name, [sys.executable, str(PROJECT_ROOT / "workers" / "ws_listener.py")], self.env(**(extra_env or {})))
@@ -224,12 +235,13 @@ class LocalStack:
     # -- observations -----------------------------------------------------------------------------------
 
     def queued_events(self) -> list[dict]:
-        """The event payloads waiting in the `events` queue, oldest first (kombu LPUSHes, workers BRPOP)."""
+        """The event payloads of the process_event tasks waiting in the `events` queue, oldest first (kombu
+        LPUSHes, workers BRPOP); other tasks on that queue (a start-up notice) are left out."""
         events = []
-        for raw in reversed(self.redis().lrange("events", 0, -1)):
+        for raw in reversed(self.redis().lrange(QUEUE_EVENTS, 0, -1)):
             message = json.loads(raw)
-            args = json.loads(base64.b64decode(message["body"]))[0]
-            events.append(args[0])
+            if message.get("headers", {}).get("task") == TASK_PROCESS_EVENT:
+                events.append(json.loads(base64.b64decode(message["body"]))[0][0])
         return events
 
     def telegram_messages(self) -> list[dict]:
@@ -270,6 +282,13 @@ class LocalStack:
     def _post(url: str, payload: dict) -> None:
         request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST")
         with urllib.request.urlopen(request, timeout=5):
+            pass
+
+    def add_rest_fault(self, path: str, kind: str, count: int = 1) -> None:
+        """The CoinGlass emulator answers the next `count` requests to `path` with a fault: bad_key,
+        rate_limit, server_error or plan."""
+        query = urllib.parse.urlencode({"path": path, "kind": kind, "count": count})
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.coinglass_port}/_emulator/rest-fault?{query}", timeout=5):
             pass
 
     def coinglass_status(self) -> dict:

@@ -75,6 +75,21 @@ class Settings:
     celery_visibility_timeout_s: int
     deadletter_ttl_s: int
     deadletter_max: int
+    coinglass_requests_per_minute: int
+    coinglass_timeout_s: float
+    whale_poll_interval_s: float
+    whale_poll_lookback_s: float
+    listener_stale_after_s: float
+    funding_check_interval_s: float
+    funding_rate_threshold_pct: float
+    funding_cooldown_s: float
+    funding_symbols: tuple[str, ...]
+    oi_check_interval_s: float
+    oi_symbols: tuple[str, ...]
+    oi_change_threshold_pct: float
+    oi_window_s: float
+    oi_cooldown_s: float
+    startup_quiet_s: int
     log_level: str
 
     def secrets(self) -> tuple[str, ...]:
@@ -192,6 +207,21 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             celery_visibility_timeout_s=int(_positive("CELERY_VISIBILITY_TIMEOUT", env.int("CELERY_VISIBILITY_TIMEOUT", default=3600))),
             deadletter_ttl_s=int(_positive("DEADLETTER_TTL", env.int("DEADLETTER_TTL", default=14 * 86_400))),
             deadletter_max=int(_positive("DEADLETTER_MAX", env.int("DEADLETTER_MAX", default=10_000))),
+            coinglass_requests_per_minute=int(_positive("COINGLASS_REQUESTS_PER_MINUTE", env.int("COINGLASS_REQUESTS_PER_MINUTE", default=30))),
+            coinglass_timeout_s=_positive("COINGLASS_TIMEOUT", _float(env, "COINGLASS_TIMEOUT", 10.0)),
+            whale_poll_interval_s=_positive("WHALE_POLL_INTERVAL", _float(env, "WHALE_POLL_INTERVAL", 15.0)),
+            whale_poll_lookback_s=_positive("WHALE_POLL_LOOKBACK", _float(env, "WHALE_POLL_LOOKBACK", 600.0)),
+            listener_stale_after_s=_positive("LISTENER_STALE_AFTER", _float(env, "LISTENER_STALE_AFTER", 30.0)),
+            funding_check_interval_s=_positive("FUNDING_CHECK_INTERVAL", _float(env, "FUNDING_CHECK_INTERVAL", 60.0)),
+            funding_rate_threshold_pct=_positive("FUNDING_RATE_THRESHOLD", _float(env, "FUNDING_RATE_THRESHOLD", 0.1)),
+            funding_cooldown_s=_positive("FUNDING_COOLDOWN", _float(env, "FUNDING_COOLDOWN", 4 * 3600.0)),
+            funding_symbols=tuple(s.strip().upper() for s in env.list("FUNDING_SYMBOLS", default=[]) if s.strip()),
+            oi_check_interval_s=_positive("OI_CHECK_INTERVAL", _float(env, "OI_CHECK_INTERVAL", 60.0)),
+            oi_symbols=tuple(s.strip().upper() for s in env.list("OI_SYMBOLS", default=["BTC", "ETH", "SOL"]) if s.strip()),
+            oi_change_threshold_pct=_positive("OI_CHANGE_THRESHOLD", _float(env, "OI_CHANGE_THRESHOLD", 5.0)),
+            oi_window_s=_positive("OI_WINDOW", _float(env, "OI_WINDOW", 900.0)),
+            oi_cooldown_s=_positive("OI_COOLDOWN", _float(env, "OI_COOLDOWN", 1800.0)),
+            startup_quiet_s=int(_positive("STARTUP_QUIET", env.int("STARTUP_QUIET", default=60))),
             log_level=env.str("LOG_LEVEL", default="INFO").upper(),
         )
     except environ.ImproperlyConfigured as exc:

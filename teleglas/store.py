@@ -112,6 +112,26 @@ def digest_due_key(chat_id: ChatId) -> str:
     return f"{PREFIX}:digest:{chat_id}:due"
 
 
+def rest_cache_key(request: str) -> str:
+    return f"{PREFIX}:rest:cache:{request}"
+
+
+def rest_budget_key(minute: int) -> str:
+    return f"{PREFIX}:rest:budget:{minute}"
+
+
+def check_claim_key(check: str, subject: str) -> str:
+    return f"{PREFIX}:check:{check}:{subject}"
+
+
+def oi_samples_key(symbol: str) -> str:
+    return f"{PREFIX}:oi:{symbol}"
+
+
+def startup_key(mode: str) -> str:
+    return f"{PREFIX}:startup:{mode}"
+
+
 def parse_chat_id(raw: str | bytes) -> ChatId:
     text = raw.decode() if isinstance(raw, bytes) else raw
     return text if text.startswith("@") else int(text)
@@ -270,6 +290,66 @@ class Store:
 
     def clear_token_invalid(self, bot_key: str) -> bool:
         return bool(self.redis.delete(token_invalid_key(bot_key)))
+
+    # -- CoinGlass REST: a shared request budget and a short cache ------------------------------------------
+
+    def take_rest_budget(self, per_minute: int) -> bool:
+        """One request from this minute's budget, shared by every process; False when it is used up."""
+        key = rest_budget_key(int(time.time() // 60))
+        with self.redis.pipeline(transaction=True) as pipe:
+            used, _ = pipe.incr(key).expire(key, 120).execute()
+        return used <= per_minute
+
+    def rest_cache_get(self, request: str) -> bytes | None:
+        return self.redis.get(rest_cache_key(request))
+
+    def rest_cache_put(self, request: str, value: str, ttl_s: float) -> None:
+        self.redis.set(rest_cache_key(request), value, px=max(1, int(ttl_s * 1000)))
+
+    # -- periodic checks: one alert per subject and cooldown, whichever beat process asks first -----------
+
+    def update_check_state(self, check: str, subject: str, ttl_s: float, update) -> dict[str, str] | None:
+        """Optimistic transaction on a check's state hash: `update(previous or None)` returns the new state
+        (the decision to alert) or None (no alert); two beat processes cannot both decide the same change."""
+        key = check_claim_key(check, subject)
+        with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    previous = {k.decode(): v.decode() for k, v in pipe.hgetall(key).items()} or None
+                    new = update(previous)
+                    if new is None:
+                        pipe.unwatch()
+                        return None
+                    if new is previous:
+                        pipe.unwatch()
+                        return new
+                    pipe.multi()
+                    pipe.delete(key)
+                    pipe.hset(key, mapping=new)
+                    pipe.expire(key, max(1, int(ttl_s)))
+                    pipe.execute()
+                    return new
+                except redis.WatchError:
+                    continue
+
+    def claim_check(self, check: str, subject: str, ttl_s: float) -> bool:
+        return bool(self.redis.set(check_claim_key(check, subject), f"{time.time():.0f}", nx=True, px=max(1, int(ttl_s * 1000))))
+
+    def add_oi_sample(self, symbol: str, at: float, open_interest_usd: float, keep_s: float) -> list[tuple[float, float]]:
+        """Records a sample and returns the samples of the last `keep_s` seconds, oldest first."""
+        key = oi_samples_key(symbol)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {f"{at:.3f}|{open_interest_usd!r}": at})
+            pipe.zremrangebyscore(key, "-inf", at - keep_s)
+            pipe.expire(key, int(keep_s) + 60)
+            pipe.zrange(key, 0, -1, withscores=True)
+            *_, samples = pipe.execute()
+        return [(score, float(member.decode().split("|", 1)[1])) for member, score in samples]
+
+    def claim_startup(self, mode: str, quiet_s: int) -> bool:
+        """At most one start-up message per mode and `quiet_s`, so a crash loop cannot flood the chats."""
+        return bool(self.redis.set(startup_key(mode), f"{time.time():.0f}", nx=True, ex=quiet_s))
 
     # -- dead letters: sends that ran out of retries, newest first, kept for replay ------------------------
 

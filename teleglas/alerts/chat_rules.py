@@ -1,7 +1,7 @@
 """A chat's own alert choices, kept in its Redis settings hash (the manual bot edits them) and applied at fan-out.
 
 Fields, all optional (a chat with none gets every alert):
-    kinds                    comma list of `liquidation`, `whale` (or `trade`)
+    kinds                    comma list of `liquidation`, `whale` (trades and positions), `trade`, `funding`, `oi`
     symbols                  comma list of subscribed symbols (BTCUSDT or the base asset BTC); empty = all
     liquidation_min_usd      the chat's own threshold for single liquidation alerts
     whale_min_usd            the same for whale trades
@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from teleglas.defines import KIND_LIQUIDATION, KIND_TRADE
+from teleglas.defines import KIND_FUNDING, KIND_LIQUIDATION, KIND_OPEN_INTEREST, KIND_SYSTEM, KIND_TRADE, WHALE_KINDS
 
-_KIND_NAMES = {"liquidation": KIND_LIQUIDATION, "liquidations": KIND_LIQUIDATION, "liq": KIND_LIQUIDATION,
-               "whale": KIND_TRADE, "whales": KIND_TRADE, "trade": KIND_TRADE, "trades": KIND_TRADE}
-_THRESHOLD_FIELDS = {"liquidation_min_usd": KIND_LIQUIDATION, "whale_min_usd": KIND_TRADE}
+_KIND_NAMES = {"liquidation": (KIND_LIQUIDATION,), "liquidations": (KIND_LIQUIDATION,), "liq": (KIND_LIQUIDATION,),
+               "whale": WHALE_KINDS, "whales": WHALE_KINDS, "trade": (KIND_TRADE,), "trades": (KIND_TRADE,),
+               "funding": (KIND_FUNDING,), "oi": (KIND_OPEN_INTEREST,), "open_interest": (KIND_OPEN_INTEREST,)}
+_THRESHOLD_FIELDS = {"liquidation_min_usd": (KIND_LIQUIDATION,), "whale_min_usd": WHALE_KINDS}
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class ChatRules:
         """`usd` is the single event's size, or None for a summary, storm or cluster."""
         if now < self.muted_until:
             return False
+        if kind == KIND_SYSTEM:
+            return True  # "online" notices reach every chat that is not muted
         if self.kinds is not None and kind not in self.kinds:
             return False
         if self.symbols is not None and symbol.upper() not in self.symbols and base_asset.upper() not in self.symbols:
@@ -60,7 +63,7 @@ def parse_chat_rules(fields: dict[str, str]) -> ChatRules:
             unknown = [k for k in names if k not in _KIND_NAMES]
             if unknown:
                 problems.append(f"kinds: unknown kind(s) {', '.join(unknown)}")
-            kinds = frozenset(_KIND_NAMES[k] for k in names if k in _KIND_NAMES)
+            kinds = frozenset(kind for k in names if k in _KIND_NAMES for kind in _KIND_NAMES[k])
         elif name == "symbols":
             chosen = frozenset(s.strip().upper() for s in value.split(",") if s.strip())
             symbols = chosen or None
@@ -68,10 +71,12 @@ def parse_chat_rules(fields: dict[str, str]) -> ChatRules:
             amount = _amount(value)
             if amount is None:
                 problems.append(f"{name}: {value!r} is not an amount in USD")
-            elif symbol:
-                symbol_min_usd[(symbol.upper(), _THRESHOLD_FIELDS[base])] = amount
             else:
-                min_usd[_THRESHOLD_FIELDS[base]] = amount
+                for kind in _THRESHOLD_FIELDS[base]:
+                    if symbol:
+                        symbol_min_usd[(symbol.upper(), kind)] = amount
+                    else:
+                        min_usd[kind] = amount
         elif name == "muted_until":
             amount = _amount(value)
             if amount is None:

@@ -19,7 +19,7 @@ from teleglas.alerts.rules import Rules
 from teleglas.alerts.scoring import WhaleContext, agreeing_liquidation_side, whale_score
 from teleglas.alerts.thresholds import qualifies
 from teleglas.coinglass.events import MarketEvent
-from teleglas.defines import KIND_TRADE, LOG_ENGINE
+from teleglas.defines import KIND_LIQUIDATION, LOG_ENGINE
 from teleglas.engine_store import EngineStore
 from teleglas.settings import Settings
 from teleglas.store import Store
@@ -83,7 +83,7 @@ class Engine:
             log.info("%s duplicate %s %s %s dropped (fingerprint %s)", LOG_ENGINE, event.kind, event.exchange, event.symbol, fingerprint)
             return [], []
         storm = self.rules.storm_rule(event.kind)
-        is_trade = event.kind == KIND_TRADE
+        is_trade = event.kind != KIND_LIQUIDATION  # whale trades and positions: per-side clusters, a score
         admission = self.state.admit(
             fingerprint=fingerprint, kind=event.kind, symbol=event.symbol, side=event.side_name, entry=encode_entry(event),
             is_trade=is_trade, storm_window_s=storm.window_s, storm_min_count=storm.min_count, storm_min_usd=storm.min_usd,

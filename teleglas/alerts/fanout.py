@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from teleglas.alerts import formatting
 from teleglas.alerts.chat_rules import parse_chat_rules
 from teleglas.alerts.engine import Alert
-from teleglas.defines import LOG_ENGINE
+from teleglas.defines import KIND_SYSTEM, LOG_ENGINE
 from teleglas.delivery.ratelimit import RateLimits
 from teleglas.engine_store import DIRECT, EngineStore
 from teleglas.settings import ChatId, Settings
@@ -55,6 +55,9 @@ class FanOut:
                 log.warning("%s chat=%s settings ignored: %s", LOG_ENGINE, chat, "; ".join(rules.problems))
             if not rules.accepts(alert.kind, alert.symbol, alert.base_asset, alert.usd, now):
                 log.debug("%s alert=%s not for chat=%s (its own rules or mute)", LOG_ENGINE, alert.alert_id, chat)
+                continue
+            if alert.kind == KIND_SYSTEM:  # an "online" notice: never in a digest, never delaying the next alert
+                sends.append(Send(chat, alert.alert_id, alert.text, (alert.alert_id,)))
                 continue
             entry = json.dumps({"alert_id": alert.alert_id, "text": alert.text, "line": alert.digest_line}, ensure_ascii=False)
             route = self.state.route(

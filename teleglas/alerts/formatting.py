@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from teleglas.alerts.aggregation import Summary
 from teleglas.alerts.scoring import WhaleScore
-from teleglas.coinglass.events import FuturesTrade, LiquidationOrder, MarketEvent
-from teleglas.defines import KIND_LIQUIDATION, KIND_TRADE
+from teleglas.coinglass.events import FuturesTrade, LiquidationOrder, MarketEvent, WhalePosition
+from teleglas.defines import KIND_LIQUIDATION, KIND_TRADE, KIND_WHALE_POSITION
 
 RISING = "📈"
 FALLING = "📉"
@@ -44,9 +44,26 @@ def format_time(time_ms: int, zone: ZoneInfo) -> str:
     return datetime.fromtimestamp(time_ms / 1000, tz=zone).strftime("%H:%M:%S")
 
 
+def short_address(user: str) -> str:
+    return user if len(user) <= 14 else f"{user[:6]}…{user[-4:]}"
+
+
 def format_event_alert(event: MarketEvent, zone: ZoneInfo) -> str:
     side = event.side_name
     arrow = RISING if side in _RISING_SIDES else FALLING
+    if isinstance(event, WhalePosition):
+        return "\n".join(
+            (
+                "🐋 WHALE POSITION ALERT",
+                f"📍 Exchange: {escape(event.exchange)}",
+                f"📊 Symbol: {escape(event.symbol)}",
+                f"💰 Entry: {format_price(event.price)}",
+                f"{arrow} Side: {side} ({'opened' if event.action == 1 else 'closed'})",
+                f"💵 Size: {format_usd(event.usd)}",
+                f"👤 Trader: {escape(short_address(event.user))}",
+                f"⏰ Time: {format_time(event.time_ms, zone)}",
+            )
+        )
     return "\n".join(
         (
             _TITLES[type(event)],
@@ -61,7 +78,8 @@ def format_event_alert(event: MarketEvent, zone: ZoneInfo) -> str:
 
 
 _SIDE_LABELS = {"LONG": "Longs", "SHORT": "Shorts", "BUY": "Buys", "SELL": "Sells"}
-_KIND_NOUNS = {KIND_LIQUIDATION: ("liquidation", "liquidations"), KIND_TRADE: ("whale trade", "whale trades")}
+_KIND_NOUNS = {KIND_LIQUIDATION: ("liquidation", "liquidations"), KIND_TRADE: ("whale trade", "whale trades"),
+               KIND_WHALE_POSITION: ("whale position", "whale positions")}
 
 
 def arrow_for(side: str) -> str:
@@ -103,7 +121,7 @@ def format_lead_alert(event: MarketEvent, zone: ZoneInfo, folded: Summary | None
 
 def format_folded_summary(kind: str, symbol: str, side: str, summary: Summary, zone: ZoneInfo) -> str:
     """Sent when a cooldown ends with events folded and no new alert took them along."""
-    title = "🔁 LIQUIDATION SUMMARY" if kind == KIND_LIQUIDATION else "🔁 WHALE TRADE SUMMARY"
+    title = {KIND_LIQUIDATION: "🔁 LIQUIDATION SUMMARY", KIND_TRADE: "🔁 WHALE TRADE SUMMARY"}.get(kind, "🔁 WHALE POSITION SUMMARY")
     return "\n".join((title, f"📊 Symbol: {escape(symbol)}", f"{arrow_for(side)} Side: {side}", folded_line(summary), _largest(summary), _span(summary, zone)))
 
 

@@ -48,6 +48,7 @@ def whale_score(usd: float, whale_min_usd: float, liquidation_min_usd: float, co
     return WhaleScore(size, flow, liquidations)
 
 
-def agreeing_liquidation_side(trade_side_name: str) -> str:
-    """A taker buy agrees with shorts being liquidated (forced buys); a taker sell with longs."""
-    return "SHORT" if trade_side_name == "BUY" else "LONG"
+def agreeing_liquidation_side(whale_side_name: str) -> str:
+    """A taker buy (or a whale going long) agrees with shorts being liquidated (forced buys); a sell or a
+    short with longs."""
+    return "SHORT" if whale_side_name in ("BUY", "LONG") else "LONG"

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from teleglas.alerts.rules import Rule
-from teleglas.coinglass.events import FuturesTrade, LiquidationOrder, MarketEvent
+from teleglas.coinglass.events import FuturesTrade, LiquidationOrder, MarketEvent, WhalePosition
 
 
 def qualifies(event: MarketEvent, rule: Rule, whale_alerts_enabled: bool) -> bool:
     if isinstance(event, LiquidationOrder):
         return event.usd >= rule.liquidation_min_usd
-    if isinstance(event, FuturesTrade):
+    if isinstance(event, (FuturesTrade, WhalePosition)):
         return whale_alerts_enabled and event.usd >= rule.whale_min_usd
     return False

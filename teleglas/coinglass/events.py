@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, ClassVar
 
-from teleglas.defines import KIND_LIQUIDATION, KIND_TRADE, LIQUIDATION_SIDES, TRADE_SIDES
+from teleglas.defines import KIND_LIQUIDATION, KIND_TRADE, KIND_WHALE_POSITION, LIQUIDATION_SIDES, POSITION_SIDES, TRADE_SIDES
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +26,13 @@ class MarketEvent:
         return self.side_names[self.side]
 
     def fingerprint(self) -> str:
-        """Identity from content only, so the same event from a replay or a second listener matches."""
-        canonical = "|".join(
-            (self.kind, self.exchange, self.symbol, str(self.side), repr(float(self.price)), repr(float(self.usd)), str(self.time_ms))
-        )
+        """Identity from content only, so the same event from a replay, a second listener or an overlapping
+        REST poll matches."""
+        canonical = "|".join(self._identity())
         return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+    def _identity(self) -> tuple[str, ...]:
+        return (self.kind, self.exchange, self.symbol, str(self.side), repr(float(self.price)), repr(float(self.usd)), str(self.time_ms))
 
     def to_payload(self) -> dict[str, Any]:
         """A JSON-safe dict for a Celery task argument."""
@@ -53,8 +55,21 @@ class FuturesTrade(MarketEvent):
     side_names: ClassVar[dict[int, str]] = TRADE_SIDES
 
 
-EVENT_TYPES: dict[str, type[MarketEvent]] = {cls.kind: cls for cls in (LiquidationOrder, FuturesTrade)}
-_FIELDS = tuple(f.name for f in fields(MarketEvent))
+@dataclass(frozen=True, slots=True)
+class WhalePosition(MarketEvent):
+    """A Hyperliquid whale opening or closing a position (REST whale alerts); `side` 1 long, 2 short,
+    `price` the entry price, `user` the trader's address, `action` 1 open, 2 close."""
+
+    kind: ClassVar[str] = KIND_WHALE_POSITION
+    side_names: ClassVar[dict[int, str]] = POSITION_SIDES
+    user: str = ""
+    action: int = 1
+
+    def _identity(self) -> tuple[str, ...]:
+        return (*MarketEvent._identity(self), self.user, str(self.action))
+
+
+EVENT_TYPES: dict[str, type[MarketEvent]] = {cls.kind: cls for cls in (LiquidationOrder, FuturesTrade, WhalePosition)}
 
 
 class PayloadError(ValueError):
@@ -69,7 +84,7 @@ def event_from_payload(payload: dict[str, Any]) -> MarketEvent:
     if cls is None:
         raise PayloadError(f"unknown event kind {payload.get('kind')!r}")
     try:
-        event = cls(**{name: payload[name] for name in _FIELDS})
+        event = cls(**{f.name: payload[f.name] for f in fields(cls) if f.name in payload or f.default is MISSING})
     except KeyError as exc:
         raise PayloadError(f"{cls.kind} payload lacks {exc.args[0]!r}") from None
     if event.side not in cls.side_names:

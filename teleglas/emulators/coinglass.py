@@ -3,7 +3,8 @@
 
 A wrong or missing key is refused at the handshake with HTTP 401 (what the reference expects of the real
 server). Messages in another shape (`{"op": "subscribe", "args": [...]}`) are ignored, as CoinGlass does.
-`GET /_emulator/status` reports replay progress as JSON.
+`GET /_emulator/status` reports replay progress as JSON. The same port serves the REST API v4 endpoints
+TELEGLAS polls (teleglas.emulators.coinglass_rest), with the `CG-API-KEY` header check and fault modes.
 
     python -m teleglas.emulators.coinglass --port 8765 --api-key KEY --scenario demo.jsonl
 """
@@ -17,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
@@ -24,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from teleglas.defines import LOG_CG_EMULATOR, WS_API_KEY_PARAM, WS_PING, WS_PONG
+from teleglas.emulators.coinglass_rest import DEFAULT_REST_DATA, RestEmulator
 from teleglas.emulators.scenario import Step, load_scenario
 from teleglas.redaction import register_secrets
 
@@ -39,8 +42,10 @@ class Client:
 
 
 class CoinGlassEmulator:
-    def __init__(self, steps: list[Step], api_keys: set[str], host: str = "127.0.0.1", port: int = 0, min_subscribers: int = 1, start_delay_s: float = 0.2):
-        register_secrets(*api_keys)
+    def __init__(self, steps: list[Step], api_keys: set[str], host: str = "127.0.0.1", port: int = 0, min_subscribers: int = 1,
+                 start_delay_s: float = 0.2, rest_keys: set[str] | None = None, rest_data: Path = DEFAULT_REST_DATA):
+        register_secrets(*api_keys, *(rest_keys or ()))
+        self.rest = RestEmulator(rest_keys or set(api_keys), rest_data)
         self.steps = steps
         self.api_keys = set(api_keys)
         self.host = host
@@ -91,9 +96,25 @@ class CoinGlassEmulator:
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         url = urlsplit(request.path)
+        if url.path.startswith("/api/"):
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            status, body = self.rest.answer(url.path, query, request.headers.get("CG-API-KEY"))
+            response = connection.respond(HTTPStatus(status), json.dumps(body))
+            response.headers["Content-Type"] = "application/json"
+            for name, value in self.rest.limit_headers().items():
+                response.headers[name] = value
+            return response
+        if url.path == "/_emulator/rest-fault":
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            try:
+                self.rest.add_fault(query.get("path", ""), query.get("kind", ""), int(query.get("count", "1")))
+            except ValueError as exc:
+                return connection.respond(HTTPStatus.BAD_REQUEST, f"{exc}\n")
+            return connection.respond(HTTPStatus.OK, "ok\n")
         if url.path == "/_emulator/status":
             status = {"replay_done": self.replay_done.is_set(), "frames_sent": self.frames_sent, "clients": len(self.clients),
-                      "steps": len(self.steps), "handshakes_refused": self.handshakes_refused}
+                      "steps": len(self.steps), "handshakes_refused": self.handshakes_refused,
+                      "rest_requests": [path for path, _ in self.rest.requests]}
             response = connection.respond(HTTPStatus.OK, json.dumps(status) + "\n")
             response.headers["Content-Type"] = "application/json"
             return response
@@ -173,9 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", action="append", required=True, help="a key the emulator accepts (repeatable)")
     parser.add_argument("--scenario", default="demo.jsonl", help="scenario file (bundled name or path)")
     parser.add_argument("--min-subscribers", type=int, default=1)
+    parser.add_argument("--rest-key", action="append", help="a key the REST API accepts (repeatable; default: the --api-key values)")
+    parser.add_argument("--rest-data", type=Path, default=DEFAULT_REST_DATA, help="JSON {path: data} served by the REST API")
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
-    emulator = CoinGlassEmulator(load_scenario(args.scenario), set(args.api_key), args.host, args.port, args.min_subscribers)
+    emulator = CoinGlassEmulator(load_scenario(args.scenario), set(args.api_key), args.host, args.port, args.min_subscribers,
+                                 rest_keys=set(args.rest_key or args.api_key), rest_data=args.rest_data)
     try:
         asyncio.run(emulator.serve())
     except KeyboardInterrupt:

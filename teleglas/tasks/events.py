@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=1)
-def _engine() -> tuple[Engine, FanOut]:
+def engine_and_fanout() -> tuple[Engine, FanOut]:
     settings = get_settings()
     client = redis_client(settings.redis_url)
     store, state = Store(client), EngineStore(client)
@@ -34,7 +34,7 @@ def _engine() -> tuple[Engine, FanOut]:
 def _load_rules(**_kwargs) -> None:
     """A rules file that cannot be used stops the worker at start, with the line it objects to."""
     try:
-        _engine()
+        engine_and_fanout()
     except RulesError as exc:
         log.critical("%s %s", LOG_ENGINE, exc)
         raise SystemExit(2) from None
@@ -47,31 +47,37 @@ def process_event(self, payload: dict, received_ms: int | None = None) -> None:
     except (PayloadError, TypeError, ValueError) as exc:
         log.error("%s rejected task payload: %s", LOG_ENGINE, exc)
         return
-    engine, fanout = _engine()
+    engine, _ = engine_and_fanout()
     now = time.time()
     alerts, flushes = engine.evaluate(event, claimer=self.request.id or "local", now=now)
-    for flush in flushes:
-        # Capped like every countdown (see celeryconfig's visibility timeout); an early flush just sends
-        # the summary sooner.
-        countdown = min(flush.due_s, engine.settings.telegram_max_countdown_s)
-        flush_aggregate.apply_async(args=(flush.to_payload(),), countdown=countdown, queue=QUEUE_EVENTS)
-    _dispatch(alerts, fanout, now, received_ms)
+    schedule_flushes(flushes)
+    dispatch(alerts, now, received_ms)
 
 
 @shared_task(name=TASK_FLUSH_AGGREGATE, queue=QUEUE_EVENTS, bind=True)
 def flush_aggregate(self, payload: dict) -> None:
-    engine, fanout = _engine()
+    engine, _ = engine_and_fanout()
     now = time.time()
-    _dispatch(engine.flush(Flush.from_payload(payload), claimer=self.request.id or "local", now=now), fanout, now, None)
+    dispatch(engine.flush(Flush.from_payload(payload), claimer=self.request.id or "local", now=now), now, None)
 
 
 @shared_task(name=TASK_FLUSH_DIGEST, queue=QUEUE_EVENTS, bind=True)
 def flush_digest(self, chat_id: int | str) -> None:
-    _, fanout = _engine()
+    _, fanout = engine_and_fanout()
     _enqueue(fanout.flush_digest(chat_id, claimer=self.request.id or "local", now=time.time()), None)
 
 
-def _dispatch(alerts: list[Alert], fanout: FanOut, now: float, origin_ms: int | None) -> None:
+def schedule_flushes(flushes: list[Flush]) -> None:
+    for flush in flushes:
+        # Capped like every countdown (see celeryconfig's visibility timeout); an early flush just sends
+        # the summary sooner.
+        countdown = min(flush.due_s, get_settings().telegram_max_countdown_s)
+        flush_aggregate.apply_async(args=(flush.to_payload(),), countdown=countdown, queue=QUEUE_EVENTS)
+
+
+def dispatch(alerts: list[Alert], now: float, origin_ms: int | None) -> None:
+    """Each alert to its chats: at once, or into a digest whose flush this schedules."""
+    _, fanout = engine_and_fanout()
     for alert in alerts:
         sends, digest_flushes = fanout.route(alert, now)
         log.info("%s %s %s alert %s %s: %d direct, %d to digests", LOG_ENGINE, alert.kind, alert.form, alert.alert_id, alert.symbol, len(sends), len(digest_flushes))

@@ -45,6 +45,18 @@ def make_stack(tmp_path):
         stack.stop()
 
 
+def alerted(messages: list[dict]) -> list[str]:
+    """The title word and symbol of every alert in `messages`, whether sent alone or as a digest line."""
+    found = []
+    for message in messages:
+        lines = message["text"].splitlines()
+        if lines[0].startswith("🧾 DIGEST"):
+            found += [line.split()[1] for line in lines[1:]]
+        else:
+            found += [line.split(": ", 1)[1] for line in lines if line.startswith("📊 Symbol: ")][:1]
+    return found
+
+
 def write_scenario(path, steps) -> str:
     """Writes scenario steps (dicts) as JSON lines; returns the path as the emulator takes it."""
     path.write_text("".join(json.dumps(step, ensure_ascii=False) + "\n" for step in steps), encoding="utf-8")

@@ -5,7 +5,7 @@ import time
 
 from teleglas.local_stack import wait_until
 from teleglas.store import Store
-from tests.integration.conftest import write_scenario
+from tests.integration.conftest import alerted, write_scenario
 
 LIQ = {"baseAsset": "BTC", "exName": "Binance", "price": 56738.0, "side": 2, "symbol": "BTCUSDT", "time": 1725478245120, "volUsd": 1_000}
 
@@ -31,7 +31,7 @@ def test_sigterm_mid_stream_exits_zero_with_every_parsed_event_in_the_broker(mak
     stack.start_redis()
     stack.start_coinglass_emulator()
     listener = stack.start_listener()
-    wait_until(lambda: stack.redis().llen("events") > 200, 30, what="events flowing")
+    wait_until(lambda: len(stack.queued_events()) > 200, 30, what="events flowing")
     started = time.monotonic()
     listener.signal(signal.SIGTERM)
     assert listener.process.wait(15) == 0
@@ -47,13 +47,13 @@ def test_redis_outage_within_the_buffer_bound_loses_nothing_and_keeps_order(make
     stack.start_redis(appendonly=True)
     stack.start_coinglass_emulator()
     listener = stack.start_listener()
-    wait_until(lambda: stack.redis().llen("events") >= 10, 30, what="events flowing")
+    wait_until(lambda: len(stack.queued_events()) >= 10, 30, what="events flowing")
     stack.processes["redis"].stop()
     time.sleep(4.0)  # longer than Celery's own publish retries (about 2 s), so the listener's buffer takes over
     assert listener.running
     stack.start_redis(appendonly=True)
     stack.wait_for_replay()
-    wait_until(lambda: stack.redis().llen("events") == 60, 30, what="all 60 events after the outage")
+    wait_until(lambda: len(stack.queued_events()) == 60, 30, what="all 60 events after the outage")
     listener.signal(signal.SIGTERM)
     assert listener.process.wait(15) == 0
     assert [e["time_ms"] for e in stack.queued_events()] == [LIQ["time"] + i for i in range(60)]
@@ -66,7 +66,7 @@ def test_redis_outage_beyond_the_bound_drops_the_oldest_and_counts_them(make_sta
     stack.start_redis(appendonly=True)
     stack.start_coinglass_emulator()
     listener = stack.start_listener()
-    wait_until(lambda: stack.redis().llen("events") >= 10, 30, what="events flowing")
+    wait_until(lambda: len(stack.queued_events()) >= 10, 30, what="events flowing")
     stack.processes["redis"].stop()
     time.sleep(2.5)
     stack.start_redis(appendonly=True)
@@ -98,11 +98,7 @@ def test_two_listeners_on_one_stream_alert_once_each_and_report_status(make_stac
     stack.wait_for_replay()
     messages = stack.wait_for_idle()
     # One alert, then a digest of the rest (the chat is a group): each of the 4 qualifying events once.
-    alerted = []
-    for message in messages:
-        lines = message["text"].splitlines()
-        alerted += [line.split()[1] for line in lines[1:]] if lines[0].startswith("🧾 DIGEST") else [lines[2].split()[-1]]
-    assert sorted(alerted) == ["BTCUSDT", "BTCUSDT", "DOGEUSDT", "ETHUSDT"]
+    assert sorted(alerted(messages)) == ["BTCUSDT", "BTCUSDT", "DOGEUSDT", "ETHUSDT"]
     statuses = Store(stack.redis()).listener_statuses()
     assert len(statuses) == 2
     for status in statuses.values():

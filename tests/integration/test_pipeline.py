@@ -59,7 +59,9 @@ def test_scenario_yields_exactly_the_expected_messages(make_stack, tmp_path):
     stack.wait_for_replay()
     messages = stack.wait_for_idle()
 
-    received = sorted((str(m["chat_id"]), m["text"]) for m in messages)
+    notices = [m for m in messages if m["text"].startswith("✅ TELEGLAS online · WebSocket stream")]
+    assert sorted(str(m["chat_id"]) for m in notices) == sorted(CHATS)  # the listener's start-up notice, once per chat
+    received = sorted((str(m["chat_id"]), m["text"]) for m in messages if m not in notices)
     assert received == sorted((chat, text) for chat in CHATS for text in EXPECTED)
     assert all(m["parse_mode"] == "HTML" and json.loads(m["params"]["link_preview_options"]) == {"is_disabled": True} for m in messages)
 

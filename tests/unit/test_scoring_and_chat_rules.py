@@ -56,5 +56,5 @@ def test_chat_rules_filter_by_kind_symbol_threshold_and_mute():
 def test_a_chat_without_settings_gets_everything_and_bad_values_are_reported_not_fatal():
     assert parse_chat_rules({}).accepts("trade", "PEPEUSDT", "PEPE", 1.0, now=0)
     rules = parse_chat_rules({"kinds": "whale,bogus", "whale_min_usd": "lots", "muted_until": "-"})
-    assert rules.kinds == frozenset({"trade"})
+    assert rules.kinds == frozenset({"trade", "whale_position"})  # "whale" covers trades and REST positions
     assert len(rules.problems) == 3 and rules.accepts("trade", "X", "X", 1.0, now=0)

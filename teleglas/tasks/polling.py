@@ -1,0 +1,95 @@
+"""Thin Celery tasks that beat drives: whale fallback poll, funding check, open-interest check; and the
+start-up notice the listener and beat ask for."""
+from __future__ import annotations
+
+import functools
+import logging
+import time
+
+from celery import shared_task
+
+from teleglas.coinglass.rest import CoinGlassError, CoinGlassRest
+from teleglas.defines import (LOG_RUNNER, MODE_WEBSOCKET, QUEUE_EVENTS, TASK_ANNOUNCE_START, TASK_CHECK_FUNDING,
+                              TASK_CHECK_OPEN_INTEREST, TASK_POLL_WHALES)
+from teleglas.polling import Poller, startup_alert
+from teleglas.alerts.formatting import escape
+from teleglas.settings import get_settings
+from teleglas.tasks.events import dispatch, engine_and_fanout, schedule_flushes
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def _poller() -> Poller:
+    settings = get_settings()
+    engine, _ = engine_and_fanout()
+    rest = CoinGlassRest(settings.coinglass_api_url, settings.coinglass_api_key, engine.store, settings.coinglass_requests_per_minute, settings.coinglass_timeout_s)
+    return Poller(rest, engine, engine.store, settings)
+
+
+def _rest_ready(check: str) -> bool:
+    if get_settings().coinglass_api_key:
+        return True
+    log.debug("%s %s skipped: COINGLASS_API_KEY is empty", LOG_RUNNER, check)
+    return False
+
+
+@shared_task(name=TASK_POLL_WHALES, queue=QUEUE_EVENTS, bind=True)
+def poll_whales(self) -> None:
+    poller, now = _poller(), time.time()
+    reason = poller.whale_fallback_reason(now)
+    if reason is None:
+        log.debug("%s whale fallback idle: a listener is streaming", LOG_RUNNER)
+        return
+    if not _rest_ready("whale fallback poll"):
+        return
+    try:
+        alerts, flushes = poller.poll_whales(self.request.id or "local", now)
+    except CoinGlassError as exc:
+        log.warning("%s whale fallback poll failed: %s", LOG_RUNNER, exc)
+        return
+    log.info("%s whale fallback poll (%s): %d alert(s)", LOG_RUNNER, reason, len(alerts))
+    schedule_flushes(flushes)
+    dispatch(alerts, now, None)
+
+
+@shared_task(name=TASK_CHECK_FUNDING, queue=QUEUE_EVENTS, bind=True)
+def check_funding(self) -> None:
+    if not _rest_ready("funding check"):
+        return
+    now = time.time()
+    try:
+        alerts = _poller().check_funding(self.request.id or "local", now)
+    except CoinGlassError as exc:
+        log.warning("%s funding check failed: %s", LOG_RUNNER, exc)
+        return
+    log.info("%s funding check: %d alert(s)", LOG_RUNNER, len(alerts))
+    dispatch(alerts, now, None)
+
+
+@shared_task(name=TASK_CHECK_OPEN_INTEREST, queue=QUEUE_EVENTS, bind=True)
+def check_open_interest(self) -> None:
+    if not _rest_ready("open-interest check"):
+        return
+    now = time.time()
+    try:
+        alerts = _poller().check_open_interest(self.request.id or "local", now)
+    except (CoinGlassError, ValueError) as exc:
+        log.warning("%s open-interest check failed: %s", LOG_RUNNER, exc)
+        return
+    log.info("%s open-interest check: %d alert(s)", LOG_RUNNER, len(alerts))
+    dispatch(alerts, now, None)
+
+
+@shared_task(name=TASK_ANNOUNCE_START, queue=QUEUE_EVENTS)
+def announce_start(mode: str, start_id: str) -> None:
+    settings = get_settings()
+    engine, _ = engine_and_fanout()
+    if not engine.store.claim_startup(mode, settings.startup_quiet_s):
+        log.info("%s start-up notice (%s) skipped: one was sent less than %d s ago", LOG_RUNNER, mode, settings.startup_quiet_s)
+        return
+    if mode == MODE_WEBSOCKET:
+        detail = "Channels: " + ", ".join(escape(c) for c in settings.ws_channels)
+    else:
+        detail = f"No COINGLASS_API_KEY_WS: whale alerts come from the REST API every {settings.whale_poll_interval_s:g} s"
+    dispatch([startup_alert(mode, detail, start_id)], time.time(), None)

@@ -1,0 +1,70 @@
+"""The REST client against the CoinGlass emulator over a real socket: envelope, every fault mode, the shared
+request budget and cache, and no key in any error."""
+import pytest
+
+from teleglas.coinglass.rest import (CoinGlassAuthError, CoinGlassPlanError, CoinGlassRateLimited, CoinGlassRest,
+                                     CoinGlassServerError)
+from teleglas.emulators.coinglass import CoinGlassEmulator
+
+KEY = "rest-test-key-0123456789abcdef"
+WHALES = "/api/hyperliquid/whale-alert"
+OI = "/api/futures/open-interest/exchange-list"
+
+
+@pytest.fixture
+def emulator():
+    emu = CoinGlassEmulator([], {"ws-key"}, rest_keys={KEY}).start()
+    yield emu
+    emu.stop()
+
+
+def client(emulator, store, key=KEY, per_minute=100) -> CoinGlassRest:
+    return CoinGlassRest(f"http://127.0.0.1:{emulator.port}", key, store, per_minute, timeout_s=5)
+
+
+def test_data_comes_out_of_the_envelope_and_the_cache_saves_a_request(emulator, store):
+    rest = client(emulator, store)
+    whales = rest.get(WHALES, cache_s=5)
+    assert len(whales) == 4 and whales[0]["symbol"] == "BTC"
+    assert rest.get(WHALES, cache_s=5) == whales
+    oi = rest.get(OI, {"symbol": "ETH"}, cache_s=5)
+    assert oi[0]["exchange"] == "All"
+    assert [path for path, _ in emulator.rest.requests] == [WHALES, OI]
+
+
+@pytest.mark.parametrize("kind, error, text", [
+    ("bad_key", CoinGlassAuthError, "refused the API key"),
+    ("rate_limit", CoinGlassRateLimited, "rate limit"),
+    ("server_error", CoinGlassServerError, "HTTP 500"),
+    ("plan", CoinGlassPlanError, "not available on this CoinGlass plan"),
+])
+def test_each_fault_mode_is_a_typed_error(emulator, store, kind, error, text):
+    emulator.rest.add_fault(WHALES, kind)
+    with pytest.raises(error) as info:
+        client(emulator, store).get(WHALES)
+    assert text in str(info.value) and KEY not in str(info.value)
+    assert client(emulator, store).get(WHALES)  # the next request is answered again
+
+
+def test_a_wrong_key_is_refused_without_showing_it(emulator, store):
+    with pytest.raises(CoinGlassAuthError) as info:
+        client(emulator, store, key="not-the-key-000000000000").get(WHALES)
+    assert "not-the-key" not in str(info.value)
+
+
+def test_the_budget_per_minute_is_shared_by_every_client(emulator, store):
+    first, second = client(emulator, store, per_minute=3), client(emulator, store, per_minute=3)
+    first.get(WHALES)
+    second.get(WHALES)
+    first.get(OI, {"symbol": "BTC"})
+    with pytest.raises(CoinGlassRateLimited, match="budget of 3 requests/minute is used up"):
+        second.get(OI, {"symbol": "ETH"})
+    assert len(emulator.rest.requests) == 3
+
+
+def test_no_answer_is_a_server_error(store):
+    from teleglas.local_stack import free_port
+
+    rest = CoinGlassRest(f"http://127.0.0.1:{free_port()}", KEY, store, 10, timeout_s=2)
+    with pytest.raises(CoinGlassServerError, match="did not answer"):
+        rest.get(WHALES)

@@ -1,0 +1,82 @@
+"""CoinGlass REST envelope and error mapping, REST record parsing, and the funding / open-interest decisions."""
+import pytest
+
+from teleglas.alerts.market_checks import (FundingState, format_funding_alert, funding_should_alert, open_interest_change,
+                                           open_interest_should_alert)
+from teleglas.coinglass.rest import (CoinGlassAuthError, CoinGlassPlanError, CoinGlassRateLimited, CoinGlassRequestError,
+                                     CoinGlassServerError, check_envelope)
+from teleglas.coinglass.rest_records import parse_funding_rates, parse_open_interest, parse_whale_alerts
+from zoneinfo import ZoneInfo
+
+
+def test_success_envelope_gives_its_data():
+    assert check_envelope(200, {"code": "0", "msg": "success", "data": [1, 2]}, "/p") == [1, 2]
+
+
+@pytest.mark.parametrize("status, body, error", [
+    (401, None, CoinGlassAuthError),
+    (200, {"code": "401", "msg": "Invalid API key"}, CoinGlassAuthError),
+    (429, {"code": "429", "msg": "Too Many Requests"}, CoinGlassRateLimited),
+    (200, {"code": "50001", "msg": "Too many requests, rate limit"}, CoinGlassRateLimited),
+    (500, {"code": "500", "msg": "Internal Server Error"}, CoinGlassServerError),
+    (502, "<html>bad gateway</html>", CoinGlassServerError),
+    (200, ["not", "an", "envelope"], CoinGlassServerError),
+    (200, {"code": "400", "msg": "Your current plan does not support this endpoint, please upgrade"}, CoinGlassPlanError),
+    (400, {"code": "400", "msg": "symbol is required"}, CoinGlassRequestError),
+    (200, {"code": 0, "msg": "success", "data": 1}, None),  # a numeric code still means success
+])
+def test_every_failure_maps_to_a_typed_error(status, body, error):
+    if error is None:
+        assert check_envelope(status, body, "/api/x") == 1
+        return
+    with pytest.raises(error) as info:
+        check_envelope(status, body, "/api/x")
+    assert "/api/x" in str(info.value)
+
+
+def test_whale_records_are_parsed_one_by_one():
+    data = [
+        {"user": "0xabc", "symbol": "BTC", "position_size": "-12.5", "entry_price": 97000, "position_value_usd": "-1212500",
+         "position_action": 1, "create_time": 1725478245120},
+        {"user": "0xdef", "symbol": "ETH", "position_size": 0, "entry_price": 1, "position_value_usd": 1, "position_action": 1, "create_time": 1},
+        "junk",
+        {"user": "0x123", "symbol": "SOL", "position_size": 5, "entry_price": 140, "position_value_usd": 700, "position_action": 3, "create_time": 1},
+    ]
+    events, rejected = parse_whale_alerts(data)
+    assert [(e.symbol, e.side_name, e.usd, e.action, e.user) for e in events] == [("BTC", "SHORT", 1_212_500.0, 1, "0xabc")]
+    assert rejected == ["whale alert 1: position_size is 0", "whale alert 2: not an object", "whale alert 3: position_action 3"]
+    assert parse_whale_alerts({"oops": 1}) == ([], ["whale alerts: data is dict, not a list"])
+
+
+def test_funding_and_open_interest_records():
+    rates, rejected = parse_funding_rates([
+        {"symbol": "BTC", "stablecoin_margin_list": [{"exchange": "Binance", "funding_rate": "0.15", "funding_rate_interval": 8, "next_funding_time": 1732521600000}],
+         "token_margin_list": [{"exchange": "OKX", "funding_rate": None}]},
+    ])
+    assert [(r.exchange, r.rate_pct, r.margin) for r in rates] == [("Binance", 0.15, "stablecoin")]
+    assert rejected == ["funding BTC token: missing or non-numeric 'funding_rate'"]
+    assert parse_open_interest([{"exchange": "Binance", "open_interest_usd": 2}, {"exchange": "All", "open_interest_usd": 9}], "BTC").usd == 9
+    assert parse_open_interest([{"exchange": "A", "open_interest_usd": 2}, {"exchange": "B", "open_interest_usd": "3"}], "BTC").usd == 5
+    with pytest.raises(ValueError):
+        parse_open_interest([], "BTC")
+
+
+def test_funding_threshold_cooldown_and_sign_flip():
+    positive = FundingState(sign=1, at=1000.0, by="task")
+    assert not funding_should_alert(0.05, 0.1, None, 1000, 3600)  # below the threshold
+    assert funding_should_alert(0.1, 0.1, None, 1000, 3600) and funding_should_alert(-0.2, 0.1, None, 1000, 3600)
+    assert not funding_should_alert(0.3, 0.1, positive, 1000 + 3599, 3600)  # same sign inside the cooldown
+    assert funding_should_alert(0.3, 0.1, positive, 1000 + 3600, 3600)  # after it
+    assert funding_should_alert(-0.3, 0.1, positive, 1001, 3600)  # a sign flip alerts at once
+    text = format_funding_alert(parse_funding_rates([{"symbol": "BTC", "stablecoin_margin_list": [
+        {"exchange": "Bybit", "funding_rate": 0.152, "funding_rate_interval": 8, "next_funding_time": 1732521600000}]}])[0][0], ZoneInfo("UTC"))
+    assert text == ("💸 FUNDING RATE EXTREME\n📊 Symbol: BTC\n📍 Exchange: Bybit (USDT/USD-margined)\n"
+                    "📈 Rate: +0.1520% per 8 h (longs pay shorts)\n⏰ Next funding: 08:00:00")
+
+
+def test_open_interest_change_is_measured_inside_the_window():
+    samples = [(0.0, 100.0), (600.0, 103.0), (1000.0, 108.0)]
+    assert open_interest_change(samples, now=1000, window_s=900) == pytest.approx((108 / 103 * 100 - 100, 103.0))
+    assert open_interest_change(samples, now=1000, window_s=1000) == pytest.approx((8.0, 100.0))
+    assert open_interest_change([(1000.0, 5.0)], now=1000, window_s=900) is None  # one sample is no change
+    assert open_interest_should_alert(-5.0, 5.0) and not open_interest_should_alert(4.99, 5.0) and not open_interest_should_alert(None, 5.0)
