@@ -11,8 +11,8 @@ from celery import shared_task
 from teleglas.coinglass.rest import CoinGlassError, CoinGlassRest
 from teleglas.defines import (LOG_RUNNER, MODE_WEBSOCKET, QUEUE_EVENTS, TASK_ANNOUNCE_START, TASK_CHECK_FUNDING,
                               TASK_CHECK_OPEN_INTEREST, TASK_POLL_WHALES)
-from teleglas.polling import Poller, startup_alert
 from teleglas.alerts.formatting import escape
+from teleglas.polling import Poller, startup_alert
 from teleglas.settings import get_settings
 from teleglas.tasks.events import dispatch, engine_and_fanout, schedule_flushes
 
@@ -55,29 +55,25 @@ def poll_whales(self) -> None:
 
 @shared_task(name=TASK_CHECK_FUNDING, queue=QUEUE_EVENTS, bind=True)
 def check_funding(self) -> None:
-    if not _rest_ready("funding check"):
-        return
-    now = time.time()
-    try:
-        alerts = _poller().check_funding(self.request.id or "local", now)
-    except CoinGlassError as exc:
-        log.warning("%s funding check failed: %s", LOG_RUNNER, exc)
-        return
-    log.info("%s funding check: %d alert(s)", LOG_RUNNER, len(alerts))
-    dispatch(alerts, now, None)
+    _run_check("funding check", lambda now: _poller().check_funding(self.request.id or "local", now))
 
 
 @shared_task(name=TASK_CHECK_OPEN_INTEREST, queue=QUEUE_EVENTS, bind=True)
 def check_open_interest(self) -> None:
-    if not _rest_ready("open-interest check"):
+    _run_check("open-interest check", lambda now: _poller().check_open_interest(self.request.id or "local", now))
+
+
+def _run_check(label: str, check) -> None:
+    """A failed check (CoinGlass down, plan, budget, a malformed answer) logs one line and waits for the next round."""
+    if not _rest_ready(label):
         return
     now = time.time()
     try:
-        alerts = _poller().check_open_interest(self.request.id or "local", now)
+        alerts = check(now)
     except (CoinGlassError, ValueError) as exc:
-        log.warning("%s open-interest check failed: %s", LOG_RUNNER, exc)
+        log.warning("%s %s failed: %s", LOG_RUNNER, label, exc)
         return
-    log.info("%s open-interest check: %d alert(s)", LOG_RUNNER, len(alerts))
+    log.info("%s %s: %d alert(s)", LOG_RUNNER, label, len(alerts))
     dispatch(alerts, now, None)
 
 

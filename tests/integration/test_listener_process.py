@@ -53,10 +53,14 @@ def test_redis_outage_within_the_buffer_bound_loses_nothing_and_keeps_order(make
     assert listener.running
     stack.start_redis(appendonly=True)
     stack.wait_for_replay()
-    wait_until(lambda: len(stack.queued_events()) == 60, 30, what="all 60 events after the outage")
+    wait_until(lambda: len({e["time_ms"] for e in stack.queued_events()}) == 60, 60, what="all 60 events after the outage")
     listener.signal(signal.SIGTERM)
     assert listener.process.wait(15) == 0
-    assert [e["time_ms"] for e in stack.queued_events()] == [LIQ["time"] + i for i in range(60)]
+    times = [e["time_ms"] for e in stack.queued_events()]
+    assert list(dict.fromkeys(times)) == [LIQ["time"] + i for i in range(60)]  # every event, in order
+    # Publishing is at-least-once: the event being sent when Redis went away may have reached it before the
+    # connection broke, and is sent again; the worker's fingerprint claim makes that copy harmless.
+    assert len(times) - 60 <= 1
     assert "cannot publish to the broker" in listener.log_text()
     assert stopped_counters(listener.log_text())[3] == 0
 
