@@ -109,7 +109,7 @@ return redis.call('LRANGE', KEYS[2], 0, -1)
 # ARGV: 1 now, 2 spacing s, 3 group wait s, 4 group interval s, 5 entry, 6 ttl s, 7 grace s
 _ROUTE = """
 local memo = redis.call('GET', KEYS[1])
-if memo then return {memo, '0', '1'} end
+if memo then return {memo, '0'} end  -- routed before (a redelivered task): same answer, no new flush
 local now = tonumber(ARGV[1])
 local decision, due = 'buffered', 0
 if redis.call('LLEN', KEYS[3]) > 0 then
@@ -133,11 +133,10 @@ else
 end
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6]))
 redis.call('SET', KEYS[1], decision, 'EX', tonumber(ARGV[6]))
-return {decision, tostring(due), '0'}
+return {decision, tostring(due)}
 """
 
 DIRECT = "direct"
-BUFFERED = "buffered"
 # A flush not done this long after it was due was lost (its task vanished with an unpersisted Redis);
 # the next event or alert for the same state asks for another, so nothing waits forever.
 FLUSH_GRACE_S = 60
@@ -156,7 +155,6 @@ class Admission:
 class Route:
     decision: str  # direct | buffered
     flush_due_s: float  # > 0: the first buffered alert; schedule the chat's digest
-    repeated: bool  # this (alert, chat) was routed before (a redelivered task)
 
 
 class EngineStore:
@@ -193,8 +191,8 @@ class EngineStore:
         key_list = [keys.route_key(alert_id, chat_id), keys.digest_last_direct_key(chat_id), keys.digest_buffer_key(chat_id),
                     keys.digest_flushed_key(chat_id), keys.digest_due_key(chat_id)]
         args = [f"{now:.6f}", spacing_s, group_wait_s, group_interval_s, entry, ttl_s, FLUSH_GRACE_S]
-        decision, due, repeated = self._route(keys=key_list, args=args)
-        return Route(decision.decode(), float(due), repeated == b"1")
+        decision, due = self._route(keys=key_list, args=args)
+        return Route(decision.decode(), float(due))
 
     def take_digest(self, chat_id: ChatId, claimer: str, ttl_s: int, now: float) -> list[bytes]:
         source = keys.digest_buffer_key(chat_id)

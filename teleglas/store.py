@@ -201,9 +201,6 @@ class Store:
             return DeliveryState(None, text[len(_SENDING):], max(pttl, 0) / 1000)
         return DeliveryState(int(text), None, 0.0)
 
-    def delivered_message_id(self, alert_id: str, chat_id: ChatId) -> int | None:
-        return self.delivery_state(alert_id, chat_id).message_id
-
     def claim_delivery(self, alert_id: str, chat_id: ChatId, owner: str, lease_s: float) -> bool:
         """Only one sender at a time per (alert part, chat); the lease ends a dead sender's claim."""
         return bool(self.redis.set(delivery_key(alert_id, chat_id), _SENDING + owner, nx=True, px=int(lease_s * 1000)))

@@ -10,9 +10,9 @@ def test_first_claimer_and_its_redelivery_win_others_lose(store):
 
 
 def test_delivery_record_has_a_ttl(store):
-    assert store.delivered_message_id("alert", -100) is None
+    assert store.delivery_state("alert", -100).message_id is None
     store.record_delivery("alert", -100, 17, 120)
-    assert store.delivered_message_id("alert", -100) == 17
+    assert store.delivery_state("alert", -100).message_id == 17
     assert 0 < store.redis.ttl(delivery_key("alert", -100)) <= 120
 
 
