@@ -1,6 +1,8 @@
+import re
+
 import pytest
 
-from teleglas.settings import DEFAULT_WS_CHANNELS, SettingsError, load_settings
+from teleglas.settings import DEFAULT_WS_CHANNELS, PROJECT_ROOT, SettingsError, load_settings
 from tests.conftest import make_settings
 
 
@@ -66,3 +68,11 @@ def test_visibility_timeout_must_outlast_every_countdown():
         make_settings(CELERY_VISIBILITY_TIMEOUT="300")
     settings = make_settings(CELERY_VISIBILITY_TIMEOUT="12", TELEGRAM_MAX_COUNTDOWN="5", TELEGRAM_TIMEOUT="3")
     assert (settings.celery_visibility_timeout_s, settings.telegram_max_countdown_s) == (12, 5.0)
+
+
+def test_every_setting_is_documented_in_env_example():
+    source = (PROJECT_ROOT / "teleglas" / "settings.py").read_text()
+    names = set(re.findall(r'(?:env\.\w+|_float|_optional_float)\((?:env, )?"([A-Z][A-Z0-9_]+)"', source))
+    documented = (PROJECT_ROOT / ".env.example").read_text()
+    assert len(names) > 40
+    assert sorted(name for name in names if name not in documented) == []
