@@ -4,15 +4,17 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, beat_init
+from celery.signals import after_setup_logger, after_setup_task_logger, beat_init, worker_ready
 
 from teleglas.defines import LOG_RUNNER, MODE_POLLING, QUEUE_EVENTS, TASK_ANNOUNCE_START
 from teleglas.logging_setup import install_redaction, quiet_token_loggers
 from teleglas.redaction import register_secrets
 from teleglas.settings import get_settings
+from teleglas.store import Store, redis_client
 
 app = Celery("teleglas")
 app.config_from_object("celeryconfig")
@@ -42,3 +44,22 @@ def _redact_worker_logs(logger, **_kwargs) -> None:
     register_secrets(*get_settings().secrets())
     install_redaction(logger)
     quiet_token_loggers()
+
+
+@worker_ready.connect
+def _start_heartbeat(sender=None, **_kwargs) -> None:
+    """The worker's main process writes a heartbeat to Redis, which the health endpoint reads."""
+    settings = get_settings()
+    hostname = getattr(sender, "hostname", None) or socket.gethostname()
+    store = Store(redis_client(settings.redis_url))
+    ttl = max(1, int(settings.worker_heartbeat_stale_s * 2))
+
+    def beat() -> None:
+        while True:
+            try:
+                store.write_worker_heartbeat(hostname, ttl)
+            except Exception as exc:  # Redis away: the next beat tries again
+                log.debug("%s heartbeat not written: %s", LOG_RUNNER, type(exc).__name__)
+            time.sleep(settings.worker_heartbeat_interval_s)
+
+    threading.Thread(target=beat, name="worker-heartbeat", daemon=True).start()

@@ -17,6 +17,7 @@ from teleglas.coinglass.ws_connection import StreamConfig, StreamConnection
 from teleglas.coinglass.ws_protocol import FrameKind, parse_frame
 from teleglas.defines import LOG_RUNNER, LOG_WS, MODE_WEBSOCKET
 from teleglas.event_publisher import EventPublisher
+from teleglas.health import HealthServer, HealthThresholds
 from teleglas.logging_setup import setup_logging
 from teleglas.settings import Settings, SettingsError, get_settings
 from teleglas.store import Store, redis_client
@@ -139,6 +140,19 @@ class StatusReporter:
             self.write()
 
 
+def start_health(settings, status: StatusReporter) -> HealthServer | None:
+    """The health endpoint on HEALTH_PORT (0: none). A port already taken is logged, not fatal."""
+    if not settings.health_port:
+        return None
+    try:
+        health = HealthServer(settings.health_port, status.snapshot, status.store, HealthThresholds(settings.worker_heartbeat_stale_s))
+    except OSError as exc:
+        log.warning("%s health endpoint not started on :%d: %s", LOG_RUNNER, settings.health_port, exc.strerror)
+        return None
+    health.start()
+    return health
+
+
 def main() -> int:
     try:
         settings = get_settings()
@@ -174,9 +188,12 @@ def main() -> int:
     log.info("%s listener %s starting: %d channel(s)", LOG_RUNNER, listener_id, len(settings.ws_channels))
     threading.Thread(target=announce_start, args=(MODE_WEBSOCKET,), name="start-notice", daemon=True).start()
     status.start()
+    health = start_health(settings, status)
     connection.run()
     flushed = publisher.close(SHUTDOWN_FLUSH_S)
     status.stop()
+    if health is not None:
+        health.stop()
     c = router.counters
     log.info(
         "%s listener stopped: frames=%d events=%d published=%d bad_frames=%d unknown_frames=%d rejected_items=%d oversized=%d dropped=%d%s",

@@ -29,7 +29,7 @@ from teleglas.settings import PROJECT_ROOT
 
 # Names the stack sets itself; anything else from the caller's environment that Settings reads is dropped
 # so a developer's shell cannot change what a demo or a test does.
-_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "DEADLETTER_", "DIGEST_", "FUNDING_", "OI_", "LISTENER_", "STARTUP_", "LOG_", "TELEGLAS_")
+_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "DEADLETTER_", "DIGEST_", "FUNDING_", "OI_", "LISTENER_", "STARTUP_", "HEALTH_", "WORKER_", "LOG_", "TELEGLAS_")
 DEMO_ALERT_TOKEN = "100000001:demoAlertTokenForTheEmulatorOnly"
 DEMO_WS_KEY = "demo-coinglass-ws-key-0123456789"
 DEMO_REST_KEY = "demo-coinglass-rest-key-9876543210"
@@ -215,7 +215,9 @@ class LocalStack:
         return self._start(name, argv, self.env(**(extra_env or {})))
 
     def start_listener(self, name: str = "listener", extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
-        return self._start(name, [sys.executable, str(PROJECT_ROOT / "workers" / "ws_listener.py")], self.env(**(extra_env or {})))
+        """Each listener gets its own free health port unless `extra_env` names one (HEALTH_PORT)."""
+        env = self.env(**{"HEALTH_PORT": str(free_port()), **(extra_env or {})})
+        return self._start(name, [sys.executable, str(PROJECT_ROOT / "workers" / "ws_listener.py")], env)
 
     def stop(self) -> None:
         """Stops the producers first, then the workers, then the emulators, then Redis."""

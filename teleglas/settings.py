@@ -90,6 +90,9 @@ class Settings:
     oi_window_s: float
     oi_cooldown_s: float
     startup_quiet_s: int
+    health_port: int
+    worker_heartbeat_interval_s: float
+    worker_heartbeat_stale_s: float
     log_level: str
 
     def secrets(self) -> tuple[str, ...]:
@@ -222,6 +225,9 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             oi_window_s=_positive("OI_WINDOW", _float(env, "OI_WINDOW", 900.0)),
             oi_cooldown_s=_positive("OI_COOLDOWN", _float(env, "OI_COOLDOWN", 1800.0)),
             startup_quiet_s=int(_positive("STARTUP_QUIET", env.int("STARTUP_QUIET", default=60))),
+            health_port=env.int("HEALTH_PORT", default=8081),
+            worker_heartbeat_interval_s=_positive("WORKER_HEARTBEAT_INTERVAL", _float(env, "WORKER_HEARTBEAT_INTERVAL", 5.0)),
+            worker_heartbeat_stale_s=_positive("WORKER_HEARTBEAT_STALE", _float(env, "WORKER_HEARTBEAT_STALE", 30.0)),
             log_level=env.str("LOG_LEVEL", default="INFO").upper(),
         )
     except environ.ImproperlyConfigured as exc:

@@ -112,6 +112,10 @@ def digest_due_key(chat_id: ChatId) -> str:
     return f"{PREFIX}:digest:{chat_id}:due"
 
 
+def worker_heartbeat_key(hostname: str) -> str:
+    return f"{PREFIX}:worker:{hostname}"
+
+
 def rest_cache_key(request: str) -> str:
     return f"{PREFIX}:rest:cache:{request}"
 
@@ -287,6 +291,25 @@ class Store:
 
     def clear_token_invalid(self, bot_key: str) -> bool:
         return bool(self.redis.delete(token_invalid_key(bot_key)))
+
+    # -- workers and queues, for the health endpoint ------------------------------------------------------
+
+    def write_worker_heartbeat(self, hostname: str, ttl_s: int) -> None:
+        self.redis.set(worker_heartbeat_key(hostname), f"{time.time():.3f}", ex=ttl_s)
+
+    def worker_heartbeats(self) -> dict[str, float]:
+        keys = list(self.redis.scan_iter(match=worker_heartbeat_key("*"), count=100))
+        values = self.redis.mget(keys) if keys else []
+        return {k.decode().split(":", 2)[2]: float(v) for k, v in zip(keys, values) if v is not None}
+
+    def queue_depths(self, queues: tuple[str, ...]) -> dict[str, int]:
+        with self.redis.pipeline(transaction=False) as pipe:
+            for queue in queues:
+                pipe.llen(queue)
+            return dict(zip(queues, pipe.execute()))
+
+    def dead_letter_count(self) -> int:
+        return int(self.redis.llen(deadletters_key()))
 
     # -- CoinGlass REST: a shared request budget and a short cache ------------------------------------------
 

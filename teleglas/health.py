@@ -1,0 +1,112 @@
+"""`GET /health` of the alert system, served by the listener: can alerts flow right now, and if not, why.
+
+200 when the WebSocket is connected, Redis answers and a worker beat its heart recently; 503 with the
+reasons otherwise. Every field is a count, a time or a mode: nothing secret can appear in it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import redis
+
+from teleglas.defines import LOG_RUNNER, QUEUE_EVENTS, QUEUE_TELEGRAM
+from teleglas.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthThresholds:
+    worker_heartbeat_stale_s: float
+
+
+def assess(report: dict[str, Any], thresholds: HealthThresholds) -> list[str]:
+    """The reasons alerts cannot flow; empty when all is well."""
+    reasons = []
+    if not report.get("redis_reachable"):
+        return ["redis unreachable"]
+    if report.get("mode") == "websocket" and not report.get("is_connected"):
+        reasons.append("websocket disconnected")
+    age = report.get("worker_heartbeat_age_s")
+    if age is None or age > thresholds.worker_heartbeat_stale_s:
+        reasons.append("no worker heartbeat" if age is None else f"worker heartbeat {age:.0f} s old")
+    return reasons
+
+
+def gather(listener: dict[str, Any], store: Store, now: float) -> dict[str, Any]:
+    """The listener's own figures plus what Redis knows: queue depths, worker heartbeats, dead letters."""
+    last_event = float(listener.get("last_event_time") or 0)
+    report: dict[str, Any] = {
+        "mode": "websocket",
+        "is_connected": bool(listener.get("is_connected")),
+        "reconnect_attempts": int(listener.get("reconnect_attempts", 0)),
+        "last_pong_time": float(listener.get("last_pong_time") or 0),
+        "last_event_age_s": round(now - last_event, 3) if last_event else None,
+    }
+    try:
+        beats = store.worker_heartbeats()
+        depths = store.queue_depths((QUEUE_EVENTS, QUEUE_TELEGRAM))
+        report.update(
+            redis_reachable=True,
+            queues=depths,
+            worker_heartbeat_age_s=round(now - max(beats.values()), 3) if beats else None,
+            workers=len(beats),
+            dead_letters=store.dead_letter_count(),
+        )
+    except (redis.RedisError, OSError):
+        report.update(redis_reachable=False, queues=None, worker_heartbeat_age_s=None, workers=None, dead_letters=None)
+    return report
+
+
+class HealthServer:
+    def __init__(self, port: int, listener_snapshot: Callable[[], dict[str, Any]], store: Store, thresholds: HealthThresholds, host: str = "0.0.0.0"):
+        self._snapshot = listener_snapshot
+        self._store = store
+        self._thresholds = thresholds
+        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+
+    def start(self) -> None:
+        threading.Thread(target=self._server.serve_forever, name="health", daemon=True).start()
+        log.info("%s health on :%d/health", LOG_RUNNER, self.port)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def report(self) -> tuple[int, dict[str, Any]]:
+        report = gather(self._snapshot(), self._store, time.time())
+        reasons = assess(report, self._thresholds)
+        report.update(status="ok" if not reasons else "unhealthy", reasons=reasons)
+        return (200 if not reasons else 503), report
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        health = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, fmt: str, *args: Any) -> None:
+                log.debug("%s health %s", LOG_RUNNER, fmt % args)
+
+            def do_GET(self) -> None:
+                if self.path.split("?", 1)[0] != "/health":
+                    return self._reply(404, {"status": "not found"})
+                status, report = health.report()
+                self._reply(status, report)
+
+            def _reply(self, status: int, payload: dict[str, Any]) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
