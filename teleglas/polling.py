@@ -7,12 +7,12 @@ open-interest alerts through a claim per symbol and cooldown.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from teleglas.alerts import market_checks as checks
 from teleglas.alerts.engine import FORM_SINGLE, Alert, Engine, Flush
 from teleglas.coinglass.rest import CoinGlassRest
+from teleglas.content_id import content_id
 from teleglas.coinglass.rest_records import parse_funding_rates, parse_open_interest, parse_whale_alerts
 from teleglas.defines import KIND_FUNDING, KIND_OPEN_INTEREST, KIND_SYSTEM, LOG_RUNNER, MODE_WEBSOCKET
 from teleglas.settings import Settings
@@ -23,10 +23,6 @@ log = logging.getLogger(__name__)
 WHALE_ALERTS_PATH = "/api/hyperliquid/whale-alert"
 FUNDING_PATH = "/api/futures/funding-rate/exchange-list"
 OPEN_INTEREST_PATH = "/api/futures/open-interest/exchange-list"
-
-
-def _alert_id(*parts: object) -> str:
-    return hashlib.blake2b("|".join(str(p) for p in parts).encode(), digest_size=16).hexdigest()
 
 
 class Poller:
@@ -77,7 +73,7 @@ class Poller:
             if decided is None:
                 continue
             text = checks.format_funding_alert(rate, self.settings.timezone)
-            alert_id = _alert_id("funding", checks.funding_subject(rate), decided["sign"], decided["at"])
+            alert_id = content_id(("funding", checks.funding_subject(rate), decided["sign"], decided["at"]))
             alerts.append(Alert(alert_id, KIND_FUNDING, FORM_SINGLE, rate.symbol, rate.symbol, None, text, checks.funding_digest_line(rate), (alert_id,)))
         return alerts
 
@@ -101,7 +97,7 @@ class Poller:
             if not self.store.claim_check("open_interest", symbol, self.settings.oi_cooldown_s):
                 continue
             text = checks.format_open_interest_alert(symbol, change, before, current.usd, self.settings.oi_window_s)
-            alert_id = _alert_id("open_interest", symbol, f"{now:.0f}")
+            alert_id = content_id(("open_interest", symbol, f"{now:.0f}"))
             line = checks.open_interest_digest_line(symbol, change, self.settings.oi_window_s)
             alerts.append(Alert(alert_id, KIND_OPEN_INTEREST, FORM_SINGLE, symbol, symbol, None, text, line, (alert_id,)))
         return alerts
@@ -111,5 +107,5 @@ def startup_alert(mode: str, detail: str, start_id: str) -> Alert:
     """The one "online" message of a listener or beat start."""
     title = "✅ TELEGLAS online · WebSocket stream" if mode == MODE_WEBSOCKET else "✅ TELEGLAS online · polling fallback"
     text = f"{title}\n{detail}"
-    alert_id = _alert_id("startup", start_id)
+    alert_id = content_id(("startup", start_id))
     return Alert(alert_id, KIND_SYSTEM, FORM_SINGLE, "", "", None, text, title, (alert_id,))

@@ -9,7 +9,6 @@ Every qualifying event ends up in exactly one message; below-threshold events ne
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from teleglas.alerts.rules import Rules
 from teleglas.alerts.scoring import WhaleContext, agreeing_liquidation_side, whale_score
 from teleglas.alerts.thresholds import qualifies
 from teleglas.coinglass.events import MarketEvent
+from teleglas.content_id import content_id
 from teleglas.defines import KIND_LIQUIDATION, LOG_ENGINE
 from teleglas.engine_store import EngineStore
 from teleglas.settings import Settings
@@ -134,5 +134,5 @@ class Engine:
             text = formatting.format_folded_summary(flush.kind, flush.symbol, flush.scope, summary, zone)
             line = formatting.folded_digest_line(flush.kind, flush.symbol, flush.scope, summary)
             form = FORM_SUMMARY
-        alert_id = f"{form}-" + hashlib.blake2b("|".join(sorted(summary.event_ids)).encode(), digest_size=16).hexdigest()
+        alert_id = f"{form}-" + content_id(sorted(summary.event_ids))
         return Alert(alert_id, flush.kind, form, flush.symbol, flush.base_asset, None, text, line, summary.event_ids)

@@ -7,7 +7,6 @@ flushes keep at least the group interval apart), and the flush sends every waiti
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from teleglas.alerts import formatting
 from teleglas.alerts.chat_rules import parse_chat_rules
 from teleglas.alerts.engine import Alert
+from teleglas.content_id import content_id
 from teleglas.defines import KIND_SYSTEM, LOG_ENGINE
 from teleglas.delivery.ratelimit import RateLimits
 from teleglas.engine_store import DIRECT, EngineStore
@@ -79,7 +79,7 @@ class FanOut:
             (entry,) = entries
             return [Send(chat_id, entry["alert_id"], entry["text"], (entry["alert_id"],))]
         covers = tuple(e["alert_id"] for e in entries)
-        digest_id = "digest-" + hashlib.blake2b("|".join(sorted(covers)).encode(), digest_size=16).hexdigest()
+        digest_id = "digest-" + content_id(sorted(covers))
         text = formatting.format_digest([e["line"] for e in entries])
         log.info("%s chat=%s digest of %d alerts", LOG_ENGINE, chat_id, len(entries))
         return [Send(chat_id, digest_id, text, covers)]

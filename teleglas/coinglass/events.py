@@ -1,10 +1,10 @@
 """Typed market events, the only shape the alert engine sees, whatever transport brought them."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, ClassVar
 
+from teleglas.content_id import content_id
 from teleglas.defines import KIND_LIQUIDATION, KIND_TRADE, KIND_WHALE_POSITION, LIQUIDATION_SIDES, POSITION_SIDES, TRADE_SIDES
 
 
@@ -28,8 +28,7 @@ class MarketEvent:
     def fingerprint(self) -> str:
         """Identity from content only, so the same event from a replay, a second listener or an overlapping
         REST poll matches."""
-        canonical = "|".join(self._identity())
-        return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+        return content_id(self._identity())
 
     def _identity(self) -> tuple[str, ...]:
         return (self.kind, self.exchange, self.symbol, str(self.side), repr(float(self.price)), repr(float(self.usd)), str(self.time_ms))
