@@ -179,12 +179,10 @@ class EngineStore:
         return Admission(outcome.decode(), float(due), int(same), {"LONG": float(liq_long), "SHORT": float(liq_short)}, folded)
 
     def take_folded(self, kind: str, symbol: str, side: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
-        source = keys.folded_key(kind, symbol, side)
-        return self._take(keys=[source, keys.taken_key(source, claimer)], args=[ttl_s, f"{now:.6f}"])
+        return self._take_list(keys.folded_key(kind, symbol, side), claimer, ttl_s, now)
 
     def take_storm(self, kind: str, symbol: str, scope: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
-        source = keys.storm_key(kind, symbol, scope)
-        return self._take(keys=[source, keys.taken_key(source, claimer)], args=[ttl_s, f"{now:.6f}"])
+        return self._take_list(keys.storm_key(kind, symbol, scope), claimer, ttl_s, now)
 
     def route(self, alert_id: str, chat_id: ChatId, entry: str, spacing_s: float, group_wait_s: float, group_interval_s: float,
               ttl_s: int, now: float) -> Route:
@@ -195,6 +193,9 @@ class EngineStore:
         return Route(decision.decode(), float(due))
 
     def take_digest(self, chat_id: ChatId, claimer: str, ttl_s: int, now: float) -> list[bytes]:
-        source = keys.digest_buffer_key(chat_id)
-        key_list = [source, keys.taken_key(source, claimer), keys.digest_last_direct_key(chat_id), keys.digest_flushed_key(chat_id)]
-        return self._take(keys=key_list, args=[ttl_s, f"{now:.6f}"])
+        """Also stamps the chat's last send and last digest with `now`, so the next alert waits its turn."""
+        return self._take_list(keys.digest_buffer_key(chat_id), claimer, ttl_s, now,
+                               keys.digest_last_direct_key(chat_id), keys.digest_flushed_key(chat_id))
+
+    def _take_list(self, source: str, claimer: str, ttl_s: int, now: float, *stamp_keys: str) -> list[bytes]:
+        return self._take(keys=[source, keys.taken_key(source, claimer), *stamp_keys], args=[ttl_s, f"{now:.6f}"])

@@ -136,6 +136,10 @@ def startup_key(mode: str) -> str:
     return f"{PREFIX}:startup:{mode}"
 
 
+def _decoded(fields: dict[bytes, bytes]) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in fields.items()}
+
+
 def parse_chat_id(raw: str | bytes) -> ChatId:
     text = raw.decode() if isinstance(raw, bytes) else raw
     return text if text.startswith("@") else int(text)
@@ -269,17 +273,17 @@ class Store:
         for key in self.redis.scan_iter(match=chat_key("*", "disabled"), count=100):
             fields = self.redis.hgetall(key)
             if fields:
-                chats[parse_chat_id(key.decode().split(":")[2])] = {k.decode(): v.decode() for k, v in fields.items()}
+                chats[parse_chat_id(key.decode().split(":")[2])] = _decoded(fields)
         return chats
 
     def chat_settings(self, chat_id: ChatId) -> dict[str, str]:
-        return {k.decode(): v.decode() for k, v in self.redis.hgetall(chat_key(chat_id, "settings")).items()}
+        return _decoded(self.redis.hgetall(chat_key(chat_id, "settings")))
 
     def chat_settings_many(self, chat_ids: list[ChatId]) -> list[dict[str, str]]:
         with self.redis.pipeline(transaction=False) as pipe:
             for chat in chat_ids:
                 pipe.hgetall(chat_key(chat, "settings"))
-            return [{k.decode(): v.decode() for k, v in fields.items()} for fields in pipe.execute()]
+            return [_decoded(fields) for fields in pipe.execute()]
 
     def update_chat_settings(self, chat_id: ChatId, values: dict[str, str]) -> None:
         self.redis.hset(chat_key(chat_id, "settings"), mapping=values)
@@ -336,7 +340,7 @@ class Store:
             while True:
                 try:
                     pipe.watch(key)
-                    previous = {k.decode(): v.decode() for k, v in pipe.hgetall(key).items()} or None
+                    previous = _decoded(pipe.hgetall(key)) or None
                     new = update(previous)
                     if new is None:
                         pipe.unwatch()
@@ -388,7 +392,6 @@ class Store:
     def remove_dead_letter(self, raw: bytes) -> bool:
         return bool(self.redis.lrem(deadletters_key(), 1, raw))
 
-
     def write_listener_status(self, listener_id: str, fields: dict[str, str | int | float], ttl_s: int) -> None:
         """One MULTI: the hash and its TTL together, so a dead listener's status simply expires."""
         key = listener_status_key(listener_id)
@@ -402,8 +405,7 @@ class Store:
         for key in self.redis.scan_iter(match=listener_status_key("*"), count=100):
             fields = self.redis.hgetall(key)
             if fields:
-                name = key.decode().rsplit(":", 1)[-1] if isinstance(key, bytes) else key.rsplit(":", 1)[-1]
-                statuses[name] = {k.decode(): v.decode() for k, v in fields.items()}
+                statuses[key.decode().rsplit(":", 1)[-1]] = _decoded(fields)
         return statuses
 
 

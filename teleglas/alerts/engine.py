@@ -10,7 +10,7 @@ Every qualifying event ends up in exactly one message; below-threshold events ne
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 from teleglas.alerts import formatting
 from teleglas.alerts.aggregation import Summary, decode_entry, encode_entry, summarize
@@ -59,11 +59,11 @@ class Flush:
     due_s: float
 
     def to_payload(self) -> dict:
-        return {"source": self.source, "kind": self.kind, "symbol": self.symbol, "base_asset": self.base_asset, "scope": self.scope, "due_s": self.due_s}
+        return asdict(self)
 
     @classmethod
     def from_payload(cls, payload: dict) -> "Flush":
-        return cls(**{name: payload[name] for name in ("source", "kind", "symbol", "base_asset", "scope", "due_s")})
+        return cls(**{f.name: payload[f.name] for f in fields(cls)})
 
 
 class Engine:

@@ -69,10 +69,13 @@ def flush_digest(self, chat_id: int | str) -> None:
 
 def schedule_flushes(flushes: list[Flush]) -> None:
     for flush in flushes:
-        # Capped like every countdown (see celeryconfig's visibility timeout); an early flush just sends
-        # the summary sooner.
-        countdown = min(flush.due_s, get_settings().telegram_max_countdown_s)
-        flush_aggregate.apply_async(args=(flush.to_payload(),), countdown=countdown, queue=QUEUE_EVENTS)
+        _later(flush_aggregate, (flush.to_payload(),), flush.due_s)
+
+
+def _later(task, args: tuple, due_s: float) -> None:
+    """Capped like every countdown (see celeryconfig's visibility timeout); an early flush just sends
+    sooner what it finds."""
+    task.apply_async(args=args, countdown=min(due_s, get_settings().telegram_max_countdown_s), queue=QUEUE_EVENTS)
 
 
 def dispatch(alerts: list[Alert], now: float, origin_ms: int | None) -> None:
@@ -83,8 +86,7 @@ def dispatch(alerts: list[Alert], now: float, origin_ms: int | None) -> None:
         log.info("%s %s %s alert %s %s: %d direct, %d to digests", LOG_ENGINE, alert.kind, alert.form, alert.alert_id, alert.symbol, len(sends), len(digest_flushes))
         _enqueue(sends, origin_ms)
         for flush in digest_flushes:
-            countdown = min(flush.due_s, fanout.settings.telegram_max_countdown_s)
-            flush_digest.apply_async(args=(flush.chat_id,), countdown=countdown, queue=QUEUE_EVENTS)
+            _later(flush_digest, (flush.chat_id,), flush.due_s)
 
 
 def _enqueue(sends: list[Send], origin_ms: int | None) -> None:
