@@ -8,7 +8,6 @@ ask twice for the same thing. The key is a secret: it is in a header, never in a
 from __future__ import annotations
 
 import json
-import logging
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -17,8 +16,6 @@ import requests
 
 from teleglas.redaction import redact, register_secrets
 from teleglas.store import Store
-
-log = logging.getLogger(__name__)
 
 SUCCESS_CODE = "0"
 

@@ -40,6 +40,7 @@ _MAX_IMMEDIATE_RETRIES = 4
 _MIN_SPLIT_UNITS = 256
 _BACKOFF_CAP_S = 60.0
 _LEASE_MARGIN_S = 5.0
+_STATE_FIELDS = ("slot", "failures", "plain", "max_units")  # what a rescheduled task carries as kwargs
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +61,11 @@ class SendJob:
 
     def task_kwargs(self) -> dict:
         defaults = SendJob(self.chat_id, self.text, self.alert_id)
-        return {name: getattr(self, name) for name in ("slot", "failures", "plain", "max_units") if getattr(self, name) != getattr(defaults, name)}
+        return {name: getattr(self, name) for name in _STATE_FIELDS if getattr(self, name) != getattr(defaults, name)}
 
     @classmethod
     def from_task(cls, chat_id: ChatId, text: str, alert_id: str, origin_ms: int | None, state: dict) -> "SendJob":
-        return cls(chat_id, text, alert_id, origin_ms, **{k: v for k, v in state.items() if k in ("slot", "failures", "plain", "max_units")})
+        return cls(chat_id, text, alert_id, origin_ms, **{k: v for k, v in state.items() if k in _STATE_FIELDS})
 
 
 @dataclass(frozen=True, slots=True)
