@@ -1,14 +1,16 @@
-"""REST `data` payloads → typed records. Outside input: each record is parsed on its own, a bad one is
-rejected with a reason and the rest kept; numbers may come as JSON numbers or as strings."""
+"""REST `data` payloads → typed records. Outside input: each record is parsed on its own with the same field
+rules as the stream (`fields.py`), a bad one is rejected with a reason and the rest kept; numbers may come as
+JSON numbers or as strings. Sizes of positions and percentage changes carry a sign; nothing else does."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from teleglas.coinglass.events import WhalePosition
+from teleglas.coinglass.fields import FieldError, number, optional_number, text, time_ms
 
 HYPERLIQUID = "Hyperliquid"
+AGGREGATE_EXCHANGE = "all"  # the row that sums every exchange in the exchange-list endpoints
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,21 +29,77 @@ class OpenInterest:
     usd: float
 
 
-def _number(record: dict, name: str) -> float:
-    value = record.get(name)
-    if isinstance(value, bool) or value is None:
-        raise ValueError(f"missing or non-numeric {name!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{name!r} is not finite")
-    return number
+@dataclass(frozen=True, slots=True)
+class OpenInterestRow:
+    exchange: str
+    usd: float
+    change_pct: dict[str, float]  # timeframe (1h, 4h, 24h) → percent, only those CoinGlass gave
 
 
-def _text(record: dict, name: str) -> str:
-    value = record.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"missing {name!r}")
-    return value.strip()[:64]
+@dataclass(frozen=True, slots=True)
+class CoinMarket:
+    """One coin of `/api/futures/coins-markets`; None where the plan or the coin has no value."""
+
+    symbol: str
+    price: float
+    open_interest_usd: float | None
+    funding_rate_pct: float | None  # averaged over exchanges, weighted by open interest
+    volume_24h_usd: float | None
+    price_change_24h_pct: float | None
+    open_interest_change_24h_pct: float | None
+    long_short_ratio_24h: float | None
+    long_liquidation_24h_usd: float | None
+    short_liquidation_24h_usd: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationTotals:
+    timeframe: str
+    long_usd: float
+    short_usd: float
+
+    @property
+    def total_usd(self) -> float:
+        return self.long_usd + self.short_usd
+
+
+@dataclass(frozen=True, slots=True)
+class OrderbookDepth:
+    bids_usd: float
+    asks_usd: float
+    time_ms: int
+
+    @property
+    def imbalance(self) -> float:
+        """(bids − asks) / (bids + asks): +1 all bids, −1 all asks."""
+        total = self.bids_usd + self.asks_usd
+        return (self.bids_usd - self.asks_usd) / total if total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class LongShortRatio:
+    long_pct: float
+    short_pct: float
+    ratio: float
+    time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class FearGreed:
+    value: float
+    time_ms: int | None
+
+
+def _rows(data: Any, what: str) -> list:
+    if not isinstance(data, list):
+        raise FieldError(f"{what}: data is {type(data).__name__}, not a list")
+    return data
+
+
+def _object(record: Any) -> dict:
+    if not isinstance(record, dict):
+        raise FieldError("not an object")
+    return record
 
 
 def parse_whale_alerts(data: Any) -> tuple[list[WhalePosition], list[str]]:
@@ -51,21 +109,19 @@ def parse_whale_alerts(data: Any) -> tuple[list[WhalePosition], list[str]]:
     events, rejected = [], []
     for index, record in enumerate(data):
         try:
-            if not isinstance(record, dict):
-                raise ValueError("not an object")
-            size = _number(record, "position_size")
-            if size == 0:
-                raise ValueError("position_size is 0")
-            action = int(_number(record, "position_action"))
+            record = _object(record)
+            size = number(record.get("position_size"), "position_size", allow_zero=False, signed=True)
+            action = number(record.get("position_action"), "position_action")
             if action not in (1, 2):
-                raise ValueError(f"position_action {action}")
-            symbol = _text(record, "symbol")
+                raise FieldError(f"position_action {action:g}")
+            symbol = text(record.get("symbol"), "symbol")
             events.append(WhalePosition(
-                exchange=HYPERLIQUID, symbol=symbol, base_asset=symbol, price=_number(record, "entry_price"),
-                side=1 if size > 0 else 2, usd=abs(_number(record, "position_value_usd")),
-                time_ms=int(_number(record, "create_time")), user=_text(record, "user"), action=action,
+                exchange=HYPERLIQUID, symbol=symbol, base_asset=symbol,
+                price=number(record.get("entry_price"), "entry_price", allow_zero=False), side=1 if size > 0 else 2,
+                usd=abs(number(record.get("position_value_usd"), "position_value_usd", signed=True)),
+                time_ms=time_ms(record.get("create_time"), "create_time"), user=text(record.get("user"), "user"), action=int(action),
             ))
-        except (ValueError, TypeError, OverflowError) as exc:
+        except FieldError as exc:
             rejected.append(f"whale alert {index}: {exc}")
     return events, rejected
 
@@ -76,32 +132,123 @@ def parse_funding_rates(data: Any) -> tuple[list[FundingRate], list[str]]:
         return [], [f"funding rates: data is {type(data).__name__}, not a list"]
     rates, rejected = [], []
     for index, item in enumerate(data):
-        if not isinstance(item, dict) or not isinstance(item.get("symbol"), str):
-            rejected.append(f"funding item {index}: no symbol")
+        try:
+            symbol = text(_object(item).get("symbol"), "symbol")
+        except FieldError as exc:
+            rejected.append(f"funding item {index}: {exc}")
             continue
         for margin in ("stablecoin", "token"):
             for entry in item.get(f"{margin}_margin_list") or []:
                 try:
-                    if not isinstance(entry, dict):
-                        raise ValueError("not an object")
-                    interval = entry.get("funding_rate_interval")
+                    entry = _object(entry)
                     next_time = entry.get("next_funding_time")
                     rates.append(FundingRate(
-                        symbol=item["symbol"].strip()[:32], exchange=_text(entry, "exchange"), rate_pct=_number(entry, "funding_rate"),
-                        interval_h=float(interval) if interval not in (None, "") else None,
-                        next_funding_ms=int(float(next_time)) if next_time not in (None, "") else None, margin=margin,
+                        symbol=symbol, exchange=text(entry.get("exchange"), "exchange"),
+                        rate_pct=number(entry.get("funding_rate"), "funding_rate", signed=True),
+                        interval_h=optional_number(entry, "funding_rate_interval"),
+                        next_funding_ms=None if next_time in (None, "") else time_ms(next_time, "next_funding_time"), margin=margin,
                     ))
-                except (ValueError, TypeError, OverflowError) as exc:
-                    rejected.append(f"funding {item['symbol'][:32]} {margin}: {exc}")
+                except FieldError as exc:
+                    rejected.append(f"funding {symbol} {margin}: {exc}")
     return rates, rejected
 
 
+def parse_open_interest_rows(data: Any) -> tuple[list[OpenInterestRow], list[str]]:
+    """`/api/futures/open-interest/exchange-list`, one row per exchange (and the `All` aggregate)."""
+    rows, rejected = [], []
+    for index, record in enumerate(_rows(data, "open interest")):
+        try:
+            record = _object(record)
+            changes = {frame: optional_number(record, f"open_interest_change_percent_{frame}", signed=True) for frame in ("1h", "4h", "24h")}
+            rows.append(OpenInterestRow(
+                text(record.get("exchange"), "exchange"), number(record.get("open_interest_usd"), "open_interest_usd"),
+                {frame: value for frame, value in changes.items() if value is not None},
+            ))
+        except FieldError as exc:
+            rejected.append(f"open interest row {index}: {exc}")
+    return rows, rejected
+
+
 def parse_open_interest(data: Any, symbol: str) -> OpenInterest:
-    """`/api/futures/open-interest/exchange-list`: the `All` row is the aggregate; without it, the sum."""
-    if not isinstance(data, list) or not data:
-        raise ValueError(f"open interest {symbol}: no rows")
-    rows = [row for row in data if isinstance(row, dict)]
-    total = next((row for row in rows if str(row.get("exchange", "")).lower() == "all"), None)
-    if total is not None:
-        return OpenInterest(symbol, _number(total, "open_interest_usd"))
-    return OpenInterest(symbol, sum(_number(row, "open_interest_usd") for row in rows))
+    """The `All` row is the aggregate; without it, the sum of the exchanges."""
+    rows, _ = parse_open_interest_rows(data)
+    if not rows:
+        raise FieldError(f"open interest {symbol}: no rows")
+    total = aggregate_row(rows)
+    return OpenInterest(symbol, total.usd if total else sum(row.usd for row in rows))
+
+
+def aggregate_row(rows: list[OpenInterestRow]) -> OpenInterestRow | None:
+    return next((row for row in rows if row.exchange.lower() == AGGREGATE_EXCHANGE), None)
+
+
+def parse_coin_market(data: Any, symbol: str) -> CoinMarket | None:
+    """The coin's row of `/api/futures/coins-markets`, or None when this page does not list it."""
+    for record in _rows(data, "coins markets"):
+        if not isinstance(record, dict) or str(record.get("symbol", "")).upper() != symbol:
+            continue
+        oi = optional_number(record, "open_interest_usd")
+        oi_to_volume = optional_number(record, "open_interest_volume_ratio")
+        return CoinMarket(
+            symbol=symbol, price=number(record.get("current_price"), "current_price", allow_zero=False),
+            open_interest_usd=oi, funding_rate_pct=optional_number(record, "avg_funding_rate_by_oi", signed=True),
+            # The 24 h volume is not a field of its own; CoinGlass gives OI / volume.
+            volume_24h_usd=oi / oi_to_volume if oi is not None and oi_to_volume else None,
+            price_change_24h_pct=optional_number(record, "price_change_percent_24h", signed=True),
+            open_interest_change_24h_pct=optional_number(record, "open_interest_change_percent_24h", signed=True),
+            long_short_ratio_24h=optional_number(record, "long_short_ratio_24h"),
+            long_liquidation_24h_usd=optional_number(record, "long_liquidation_usd_24h"),
+            short_liquidation_24h_usd=optional_number(record, "short_liquidation_usd_24h"),
+        )
+    return None
+
+
+def parse_liquidation_totals(data: Any, timeframe: str) -> LiquidationTotals:
+    """`/api/futures/liquidation/exchange-list?range=…`: the `All` row, or the sum of the exchanges."""
+    rows = [_object(r) for r in _rows(data, "liquidations")]
+    if not rows:
+        raise FieldError(f"liquidations {timeframe}: no rows")
+    chosen = [r for r in rows if str(r.get("exchange", "")).lower() == AGGREGATE_EXCHANGE] or rows
+    return LiquidationTotals(
+        timeframe, sum(number(r.get("long_liquidation_usd"), "long_liquidation_usd") for r in chosen),
+        sum(number(r.get("short_liquidation_usd"), "short_liquidation_usd") for r in chosen),
+    )
+
+
+def parse_orderbook_depth(data: Any) -> OrderbookDepth:
+    """`/api/futures/orderbook/ask-bids-history`: the newest row."""
+    rows = [_object(r) for r in _rows(data, "order book")]
+    if not rows:
+        raise FieldError("order book: no rows")
+    latest = max(rows, key=lambda r: time_ms(r.get("time")))
+    return OrderbookDepth(number(latest.get("bids_usd"), "bids_usd"), number(latest.get("asks_usd"), "asks_usd"), time_ms(latest.get("time")))
+
+
+def parse_long_short_ratio(data: Any) -> LongShortRatio:
+    """`/api/futures/global-long-short-account-ratio/history`: the newest row."""
+    rows = [_object(r) for r in _rows(data, "long/short ratio")]
+    if not rows:
+        raise FieldError("long/short ratio: no rows")
+    latest = max(rows, key=lambda r: time_ms(r.get("time")))
+    return LongShortRatio(
+        number(latest.get("global_account_long_percent"), "global_account_long_percent"),
+        number(latest.get("global_account_short_percent"), "global_account_short_percent"),
+        number(latest.get("global_account_long_short_ratio"), "global_account_long_short_ratio"), time_ms(latest.get("time")),
+    )
+
+
+def parse_fear_greed(data: Any) -> FearGreed:
+    """`/api/index/fear-greed-history`: parallel lists of values and times, newest last (the shape is read
+    defensively: `data_list`/`values` and `time_list`, in an object or a one-item list)."""
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
+    record = _object(data)
+    values = record.get("data_list", record.get("values"))
+    if not isinstance(values, list) or not values:
+        raise FieldError("fear & greed: no values")
+    times = record.get("time_list")
+    at = time_ms(times[-1], "time_list") if isinstance(times, list) and len(times) == len(values) else None
+    value = number(values[-1], "fear & greed value")
+    if value > 100:
+        raise FieldError("fear & greed value above 100")
+    return FearGreed(value, at)

@@ -6,19 +6,15 @@ with a reason while the valid items of the same frame are kept.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
+from teleglas.coinglass.fields import FieldError, first as _first, number as _number, text as _text, time_ms as _time_ms
 from teleglas.coinglass.events import FuturesTrade, LiquidationOrder, MarketEvent
 from teleglas.defines import CHANNEL_FUTURES_TRADES, CHANNEL_LIQUIDATIONS, WS_API_KEY_PARAM, WS_PING, WS_PONG
 
-MAX_TEXT_FIELD = 64
-# Event times outside 2000-01-01 .. 2100-01-01 in milliseconds are not real events.
-MIN_TIME_MS = 946_684_800_000
-MAX_TIME_MS = 4_102_444_800_000
 PING_MESSAGE = WS_PING
 
 
@@ -53,8 +49,7 @@ class ParsedFrame:
     reason: str = ""  # why a whole frame is unknown or malformed
 
 
-class ItemError(ValueError):
-    """One item of a data frame that cannot become an event."""
+ItemError = FieldError  # one item of a data frame that cannot become an event
 
 
 def parse_frame(text: str | bytes) -> ParsedFrame:
@@ -122,48 +117,9 @@ def _common_fields(item: Any, sides: dict[int, str]) -> dict[str, Any]:
     }
 
 
-def _first(item: dict[str, Any], *names: str, required: bool = True) -> Any:
-    for name in names:
-        if name in item and item[name] is not None:
-            return item[name]
-    if required:
-        raise ItemError(f"missing field {names[0]!r}")
-    return None
-
-
-def _text(value: Any, name: str) -> str:
-    if not isinstance(value, str):
-        raise ItemError(f"{name} is {type(value).__name__}, not a string")
-    value = value.strip()
-    if not value or len(value) > MAX_TEXT_FIELD:
-        raise ItemError(f"{name} length {len(value)} outside 1..{MAX_TEXT_FIELD}")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ItemError(f"{name} contains control characters")
-    return value
-
-
-def _number(value: Any, name: str, *, allow_zero: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ItemError(f"{name} is {type(value).__name__}, not a number")
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):
-        raise ItemError(f"{name} is not a finite number") from None
-    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero) or number >= 1e15:
-        raise ItemError(f"{name} out of range")
-    return number
-
-
 def _side(value: Any, sides: dict[int, str]) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or value not in sides:
         raise ItemError(f"side {str(value)[:20]!r} is not one of {sorted(sides)}")
     return value
-
-
-def _time_ms(value: Any) -> int:
-    number = _number(value, "time", allow_zero=False)
-    if number != int(number) or not MIN_TIME_MS <= number <= MAX_TIME_MS:
-        raise ItemError("time is not a millisecond timestamp")
-    return int(number)

@@ -41,10 +41,14 @@ def test_whale_records_are_parsed_one_by_one():
         {"user": "0xdef", "symbol": "ETH", "position_size": 0, "entry_price": 1, "position_value_usd": 1, "position_action": 1, "create_time": 1},
         "junk",
         {"user": "0x123", "symbol": "SOL", "position_size": 5, "entry_price": 140, "position_value_usd": 700, "position_action": 3, "create_time": 1},
+        {"user": "0x123", "symbol": "SOL\x07", "position_size": 5, "entry_price": 140, "position_value_usd": 700, "position_action": 1, "create_time": 1725478245120},
+        {"user": "0x123", "symbol": "SOL", "position_size": 5, "entry_price": 140, "position_value_usd": 700, "position_action": 1, "create_time": 1},
     ]
     events, rejected = parse_whale_alerts(data)
     assert [(e.symbol, e.side_name, e.usd, e.action, e.user) for e in events] == [("BTC", "SHORT", 1_212_500.0, 1, "0xabc")]
-    assert rejected == ["whale alert 1: position_size is 0", "whale alert 2: not an object", "whale alert 3: position_action 3"]
+    # The same field rules as the stream: control characters and impossible times are refused too.
+    assert rejected == ["whale alert 1: position_size out of range", "whale alert 2: not an object", "whale alert 3: position_action 3",
+                        "whale alert 4: symbol contains control characters", "whale alert 5: create_time is not a millisecond timestamp"]
     assert parse_whale_alerts({"oops": 1}) == ([], ["whale alerts: data is dict, not a list"])
 
 
@@ -54,7 +58,7 @@ def test_funding_and_open_interest_records():
          "token_margin_list": [{"exchange": "OKX", "funding_rate": None}]},
     ])
     assert [(r.exchange, r.rate_pct, r.margin) for r in rates] == [("Binance", 0.15, "stablecoin")]
-    assert rejected == ["funding BTC token: missing or non-numeric 'funding_rate'"]
+    assert rejected == ["funding BTC token: funding_rate is NoneType, not a number"]
     assert parse_open_interest([{"exchange": "Binance", "open_interest_usd": 2}, {"exchange": "All", "open_interest_usd": 9}], "BTC").usd == 9
     assert parse_open_interest([{"exchange": "A", "open_interest_usd": 2}, {"exchange": "B", "open_interest_usd": "3"}], "BTC").usd == 5
     with pytest.raises(ValueError):
