@@ -1,4 +1,5 @@
-"""`GET /health` of the alert system, served by the listener: can alerts flow right now, and if not, why.
+"""`GET /health`: the alert system's report (served by the listener: can alerts flow right now, and if not,
+why) and the small HTTP server that serves it, or the manual bot's own report.
 
 200 when the WebSocket is connected, Redis answers and a worker beat its heart recently; 503 with the
 reasons otherwise. Every field is a count, a time or a mode: nothing secret can appear in it.
@@ -45,7 +46,7 @@ def gather(listener: dict[str, Any], store: Store, now: float) -> dict[str, Any]
     last_event = float(listener.get("last_event_time") or 0)
     report: dict[str, Any] = {
         "mode": "websocket",
-        "is_connected": bool(listener.get("is_connected")),
+        "is_connected": bool(int(listener.get("is_connected") or 0)),  # "0" when read back from Redis
         "reconnect_attempts": int(listener.get("reconnect_attempts", 0)),
         "last_pong_time": float(listener.get("last_pong_time") or 0),
         "last_event_age_s": round(now - last_event, 3) if last_event else None,
@@ -65,35 +66,42 @@ def gather(listener: dict[str, Any], store: Store, now: float) -> dict[str, Any]
     return report
 
 
+def verdict(report: dict[str, Any], reasons: list[str]) -> tuple[int, dict[str, Any]]:
+    report.update(status="ok" if not reasons else "unhealthy", reasons=reasons)
+    return (200 if not reasons else 503), report
+
+
+def alert_system_report(listener_snapshot: Callable[[], dict[str, Any]], store: Store, thresholds: HealthThresholds) -> Callable[[], tuple[int, dict[str, Any]]]:
+    def report() -> tuple[int, dict[str, Any]]:
+        gathered = gather(listener_snapshot(), store, time.time())
+        return verdict(gathered, assess(gathered, thresholds))
+    return report
+
+
 class HealthServer:
-    def __init__(self, port: int, listener_snapshot: Callable[[], dict[str, Any]], store: Store, thresholds: HealthThresholds, host: str = "0.0.0.0"):
-        self._snapshot = listener_snapshot
-        self._store = store
-        self._thresholds = thresholds
+    """Serves `report()` → (HTTP status, JSON body) on GET /health, from a daemon thread."""
+
+    def __init__(self, port: int, report: Callable[[], tuple[int, dict[str, Any]]], host: str = "0.0.0.0", log_prefix: str = LOG_RUNNER):
+        self.report = report
+        self._prefix = log_prefix
         self._server = ThreadingHTTPServer((host, port), self._handler())
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
 
     def start(self) -> None:
         threading.Thread(target=self._server.serve_forever, name="health", daemon=True).start()
-        log.info("%s health on :%d/health", LOG_RUNNER, self.port)
+        log.info("%s health on :%d/health", self._prefix, self.port)
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-    def report(self) -> tuple[int, dict[str, Any]]:
-        report = gather(self._snapshot(), self._store, time.time())
-        reasons = assess(report, self._thresholds)
-        report.update(status="ok" if not reasons else "unhealthy", reasons=reasons)
-        return (200 if not reasons else 503), report
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         health = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, fmt: str, *args: Any) -> None:
-                log.debug("%s health %s", LOG_RUNNER, fmt % args)
+                log.debug("%s health %s", health._prefix, fmt % args)
 
             def do_GET(self) -> None:
                 if self.path.split("?", 1)[0] != "/health":

@@ -17,7 +17,7 @@ from teleglas.coinglass.ws_connection import StreamConfig, StreamConnection
 from teleglas.coinglass.ws_protocol import FrameKind, parse_frame
 from teleglas.defines import LOG_RUNNER, LOG_WS, MODE_WEBSOCKET
 from teleglas.event_publisher import EventPublisher
-from teleglas.health import HealthServer, HealthThresholds
+from teleglas.health import HealthServer, HealthThresholds, alert_system_report
 from teleglas.logging_setup import setup_logging
 from teleglas.settings import Settings, SettingsError, get_settings
 from teleglas.store import Store, redis_client
@@ -145,7 +145,7 @@ def start_health(settings, status: StatusReporter) -> HealthServer | None:
     if not settings.health_port:
         return None
     try:
-        health = HealthServer(settings.health_port, status.snapshot, status.store, HealthThresholds(settings.worker_heartbeat_stale_s))
+        health = HealthServer(settings.health_port, alert_system_report(status.snapshot, status.store, HealthThresholds(settings.worker_heartbeat_stale_s)))
     except OSError as exc:
         log.warning("%s health endpoint not started on :%d: %s", LOG_RUNNER, settings.health_port, exc.strerror)
         return None

@@ -29,8 +29,9 @@ from teleglas.settings import PROJECT_ROOT
 
 # Names the stack sets itself; anything else from the caller's environment that Settings reads is dropped
 # so a developer's shell cannot change what a demo or a test does.
-_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "DEADLETTER_", "DIGEST_", "FUNDING_", "OI_", "LISTENER_", "STARTUP_", "HEALTH_", "WORKER_", "LOG_", "TELEGLAS_")
+_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "DEADLETTER_", "DIGEST_", "FUNDING_", "OI_", "LISTENER_", "STARTUP_", "HEALTH_", "WORKER_", "LOG_", "TELEGLAS_", "MANUAL_")
 DEMO_ALERT_TOKEN = "100000001:demoAlertTokenForTheEmulatorOnly"
+DEMO_MANUAL_TOKEN = "100000002:demoManualBotTokenForTheEmulatorOnly"
 DEMO_WS_KEY = "demo-coinglass-ws-key-0123456789"
 DEMO_REST_KEY = "demo-coinglass-rest-key-9876543210"
 
@@ -155,6 +156,7 @@ class LocalStack:
                 "TELEGRAM_API_URL": self.telegram_url,
                 "TELEGRAM_ALERT_TOKEN": DEMO_ALERT_TOKEN,
                 "TELEGRAM_ALERT_CHAT_IDS": ",".join(self.chat_ids),
+                "TELEGRAM_TOKEN": DEMO_MANUAL_TOKEN,
                 "WS_CHANNELS": ",".join(self.channels),
                 "PYTHONUNBUFFERED": "1",
             }
@@ -186,7 +188,8 @@ class LocalStack:
         return proc
 
     def start_telegram_emulator(self, flood_limits: bool = True) -> ManagedProcess:
-        argv = [sys.executable, "-m", "teleglas.emulators.telegram", "--port", str(self.telegram_port), "--token", DEMO_ALERT_TOKEN]
+        argv = [sys.executable, "-m", "teleglas.emulators.telegram", "--port", str(self.telegram_port), "--token", DEMO_ALERT_TOKEN,
+                "--token", DEMO_MANUAL_TOKEN]
         proc = self._start("telegram-emulator", argv + ([] if flood_limits else ["--no-flood-limits"]))
         wait_until(lambda: _http_ok(f"{self.telegram_url}/_emulator/messages"), 15, what="Telegram emulator")
         return proc
@@ -219,9 +222,16 @@ class LocalStack:
         env = self.env(**{"HEALTH_PORT": str(free_port()), **(extra_env or {})})
         return self._start(name, [sys.executable, str(PROJECT_ROOT / "workers" / "ws_listener.py")], env)
 
+    def start_manual_bot(self, name: str = "manual-bot", extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
+        """`python bots/manual.py` on its own free health port; returns once it polls Telegram."""
+        env = self.env(**{"MANUAL_HEALTH_PORT": str(free_port()), "MANUAL_POLL_TIMEOUT": "2", **(extra_env or {})})
+        proc = self._start(name, [sys.executable, str(PROJECT_ROOT / "bots" / "manual.py")], env)
+        wait_until(lambda: "answering" in proc.log_text() or not proc.running, 30, 0.1, what=f"{name} to start")
+        return proc
+
     def stop(self) -> None:
         """Stops the producers first, then the workers, then the emulators, then Redis."""
-        order = sorted(self.processes.values(), key=lambda p: ("listener" not in p.name, "worker" not in p.name, "emulator" not in p.name, p.name == "redis"))
+        order = sorted(self.processes.values(), key=lambda p: (not ("listener" in p.name or "bot" in p.name), "worker" not in p.name, "emulator" not in p.name, p.name == "redis"))
         for proc in order:
             proc.stop()
         if self._celery is not None:
@@ -259,9 +269,17 @@ class LocalStack:
         """Queues a scripted Bot API error, e.g. status=429, description=..., retry_after=1 (count, chat_id, reset)."""
         self._post(f"{self.telegram_url}/_emulator/faults", fault)
 
-    def set_telegram_chats(self, blocked: list | None = None, migrated: dict | None = None) -> None:
-        """From now on the emulator answers 403 for `blocked` chats and the supergroup migration for `migrated`."""
-        self._post(f"{self.telegram_url}/_emulator/chats", {"blocked": blocked or [], "migrated": migrated or {}})
+    def set_telegram_chats(self, blocked: list | None = None, migrated: dict | None = None, admins: dict | None = None) -> None:
+        """From now on the emulator answers 403 for `blocked` chats and the supergroup migration for `migrated`;
+        `admins` ({chat: [user ids]}) are what getChatMember reports as a group's administrators."""
+        self._post(f"{self.telegram_url}/_emulator/chats", {"blocked": blocked or [], "migrated": migrated or {}, "admins": admins or {}})
+
+    def send_user_message(self, text: str, chat_id: int | str, user_id: int | None = None) -> dict:
+        """A user's message to the manual bot, delivered by its next getUpdates; returns the Update."""
+        request = urllib.request.Request(f"{self.telegram_url}/_emulator/updates", method="POST", data=json.dumps(
+            {"bot_id": int(DEMO_MANUAL_TOKEN.split(":")[0]), "text": text, "chat_id": chat_id, "user_id": user_id}).encode())
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.load(response)
 
     def enqueue_events(self, payloads: list[dict]) -> None:
         """Puts process_event tasks on the `events` queue, as the listener does."""

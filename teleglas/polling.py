@@ -17,6 +17,7 @@ from teleglas.coinglass.rest_records import parse_funding_rates, parse_open_inte
 from teleglas.defines import KIND_FUNDING, KIND_OPEN_INTEREST, KIND_SYSTEM, LOG_RUNNER, MODE_WEBSOCKET
 from teleglas.settings import Settings
 from teleglas.store import Store
+from teleglas.whale_source import whale_source
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +35,7 @@ class Poller:
 
     def whale_fallback_reason(self, now: float) -> str | None:
         """Why the REST fallback must poll, or None while a listener streams whales."""
-        if not self.settings.coinglass_api_key_ws:
-            return "no COINGLASS_API_KEY_WS"
-        for name, status in self.store.listener_statuses().items():
-            try:
-                fresh = now - float(status.get("updated_at", 0)) <= self.settings.listener_stale_after_s
-            except ValueError:
-                continue
-            if fresh and status.get("is_connected") == "1":
-                return None
-        return "no listener connected in the last LISTENER_STALE_AFTER s"
+        return whale_source(self.store, self.settings, now).reason
 
     def poll_whales(self, claimer: str, now: float) -> tuple[list[Alert], list[Flush]]:
         data = self.rest.get(WHALE_ALERTS_PATH, cache_s=min(self.settings.whale_poll_interval_s / 2, 10))

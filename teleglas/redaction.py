@@ -12,7 +12,8 @@ import threading
 REDACTED = "***"
 
 _PATTERNS = (
-    (re.compile(r"(/bot)[^/\s?#]+"), r"\1" + REDACTED),
+    # A URL's `/bot<token>/` segment: a colon or 20+ characters, followed by `/` (not `/bots/` or `bot.py`).
+    (re.compile(r"(/bot)(?:[^/\s?#]*:[^/\s?#]*|[^/\s?#]{20,})(?=/)"), r"\1" + REDACTED),
     (re.compile(r"\b\d{4,}:[A-Za-z0-9_-]{20,}"), REDACTED),
     (re.compile(r"(cg-api-key=)[^&\s'\"#]*", re.IGNORECASE), r"\1" + REDACTED),
     (re.compile(r"(cg-api-key['\"]?\s*:\s*['\"]?)[^'\"\s,}]+", re.IGNORECASE), r"\1" + REDACTED),

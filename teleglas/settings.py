@@ -42,6 +42,11 @@ class Settings:
     telegram_alert_token: str
     telegram_alert_chat_ids: tuple[ChatId, ...]
     telegram_token: str
+    telegram_allowed_user_ids: frozenset[int]
+    manual_market_data_public: bool
+    manual_commands_per_minute: int
+    manual_health_port: int
+    manual_poll_timeout_s: int
     ws_channels: tuple[str, ...]
     liquidation_min_usd: float | None  # None: the rules file's [default] decides
     whale_min_usd: float | None
@@ -116,6 +121,17 @@ def _parse_chat_ids(raw: list[str]) -> tuple[ChatId, ...]:
     return tuple(dict.fromkeys(chats))
 
 
+def _parse_user_ids(raw: list[str]) -> frozenset[int]:
+    ids = set()
+    for item in (s.strip() for s in raw):
+        if not item:
+            continue
+        if not item.isdigit():
+            raise SettingsError(f"TELEGRAM_ALLOWED_USER_IDS: {item!r} is not a numeric Telegram user id")
+        ids.add(int(item))
+    return frozenset(ids)
+
+
 def _positive(name: str, value: float) -> float:
     if not value > 0:
         raise SettingsError(f"{name} must be greater than 0, got {value}")
@@ -177,6 +193,11 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             telegram_alert_token=env.str("TELEGRAM_ALERT_TOKEN", default=""),
             telegram_alert_chat_ids=_parse_chat_ids(env.list("TELEGRAM_ALERT_CHAT_IDS", default=[])),
             telegram_token=env.str("TELEGRAM_TOKEN", default=""),
+            telegram_allowed_user_ids=_parse_user_ids(env.list("TELEGRAM_ALLOWED_USER_IDS", default=[])),
+            manual_market_data_public=env.bool("MANUAL_MARKET_DATA_PUBLIC", default=True),
+            manual_commands_per_minute=int(_positive("MANUAL_COMMANDS_PER_MINUTE", env.int("MANUAL_COMMANDS_PER_MINUTE", default=20))),
+            manual_health_port=env.int("MANUAL_HEALTH_PORT", default=8080),
+            manual_poll_timeout_s=int(_positive("MANUAL_POLL_TIMEOUT", env.int("MANUAL_POLL_TIMEOUT", default=20))),
             ws_channels=channels,
             liquidation_min_usd=_optional_float(env, "LIQUIDATION_MIN_USD"),
             whale_min_usd=_optional_float(env, "WHALE_MIN_USD"),

@@ -36,6 +36,18 @@ def chat_key(chat_id: ChatId, suffix: str) -> str:
     return f"{PREFIX}:chat:{chat_id}:{suffix}"
 
 
+def subscribers_key() -> str:
+    return f"{PREFIX}:subscribers"
+
+
+def sent_count_key(minute: int) -> str:
+    return f"{PREFIX}:sent:{minute}"
+
+
+def command_count_key(user_id: int, minute: int) -> str:
+    return f"{PREFIX}:manual:commands:{user_id}:{minute}"
+
+
 def chat_migrations_key() -> str:
     return f"{PREFIX}:chat_migrations"
 
@@ -218,7 +230,18 @@ class Store:
         self.redis.eval(_RELEASE, 1, delivery_key(alert_id, chat_id), _SENDING + owner)
 
     def record_delivery(self, alert_id: str, chat_id: ChatId, message_id: int, ttl_s: int) -> None:
-        self.redis.set(delivery_key(alert_id, chat_id), message_id, ex=ttl_s)
+        """The message_id, and one more message in this minute's count (for "sent in the last hour")."""
+        minute = sent_count_key(int(time.time() // 60))
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(delivery_key(alert_id, chat_id), message_id, ex=ttl_s)
+            pipe.incr(minute).expire(minute, 2 * 3600)
+            pipe.execute()
+
+    def messages_sent_since(self, seconds: int, now: float) -> int:
+        """Messages Telegram accepted in the last `seconds` (whole minutes, at most two hours)."""
+        current = int(now // 60)
+        minutes = range(current - min(seconds, 7200) // 60 + 1, current + 1)
+        return sum(int(v) for v in self.redis.mget([sent_count_key(m) for m in minutes]) if v is not None)
 
     # -- chats: migrations, disabled chats, per-chat settings -----------------------------------------
 
@@ -233,8 +256,10 @@ class Store:
             disabled = self.redis.exists(chat_key(chat_id, "disabled"))
         return ChatRoute(chat_id, bool(disabled), bool(token_invalid))
 
-    def active_chats(self, chat_ids: tuple[ChatId, ...]) -> list[ChatId]:
-        """The configured alert chats after migrations, without disabled ones, in order and without repeats."""
+    def active_chats(self, configured: tuple[ChatId, ...]) -> list[ChatId]:
+        """The configured alert chats, then the chats subscribed through the manual bot, after migrations,
+        without disabled ones, in order and without repeats."""
+        chat_ids = tuple(configured) + tuple(self.subscribers())
         if not chat_ids:
             return []
         migrated = self.redis.hmget(chat_migrations_key(), [str(c) for c in chat_ids])
@@ -285,8 +310,57 @@ class Store:
                 pipe.hgetall(chat_key(chat, "settings"))
             return [_decoded(fields) for fields in pipe.execute()]
 
-    def update_chat_settings(self, chat_id: ChatId, values: dict[str, str]) -> None:
-        self.redis.hset(chat_key(chat_id, "settings"), mapping=values)
+    def update_chat_settings(self, chat_id: ChatId, values: dict[str, str], remove: tuple[str, ...] = ()) -> None:
+        key = chat_key(chat_id, "settings")
+        with self.redis.pipeline(transaction=True) as pipe:
+            if values:
+                pipe.hset(key, mapping=values)
+            if remove:
+                pipe.hdel(key, *remove)
+            pipe.execute()
+
+    # -- chats that subscribed through the manual bot (configuration: no TTL) ----------------------------
+
+    def add_subscriber(self, chat_id: ChatId) -> bool:
+        return bool(self.redis.sadd(subscribers_key(), str(chat_id)))
+
+    def remove_subscriber(self, chat_id: ChatId) -> bool:
+        return bool(self.redis.srem(subscribers_key(), str(chat_id)))
+
+    def subscribers(self) -> list[ChatId]:
+        return sorted((parse_chat_id(m) for m in self.redis.smembers(subscribers_key())), key=str)
+
+    # -- the manual bot's per-user command budget ------------------------------------------------------
+
+    def count_command(self, user_id: int, now: float) -> int:
+        """Counts a command against the user's budget; returns how many they sent this minute, this one included."""
+        return self._count_in_minute(command_count_key(user_id, int(now // 60)))
+
+    def _count_in_minute(self, key: str) -> int:
+        with self.redis.pipeline(transaction=True) as pipe:
+            used, _ = pipe.incr(key).expire(key, 120).execute()
+        return int(used)
+
+    def modify_chat_settings(self, chat_id: ChatId, change) -> dict[str, str]:
+        """Optimistic read-modify-write of a chat's settings: `change(fields)` returns (values to set, fields to
+        remove); two commands in one chat at once cannot lose each other's change. Returns the new fields."""
+        key = chat_key(chat_id, "settings")
+        with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    fields = _decoded(pipe.hgetall(key))
+                    values, remove = change(dict(fields))
+                    pipe.multi()
+                    if values:
+                        pipe.hset(key, mapping=values)
+                    if remove:
+                        pipe.hdel(key, *remove)
+                    pipe.execute()
+                    fields.update(values)
+                    return {k: v for k, v in fields.items() if k not in remove}
+                except redis.WatchError:
+                    continue
 
     # -- the bot token: a 401 stops every sender until a worker start proves the token again ------------
 
@@ -319,10 +393,7 @@ class Store:
 
     def take_rest_budget(self, per_minute: int) -> bool:
         """One request from this minute's budget, shared by every process; False when it is used up."""
-        key = rest_budget_key(int(time.time() // 60))
-        with self.redis.pipeline(transaction=True) as pipe:
-            used, _ = pipe.incr(key).expire(key, 120).execute()
-        return used <= per_minute
+        return self._count_in_minute(rest_budget_key(int(time.time() // 60))) <= per_minute
 
     def rest_cache_get(self, request: str) -> bytes | None:
         return self.redis.get(rest_cache_key(request))

@@ -2,7 +2,9 @@
 
 Fields, all optional (a chat with none gets every alert):
     kinds                    comma list of `liquidation`, `whale` (trades and positions), `trade`, `funding`, `oi`
-    symbols                  comma list of subscribed symbols (BTCUSDT or the base asset BTC); empty = all
+    kinds:SYM                the same for one subscribed coin, e.g. kinds:BTC = liquidation
+    symbols                  comma list of subscribed coins (BTC; an event's pair BTCUSDT matches it); empty = all
+    whale_alerts             `off` stops whale trades and positions in this chat (/alerts_off_w)
     liquidation_min_usd      the chat's own threshold for single liquidation alerts
     whale_min_usd            the same for whale trades
     liquidation_min_usd:SYM  per symbol, e.g. liquidation_min_usd:BTCUSDT
@@ -17,17 +19,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from teleglas.defines import KIND_FUNDING, KIND_LIQUIDATION, KIND_OPEN_INTEREST, KIND_SYSTEM, KIND_TRADE, WHALE_KINDS
+from teleglas.symbols import coin_of
 
 _KIND_NAMES = {"liquidation": (KIND_LIQUIDATION,), "liquidations": (KIND_LIQUIDATION,), "liq": (KIND_LIQUIDATION,),
                "whale": WHALE_KINDS, "whales": WHALE_KINDS, "trade": (KIND_TRADE,), "trades": (KIND_TRADE,),
                "funding": (KIND_FUNDING,), "oi": (KIND_OPEN_INTEREST,), "open_interest": (KIND_OPEN_INTEREST,)}
 _THRESHOLD_FIELDS = {"liquidation_min_usd": (KIND_LIQUIDATION,), "whale_min_usd": WHALE_KINDS}
+KIND_CHOICES = ("liquidation", "whale", "trade", "funding", "oi")  # what a user may name, in /subscribe
+
+
+def unknown_kinds(names: list[str]) -> list[str]:
+    """The names that are not kinds (empty when all are)."""
+    return [n for n in names if n.lower() not in _KIND_NAMES]
 
 
 @dataclass(frozen=True)
 class ChatRules:
     kinds: frozenset[str] | None = None
     symbols: frozenset[str] | None = None
+    symbol_kinds: dict[str, frozenset[str]] = field(default_factory=dict)  # COIN → kinds
+    whales_off: bool = False
     min_usd: dict[str, float] = field(default_factory=dict)  # kind → USD
     symbol_min_usd: dict[tuple[str, str], float] = field(default_factory=dict)  # (SYMBOL, kind) → USD
     muted_until: float = 0.0
@@ -39,18 +50,24 @@ class ChatRules:
             return False
         if kind == KIND_SYSTEM:
             return True  # "online" notices reach every chat that is not muted
-        if self.kinds is not None and kind not in self.kinds:
+        if self.whales_off and kind in WHALE_KINDS:
             return False
-        if self.symbols is not None and symbol.upper() not in self.symbols and base_asset.upper() not in self.symbols:
+        coin = coin_of(symbol, base_asset)
+        kinds = self.symbol_kinds.get(coin, self.kinds)
+        if kinds is not None and kind not in kinds:
+            return False
+        if self.symbols is not None and symbol.upper() not in self.symbols and coin not in self.symbols:
             return False
         if usd is None:
             return True
-        threshold = self.symbol_min_usd.get((symbol.upper(), kind), self.symbol_min_usd.get((base_asset.upper(), kind), self.min_usd.get(kind, 0.0)))
+        threshold = self.symbol_min_usd.get((symbol.upper(), kind), self.symbol_min_usd.get((coin, kind), self.min_usd.get(kind, 0.0)))
         return usd >= threshold
 
 
 def parse_chat_rules(fields: dict[str, str]) -> ChatRules:
     kinds = symbols = None
+    symbol_kinds: dict[str, frozenset[str]] = {}
+    whales_off = False
     min_usd: dict[str, float] = {}
     symbol_min_usd: dict[tuple[str, str], float] = {}
     muted_until = 0.0
@@ -58,12 +75,18 @@ def parse_chat_rules(fields: dict[str, str]) -> ChatRules:
     for name, raw in fields.items():
         value = raw.strip()
         base, _, symbol = name.partition(":")
-        if name == "kinds":
+        if base == "kinds":
             names = [k.strip().lower() for k in value.split(",") if k.strip()]
-            unknown = [k for k in names if k not in _KIND_NAMES]
+            unknown = unknown_kinds(names)
             if unknown:
-                problems.append(f"kinds: unknown kind(s) {', '.join(unknown)}")
-            kinds = frozenset(kind for k in names if k in _KIND_NAMES for kind in _KIND_NAMES[k])
+                problems.append(f"{name}: unknown kind(s) {', '.join(unknown)}")
+            chosen_kinds = frozenset(kind for k in names if k in _KIND_NAMES for kind in _KIND_NAMES[k])
+            if symbol:
+                symbol_kinds[symbol.upper()] = chosen_kinds
+            else:
+                kinds = chosen_kinds
+        elif name == "whale_alerts":
+            whales_off = value.lower() == "off"
         elif name == "symbols":
             chosen = frozenset(s.strip().upper() for s in value.split(",") if s.strip())
             symbols = chosen or None
@@ -83,7 +106,7 @@ def parse_chat_rules(fields: dict[str, str]) -> ChatRules:
                 problems.append(f"muted_until: {value!r} is not a Unix time")
             else:
                 muted_until = amount
-    return ChatRules(kinds, symbols, min_usd, symbol_min_usd, muted_until, tuple(problems))
+    return ChatRules(kinds, symbols, symbol_kinds, whales_off, min_usd, symbol_min_usd, muted_until, tuple(problems))
 
 
 def _amount(value: str) -> float | None:

@@ -1,7 +1,8 @@
 """The REST half of the CoinGlass emulator: the v4 endpoints TELEGLAS polls, the `CG-API-KEY` check, the
 `{"code","msg","data"}` envelope and scripted faults. Served by the same process as the WebSocket stream.
 
-Data comes from a JSON file `{path: data}` (for symbol-keyed endpoints `{path: {SYMBOL: data}}`), read again
+Data comes from a JSON file `{path: data}` (for keyed endpoints `{path: {SYMBOL: data}}`, or
+`{path: {SYMBOL: {RANGE: data}}}` where two query parameters choose), read again
 whenever it changes, so a test or a person can move the market between two polls. Faults are queued with
 `GET /_emulator/rest-fault?path=/api/...&kind=bad_key|rate_limit|server_error|plan&count=N`.
 """
@@ -25,8 +26,13 @@ FAULTS = {
     # The real text is undocumented (coinglass-api.md); an HTTP 200 with an error envelope, as reported.
     "plan": (HTTPStatus.OK, {"code": "400", "msg": "Your current plan does not support this endpoint, please upgrade"}),
 }
-WHALE_ALERTS = "/api/hyperliquid/whale-alert"
-SYMBOL_KEYED = {"/api/futures/open-interest/exchange-list"}
+# Endpoints whose answer depends on query parameters: the data file nests by them, in this order.
+KEYED_BY = {
+    "/api/futures/open-interest/exchange-list": ("symbol",),
+    "/api/futures/liquidation/exchange-list": ("symbol", "range"),
+    "/api/futures/orderbook/ask-bids-history": ("symbol",),
+    "/api/futures/global-long-short-account-ratio/history": ("symbol",),
+}
 PER_MINUTE_LIMIT = 30
 
 
@@ -58,12 +64,12 @@ class RestEmulator:
             data = self._current().get(path)
         if data is None:
             return HTTPStatus.NOT_FOUND, {"code": "404", "msg": "Not Found"}
-        if path in SYMBOL_KEYED:
-            symbol = query.get("symbol", "")
-            if symbol not in data:
-                return HTTPStatus.OK, {"code": "400", "msg": f"symbol {symbol} not supported"}
-            data = data[symbol]
-        elif "symbol" in query and isinstance(data, list):
+        for param in KEYED_BY.get(path, ()):
+            value = query.get(param, "")
+            if not isinstance(data, dict) or value not in data:
+                return HTTPStatus.OK, {"code": "400", "msg": f"{param} {value} not supported"}
+            data = data[value]
+        if path not in KEYED_BY and "symbol" in query and isinstance(data, list):
             data = [item for item in data if isinstance(item, dict) and item.get("symbol") == query["symbol"]]
         return HTTPStatus.OK, {"code": "0", "msg": "success", "data": data}
 
@@ -75,10 +81,18 @@ class RestEmulator:
         if mtime != self._mtime:
             self._data = json.loads(self.data_path.read_text(encoding="utf-8")) if mtime else {}
             self._mtime = mtime
-            loaded_ms = int(time.time() * 1000)
-            for record in self._data.get(WHALE_ALERTS, []):
-                # "create_time_age_s": a record that many seconds old when the file was read, so bundled
-                # data is always recent, and stays the same record (same fingerprint) until the file changes.
-                if isinstance(record, dict) and "create_time_age_s" in record:
-                    record["create_time"] = loaded_ms - int(float(record.pop("create_time_age_s")) * 1000)
+            _resolve_ages(self._data, int(time.time() * 1000))
         return self._data
+
+
+def _resolve_ages(value: Any, loaded_ms: int) -> None:
+    """`"create_time_age_s": 40` becomes `"create_time": <40 s before the file was read>` in every object, so
+    bundled data is always recent, and stays the same record (same fingerprint) until the file changes."""
+    if isinstance(value, list):
+        for item in value:
+            _resolve_ages(item, loaded_ms)
+    elif isinstance(value, dict):
+        for key in [k for k in value if isinstance(k, str) and k.endswith("_age_s")]:
+            value[key[: -len("_age_s")]] = loaded_ms - int(float(value.pop(key)) * 1000)
+        for item in value.values():
+            _resolve_ages(item, loaded_ms)

@@ -8,7 +8,17 @@ person can read exactly what "Telegram" received. Like the real service it enfor
   `{"reset": true}` to drop the connection without an answer (and without accepting the message);
 - `POST /_emulator/chats`: `{"blocked": [42], "migrated": {"-4001": -1004001}}`, chats that answer 403 or
   the group→supergroup 400 from now on;
-- `GET /_emulator/messages`, `DELETE /_emulator/messages`, `GET /_emulator/calls` (every call with its status).
+- `POST /_emulator/chats` also takes `{"admins": {"-1001": [11111]}}`, the users getChatMember reports as
+  administrators of a group;
+- `POST /_emulator/updates`: a user's message for a bot's getUpdates, e.g.
+  `{"bot_id": 123456, "chat_id": -1001, "user_id": 11111, "text": "/liq@MyBot BTC"}` (the bot_command
+  entity is added as Telegram does; a channel chat gets a `channel_post` without `from`);
+- `GET /_emulator/messages`, `DELETE /_emulator/messages`, `GET /_emulator/calls` (every call with its status),
+  `GET /_emulator/commands` (what each bot set with setMyCommands).
+
+Long polling follows the Bot API server (telegram-bot-api.md §6): `offset` confirms every update below it,
+a negative offset keeps the last N, `limit` is clamped to 1..100 and `timeout` to 0..50 s, and a newer
+getUpdates of the same bot ends the older one with 409.
 
     python -m teleglas.emulators.telegram --port 8081 --token 123456:ABC... --record messages.jsonl
 """
@@ -40,6 +50,10 @@ log = logging.getLogger(__name__)
 _BOT_PATH = re.compile(r"^/bot([^/]*)/([A-Za-z]+)$")
 _TOKEN_SHAPE = re.compile(TELEGRAM_TOKEN_PATTERN)
 _NUMERIC = re.compile(r"^-?\d+$")
+_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
+_BOT_COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,64})?")
+FIRST_UPDATE_ID = 815_000_001
+MAX_POLL_TIMEOUT_S = 50
 
 
 @dataclass
@@ -92,9 +106,15 @@ class TelegramEmulator:
         self.messages: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []  # every request, accepted or not: method, chat, status, time
         self._faults: deque[Fault] = deque()
+        self.commands: dict[int, list[dict[str, str]]] = {}  # bot id → its setMyCommands list
+        self.chat_admins: dict[int | str, set[int]] = defaultdict(set)
+        self._updates: dict[int, list[dict[str, Any]]] = defaultdict(list)  # bot id → unconfirmed updates
+        self._next_update_id: dict[int, int] = defaultdict(lambda: FIRST_UPDATE_ID)
+        self._poller: dict[int, int] = defaultdict(int)  # bot id → generation of its newest getUpdates
+        self._next_user_message_id = 1
         self._next_message_id: dict[int | str, int] = defaultdict(lambda: 1)
-        self._accepted_at: dict[int | str, deque[float]] = defaultdict(deque)
-        self._bot_accepted_at: deque[float] = deque()
+        self._accepted_at: dict[tuple[int, int | str], deque[float]] = defaultdict(deque)  # (bot, chat)
+        self._bot_accepted_at: dict[int, deque[float]] = defaultdict(deque)
         self._lock = threading.Condition()
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
@@ -127,10 +147,33 @@ class TelegramEmulator:
             self._accepted_at.clear()
             self._bot_accepted_at.clear()
 
-    def set_chat_states(self, blocked: list | None = None, migrated: dict | None = None) -> None:
+    def set_chat_states(self, blocked: list | None = None, migrated: dict | None = None, admins: dict | None = None) -> None:
         with self._lock:
             self.blocked_chats.update(_chat_id(c) for c in blocked or ())
             self.migrated_chats.update({_chat_id(k): int(v) for k, v in (migrated or {}).items()})
+            for chat, users in (admins or {}).items():
+                self.chat_admins[_chat_id(chat)] = {int(u) for u in users}
+
+    def push_update(self, bot_id: int, text: str, chat_id: int | str, user_id: int | None = None,
+                    username: str | None = None) -> dict[str, Any]:
+        """A message as the bot would receive it; returns the Update."""
+        chat = _chat_object(_chat_id(chat_id))
+        with self._lock:
+            message: dict[str, Any] = {"message_id": self._next_user_message_id, "chat": chat, "date": int(time.time()), "text": text}
+            self._next_user_message_id += 1
+            if chat["type"] == "channel":
+                message["sender_chat"] = chat
+            else:
+                uid = int(user_id if user_id is not None else chat["id"])
+                message["from"] = {"id": uid, "is_bot": False, "first_name": "Trader", **({"username": username} if username else {})}
+            command = _BOT_COMMAND.match(text)
+            if command:
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_units(command.group(0))}]
+            update = {"update_id": self._next_update_id[bot_id], "channel_post" if chat["type"] == "channel" else "message": message}
+            self._next_update_id[bot_id] += 1
+            self._updates[bot_id].append(update)
+            self._lock.notify_all()
+        return update
 
     def record_call(self, method: str, params: dict[str, Any], status: int) -> None:
         with self._lock:
@@ -166,11 +209,90 @@ class TelegramEmulator:
             return self._bot_user(token)
         if method == "sendmessage":
             return self._send_message(token, params)
+        if method == "getupdates":
+            return self._get_updates(_bot_id(token), params)
+        if method == "setmycommands":
+            return self._set_my_commands(_bot_id(token), params)
+        if method == "getmycommands":
+            with self._lock:
+                return list(self.commands.get(_bot_id(token), []))
+        if method == "deletewebhook":
+            if str(params.get("drop_pending_updates", "")).lower() == "true":
+                with self._lock:
+                    self._updates[_bot_id(token)].clear()
+            return True
+        if method == "getchatmember":
+            return self._chat_member(params)
         raise ApiError(404, "Not Found: method not found")
+
+    def _get_updates(self, bot_id: int, params: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            offset = int(params.get("offset") or 0)
+            limit = min(100, max(1, int(params.get("limit") or 100)))
+            timeout = min(MAX_POLL_TIMEOUT_S, max(0.0, float(params.get("timeout") or 0)))
+        except (TypeError, ValueError):
+            raise ApiError(400, "Bad Request: wrong parameter value") from None
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._poller[bot_id] += 1
+            generation = self._poller[bot_id]
+            self._lock.notify_all()  # an older long poll of this bot sees it was overtaken
+            pending = self._updates[bot_id]
+            if offset > 0:
+                pending[:] = [u for u in pending if u["update_id"] >= offset]
+            while True:
+                if self._poller[bot_id] != generation:
+                    raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running")
+                if offset < 0:
+                    ready = pending[offset:]
+                else:
+                    ready = pending
+                remaining = deadline - time.monotonic()
+                if ready or remaining <= 0:
+                    return [dict(u) for u in ready[:limit]]
+                self._lock.wait(remaining)
+
+    def _set_my_commands(self, bot_id: int, params: dict[str, Any]) -> bool:
+        raw = params.get("commands")
+        try:
+            commands = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            raise ApiError(400, "Bad Request: can't parse commands JSON object") from None
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise ApiError(400, "Bad Request: commands must be an array of at most 100 BotCommand")
+        for item in commands:
+            if not isinstance(item, dict) or not _COMMAND.match(str(item.get("command", ""))):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(str(item.get("description", ""))) <= 256:
+                raise ApiError(400, "Bad Request: command description is empty or too long")
+        with self._lock:
+            self.commands[bot_id] = [{"command": c["command"], "description": c["description"]} for c in commands]
+        return True
+
+    def _chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = _chat_id(params.get("chat_id"))
+        try:
+            user_id = int(params.get("user_id") or "")
+        except ValueError:
+            raise ApiError(400, "Bad Request: invalid user_id specified") from None
+        user = {"id": user_id, "is_bot": False, "first_name": "Trader"}
+        if isinstance(chat_id, int) and chat_id > 0:
+            if chat_id != user_id:
+                raise ApiError(400, "Bad Request: user not found")
+            return {"status": "member", "user": user}
+        with self._lock:
+            admin = user_id in self.chat_admins.get(chat_id, ())
+        if not admin:
+            return {"status": "member", "user": user}
+        # ChatMemberAdministrator with every field the Bot API marks as always present.
+        rights = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members", "can_change_info",
+                  "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories")
+        return {"status": "administrator", "user": user, "can_be_edited": False, "is_anonymous": False,
+                "can_promote_members": False, **{right: True for right in rights}}
 
     def _bot_user(self, token: str) -> dict[str, Any]:
         return {
-            "id": int(token.split(":", 1)[0]), "is_bot": True, "first_name": "TELEGLAS Emulator",
+            "id": _bot_id(token), "is_bot": True, "first_name": "TELEGLAS Emulator",
             "username": "teleglas_emulator_bot", "can_join_groups": True, "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
@@ -206,11 +328,11 @@ class TelegramEmulator:
             raise ApiError(400, "Bad Request: chat not found")
         now = arrived
         with self._lock:
-            self._check_flood(chat_id, now)
+            self._check_flood(_bot_id(token), chat_id, now)
             message_id = self._next_message_id[chat_id]
             self._next_message_id[chat_id] += 1
             record = {
-                "chat_id": chat_id, "message_id": message_id, "text": text, "parse_mode": parse_mode or None,
+                "bot_id": _bot_id(token), "chat_id": chat_id, "message_id": message_id, "text": text, "parse_mode": parse_mode or None,
                 "params": {k: v for k, v in params.items() if k not in ("chat_id", "text")}, "received_at": now,
             }
             self.messages.append(record)
@@ -223,27 +345,33 @@ class TelegramEmulator:
             "date": int(now), "text": plain,
         }
 
-    def _check_flood(self, chat_id: int | str, now: float) -> None:
-        """Raises the 429 Telegram would send; on success counts the message. Called under the lock."""
+    def _check_flood(self, bot_id: int, chat_id: int | str, now: float) -> None:
+        """Raises the 429 Telegram would send; on success counts the message. Called under the lock.
+        Limits are per bot: two bots writing to one chat do not slow each other."""
         if self.limits is None:
             return
-        chat_times = self._accepted_at[chat_id]
+        chat_times = self._accepted_at[(bot_id, chat_id)]
+        bot_times = self._bot_accepted_at[bot_id]
         while chat_times and chat_times[0] <= now - 60:
             chat_times.popleft()
-        while self._bot_accepted_at and self._bot_accepted_at[0] <= now - 1:
-            self._bot_accepted_at.popleft()
+        while bot_times and bot_times[0] <= now - 1:
+            bot_times.popleft()
         wait = 0.0
         if chat_times and now - chat_times[-1] < self.limits.chat_interval_s:
             wait = chat_times[-1] + self.limits.chat_interval_s - now
         if _is_group(chat_id) and len(chat_times) >= self.limits.group_per_minute:
             wait = max(wait, chat_times[-self.limits.group_per_minute] + 60 - now)
-        if len(self._bot_accepted_at) >= self.limits.bot_per_second:
-            wait = max(wait, self._bot_accepted_at[-self.limits.bot_per_second] + 1 - now)
+        if len(bot_times) >= self.limits.bot_per_second:
+            wait = max(wait, bot_times[-self.limits.bot_per_second] + 1 - now)
         if wait > 0:
             retry_after = max(1, math.ceil(wait))
             raise ApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
         chat_times.append(now)
-        self._bot_accepted_at.append(now)
+        bot_times.append(now)
+
+
+def _bot_id(token: str) -> int:
+    return int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 0
 
 
 def _chat_id(raw: Any) -> int | str:
@@ -360,10 +488,20 @@ def _handler_for(emulator: TelegramEmulator) -> type[BaseHTTPRequestHandler]:
             if path == "/_emulator/chats" and self.command == "POST":
                 try:
                     spec = json.loads(body or b"{}")
-                    emulator.set_chat_states(spec.get("blocked"), spec.get("migrated"))
+                    emulator.set_chat_states(spec.get("blocked"), spec.get("migrated"), spec.get("admins"))
                 except (ValueError, TypeError, AttributeError, ApiError) as exc:
                     return self._reply(400, {"ok": False, "description": f"bad chat states: {exc}"})
                 return self._reply(200, {"ok": True})
+            if path == "/_emulator/commands" and self.command == "GET":
+                with emulator._lock:
+                    return self._reply(200, {str(bot): cmds for bot, cmds in emulator.commands.items()})
+            if path == "/_emulator/updates" and self.command == "POST":
+                try:
+                    spec = json.loads(body or b"{}")
+                    update = emulator.push_update(int(spec["bot_id"]), str(spec["text"]), spec["chat_id"], spec.get("user_id"), spec.get("username"))
+                except (ValueError, TypeError, KeyError, AttributeError, ApiError) as exc:
+                    return self._reply(400, {"ok": False, "description": f"bad update: {exc}"})
+                return self._reply(200, update)
             if path == "/_emulator/faults" and self.command == "POST":
                 try:
                     spec = json.loads(body or b"{}")

@@ -11,6 +11,9 @@ TOKEN = "123456789:AAHfake-Token_value_for_tests_000"
 def test_telegram_token_shapes_are_masked_even_unregistered():
     assert TOKEN not in redact(f"POST /bot{TOKEN}/sendMessage?chat_id=1")
     assert redact(f"POST /bot{TOKEN}/sendMessage") == "POST /bot***/sendMessage"
+    assert redact("POST /botnot-a-token-but-long-enough/getMe") == "POST /bot***/getMe"
+    # Paths that only look alike stay readable in tracebacks.
+    assert redact('File "/srv/teleglas/manual/bot.py", line 3; /srv/bots/manual.py') == 'File "/srv/teleglas/manual/bot.py", line 3; /srv/bots/manual.py'
     assert redact(f"token {TOKEN} leaked") == "token *** leaked"
 
 

@@ -1,0 +1,1 @@
+"""The manual command bot: market data on demand and self-service alert settings."""

@@ -1,0 +1,270 @@
+"""The manual bot process: pyTelegramBotAPI long polling, each command message through the per-user budget,
+the access rules and its handler, and the answer sent back. Started by `python bots/manual.py`.
+
+It never sends automatic alerts: those come from the alert system (Celery) with the alert bot's token.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import threading
+import time
+from typing import Any
+
+import redis
+import requests
+import telebot
+from telebot import apihelper
+from telebot.types import BotCommand, LinkPreviewOptions, Message
+
+from teleglas.alerts.rules import RulesError, rules_from_settings
+from teleglas.coinglass.rest import CoinGlassRest
+from teleglas.defines import LOG_MANUAL, TELEGRAM_TOKEN_PATTERN
+from teleglas.delivery.message_split import html_to_plain
+from teleglas.health import HealthServer, verdict
+from teleglas.logging_setup import install_redaction, setup_logging
+from teleglas.manual.access import PRIVATE, Access, Requester, over_budget_reply
+from teleglas.manual.chat_alerts import ChatAlerts
+from teleglas.manual.command_args import split_arguments
+from teleglas.manual.commands import BY_NAME, COMMANDS, INFO, MARKET, CommandHandlers
+from teleglas.manual.market_data import MarketData
+from teleglas.redaction import redact, register_secrets
+from teleglas.settings import Settings, SettingsError, get_settings
+from teleglas.store import Store, redis_client
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "channel_post"]
+STARTUP_RETRY_S = 5.0
+REPLY_ATTEMPTS = 4
+MAX_REPLY_WAIT_S = 10.0
+ANSWER_FAILED = "Something went wrong while answering. The operator can find it in the bot's log under [MANUAL]."
+REDIS_DOWN = "The alert system's database (Redis) is unreachable right now. Please try again in a minute."
+
+
+def refusal_to_start(settings: Settings) -> str | None:
+    """Why the bot must not start with these settings, or None."""
+    if not settings.telegram_token:
+        return "TELEGRAM_TOKEN is empty: the manual bot needs a bot token of its own (from @BotFather)"
+    if settings.telegram_token == settings.telegram_alert_token:
+        return ("TELEGRAM_TOKEN equals TELEGRAM_ALERT_TOKEN: give the manual bot a bot of its own, so commands and "
+                "alerts do not share one getUpdates stream and one rate limit")
+    if not re.match(TELEGRAM_TOKEN_PATTERN, settings.telegram_token):
+        return "TELEGRAM_TOKEN is not a bot token (expected <bot id>:<secret>, as @BotFather gives it)"
+    return None
+
+
+class PollingBot(telebot.TeleBot):
+    """TeleBot that remembers when getUpdates last answered and when the last update came, for /health."""
+
+    last_poll_ok: float = 0.0
+    last_update_at: float = 0.0
+
+    def get_updates(self, *args, **kwargs):
+        updates = super().get_updates(*args, **kwargs)
+        self.last_poll_ok = time.time()
+        if updates:
+            self.last_update_at = self.last_poll_ok
+        return updates
+
+
+class ManualBot:
+    def __init__(self, settings: Settings, bot: PollingBot, store: Store, handlers: CommandHandlers, access: Access):
+        self.settings = settings
+        self.bot = bot
+        self.store = store
+        self.handlers = handlers
+        self.access = access
+        self.username = ""
+        bot.register_message_handler(self.on_message, content_types=["text"])
+        bot.register_channel_post_handler(self.on_message, content_types=["text"])
+
+    # -- start-up --------------------------------------------------------------------------------------
+
+    def prepare(self, stopping: threading.Event) -> bool:
+        """getMe (the token check), deleteWebhook (getUpdates conflicts with one), setMyCommands. Retries
+        while Telegram is unreachable; False when the token is refused or the process is stopping."""
+        while not stopping.is_set():
+            try:
+                self.username = self.bot.get_me().username or ""
+                self.bot.delete_webhook(drop_pending_updates=False)
+                self.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+                return True
+            except apihelper.ApiTelegramException as exc:
+                if exc.error_code == 401:
+                    log.error("%s Telegram refused TELEGRAM_TOKEN (401 Unauthorized): check the token", LOG_MANUAL)
+                    return False
+                log.warning("%s start-up call failed, retrying in %.0f s: %s", LOG_MANUAL, STARTUP_RETRY_S, redact(str(exc)))
+            except (requests.RequestException, apihelper.ApiException) as exc:
+                log.warning("%s Telegram unreachable at start, retrying in %.0f s: %s", LOG_MANUAL, STARTUP_RETRY_S, type(exc).__name__)
+            stopping.wait(STARTUP_RETRY_S)
+        return False
+
+    # -- one message -----------------------------------------------------------------------------------
+
+    def on_message(self, message: Message) -> None:
+        started = time.monotonic()
+        text = message.text or ""
+        chat = message.chat
+        who = Requester(chat.id, chat.type, message.from_user.id if message.from_user else None)
+        try:
+            answer = self.answer(who, text)
+        except redis.RedisError as exc:
+            log.error("%s chat=%s Redis unreachable: %s", LOG_MANUAL, chat.id, type(exc).__name__)
+            answer = REDIS_DOWN
+        except Exception as exc:  # the boundary: a bug answers with an apology, never a stack trace
+            log.exception("%s chat=%s command failed: %s", LOG_MANUAL, chat.id, redact(str(exc))[:200])
+            answer = ANSWER_FAILED
+        if answer is None:
+            return
+        self.reply(chat.id, answer)
+        log.info("%s chat=%s user=%s %s answered in %.0f ms", LOG_MANUAL, chat.id, who.user_id, text.split(maxsplit=1)[0][:40] if text else "-",
+                 (time.monotonic() - started) * 1000)
+
+    def answer(self, who: Requester, text: str) -> str | None:
+        """The reply to one message, or None to stay silent (not a command for this bot, or a flood)."""
+        if not text.startswith("/"):
+            return "Send /help for the commands." if who.chat_type == PRIVATE else None
+        name, _, target = text.split(maxsplit=1)[0][1:].partition("@")
+        if target and target.lower() != self.username.lower():
+            return None  # addressed to another bot in this group
+        command = BY_NAME.get(name.lower())
+        if command is None:
+            if who.chat_type == PRIVATE or target:
+                return f"Unknown command /{_short(name)}. /help lists the commands."
+            return None
+        used = self.store.count_command(who.user_id if who.user_id is not None else who.chat_id, time.time())
+        refused, reply = over_budget_reply(used, self.settings.manual_commands_per_minute)
+        if refused:
+            return reply
+        if command.group == MARKET:
+            refusal = self.access.refuse_market_data(who)
+        elif command.group == INFO:
+            refusal = None
+        else:
+            refusal = self.access.refuse_settings_change(who)
+        if refusal:
+            return refusal
+        return self.handlers.answer(command, who, split_arguments(text))
+
+    def reply(self, chat_id: int, text: str) -> None:
+        """Sends the answer; a 429 waits the `retry_after` Telegram asks for (a person sending commands
+        quickly is answered a little later, not never)."""
+        for attempt in range(REPLY_ATTEMPTS):
+            try:
+                self.bot.send_message(chat_id, text, parse_mode="HTML", link_preview_options=LinkPreviewOptions(is_disabled=True))
+                return
+            except apihelper.ApiTelegramException as exc:
+                retry_after = (exc.result_json or {}).get("parameters", {}).get("retry_after")
+                if exc.error_code == 429 and retry_after is not None and attempt + 1 < REPLY_ATTEMPTS:
+                    time.sleep(min(float(retry_after), MAX_REPLY_WAIT_S))
+                    continue
+                self._reply_failed(chat_id, text, exc)
+                return
+            except (requests.RequestException, apihelper.ApiException) as exc:
+                log.warning("%s chat=%s reply not sent: %s", LOG_MANUAL, chat_id, type(exc).__name__)
+                return
+
+    def _reply_failed(self, chat_id: int, text: str, exc: apihelper.ApiTelegramException) -> None:
+        if exc.error_code == 400 and "parse" in (exc.description or "").lower():
+            log.error("%s chat=%s reply had bad HTML, sent as plain text: %s", LOG_MANUAL, chat_id, exc.description)
+            self._send_plain(chat_id, html_to_plain(text))
+        else:
+            log.warning("%s chat=%s reply not sent: %s %s", LOG_MANUAL, chat_id, exc.error_code, redact(exc.description or ""))
+
+    def _send_plain(self, chat_id: int, text: str) -> None:
+        try:
+            self.bot.send_message(chat_id, text)
+        except (requests.RequestException, apihelper.ApiException) as exc:
+            log.warning("%s chat=%s plain reply not sent either: %s", LOG_MANUAL, chat_id, type(exc).__name__)
+
+    # -- health ------------------------------------------------------------------------------------------
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        now = time.time()
+        poll_age = now - self.bot.last_poll_ok if self.bot.last_poll_ok else None
+        report: dict[str, Any] = {
+            "polling_alive": poll_age is not None and poll_age <= self.settings.manual_poll_timeout_s + 30,
+            "last_poll_age_s": None if poll_age is None else round(poll_age, 3),
+            "last_update_age_s": round(now - self.bot.last_update_at, 3) if self.bot.last_update_at else None,
+        }
+        try:
+            report["redis_reachable"] = bool(self.store.redis.ping())
+        except (redis.RedisError, OSError):
+            report["redis_reachable"] = False
+        reasons = []
+        if not report["redis_reachable"]:
+            reasons.append("redis unreachable")
+        if not report["polling_alive"]:
+            reasons.append("not polling Telegram" if poll_age is None else f"last getUpdates answer {poll_age:.0f} s ago")
+        return verdict(report, reasons)
+
+
+def _short(word: str) -> str:
+    return word[:32].replace("<", "").replace(">", "").replace("&", "")
+
+
+def build(settings: Settings) -> ManualBot:
+    apihelper.API_URL = settings.telegram_api_url + "/bot{0}/{1}"
+    register_secrets(settings.telegram_token)
+    store = Store(redis_client(settings.redis_url))
+    rest = CoinGlassRest(settings.coinglass_api_url, settings.coinglass_api_key, store, settings.coinglass_requests_per_minute, settings.coinglass_timeout_s)
+    bot = PollingBot(settings.telegram_token, threaded=True, num_threads=4)
+
+    def member_status(chat_id: int, user_id: int) -> str:
+        try:
+            return bot.get_chat_member(chat_id, user_id).status
+        except (apihelper.ApiException, requests.RequestException) as exc:
+            log.warning("%s chat=%s admin check failed: %s", LOG_MANUAL, chat_id, type(exc).__name__)
+            return "unknown"
+
+    handlers = CommandHandlers(settings, store, MarketData(rest), ChatAlerts(store, settings.telegram_alert_chat_ids), rules_from_settings(settings))
+    access = Access(settings.telegram_allowed_user_ids, settings.manual_market_data_public, member_status)
+    return ManualBot(settings, bot, store, handlers, access)
+
+
+def main() -> int:
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        logging.basicConfig(level="INFO")
+        log.error("%s configuration error: %s", LOG_MANUAL, exc)
+        return 2
+    setup_logging(settings)
+    install_redaction(logging.getLogger("TeleBot"))
+    refusal = refusal_to_start(settings)
+    if refusal:
+        log.error("%s not starting: %s", LOG_MANUAL, refusal)
+        return 2
+    try:
+        manual = build(settings)
+    except RulesError as exc:
+        log.error("%s %s", LOG_MANUAL, exc)
+        return 2
+    stopping = threading.Event()
+
+    def on_signal(signum, _frame):
+        stopping.set()
+        log.info("%s %s received: stopping", LOG_MANUAL, signal.Signals(signum).name)
+        manual.bot.stop_polling()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    health = None
+    if settings.manual_health_port:
+        try:
+            health = HealthServer(settings.manual_health_port, manual.health, log_prefix=LOG_MANUAL)
+            health.start()
+        except OSError as exc:
+            log.warning("%s health endpoint not started on :%d: %s", LOG_MANUAL, settings.manual_health_port, exc.strerror)
+    if not manual.prepare(stopping):
+        return 0 if stopping.is_set() else 2
+    log.info("%s @%s answering %d commands; automatic whale and liquidation monitoring runs in the alert system "
+             "(Celery workers), not in this bot", LOG_MANUAL, manual.username, len(COMMANDS))
+    poll = settings.manual_poll_timeout_s
+    manual.bot.infinity_polling(timeout=poll + 10, long_polling_timeout=poll, allowed_updates=ALLOWED_UPDATES, logger_level=logging.ERROR)
+    if health is not None:
+        health.stop()
+    log.info("%s stopped", LOG_MANUAL)
+    return 0

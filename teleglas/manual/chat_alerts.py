@@ -1,0 +1,94 @@
+"""A chat's alert settings as the manual bot changes them: the chat's settings hash (read by the alert
+engine at fan-out, see alerts/chat_rules.py) and the set of chats that subscribed through the bot."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from teleglas.alerts.chat_rules import ChatRules, parse_chat_rules
+from teleglas.settings import ChatId
+from teleglas.store import Store
+
+SYMBOLS = "symbols"
+MUTED_UNTIL = "muted_until"
+WHALE_ALERTS = "whale_alerts"
+
+
+def _symbols(fields: dict[str, str]) -> list[str]:
+    return [s for s in fields.get(SYMBOLS, "").split(",") if s]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAlertView:
+    fields: dict[str, str]
+    rules: ChatRules
+    configured: bool  # in TELEGRAM_ALERT_CHAT_IDS: gets every alert unless narrowed
+    subscribed: bool  # joined through /subscribe
+
+    @property
+    def receives_alerts(self) -> bool:
+        return self.configured or self.subscribed
+
+    @property
+    def symbols(self) -> list[str]:
+        return _symbols(self.fields)
+
+
+class ChatAlerts:
+    def __init__(self, store: Store, configured_chats: tuple[ChatId, ...]):
+        self.store = store
+        self.configured = {str(c) for c in configured_chats}
+
+    def view(self, chat_id: ChatId) -> ChatAlertView:
+        fields = self.store.chat_settings(chat_id)
+        subscribed = str(chat_id) in {str(c) for c in self.store.subscribers()}
+        return ChatAlertView(fields, parse_chat_rules(fields), str(chat_id) in self.configured, subscribed)
+
+    def subscribe(self, chat_id: ChatId, coin: str, kinds: list[str]) -> list[str]:
+        """Adds the coin (with its own kinds, or every kind); returns the chat's coins."""
+        def change(fields):
+            symbols = sorted(set(_symbols(fields)) | {coin})
+            values = {SYMBOLS: ",".join(symbols)}
+            if kinds:
+                values[f"kinds:{coin}"] = ",".join(kinds)
+            return values, () if kinds else (f"kinds:{coin}",)
+        fields = self.store.modify_chat_settings(chat_id, change)
+        self.store.add_subscriber(chat_id)
+        return _symbols(fields)
+
+    def unsubscribe(self, chat_id: ChatId, coin: str) -> list[str] | None:
+        """Removes the coin; None when the chat had not subscribed to it. A chat left without coins stops
+        getting alerts, unless it is a configured alert chat, which then gets every coin again."""
+        found = []
+
+        def change(fields):
+            symbols = _symbols(fields)
+            found[:] = [coin in symbols]
+            if coin not in symbols:
+                return {}, ()
+            rest = [s for s in symbols if s != coin]
+            drop = (f"kinds:{coin}",) + (() if rest else (SYMBOLS,))
+            return ({SYMBOLS: ",".join(rest)} if rest else {}), drop
+        fields = self.store.modify_chat_settings(chat_id, change)
+        if not found[0]:
+            return None
+        remaining = _symbols(fields)
+        if not remaining:
+            self.store.remove_subscriber(chat_id)
+        return remaining
+
+    def set_threshold(self, chat_id: ChatId, coin: str, field: str, usd: float) -> None:
+        self.store.update_chat_settings(chat_id, {f"{field}:{coin}": f"{usd:.0f}"})
+
+    def mute(self, chat_id: ChatId, until: float) -> None:
+        self.store.update_chat_settings(chat_id, {MUTED_UNTIL: f"{until:.0f}"})
+
+    def unmute(self, chat_id: ChatId) -> bool:
+        was_muted = MUTED_UNTIL in self.store.chat_settings(chat_id)
+        self.store.update_chat_settings(chat_id, {}, remove=(MUTED_UNTIL,))
+        return was_muted
+
+    def set_whale_alerts(self, chat_id: ChatId, on: bool) -> None:
+        if on:
+            self.store.update_chat_settings(chat_id, {}, remove=(WHALE_ALERTS,))
+        else:
+            self.store.update_chat_settings(chat_id, {WHALE_ALERTS: "off"})

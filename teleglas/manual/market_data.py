@@ -1,0 +1,114 @@
+"""What the market-data commands ask CoinGlass, through the shared REST client (its Redis cache and request
+budget), parsed into typed records. Raises the client's typed errors; the bot turns them into answers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from teleglas.coinglass.events import WhalePosition
+from teleglas.coinglass.fields import FieldError
+from teleglas.coinglass.rest import CoinGlassError, CoinGlassRest
+from teleglas.coinglass.rest_records import (CoinMarket, FearGreed, FundingRate, LiquidationTotals, LongShortRatio, OpenInterestRow,
+                                             OrderbookDepth, parse_coin_market, parse_fear_greed, parse_funding_rates,
+                                             parse_liquidation_totals, parse_long_short_ratio, parse_open_interest_rows,
+                                             parse_orderbook_depth, parse_whale_alerts)
+from teleglas.symbols import usdt_pair
+
+SUPPORTED_COINS = "/api/futures/supported-coins"
+COINS_MARKETS = "/api/futures/coins-markets"
+LIQUIDATIONS_BY_EXCHANGE = "/api/futures/liquidation/exchange-list"
+ORDERBOOK_DEPTH = "/api/futures/orderbook/ask-bids-history"
+WHALE_ALERTS = "/api/hyperliquid/whale-alert"
+FUNDING_RATES = "/api/futures/funding-rate/exchange-list"
+OPEN_INTEREST = "/api/futures/open-interest/exchange-list"
+LONG_SHORT_RATIO = "/api/futures/global-long-short-account-ratio/history"
+FEAR_GREED = "/api/index/fear-greed-history"
+
+LIQUIDATION_TIMEFRAMES = ("1h", "4h", "12h", "24h")
+ORDERBOOK_EXCHANGE = "Binance"
+ORDERBOOK_RANGE_PCT = "1"  # depth within ±1 % of the price
+MARKET_PAGES = 3  # coins-markets lists 100 coins a page, by market size
+LATEST_WHALES = 5
+
+
+class UnknownCoin(ValueError):
+    def __init__(self, coin: str, examples: list[str]):
+        super().__init__(coin)
+        self.coin = coin
+        self.examples = examples
+
+
+class NoData(ValueError):
+    """CoinGlass answered, but without the record asked for; the text says what is missing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    long_short: LongShortRatio
+    pair: str
+    fear_greed: FearGreed | None
+    fear_greed_missing: str  # why there is none (the plan, or CoinGlass had no value)
+
+
+class MarketData:
+    def __init__(self, rest: CoinGlassRest):
+        self.rest = rest
+
+    def require_coin(self, coin: str) -> None:
+        data = self.rest.get(SUPPORTED_COINS, cache_s=3600)
+        coins = [c for c in data if isinstance(c, str)] if isinstance(data, list) else []
+        if coins and coin not in coins:
+            raise UnknownCoin(coin, [c for c in ("BTC", "ETH", "SOL") if c in coins] or coins[:3])
+
+    def coin_market(self, coin: str) -> CoinMarket:
+        for page in range(1, MARKET_PAGES + 1):
+            data = self.rest.get(COINS_MARKETS, {"page": page, "per_page": 100}, cache_s=30)
+            market = _parsed(parse_coin_market, data, coin)
+            if market is not None:
+                return market
+            if not isinstance(data, list) or len(data) < 100:
+                break
+        raise NoData(f"CoinGlass lists no market overview for {coin}")
+
+    def liquidations(self, coin: str) -> list[LiquidationTotals]:
+        return [_parsed(parse_liquidation_totals, self.rest.get(LIQUIDATIONS_BY_EXCHANGE, {"symbol": coin, "range": frame}, cache_s=30), frame)
+                for frame in LIQUIDATION_TIMEFRAMES]
+
+    def orderbook(self, coin: str) -> tuple[str, OrderbookDepth]:
+        pair = usdt_pair(coin)
+        data = self.rest.get(ORDERBOOK_DEPTH, {"exchange": ORDERBOOK_EXCHANGE, "symbol": pair, "interval": "1h", "limit": 1,
+                                               "range": ORDERBOOK_RANGE_PCT}, cache_s=30)
+        return f"{ORDERBOOK_EXCHANGE} {pair}", _parsed(parse_orderbook_depth, data)
+
+    def whales(self) -> list[WhalePosition]:
+        events, _ = parse_whale_alerts(self.rest.get(WHALE_ALERTS, cache_s=15))
+        return sorted(events, key=lambda e: e.time_ms, reverse=True)[:LATEST_WHALES]
+
+    def funding(self, coin: str) -> list[FundingRate]:
+        rates, _ = parse_funding_rates(self.rest.get(FUNDING_RATES, {"symbol": coin}, cache_s=20))
+        rates = [r for r in rates if r.symbol.upper() == coin]
+        if not rates:
+            raise NoData(f"CoinGlass lists no funding rates for {coin}")
+        return rates
+
+    def open_interest(self, coin: str) -> list[OpenInterestRow]:
+        rows, _ = _parsed(parse_open_interest_rows, self.rest.get(OPEN_INTEREST, {"symbol": coin}, cache_s=10))
+        if not rows:
+            raise NoData(f"CoinGlass lists no open interest for {coin}")
+        return rows
+
+    def sentiment(self, coin: str) -> Sentiment:
+        pair = usdt_pair(coin)
+        data = self.rest.get(LONG_SHORT_RATIO, {"exchange": ORDERBOOK_EXCHANGE, "symbol": pair, "interval": "1h", "limit": 1}, cache_s=60)
+        ratio = _parsed(parse_long_short_ratio, data)
+        try:
+            return Sentiment(ratio, f"{ORDERBOOK_EXCHANGE} {pair}", _parsed(parse_fear_greed, self.rest.get(FEAR_GREED, cache_s=300)), "")
+        except (CoinGlassError, NoData) as exc:  # optional: the plan may not include it
+            return Sentiment(ratio, f"{ORDERBOOK_EXCHANGE} {pair}", None, str(exc))
+
+
+def _parsed(parse, data, *args):
+    """A parser's FieldError becomes NoData: CoinGlass's answer was there but unusable."""
+    try:
+        return parse(data, *args)
+    except FieldError as exc:
+        raise NoData(f"CoinGlass's answer could not be read ({exc})") from None
