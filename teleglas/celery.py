@@ -11,7 +11,7 @@ from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger, beat_init, worker_ready
 
 from teleglas.defines import LOG_RUNNER, MODE_POLLING, QUEUE_EVENTS, TASK_ANNOUNCE_START
-from teleglas.logging_setup import install_redaction, quiet_token_loggers
+from teleglas.logging_setup import formatter_for, install_redaction, quiet_token_loggers
 from teleglas.redaction import register_secrets
 from teleglas.settings import get_settings
 from teleglas.store import Store, redis_client
@@ -40,10 +40,14 @@ def _beat_started(**_kwargs) -> None:
 @after_setup_logger.connect
 @after_setup_task_logger.connect
 def _redact_worker_logs(logger, **_kwargs) -> None:
-    """Celery installs its own handlers; give each one the secret filter."""
-    register_secrets(*get_settings().secrets())
+    """Celery installs its own handlers; give each one the secret filter (and the JSON format when chosen)."""
+    settings = get_settings()
+    register_secrets(*settings.secrets())
     install_redaction(logger)
     quiet_token_loggers()
+    if settings.log_format == "json":
+        for handler in logger.handlers:
+            handler.setFormatter(formatter_for(settings))
 
 
 @worker_ready.connect

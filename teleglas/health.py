@@ -1,7 +1,8 @@
 """`GET /health`: the alert system's report (served by the listener: can alerts flow right now, and if not,
-why) and the small HTTP server that serves it, or the manual bot's own report.
+why) and the small HTTP server that serves it (and `/metrics`), or the manual bot's own report.
 
-200 when the WebSocket is connected, Redis answers and a worker beat its heart recently; 503 with the
+200 when Redis answers, a worker beat its heart recently and whales arrive: in WebSocket mode the stream is
+connected, in polling mode (no WebSocket key) celery beat polled the REST fallback lately; 503 with the
 reasons otherwise. Every field is a count, a time or a mode: nothing secret can appear in it.
 """
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 
 import redis
 
-from teleglas.defines import LOG_RUNNER, QUEUE_EVENTS, QUEUE_TELEGRAM
+from prometheus_client import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
+
+from teleglas.defines import LOG_RUNNER, MODE_POLLING, MODE_WEBSOCKET, QUEUE_EVENTS, QUEUE_TELEGRAM
 from teleglas.store import Store
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class HealthThresholds:
     worker_heartbeat_stale_s: float
+    whale_poll_stale_s: float = 120.0
 
 
 def assess(report: dict[str, Any], thresholds: HealthThresholds) -> list[str]:
@@ -33,19 +37,24 @@ def assess(report: dict[str, Any], thresholds: HealthThresholds) -> list[str]:
     reasons = []
     if not report.get("redis_reachable"):
         return ["redis unreachable"]
-    if report.get("mode") == "websocket" and not report.get("is_connected"):
+    if report.get("mode") == MODE_WEBSOCKET and not report.get("is_connected"):
         reasons.append("websocket disconnected")
+    if report.get("mode") == MODE_POLLING:
+        poll_age = report.get("last_whale_poll_age_s")
+        if poll_age is None or poll_age > thresholds.whale_poll_stale_s:
+            reasons.append("no whale poll yet (is celery beat running?)" if poll_age is None else f"last whale poll {poll_age:.0f} s ago")
     age = report.get("worker_heartbeat_age_s")
     if age is None or age > thresholds.worker_heartbeat_stale_s:
         reasons.append("no worker heartbeat" if age is None else f"worker heartbeat {age:.0f} s old")
     return reasons
 
 
-def gather(listener: dict[str, Any], store: Store, now: float) -> dict[str, Any]:
-    """The listener's own figures plus what Redis knows: queue depths, worker heartbeats, dead letters."""
+def gather(listener: dict[str, Any], store: Store, now: float, mode: str = MODE_WEBSOCKET) -> dict[str, Any]:
+    """The listener's own figures plus what Redis knows: queue depths, worker heartbeats, dead letters, and in
+    polling mode the age of beat's last successful whale poll."""
     last_event = float(listener.get("last_event_time") or 0)
     report: dict[str, Any] = {
-        "mode": "websocket",
+        "mode": mode,
         "is_connected": bool(int(listener.get("is_connected") or 0)),  # "0" when read back from Redis
         "reconnect_attempts": int(listener.get("reconnect_attempts", 0)),
         "last_pong_time": float(listener.get("last_pong_time") or 0),
@@ -61,6 +70,9 @@ def gather(listener: dict[str, Any], store: Store, now: float) -> dict[str, Any]
             workers=len(beats),
             dead_letters=store.dead_letter_count(),
         )
+        if mode == MODE_POLLING:
+            polled = store.last_whale_poll()
+            report["last_whale_poll_age_s"] = round(now - polled, 3) if polled else None
     except (redis.RedisError, OSError):
         report.update(redis_reachable=False, queues=None, worker_heartbeat_age_s=None, workers=None, dead_letters=None)
     return report
@@ -71,18 +83,22 @@ def verdict(report: dict[str, Any], reasons: list[str]) -> tuple[int, dict[str, 
     return (200 if not reasons else 503), report
 
 
-def alert_system_report(listener_snapshot: Callable[[], dict[str, Any]], store: Store, thresholds: HealthThresholds) -> Callable[[], tuple[int, dict[str, Any]]]:
+def alert_system_report(listener_snapshot: Callable[[], dict[str, Any]], store: Store, thresholds: HealthThresholds,
+                        mode: str = MODE_WEBSOCKET) -> Callable[[], tuple[int, dict[str, Any]]]:
     def report() -> tuple[int, dict[str, Any]]:
-        gathered = gather(listener_snapshot(), store, time.time())
+        gathered = gather(listener_snapshot(), store, time.time(), mode)
         return verdict(gathered, assess(gathered, thresholds))
     return report
 
 
 class HealthServer:
-    """Serves `report()` → (HTTP status, JSON body) on GET /health, from a daemon thread."""
+    """Serves `report()` → (HTTP status, JSON body) on GET /health, and `metrics()` → Prometheus text on
+    GET /metrics when given, from a daemon thread."""
 
-    def __init__(self, port: int, report: Callable[[], tuple[int, dict[str, Any]]], host: str = "0.0.0.0", log_prefix: str = LOG_RUNNER):
+    def __init__(self, port: int, report: Callable[[], tuple[int, dict[str, Any]]], host: str = "0.0.0.0", log_prefix: str = LOG_RUNNER,
+                 metrics: Callable[[], bytes] | None = None):
         self.report = report
+        self.metrics = metrics
         self._prefix = log_prefix
         self._server = ThreadingHTTPServer((host, port), self._handler())
         self._server.daemon_threads = True
@@ -104,15 +120,20 @@ class HealthServer:
                 log.debug("%s health %s", health._prefix, fmt % args)
 
             def do_GET(self) -> None:
-                if self.path.split("?", 1)[0] != "/health":
+                path = self.path.split("?", 1)[0]
+                if path == "/metrics" and health.metrics is not None:
+                    return self._send(200, health.metrics(), METRICS_CONTENT_TYPE)
+                if path != "/health":
                     return self._reply(404, {"status": "not found"})
                 status, report = health.report()
                 self._reply(status, report)
 
             def _reply(self, status: int, payload: dict[str, Any]) -> None:
-                body = json.dumps(payload).encode()
+                self._send(status, json.dumps(payload).encode(), "application/json")
+
+            def _send(self, status: int, body: bytes, content_type: str) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -12,13 +12,16 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
+from prometheus_client import CollectorRegistry, generate_latest
+
 from teleglas.celery import announce_start, app
 from teleglas.coinglass.ws_connection import StreamConfig, StreamConnection
 from teleglas.coinglass.ws_protocol import FrameKind, parse_frame
-from teleglas.defines import LOG_RUNNER, LOG_WS, MODE_WEBSOCKET
+from teleglas.defines import LOG_RUNNER, LOG_WS, MODE_POLLING, MODE_WEBSOCKET
 from teleglas.event_publisher import EventPublisher
 from teleglas.health import HealthServer, HealthThresholds, alert_system_report
 from teleglas.logging_setup import setup_logging
+from teleglas.metrics import ListenerCollector, RedisMetricsCollector
 from teleglas.settings import Settings, SettingsError, get_settings
 from teleglas.store import Store, redis_client
 
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 SHUTDOWN_FLUSH_S = 4.0
 STATUS_INTERVAL_S = 1.0
 _SNIPPET = 80
+OTHER_CHANNEL = "other"
 
 
 @dataclass
@@ -42,10 +46,13 @@ class ListenerCounters:
 class FrameRouter:
     """Turns one text frame into events for the publisher, with a log line and a counter for each bad part."""
 
-    def __init__(self, publisher: EventPublisher, max_message_bytes: int):
+    def __init__(self, publisher: EventPublisher, max_message_bytes: int, channels: tuple[str, ...] = ()):
         self.publisher = publisher
         self.max_message_bytes = max_message_bytes
         self.counters = ListenerCounters()
+        # Per channel, only for the channels we subscribed to: a frame naming anything else (hostile input)
+        # counts as "other" and cannot grow the metric's label set.
+        self.by_channel: dict[str, list[int]] = {channel: [0, 0] for channel in (*channels, OTHER_CHANNEL)}
 
     def __call__(self, text: str, received_ms: int) -> None:
         self.counters.frames += 1
@@ -66,6 +73,9 @@ class FrameRouter:
         for reason in frame.rejected:
             self.counters.rejected_items += 1
             log.warning("%s %s item rejected: %s; %d rejected so far", LOG_WS, frame.channel[:_SNIPPET], reason, self.counters.rejected_items)
+        counts = self.by_channel.get(frame.channel, self.by_channel[OTHER_CHANNEL])
+        counts[0] += 1
+        counts[1] += len(frame.events)
         for event in frame.events:
             self.publisher.submit(event.to_payload(), received_ms)
         if frame.events:
@@ -106,6 +116,8 @@ class StatusReporter:
             "is_connected": int(c.connected),
             "reconnect_attempts": c.backoff.attempt,
             "reconnects": c.reconnects,
+            "reconnect_successes": max(0, c.connects - 1),
+            "connected_since": c.connected_since,
             "auth_failures": c.auth_failures,
             "last_pong_time": c.last_pong_time,
             "channels": ",".join(c.channels),
@@ -140,17 +152,41 @@ class StatusReporter:
             self.write()
 
 
-def start_health(settings, status: StatusReporter) -> HealthServer | None:
-    """The health endpoint on HEALTH_PORT (0: none). A port already taken is logged, not fatal."""
+def start_health(settings: Settings, report, collectors=()) -> HealthServer | None:
+    """`GET /health` and `GET /metrics` on HEALTH_PORT (0: none). A port already taken is logged, not fatal."""
     if not settings.health_port:
         return None
+    registry = CollectorRegistry(auto_describe=False)
+    for collector in collectors:
+        registry.register(collector)
     try:
-        health = HealthServer(settings.health_port, alert_system_report(status.snapshot, status.store, HealthThresholds(settings.worker_heartbeat_stale_s)))
+        health = HealthServer(settings.health_port, report, metrics=lambda: generate_latest(registry))
     except OSError as exc:
         log.warning("%s health endpoint not started on :%d: %s", LOG_RUNNER, settings.health_port, exc.strerror)
         return None
     health.start()
     return health
+
+
+def health_thresholds(settings: Settings) -> HealthThresholds:
+    return HealthThresholds(settings.worker_heartbeat_stale_s, whale_poll_stale_s=3 * settings.whale_poll_interval_s + 30)
+
+
+def serve_polling_mode(settings: Settings) -> int:
+    """Without a WebSocket key there is no stream: whales come from celery beat's REST fallback. The listener
+    stays up for its health and metrics, so a compose or systemd health check means the same in both modes."""
+    log.info("%s COINGLASS_API_KEY_WS is empty: no stream; whale alerts come from celery beat's REST polling fallback. "
+             "Serving health and metrics only", LOG_RUNNER)
+    store = Store(redis_client(settings.redis_url))
+    health = start_health(settings, alert_system_report(dict, store, health_thresholds(settings), MODE_POLLING), [RedisMetricsCollector(store)])
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    stopping.wait()
+    if health is not None:
+        health.stop()
+    log.info("%s listener stopped (polling mode)", LOG_RUNNER)
+    return 0
 
 
 def main() -> int:
@@ -162,14 +198,13 @@ def main() -> int:
         return 2
     setup_logging(settings)
     if not settings.coinglass_api_key_ws:
-        log.error("%s COINGLASS_API_KEY_WS is empty: the WebSocket stream needs a key (whale alerts can come from the REST polling fallback instead)", LOG_RUNNER)
-        return 2
+        return serve_polling_mode(settings)
     if not settings.ws_channels:
         log.error("%s WS_CHANNELS is empty: nothing to subscribe to", LOG_RUNNER)
         return 2
 
     publisher = EventPublisher(app, settings.listener_buffer_max_events, settings.listener_buffer_max_bytes)
-    router = FrameRouter(publisher, settings.ws_max_message_bytes)
+    router = FrameRouter(publisher, settings.ws_max_message_bytes, settings.ws_channels)
     connection = StreamConnection(stream_config(settings), router)
     listener_id = f"{socket.gethostname()}-{os.getpid()}"
     status = StatusReporter(Store(redis_client(settings.redis_url)), listener_id, settings.listener_status_ttl_s, connection, router, publisher)
@@ -188,7 +223,9 @@ def main() -> int:
     log.info("%s listener %s starting: %d channel(s)", LOG_RUNNER, listener_id, len(settings.ws_channels))
     threading.Thread(target=announce_start, args=(MODE_WEBSOCKET,), name="start-notice", daemon=True).start()
     status.start()
-    health = start_health(settings, status)
+    report = alert_system_report(status.snapshot, status.store, health_thresholds(settings))
+    health = start_health(settings, report, [ListenerCollector(status.snapshot, lambda: {c: tuple(v) for c, v in router.by_channel.items()}),
+                                             RedisMetricsCollector(status.store)])
     connection.run()
     flushed = publisher.close(SHUTDOWN_FLUSH_S)
     status.stop()

@@ -29,7 +29,7 @@ from teleglas.settings import PROJECT_ROOT
 
 # Names the stack sets itself; anything else from the caller's environment that Settings reads is dropped
 # so a developer's shell cannot change what a demo or a test does.
-_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "DEADLETTER_", "DIGEST_", "FUNDING_", "OI_", "LISTENER_", "STARTUP_", "HEALTH_", "WORKER_", "LOG_", "TELEGLAS_", "MANUAL_")
+_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "DEADLETTER_", "DIGEST_", "FUNDING_", "OI_", "LISTENER_", "STARTUP_", "HEALTH_", "WORKER_", "LOG_", "TELEGLAS_", "MANUAL_", "MONITOR_")
 DEMO_ALERT_TOKEN = "100000001:demoAlertTokenForTheEmulatorOnly"
 DEMO_MANUAL_TOKEN = "100000002:demoManualBotTokenForTheEmulatorOnly"
 DEMO_WS_KEY = "demo-coinglass-ws-key-0123456789"
@@ -221,6 +221,11 @@ class LocalStack:
         """Each listener gets its own free health port unless `extra_env` names one (HEALTH_PORT)."""
         env = self.env(**{"HEALTH_PORT": str(free_port()), **(extra_env or {})})
         return self._start(name, [sys.executable, str(PROJECT_ROOT / "workers" / "ws_listener.py")], env)
+
+    def start_flower(self, port: int, extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
+        """`celery -A teleglas flower` on 127.0.0.1:`port` (it reads ./flowerconfig.py: auth from Settings)."""
+        argv = [sys.executable, "-m", "celery", "-A", "teleglas", "flower", f"--port={port}", "--address=127.0.0.1"]
+        return self._start("flower", argv, self.env(**(extra_env or {})))
 
     def start_manual_bot(self, name: str = "manual-bot", extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
         """`python bots/manual.py` on its own free health port; returns once it polls Telegram."""

@@ -1,7 +1,9 @@
 """Logging for every TELEGLAS process: one line per event, component prefix in the message, secrets masked."""
 from __future__ import annotations
 
+import json
 import logging
+import re
 import sys
 
 from teleglas.redaction import redact, register_secrets
@@ -34,6 +36,28 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class JsonFormatter(logging.Formatter):
+    """LOG_FORMAT=json: one object per line, with the component prefix as a field of its own."""
+
+    _COMPONENT = re.compile(r"^\[([A-Z_]+)\]\s*")
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        match = self._COMPONENT.match(message)
+        entry = {
+            "time": f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')}.{int(record.msecs):03d}",
+            "level": record.levelname, "process": record.processName, "logger": record.name,
+            "component": match.group(1) if match else None, "message": message[match.end():] if match else message,
+        }
+        if record.exc_text or record.exc_info:
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def formatter_for(settings: Settings) -> logging.Formatter:
+    return JsonFormatter() if settings.log_format == "json" else logging.Formatter(LOG_FORMAT)
+
+
 def install_redaction(logger: logging.Logger | None = None) -> None:
     """Adds the redacting filter to every handler of `logger` (default: root) that lacks one."""
     target = logger or logging.getLogger()
@@ -48,8 +72,9 @@ def setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
         root.addHandler(handler)
+    for handler in root.handlers:
+        handler.setFormatter(formatter_for(settings))
     root.setLevel(settings.log_level)
     quiet_token_loggers()
     install_redaction(root)

@@ -39,6 +39,7 @@ class Poller:
 
     def poll_whales(self, claimer: str, now: float) -> tuple[list[Alert], list[Flush]]:
         data = self.rest.get(WHALE_ALERTS_PATH, cache_s=min(self.settings.whale_poll_interval_s / 2, 10))
+        self.store.mark_whale_poll(now, int(self.settings.whale_poll_interval_s * 10) + 60)
         events, rejected = parse_whale_alerts(data)
         for reason in rejected:
             log.warning("%s REST record rejected: %s", LOG_RUNNER, reason)

@@ -96,13 +96,16 @@ class Settings:
     oi_cooldown_s: float
     startup_quiet_s: int
     health_port: int
+    monitor_user: str
+    monitor_password: str
+    log_format: str
     worker_heartbeat_interval_s: float
     worker_heartbeat_stale_s: float
     log_level: str
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never reach a log line, an exception text or a metric."""
-        values = (self.coinglass_api_key_ws, self.coinglass_api_key, self.telegram_alert_token, self.telegram_token)
+        values = (self.coinglass_api_key_ws, self.coinglass_api_key, self.telegram_alert_token, self.telegram_token, self.monitor_password)
         return tuple(v for v in values if v)
 
     @property
@@ -130,6 +133,12 @@ def _parse_user_ids(raw: list[str]) -> frozenset[int]:
             raise SettingsError(f"TELEGRAM_ALLOWED_USER_IDS: {item!r} is not a numeric Telegram user id")
         ids.add(int(item))
     return frozenset(ids)
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 def _positive(name: str, value: float) -> float:
@@ -247,6 +256,9 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             oi_cooldown_s=_positive("OI_COOLDOWN", _float(env, "OI_COOLDOWN", 1800.0)),
             startup_quiet_s=int(_positive("STARTUP_QUIET", env.int("STARTUP_QUIET", default=60))),
             health_port=env.int("HEALTH_PORT", default=8081),
+            monitor_user=env.str("MONITOR_USER", default=""),
+            monitor_password=env.str("MONITOR_PASSWORD", default=""),
+            log_format=_choice("LOG_FORMAT", env.str("LOG_FORMAT", default="text").lower(), ("text", "json")),
             worker_heartbeat_interval_s=_positive("WORKER_HEARTBEAT_INTERVAL", _float(env, "WORKER_HEARTBEAT_INTERVAL", 5.0)),
             worker_heartbeat_stale_s=_positive("WORKER_HEARTBEAT_STALE", _float(env, "WORKER_HEARTBEAT_STALE", 30.0)),
             log_level=env.str("LOG_LEVEL", default="INFO").upper(),

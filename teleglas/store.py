@@ -144,6 +144,10 @@ def oi_samples_key(symbol: str) -> str:
     return f"{PREFIX}:oi:{symbol}"
 
 
+def whale_poll_key() -> str:
+    return f"{PREFIX}:whale_poll:last"
+
+
 def startup_key(mode: str) -> str:
     return f"{PREFIX}:startup:{mode}"
 
@@ -441,6 +445,14 @@ class Store:
             pipe.zrange(key, 0, -1, withscores=True)
             *_, samples = pipe.execute()
         return [(score, float(member.decode().split("|", 1)[1])) for member, score in samples]
+
+    def mark_whale_poll(self, at: float, ttl_s: int) -> None:
+        """A successful REST whale poll: polling mode's sign of life for the health report."""
+        self.redis.set(whale_poll_key(), f"{at:.3f}", ex=ttl_s)
+
+    def last_whale_poll(self) -> float | None:
+        value = self.redis.get(whale_poll_key())
+        return float(value) if value is not None else None
 
     def claim_startup(self, mode: str, quiet_s: int) -> bool:
         """At most one start-up message per mode and `quiet_s`, so a crash loop cannot flood the chats."""

@@ -18,6 +18,7 @@ from teleglas.content_id import content_id
 from teleglas.defines import KIND_SYSTEM, LOG_ENGINE
 from teleglas.delivery.ratelimit import RateLimits
 from teleglas.engine_store import DIRECT, EngineStore
+from teleglas.metrics import ALERTS, NoMetrics, Recorder
 from teleglas.settings import ChatId, Settings
 from teleglas.store import Store
 
@@ -39,8 +40,9 @@ class DigestFlush:
 
 
 class FanOut:
-    def __init__(self, store: Store, engine_store: EngineStore, settings: Settings):
+    def __init__(self, store: Store, engine_store: EngineStore, settings: Settings, metrics: Recorder | NoMetrics | None = None):
         self.store = store
+        self.metrics = metrics or NoMetrics()
         self.state = engine_store
         self.settings = settings
         self._limits = RateLimits.from_settings(settings)
@@ -56,6 +58,7 @@ class FanOut:
             if not rules.accepts(alert.kind, alert.symbol, alert.base_asset, alert.usd, now):
                 log.debug("%s alert=%s not for chat=%s (its own rules or mute)", LOG_ENGINE, alert.alert_id, chat)
                 continue
+            self.metrics.inc(ALERTS, alert.kind, chat)
             if alert.kind == KIND_SYSTEM:  # an "online" notice: never in a digest, never delaying the next alert
                 sends.append(Send(chat, alert.alert_id, alert.text, (alert.alert_id,)))
                 continue

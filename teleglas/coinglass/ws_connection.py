@@ -55,6 +55,7 @@ class StreamConnection:
         self.connected = False
         self.connected_since = 0.0
         self.reconnects = 0
+        self.connects = 0
         self.auth_failures = 0
         self.last_pong_time = 0.0
         self._last_ping_time = 0.0
@@ -119,6 +120,7 @@ class StreamConnection:
         ws.send(subscribe_message(self.channels))
         self.connected = True
         self.connected_since = time.time()
+        self.connects += 1
         log.info("%s connected to %s, subscribed to %s", LOG_WS, redact(url), ", ".join(self.channels))
         return ws
 

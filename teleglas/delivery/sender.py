@@ -25,6 +25,8 @@ from teleglas.delivery import telegram as tg
 from teleglas.delivery.message_split import html_to_plain, split_message
 from teleglas.delivery.ratelimit import RateLimiter
 from teleglas.delivery.telegram import DeliveryError, TelegramClient
+from teleglas.metrics import (DEAD_LETTERS, FRAME_TO_SEND, MESSAGES_SENT, RATE_LIMIT_WAIT_SECONDS, RATE_LIMIT_WAITS, TELEGRAM_ERRORS,
+                              NoMetrics, Recorder)
 from teleglas.settings import ChatId, Settings
 from teleglas.store import Store
 
@@ -78,12 +80,14 @@ class Outcome:
 
 
 class Sender:
-    def __init__(self, client: TelegramClient, store: Store, limiter: RateLimiter, settings: Settings, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, client: TelegramClient, store: Store, limiter: RateLimiter, settings: Settings, sleep: Callable[[float], None] = time.sleep,
+                 metrics: Recorder | NoMetrics | None = None):
         self.client = client
         self.store = store
         self.limiter = limiter
         self.settings = settings
         self._sleep = sleep
+        self.metrics = metrics or NoMetrics()
         self._lease_s = settings.telegram_timeout_s + _LEASE_MARGIN_S
 
     def run(self, job: SendJob, owner: str) -> Outcome:
@@ -124,6 +128,9 @@ class Sender:
                 log.info("%s alert=%s chat=%s is being sent by %s; checking again in %.1f s", LOG_SENDER, part_id, job.chat_id, state.sending_owner, state.lease_left_s)
                 return self._reschedule(job, max(state.lease_left_s, 0.1))
             permit = self.limiter.acquire(job.chat_id, job.slot)
+            if permit.wait_s > 0:
+                self.metrics.inc(RATE_LIMIT_WAITS)
+                self.metrics.inc(RATE_LIMIT_WAIT_SECONDS, amount=permit.wait_s)
             if not permit.granted:
                 log.debug("%s alert=%s chat=%s waits %.2f s for its rate-limit slot", LOG_SENDER, part_id, job.chat_id, permit.wait_s)
                 return self._reschedule(replace(job, slot=permit.slot), permit.wait_s)
@@ -136,8 +143,12 @@ class Sender:
                 message_id = self.client.send(job.chat_id, part, html=not job.plain)
             except DeliveryError as exc:
                 self.store.release_delivery(part_id, job.chat_id, owner)
+                self.metrics.inc(TELEGRAM_ERRORS, exc.reason, exc.error_code if exc.error_code is not None else "none")
                 return self._failed(job, exc)
             self.store.record_delivery(part_id, job.chat_id, message_id, self.settings.delivery_record_ttl_s)
+            self.metrics.inc(MESSAGES_SENT, job.chat_id)
+            if job.origin_ms:
+                self.metrics.observe(FRAME_TO_SEND, time.time() - job.origin_ms / 1000)
             message_ids.append(message_id)
             sent_now = True
         return Outcome(SENT if sent_now else ALREADY_SENT, message_ids=tuple(message_ids), job=job)
@@ -190,6 +201,7 @@ class Sender:
             "attempts": job.failures, "failed_at": round(time.time(), 3),
         }
         self.store.push_dead_letter(entry, self.settings.deadletter_ttl_s, self.settings.deadletter_max)
+        self.metrics.inc(DEAD_LETTERS, reason)
         log.error("%s alert=%s chat=%s dead-lettered after %d attempt(s): %s %s", LOG_SENDER, job.alert_id, job.chat_id, job.failures, reason, description)
         return Outcome(DEAD_LETTER, description, job=job)
 

@@ -336,6 +336,7 @@ class TelegramEmulator:
                 "params": {k: v for k, v in params.items() if k not in ("chat_id", "text")}, "received_at": now,
             }
             self.messages.append(record)
+            log.info("%s bot=%s chat=%s message_id=%d %s", LOG_TG_EMULATOR, record["bot_id"], chat_id, message_id, text.replace("\n", " ⏎ ")[:500])
             if self.record_path is not None:
                 with self.record_path.open("a", encoding="utf-8") as fh:
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -15,6 +15,7 @@ from teleglas.alerts.rules import RulesError, rules_from_settings
 from teleglas.coinglass.events import PayloadError, event_from_payload
 from teleglas.defines import LOG_ENGINE, QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_PROCESS_EVENT
 from teleglas.engine_store import EngineStore
+from teleglas.metrics import EVENT_LATENCY, EVENTS_EVALUATED, recorder
 from teleglas.settings import get_settings
 from teleglas.store import Store, redis_client
 from teleglas.tasks.send import send_message
@@ -27,7 +28,7 @@ def engine_and_fanout() -> tuple[Engine, FanOut]:
     settings = get_settings()
     client = redis_client(settings.redis_url)
     store, state = Store(client), EngineStore(client)
-    return Engine(rules_from_settings(settings), store, state, settings), FanOut(store, state, settings)
+    return Engine(rules_from_settings(settings), store, state, settings), FanOut(store, state, settings, recorder())
 
 
 @worker_init.connect
@@ -52,6 +53,9 @@ def process_event(self, payload: dict, received_ms: int | None = None) -> None:
     alerts, flushes = engine.evaluate(event, claimer=self.request.id or "local", now=now)
     schedule_flushes(flushes)
     dispatch(alerts, now, received_ms)
+    metrics = recorder()
+    metrics.inc(EVENTS_EVALUATED, event.kind)
+    metrics.observe(EVENT_LATENCY, time.time() - event.time_ms / 1000, event.kind)
 
 
 @shared_task(name=TASK_FLUSH_AGGREGATE, queue=QUEUE_EVENTS, bind=True)

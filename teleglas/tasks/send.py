@@ -13,6 +13,7 @@ from teleglas.delivery import telegram as tg
 from teleglas.delivery.ratelimit import RateLimiter, RateLimits
 from teleglas.delivery.sender import RESCHEDULE, SENT, Sender, SendJob
 from teleglas.delivery.telegram import DeliveryError, TelegramClient
+from teleglas.metrics import recorder
 from teleglas.settings import get_settings
 from teleglas.store import Store, redis_client
 
@@ -24,7 +25,7 @@ def _sender() -> Sender:
     settings = get_settings()
     client = TelegramClient(settings.telegram_api_url, settings.telegram_alert_token, settings.telegram_timeout_s)
     redis = redis_client(settings.redis_url)
-    return Sender(client, Store(redis), RateLimiter(redis, client.bot_id, RateLimits.from_settings(settings)), settings)
+    return Sender(client, Store(redis), RateLimiter(redis, client.bot_id, RateLimits.from_settings(settings)), settings, metrics=recorder())
 
 
 @worker_process_init.connect

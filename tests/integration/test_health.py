@@ -1,9 +1,12 @@
-"""The listener's /health through real processes: 200 when alerts can flow, 503 with the reason when the
-WebSocket is down, when no worker beats, when Redis is down; never a secret in it."""
+"""The listener's /health and /metrics through real processes: 200 when alerts can flow, 503 with the reason
+when the WebSocket is down, when no worker beats, when Redis is down, in polling mode when beat does not poll;
+never a secret in it. Metrics parse with prometheus-client's parser and move when events flow."""
 import json
 import re
 import urllib.error
 import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from teleglas.local_stack import DEMO_ALERT_TOKEN, DEMO_REST_KEY, DEMO_WS_KEY, free_port, wait_until
 from tests.integration.conftest import write_scenario
@@ -56,3 +59,66 @@ def _status(port: int) -> int | None:
         return health(port)[0]
     except OSError:
         return None
+
+
+def metrics(port: int) -> dict[tuple[str, tuple], float]:
+    """GET /metrics parsed with prometheus-client's own parser: {(sample name, sorted labels): value}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def total(samples: dict, name: str, **labels) -> float:
+    return sum(v for (n, l), v in samples.items() if n == name and all(dict(l).get(k) == w for k, w in labels.items()))
+
+
+def test_metrics_parse_and_move_when_events_flow(make_stack):
+    stack = make_stack(settings_env=FAST)
+    port = free_port()
+    stack.start_redis()
+    stack.start_telegram_emulator()
+    stack.start_coinglass_emulator()
+    stack.start_worker()
+    stack.start_listener(extra_env={"HEALTH_PORT": str(port)})
+    stack.wait_for_replay()
+    messages = stack.wait_for_idle(settle_s=2.5)  # two metric flush intervals after the last send
+    samples = metrics(port)
+    assert total(samples, "teleglas_ws_connected") == 1 and total(samples, "teleglas_ws_connection_uptime_seconds") > 0
+    frames = total(samples, "teleglas_ws_frames_total", channel="liquidationOrders")
+    events = total(samples, "teleglas_ws_events_total")
+    assert frames > 0 and events >= frames
+    assert total(samples, "teleglas_events_evaluated_total") == events == total(samples, "teleglas_listener_published_events_total")
+    assert total(samples, "teleglas_messages_sent_total") == len(messages) > 0
+    # Measured for alerts sent on their own; a start-up notice or a digest has no single frame behind it.
+    direct = [m for m in messages if not m["text"].startswith(("✅ TELEGLAS online", "🧾 DIGEST"))]
+    assert total(samples, "teleglas_frame_to_send_seconds_count") == len(direct) > 0
+    assert total(samples, "teleglas_alerts_total", kind="liquidation", chat=stack.chat_ids[0]) >= 1
+    assert total(samples, "teleglas_event_to_decision_seconds_count") == events
+    assert total(samples, "teleglas_queue_depth", queue="events") == 0 and total(samples, "teleglas_workers") == 1
+    assert total(samples, "teleglas_redis_up") == 1 and total(samples, "teleglas_telegram_errors_total") == 0
+
+    stack.add_telegram_fault(status=500, description="Internal Server Error", count=1)
+    stack.enqueue_send(stack.chat_ids[0], "one more", "metrics-test-alert")
+    stack.wait_for_idle(settle_s=2.5)
+    after = metrics(port)
+    assert total(after, "teleglas_telegram_errors_total", reason="server_error", code="500") == 1
+    assert total(after, "teleglas_messages_sent_total") == total(samples, "teleglas_messages_sent_total") + 1
+
+
+def test_polling_mode_health_waits_for_beat(make_stack):
+    stack = make_stack(settings_env={**FAST, "COINGLASS_API_KEY_WS": "", "WHALE_POLL_INTERVAL": "1"})
+    port = free_port()
+    stack.start_redis()
+    stack.start_telegram_emulator()
+    stack.start_coinglass_emulator()
+    stack.start_worker()
+    listener = stack.start_listener(extra_env={"HEALTH_PORT": str(port)})
+    wait_until(lambda: _status(port) is not None, 15, 0.2, what="the health endpoint")
+    status, report = health(port)
+    assert status == 503 and report["mode"] == "polling" and report["reasons"] == ["no whale poll yet (is celery beat running?)"]
+    assert "whale alerts come from celery beat's REST polling fallback" in listener.log_text()
+    stack.start_beat()
+    wait_until(lambda: _status(port) == 200, 30, 0.2, what="beat's first whale poll")
+    report = health(port)[1]
+    assert report["mode"] == "polling" and report["last_whale_poll_age_s"] < 5 and "is_connected" in report
+    assert total(metrics(port), "teleglas_redis_up") == 1
