@@ -70,6 +70,17 @@ def test_start_sets_the_command_menu_and_says_where_alerts_come_from(stack):
     assert calls.index("getme") < calls.index("deletewebhook") < calls.index("setmycommands") < calls.index("getupdates")
 
 
+def test_start_and_help_list_every_command(stack):
+    start = ask(stack, "/start", chat_id=50004, user_id=50004)
+    assert start.startswith("👋 <b>TELEGLAS</b>: real-time crypto-derivatives alerts and market data.\n"
+                            "Automatic alerts come from the alert bot; this bot answers commands.\n\n<b>Market data</b>\n")
+    assert ask(stack, "/help", chat_id=50004, user_id=50004) == start.split("\n\n", 1)[1]
+    for command in COMMANDS:
+        if command.name not in ("start", "help", "status"):
+            assert command.usage.replace("&", "&amp;") + " · " in start, command.usage
+    assert "/status · Alert system status" in start
+
+
 MARKET_CARDS = {
     "/raw BTC": "\n".join((
         "📊 <b>BTC</b> market",

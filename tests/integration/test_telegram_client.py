@@ -114,7 +114,7 @@ def test_emulator_enforces_the_flood_limits_with_429_and_retry_after():
         assert (error.reason, error.retry_after) == ("rate_limited", 1.0)
         with emulator._lock:  # pretend the earlier group messages are older than the chat interval
             for i in range(3):
-                emulator._accepted_at[-4001].append(time.time() - 50 + i)
+                emulator._accepted_at[(100000002, -4001)].append(time.time() - 50 + i)  # (bot id, chat)
         error = send_error(client, chat=-4001)  # 3 in the last minute already
         assert error.reason == "rate_limited" and error.retry_after == 10.0  # the oldest of the 3 leaves the minute in 10 s
         for chat in range(100, 104):

@@ -67,7 +67,8 @@ def test_compose_health_checks_use_the_health_endpoints():
     assert checks["manual-bot"] == f"CMD python -m teleglas.healthcheck http://127.0.0.1:{environment['MANUAL_HEALTH_PORT']}/health"
     assert checks["flower"].endswith("--port=5555") is False and "5555/healthcheck" in checks["flower"]
     assert "--port=5555" in services["flower"]["command"]
-    assert "inspect ping" in " ".join(services["worker"]["healthcheck"]["test"])
+    worker = services["worker"]["healthcheck"]["test"]
+    assert worker[0] == "CMD-SHELL" and "inspect ping --destination celery@$$HOSTNAME" in worker[1]  # compose makes $$ a literal $ for the shell
 
 
 def test_dockerfile_is_slim_non_root_pinned_and_has_what_the_commands_need():
