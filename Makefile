@@ -2,7 +2,7 @@
 # Both set themselves up first (virtualenv, pip install, redis-server when missing).
 VENV_PY := .venv/bin/python
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test bench chaos clean
 
 setup:
 	@bash tools/bootstrap.sh
@@ -12,6 +12,13 @@ demo: setup
 
 test: setup
 	@$(VENV_PY) -m pytest
+
+# Speed against this machine's floor, and "nothing lost, nothing twice" under faults (each under 10 minutes).
+bench: setup
+	@$(VENV_PY) -m bench.run
+
+chaos: setup
+	@$(VENV_PY) -m bench.chaos
 
 clean:
 	rm -rf .venv .pytest_cache

@@ -1,17 +1,19 @@
 """Celery settings for TELEGLAS, all derived from the one Settings object.
 
 Delivery semantics: at-least-once from the broker, made exactly-once at the chat by the tasks themselves
-(event claim by fingerprint in process_event, delivery record per (alert, chat) in send_message).
+(event claim by fingerprint in process_events, delivery record per (alert, chat) in send_message).
 """
 from kombu import Queue
 
 from teleglas.defines import (QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_ANNOUNCE_START, TASK_CHECK_FUNDING, TASK_CHECK_OPEN_INTEREST,
-                              TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_POLL_WHALES, TASK_PROCESS_EVENT, TASK_SEND_MESSAGE)
+                              TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_POLL_WHALES, TASK_PROCESS_EVENTS, TASK_SEND_MESSAGE)
 from teleglas.settings import get_settings
 
 _settings = get_settings()
 
 broker_url = _settings.celery_broker_url
+# kombu's Redis transport plus a guard that keeps a worker up when Redis restarts (see the module).
+broker_transport = "teleglas.broker_transport:Transport"
 # Publishing retries on a broker blip; the listener publishes from its own thread so this never blocks reading.
 broker_connection_retry_on_startup = True
 task_publish_retry = True
@@ -23,7 +25,7 @@ include = ["teleglas.tasks.events", "teleglas.tasks.send", "teleglas.tasks.polli
 task_queues = (Queue(QUEUE_EVENTS), Queue(QUEUE_TELEGRAM))
 task_default_queue = QUEUE_EVENTS
 task_routes = {
-    TASK_PROCESS_EVENT: {"queue": QUEUE_EVENTS},
+    TASK_PROCESS_EVENTS: {"queue": QUEUE_EVENTS},
     TASK_FLUSH_AGGREGATE: {"queue": QUEUE_EVENTS},
     TASK_FLUSH_DIGEST: {"queue": QUEUE_EVENTS},
     TASK_POLL_WHALES: {"queue": QUEUE_EVENTS},

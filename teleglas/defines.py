@@ -24,7 +24,7 @@ WHALE_KINDS = (KIND_TRADE, KIND_WHALE_POSITION)
 # Celery queues and task names: the listener publishes by name so it never imports worker code.
 QUEUE_EVENTS = "events"
 QUEUE_TELEGRAM = "telegram"
-TASK_PROCESS_EVENT = "teleglas.process_event"
+TASK_PROCESS_EVENTS = "teleglas.process_events"  # a frame's events (or a few ms' worth) per task
 TASK_SEND_MESSAGE = "teleglas.send_message"
 TASK_FLUSH_AGGREGATE = "teleglas.flush_aggregate"
 TASK_FLUSH_DIGEST = "teleglas.flush_digest"

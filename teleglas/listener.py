@@ -1,4 +1,6 @@
-"""The listener process: CoinGlass frames in, one `process_event` task per parsed event out.
+"""The listener process: CoinGlass frames in, `process_events` tasks out: each carries the events buffered at
+that moment, up to LISTENER_BATCH_MAX_EVENTS, so a quiet stream sends one event a task and a cascade divides
+Celery's per-message cost over many.
 
 Reading, parsing and counting happen on the read thread; publishing happens on EventPublisher's thread.
 """
@@ -27,6 +29,7 @@ from teleglas.store import Store, redis_client
 
 log = logging.getLogger(__name__)
 SHUTDOWN_FLUSH_S = 4.0
+STOP_DRAIN_S = 1.0  # after unsubscribing at shutdown: long enough for frames already on their way
 STATUS_INTERVAL_S = 1.0
 _SNIPPET = 80
 OTHER_CHANNEL = "other"
@@ -203,7 +206,7 @@ def main() -> int:
         log.error("%s WS_CHANNELS is empty: nothing to subscribe to", LOG_RUNNER)
         return 2
 
-    publisher = EventPublisher(app, settings.listener_buffer_max_events, settings.listener_buffer_max_bytes)
+    publisher = EventPublisher(app, settings.listener_buffer_max_events, settings.listener_buffer_max_bytes, settings.listener_batch_max_events)
     router = FrameRouter(publisher, settings.ws_max_message_bytes, settings.ws_channels)
     connection = StreamConnection(stream_config(settings), router)
     listener_id = f"{socket.gethostname()}-{os.getpid()}"
@@ -216,7 +219,7 @@ def main() -> int:
             raise SystemExit(1)
         stopping.set()
         log.info("%s %s received: closing the stream", LOG_RUNNER, signal.Signals(signum).name)
-        connection.stop()
+        connection.stop(drain_s=STOP_DRAIN_S)
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)

@@ -24,7 +24,7 @@ from pathlib import Path
 import redis
 from celery import Celery
 
-from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_PROCESS_EVENT, TASK_SEND_MESSAGE
+from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_PROCESS_EVENTS, TASK_SEND_MESSAGE
 from teleglas.settings import PROJECT_ROOT
 
 # Names the stack sets itself; anything else from the caller's environment that Settings reads is dropped
@@ -100,6 +100,12 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             pass
         return self.process.returncode
+
+    def kill(self, timeout_s: float = 10.0) -> None:
+        """SIGKILL to the whole process group (the main process and, for Celery, its pool), as kill -9 would."""
+        self._kill_group(signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(timeout_s)
 
     def _kill_group(self, signum: int) -> None:
         try:
@@ -177,11 +183,11 @@ class LocalStack:
         self.processes[name] = proc
         return proc
 
-    def start_redis(self, appendonly: bool = False) -> ManagedProcess:
-        """`appendonly=True` keeps queued tasks across a restart (fsync on every write), as compose runs it."""
+    def start_redis(self, appendonly: bool = False, fsync: str = "always") -> ManagedProcess:
+        """`appendonly=True` keeps queued tasks across a restart (`fsync` "everysec" is what compose runs)."""
         data = self.workdir / "redis"
         data.mkdir(exist_ok=True)
-        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if appendonly else ["--appendonly", "no"]
+        persistence = ["--appendonly", "yes", "--appendfsync", fsync] if appendonly else ["--appendonly", "no"]
         proc = self._start("redis", [find_redis_server(), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", *persistence, "--dir", str(data)])
         client = self.redis()
         wait_until(lambda: _pings(client), 15, what="redis-server")
@@ -224,8 +230,11 @@ class LocalStack:
 
     def start_flower(self, port: int, extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
         """`celery -A teleglas flower` on 127.0.0.1:`port` (it reads ./flowerconfig.py: auth from Settings)."""
-        argv = [sys.executable, "-m", "celery", "-A", "teleglas", "flower", f"--port={port}", "--address=127.0.0.1"]
-        return self._start("flower", argv, self.env(**(extra_env or {})))
+        return self.start_command("flower", ["-m", "celery", "-A", "teleglas", "flower", f"--port={port}", "--address=127.0.0.1"], extra_env)
+
+    def start_command(self, name: str, python_args: list[str], extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
+        """Any `python ARGS` with the stack's environment, e.g. a benchmark's own Celery worker."""
+        return self._start(name, [sys.executable, *python_args], self.env(**(extra_env or {})))
 
     def start_manual_bot(self, name: str = "manual-bot", extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
         """`python bots/manual.py` on its own free health port; returns once it polls Telegram."""
@@ -252,13 +261,13 @@ class LocalStack:
     # -- observations -----------------------------------------------------------------------------------
 
     def queued_events(self) -> list[dict]:
-        """The event payloads of the process_event tasks waiting in the `events` queue, oldest first (kombu
+        """The event payloads of the process_events tasks waiting in the `events` queue, oldest first (kombu
         LPUSHes, workers BRPOP); other tasks on that queue (a start-up notice) are left out."""
         events = []
         for raw in reversed(self.redis().lrange(QUEUE_EVENTS, 0, -1)):
             message = json.loads(raw)
-            if message.get("headers", {}).get("task") == TASK_PROCESS_EVENT:
-                events.append(json.loads(base64.b64decode(message["body"]))[0][0])
+            if message.get("headers", {}).get("task") == TASK_PROCESS_EVENTS:
+                events += [payload for payload, _received_ms in json.loads(base64.b64decode(message["body"]))[0][0]]
         return events
 
     def telegram_messages(self) -> list[dict]:
@@ -286,15 +295,16 @@ class LocalStack:
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.load(response)
 
-    def enqueue_events(self, payloads: list[dict]) -> None:
-        """Puts process_event tasks on the `events` queue, as the listener does."""
+    def enqueue_events(self, payloads: list[dict], batch: int = 100) -> None:
+        """Puts process_events tasks of `batch` events each on the `events` queue, as the listener does."""
         app = self.celery_app()
         with app.producer_or_acquire() as producer:
-            for payload in payloads:
-                app.send_task(TASK_PROCESS_EVENT, args=(payload, None), queue=QUEUE_EVENTS, producer=producer)
+            for start in range(0, len(payloads), batch):
+                items = [[payload, None] for payload in payloads[start:start + batch]]
+                app.send_task(TASK_PROCESS_EVENTS, args=(items,), queue=QUEUE_EVENTS, producer=producer)
 
     def enqueue_send(self, chat_id, text: str, alert_id: str) -> None:
-        """Puts one send_message task on the `telegram` queue, as process_event does."""
+        """Puts one send_message task on the `telegram` queue, as process_events does."""
         self.celery_app().send_task(TASK_SEND_MESSAGE, args=(chat_id, text, alert_id, None), queue=QUEUE_TELEGRAM)
 
     def celery_app(self) -> Celery:

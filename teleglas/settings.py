@@ -69,6 +69,7 @@ class Settings:
     listener_buffer_max_events: int
     listener_buffer_max_bytes: int
     listener_status_ttl_s: int
+    listener_batch_max_events: int
     telegram_timeout_s: float
     send_max_retries: int
     telegram_bot_per_s: float
@@ -227,6 +228,7 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             ws_close_timeout_s=_positive("WS_CLOSE_TIMEOUT", _float(env, "WS_CLOSE_TIMEOUT", 10.0)),
             listener_buffer_max_events=int(_positive("LISTENER_BUFFER_MAX_EVENTS", env.int("LISTENER_BUFFER_MAX_EVENTS", default=100_000))),
             listener_buffer_max_bytes=int(_positive("LISTENER_BUFFER_MAX_BYTES", env.int("LISTENER_BUFFER_MAX_BYTES", default=64 * 1024 * 1024))),
+            listener_batch_max_events=int(_positive("LISTENER_BATCH_MAX_EVENTS", env.int("LISTENER_BATCH_MAX_EVENTS", default=500))),
             listener_status_ttl_s=int(_positive("LISTENER_STATUS_TTL", env.int("LISTENER_STATUS_TTL", default=5))),
             ws_max_message_bytes=int(_positive("WS_MAX_MESSAGE_BYTES", env.int("WS_MAX_MESSAGE_BYTES", default=10 * 1024 * 1024))),
             telegram_timeout_s=_positive("TELEGRAM_TIMEOUT", _float(env, "TELEGRAM_TIMEOUT", 15.0)),

@@ -56,12 +56,31 @@ class StreamConnection:
         self.connected_since = 0.0
         self.reconnects = 0
         self.connects = 0
+        self._stopping = False
         self.auth_failures = 0
         self.last_pong_time = 0.0
         self._last_ping_time = 0.0
 
-    def stop(self) -> None:
-        """Ends run(): callable from a signal handler or another thread."""
+    def stop(self, drain_s: float = 0.0) -> None:
+        """Ends run(): callable from a signal handler or another thread. With `drain_s`, unsubscribes first and
+        keeps reading that long, so the frames CoinGlass sent before it saw the unsubscribe are still handled:
+        a restart loses nothing that reached the socket."""
+        with self._ws_lock:
+            ws = self._ws if self.connected and not self._stopping else None
+        self._stopping = True
+        if drain_s > 0 and ws is not None:
+            try:
+                ws.send(unsubscribe_message(self.channels))
+                timer = threading.Timer(drain_s, self._finish_stop)
+                timer.daemon = True
+                timer.start()
+                log.info("%s unsubscribed; reading what is in flight for %.1f s before closing", LOG_WS, drain_s)
+                return
+            except (OSError, websocket.WebSocketException):
+                pass
+        self._finish_stop()
+
+    def _finish_stop(self) -> None:
         self._stop.set()
         self._shutdown_socket()
 
@@ -92,6 +111,8 @@ class StreamConnection:
             finally:
                 self.connected = False
                 self._close(ws)
+            if self._stopping:
+                self._stop.wait()
             if not self._stop.is_set():
                 self.reconnects += 1
                 self.backoff.connection_ended(time.time() - self.connected_since)

@@ -155,10 +155,10 @@ class Sender:
 
     def _failed(self, job: SendJob, exc: DeliveryError) -> Outcome:
         where = f"{LOG_SENDER} alert={job.alert_id} chat={job.chat_id}"
-        if exc.reason == tg.RATE_LIMITED:
+        if exc.reason == tg.RATE_LIMITED:  # not a failure of this message: Telegram says when to come back
             paused = self.limiter.pause(exc.retry_after or 1.0)
             log.warning("%s %s; every sender of this bot pauses %.1f s", where, exc, paused)
-            return self._retry_later(job, exc, paused)
+            return self._reschedule(replace(job, slot=None), paused)
         if exc.retryable:
             return self._retry_later(job, exc, min(2.0 ** (job.failures + 1), _BACKOFF_CAP_S))
         if exc.reason in (tg.FORBIDDEN, tg.CHAT_NOT_FOUND):

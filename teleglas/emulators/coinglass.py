@@ -3,7 +3,8 @@
 
 A wrong or missing key is refused at the handshake with HTTP 401 (what the reference expects of the real
 server). Messages in another shape (`{"op": "subscribe", "args": [...]}`) are ignored, as CoinGlass does.
-`GET /_emulator/status` reports replay progress as JSON. The same port serves the REST API v4 endpoints
+`GET /_emulator/status` reports replay progress as JSON (`?log=1` adds `sent_log`: [time, step index] of every
+step delivered to at least one client, which benchmarks use as the events that went in). The same port serves the REST API v4 endpoints
 TELEGLAS polls (teleglas.emulators.coinglass_rest), with the `CG-API-KEY` header check and fault modes.
 
     python -m teleglas.emulators.coinglass --port 8765 --api-key KEY --scenario demo.jsonl
@@ -115,6 +116,8 @@ class CoinGlassEmulator:
             status = {"replay_done": self.replay_done.is_set(), "frames_sent": self.frames_sent, "clients": len(self.clients),
                       "steps": len(self.steps), "handshakes_refused": self.handshakes_refused,
                       "rest_requests": [path for path, _ in self.rest.requests]}
+            if parse_qs(url.query).get("log") == ["1"]:
+                status["sent_log"] = self.sent_log
             response = connection.respond(HTTPStatus.OK, json.dumps(status) + "\n")
             response.headers["Content-Type"] = "application/json"
             return response
@@ -175,12 +178,16 @@ class CoinGlassEmulator:
                     client.connection.transport.abort()
             else:
                 targets = [c for c in self.clients if (step.channel in c.channels if step.action == "frame" else c.channels)]
+                delivered = False
                 for client in targets:
+                    if client.connection.transport.is_closing():
+                        continue  # dropped a moment ago: the frame goes nowhere, as on a dead socket
                     try:
                         await client.connection.send(step.text)
+                        delivered = True
                     except ConnectionClosed:
                         continue
-                if targets:
+                if delivered:
                     self.frames_sent += 1
                     self.sent_log.append((time.time(), index))
         self.replay_done.set()

@@ -5,7 +5,8 @@ person can read exactly what "Telegram" received. Like the real service it enfor
 (1 message/s per chat, 20/min per group or channel, 30/s per bot) with 429 + retry_after. Control paths:
 - `POST /_emulator/faults`: scripted answers for the next matching calls, e.g.
   `{"status": 500, "description": "Internal Server Error", "count": 3, "chat_id": "42"}`, or
-  `{"reset": true}` to drop the connection without an answer (and without accepting the message);
+  `{"reset": true}` to drop the connection without an answer (and without accepting the message), or
+  `{"status": 429, "retry_after": 1, "for_s": 10}` for every matching call during the next 10 s (a storm);
 - `POST /_emulator/chats`: `{"blocked": [42], "migrated": {"-4001": -1004001}}`, chats that answer 403 or
   the group→supergroup 400 from now on;
 - `POST /_emulator/chats` also takes `{"admins": {"-1001": [11111]}}`, the users getChatMember reports as
@@ -67,6 +68,7 @@ class Fault:
     method: str = "sendmessage"
     chat_id: str | None = None
     reset: bool = False  # close the connection without answering, as a network failure looks
+    until: float = 0.0  # set from `for_s`: answers every matching call until then instead of the next one
 
     def matches(self, method: str, params: dict[str, Any]) -> bool:
         return self.method == method and (self.chat_id is None or str(params.get("chat_id", "")).strip() == str(self.chat_id))
@@ -194,9 +196,12 @@ class TelegramEmulator:
             raise ApiError(401, "Unauthorized" if _TOKEN_SHAPE.match(token) else "Unauthorized: invalid token specified")
         method = method.lower()
         with self._lock:
+            now = time.time()
+            self._faults = deque(f for f in self._faults if not f.until or f.until > now)
             fault = next((f for f in self._faults if f.matches(method, params)), None)
             if fault is not None:
-                self._faults.remove(fault)
+                if not fault.until:
+                    self._faults.remove(fault)
                 if fault.reset:
                     raise ConnectionDropped()
                 parameters = {}
@@ -506,8 +511,11 @@ def _handler_for(emulator: TelegramEmulator) -> type[BaseHTTPRequestHandler]:
             if path == "/_emulator/faults" and self.command == "POST":
                 try:
                     spec = json.loads(body or b"{}")
-                    fault = Fault(**{k: spec[k] for k in spec if k in Fault.__dataclass_fields__})
+                    fault = Fault(**{k: spec[k] for k in spec if k in Fault.__dataclass_fields__ and k != "until"})
                     fault.method = fault.method.lower()
+                    if spec.get("for_s"):
+                        fault.until = time.time() + float(spec["for_s"])
+                        spec["count"] = 1
                 except (ValueError, TypeError) as exc:
                     return self._reply(400, {"ok": False, "description": f"bad fault: {exc}"})
                 for _ in range(int(spec.get("count", 1))):

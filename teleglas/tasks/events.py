@@ -13,7 +13,7 @@ from teleglas.alerts.engine import Alert, Engine, Flush
 from teleglas.alerts.fanout import FanOut, Send
 from teleglas.alerts.rules import RulesError, rules_from_settings
 from teleglas.coinglass.events import PayloadError, event_from_payload
-from teleglas.defines import LOG_ENGINE, QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_PROCESS_EVENT
+from teleglas.defines import LOG_ENGINE, QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_PROCESS_EVENTS
 from teleglas.engine_store import EngineStore
 from teleglas.metrics import EVENT_LATENCY, EVENTS_EVALUATED, recorder
 from teleglas.settings import get_settings
@@ -41,21 +41,27 @@ def _load_rules(**_kwargs) -> None:
         raise SystemExit(2) from None
 
 
-@shared_task(name=TASK_PROCESS_EVENT, queue=QUEUE_EVENTS, bind=True)
-def process_event(self, payload: dict, received_ms: int | None = None) -> None:
-    try:
-        event = event_from_payload(payload)
-    except (PayloadError, TypeError, ValueError) as exc:
-        log.error("%s rejected task payload: %s", LOG_ENGINE, exc)
-        return
+@shared_task(name=TASK_PROCESS_EVENTS, queue=QUEUE_EVENTS, bind=True)
+def process_events(self, items: list) -> None:
+    """`items` are [payload, received_ms] pairs. One task carries many events to divide Celery's per-message
+    cost; each event keeps its own fingerprint claim (by this task's id), so a redelivered batch re-runs only
+    as the same claimer and a replayed event from elsewhere is still a duplicate."""
     engine, _ = engine_and_fanout()
-    now = time.time()
-    alerts, flushes = engine.evaluate(event, claimer=self.request.id or "local", now=now)
-    schedule_flushes(flushes)
-    dispatch(alerts, now, received_ms)
     metrics = recorder()
-    metrics.inc(EVENTS_EVALUATED, event.kind)
-    metrics.observe(EVENT_LATENCY, time.time() - event.time_ms / 1000, event.kind)
+    claimer = self.request.id or "local"
+    for item in items:
+        try:
+            payload, received_ms = item
+            event = event_from_payload(payload)
+        except (PayloadError, TypeError, ValueError) as exc:
+            log.error("%s rejected task payload: %s", LOG_ENGINE, str(exc)[:200])
+            continue
+        now = time.time()
+        alerts, flushes = engine.evaluate(event, claimer=claimer, now=now)
+        schedule_flushes(flushes)
+        dispatch(alerts, now, received_ms)
+        metrics.inc(EVENTS_EVALUATED, event.kind)
+        metrics.observe(EVENT_LATENCY, time.time() - event.time_ms / 1000, event.kind)
 
 
 @shared_task(name=TASK_FLUSH_AGGREGATE, queue=QUEUE_EVENTS, bind=True)

@@ -1,9 +1,9 @@
 """A liquidation cascade through two real workers: thousands of events on a few symbols, some replayed. The
 messages Telegram receives stay inside its limits and account for every qualifying event exactly once."""
 import random
-import re
 from collections import Counter, defaultdict
 
+from teleglas.accounting import totals
 from teleglas.alerts.rules import parse_rules
 from teleglas.alerts.thresholds import qualifies
 from teleglas.coinglass.events import LiquidationOrder
@@ -30,42 +30,6 @@ min_usd = 5_000_000
 SYMBOLS = {"BTCUSDT": 60_000.0, "ETHUSDT": 2_400.0, "SOLUSDT": 140.0, "DOGEUSDT": 0.12}
 PRIVATE, GROUP = 7301, -1007302
 T0_MS = 1_725_478_245_000
-
-_USD = re.compile(r"\$([\d,]+)")
-
-
-def amounts(text: str) -> list[int]:
-    return [int(a.replace(",", "")) for a in _USD.findall(text)]
-
-
-def account(text: str) -> list[tuple[str, int, int]]:
-    """(symbol, events, usd) for everything one message reports, by its documented shapes."""
-    lines = text.splitlines()
-    if lines[0].startswith("🧾 DIGEST"):
-        found = []
-        for line in lines[1:]:
-            parts = line.split()
-            symbol = parts[1]
-            if line.startswith("🔥"):
-                size = amounts(line)[0]
-                more = re.search(r"\(\+(\d+) more: \$([\d,]+)\)", line)
-                found.append((symbol, 1 + (int(more[1]) if more else 0), size + (int(more[2].replace(",", "")) if more else 0)))
-            else:  # 🔁 summary or ⚡ storm: "N more: $X" / "N liquidations · $X"
-                count = int(re.search(r"(\d+) (?:more|liquidations?)", line)[1])
-                found.append((symbol, count, amounts(line)[-1]))
-        return found
-    symbol = re.search(r"📊 Symbol: (\S+)", text)[1]
-    folded = re.search(r"➕ (\d+) more since the last alert: \$([\d,]+)", text)
-    extra = (int(folded[1]), int(folded[2].replace(",", ""))) if folded else (0, 0)
-    if lines[0] == "🔥 LIQUIDATION ALERT":
-        size = amounts(re.search(r"💵 Size: .*", text)[0])[0]
-        return [(symbol, 1 + extra[0], size + extra[1])]
-    if lines[0] == "⚡ LIQUIDATION STORM":
-        storm = re.search(r"💥 (\d+) liquidations? · \$([\d,]+)", text)
-        return [(symbol, int(storm[1]), int(storm[2].replace(",", "")))]
-    assert lines[0] == "🔁 LIQUIDATION SUMMARY", text
-    return [(symbol, *extra)]
-
 
 def test_a_cascade_through_two_workers_is_fully_accounted_for(make_stack, tmp_path):
     rules_path = tmp_path / "rules.toml"
@@ -99,11 +63,7 @@ def test_a_cascade_through_two_workers_is_fully_accounted_for(make_stack, tmp_pa
     messages = stack.wait_for_idle(settle_s=6)  # longer than the longest flush (cooldown, storm, digest)
 
     for chat in (PRIVATE, GROUP):
-        got_usd, got_count = defaultdict(int), Counter()
-        for message in (m for m in messages if m["chat_id"] == chat):
-            for symbol, count, usd in account(message["text"]):
-                got_usd[symbol] += usd
-                got_count[symbol] += count
+        got_count, got_usd = totals(m["text"] for m in messages if m["chat_id"] == chat)
         assert dict(got_count) == dict(expected_count), chat  # every qualifying event once, none twice
         assert dict(got_usd) == dict(expected_usd), chat
     calls = Counter(c["status"] for c in stack.telegram_calls() if c["method"] == "sendmessage")

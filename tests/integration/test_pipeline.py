@@ -81,7 +81,7 @@ def test_scenario_yields_exactly_the_expected_messages(make_stack, tmp_path):
         env=stack.env(), capture_output=True, text=True, timeout=60,
     )
     assert inspect.returncode == 0, inspect.stderr
-    assert "teleglas.process_event [queue=events]" in inspect.stdout
+    assert "teleglas.process_events [queue=events]" in inspect.stdout
     assert "teleglas.send_message [queue=telegram]" in inspect.stdout
 
     listener.signal(signal.SIGTERM)

@@ -1,0 +1,100 @@
+"""End-to-end latency: a frame leaving the CoinGlass emulator → sendMessage arriving at the Telegram emulator,
+at a steady 500 events/s (frames of 5 events every 10 ms) with 1 % qualifying, through the listener and one
+`celery -A teleglas worker -c 2`.
+
+This measures the pipeline, not Telegram's limits: the alert chat gets 5 alerts a second, which Telegram would
+answer with digests, so the bench sets the chat spacing to 1 ms (TELEGRAM_CHAT_INTERVAL) with an emulator
+without flood limits, and a rules file without cooldown folding or storms, so every qualifying event is an
+alert of its own. Floor: a two-hop no-op Celery chain (bench/floor_app.py) at 100 chains/s, the task rate the
+pipeline sees at 500 events/s in frames of 5."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from bench import floor_app
+from bench.workload import PAIRS, T0_MS, delivered_frames, percentile, write_scenario
+from teleglas.coinglass.events import LiquidationOrder
+from teleglas.local_stack import LocalStack, wait_until
+
+RULES = """
+[default]
+liquidation_min_usd = 1_000_000
+whale_min_usd = 1_000_000
+cooldown_s = 0.001
+
+[storm]
+window_s = 1
+min_count = 1_000_000
+min_usd = 1_000_000_000_000
+"""
+_SIZE = re.compile(r"💵 Size: \$([\d,]+)")
+
+
+def stream(count: int, every: int) -> list[LiquidationOrder]:
+    """Every `every`-th event qualifies, with a size of its own (1,000,000 + its number) to find it again."""
+    symbols = list(PAIRS)
+    events = []
+    for n in range(count):
+        usd = 1_000_000 + n if n % every == every - 1 else 1_000 + n % 50_000
+        symbol = symbols[n % len(symbols)]
+        events.append(LiquidationOrder("Binance", symbol, symbol.removesuffix("USDT"), PAIRS[symbol], 1 + n % 2, float(usd), T0_MS + n))
+    return events
+
+
+def pipeline_latencies(workdir: Path, seconds: float, rate: int = 500, per_frame: int = 5, every: int = 100) -> list[float]:
+    events = stream(int(seconds * rate), every)
+    workdir.mkdir(parents=True, exist_ok=True)
+    scenario, rules = workdir / "steady.jsonl", workdir / "rules.toml"
+    frame_steps = write_scenario(scenario, events, per_frame, pause_s=per_frame / rate)
+    rules.write_text(RULES)
+    env = {"ALERT_RULES_FILE": str(rules), "TELEGRAM_CHAT_INTERVAL": "0.001", "TELEGRAM_RATE_MARGIN": "0", "STARTUP_QUIET": "1"}
+    with LocalStack(workdir / "stack", chat_ids=("42",), scenario=str(scenario), settings_env=env) as stack:
+        stack.start_redis()
+        stack.start_telegram_emulator(flood_limits=False)
+        stack.start_coinglass_emulator()
+        stack.start_worker(concurrency=2)
+        stack.start_listener()
+        stack.wait_for_replay(timeout_s=seconds * 3 + 60)
+        messages = stack.wait_for_idle(settle_s=1.0)
+        _, sent_at = delivered_frames(stack, frame_steps)
+    latencies = []
+    for message in messages:
+        size = _SIZE.search(message["text"])
+        if size is None:
+            continue  # the start-up notice
+        number = int(size[1].replace(",", "")) - 1_000_000
+        latencies.append(message["received_at"] - sent_at[number // per_frame])
+    return latencies
+
+
+def floor_latencies(workdir: Path, seconds: float, rate: int = 100) -> list[float]:
+    with LocalStack(workdir / "floor") as stack:
+        stack.start_redis()
+        worker = stack.start_command("floor-worker", ["-m", "celery", "-A", "bench.floor_app", "worker", "-Q", floor_app.QUEUE, "-c", "2",
+                                                      "--without-mingle", "--without-gossip", "--loglevel", "WARNING", "--hostname", "floor@%h"])
+        client = stack.redis()
+        floor_app.app.conf.broker_url = stack.redis_url
+        floor_app.hop1.delay(time.time())  # the worker is ready when the first chain comes back
+        wait_until(lambda: client.llen(floor_app.RESULTS) > 0 or not worker.running, 60, 0.05, what="the floor worker")
+        client.delete(floor_app.RESULTS)
+        count = int(seconds * rate)
+        started = time.perf_counter()
+        with floor_app.app.producer_or_acquire() as producer:
+            for n in range(count):
+                while time.perf_counter() < started + n / rate:
+                    time.sleep(0.0005)
+                floor_app.hop1.apply_async((time.time(),), producer=producer)
+        wait_until(lambda: client.llen(floor_app.RESULTS) >= count, 120, 0.05, what="every floor chain")
+        return [float(v) for v in client.lrange(floor_app.RESULTS, 0, -1)]
+
+
+def run(workdir: Path, seconds: float) -> dict[str, float]:
+    pipeline = pipeline_latencies(workdir / "pipeline", seconds)
+    floor = floor_latencies(workdir, min(seconds, 10.0))
+    figures = {"alerts": len(pipeline)}
+    for name, values in (("", pipeline), ("floor_", floor)):
+        for label, share in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99)):
+            figures[f"{name}{label}_ms"] = percentile(values, share) * 1000
+    return figures

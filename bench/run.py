@@ -1,0 +1,81 @@
+"""`make bench`: every benchmark of issue 10 with its floor, measured in the same run, in one table.
+
+    .venv/bin/python -m bench.run            # the full sizes (about 6 minutes on 2 cores)
+    .venv/bin/python -m bench.run --quick    # tiny sizes: checks the harness, the figures mean nothing
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from bench import cascade, ingest, latency, worker
+
+DIGEST_GROUP_INTERVAL_S = 10.0  # the default the cascade target is measured against
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def measure(quick: bool, workdir: Path) -> dict:
+    sizes = {"ingest": 600, "worker": 600, "worker_per_event": 300, "latency_s": 2.0, "cascade": 1_500, "cascade_s": 3.0} if quick else \
+            {"ingest": 50_000, "worker": 50_000, "worker_per_event": 20_000, "latency_s": 20.0, "cascade": 50_000, "cascade_s": 30.0}
+    results = {"sizes": sizes}
+    results["ingest"] = ingest.run(workdir / "ingest", sizes["ingest"])
+    results["worker"] = worker.run(workdir / "worker", sizes["worker"], per_event_count=sizes["worker_per_event"])
+    results["latency"] = latency.run(workdir / "latency", sizes["latency_s"])
+    results["cascade"] = cascade.run(workdir / "cascade", sizes["cascade"], sizes["cascade_s"], quick_rules=quick)
+    return results
+
+
+def report(results: dict) -> str:
+    i, w, lat, c = results["ingest"], results["worker"], results["latency"], results["cascade"]
+    met = lambda ok: "yes" if ok else "NO"  # noqa: E731
+    rows = [
+        ("benchmark", "figure", "floor", "ratio", "target", "met"),
+        ("listener ingest, batched", f"{i['batched']:,.0f} ev/s", f"{i['floor']:,.0f} ev/s", f"{i['batched'] / i['floor']:.0%}",
+         ">= 10,000 ev/s, >= 50% of floor", met(i["batched"] >= 10_000 and i["batched"] >= 0.5 * i["floor"])),
+        ("listener ingest, one task/event", f"{i['per_event']:,.0f} ev/s", f"{i['floor']:,.0f} ev/s", f"{i['per_event'] / i['floor']:.0%}", "(the slower shape)", "-"),
+        ("worker evaluation, batched", f"{w['batched']:,.0f} ev/s", f"{w['floor']:,.0f} tasks/s", f"{w['batched'] / w['floor']:.1f}x",
+         ">= 2,000 ev/s", met(w["batched"] >= 2_000)),
+        ("worker evaluation, one task/event", f"{w['per_event']:,.0f} ev/s", f"{w['floor']:,.0f} tasks/s", f"{w['per_event'] / w['floor']:.1f}x", "(the slower shape)", "-"),
+    ]
+    for label in ("p50", "p95", "p99"):
+        rows.append((f"end-to-end {label} @ 500 ev/s", f"{lat[f'{label}_ms']:.1f} ms", f"{lat[f'floor_{label}_ms']:.1f} ms",
+                     f"{lat[f'{label}_ms'] / lat[f'floor_{label}_ms']:.1f}x", "<= 100 ms" if label == "p99" else "",
+                     met(lat["p99_ms"] <= 100) if label == "p99" else ""))
+    rows += [
+        ("cascade: last message after last event", f"{c['last_message_after_s']:.1f} s", "", "", f"<= {DIGEST_GROUP_INTERVAL_S:.0f} s (one digest interval)",
+         met(c["last_message_after_s"] <= DIGEST_GROUP_INTERVAL_S)),
+        ("cascade: events in / qualifying / delivered", f"{c['events_in']:,} / {c['qualifying']:,} / {c['delivered']:,}", "", "", "delivered = qualifying",
+         met(c["delivered"] == c["qualifying"])),
+        ("cascade: lost / duplicates", f"{c['lost']} / {c['duplicates']}", "", "", "0 / 0", met(c["lost"] == 0 and c["duplicates"] == 0)),
+        ("cascade: messages / HTTP 429", f"{c['messages']} / {c['http_429']}", "", "", "429 = 0", met(c["http_429"] == 0)),
+    ]
+    header = (f"TELEGLAS benchmarks, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {platform.machine()}, "
+              f"Python {platform.python_version()} (end-to-end: {lat['alerts']} alerts; cascade: {c['ingest_seconds']:.1f} s of events)")
+    return header + "\n" + table(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the harness works")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="teleglas-bench-") as tmp:
+        results = measure(args.quick, Path(tmp))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()
