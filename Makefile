@@ -11,7 +11,7 @@ demo: setup
 	@$(VENV_PY) -m teleglas.demo
 
 test: setup
-	@$(VENV_PY) -m pytest
+	@$(VENV_PY) -m pytest -n 2 --dist loadfile
 
 # Speed against this machine's floor, and "nothing lost, nothing twice" under faults (each under 10 minutes).
 bench: setup

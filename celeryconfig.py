@@ -12,8 +12,6 @@ from teleglas.settings import get_settings
 _settings = get_settings()
 
 broker_url = _settings.celery_broker_url
-# kombu's Redis transport plus a guard that keeps a worker up when Redis restarts (see the module).
-broker_transport = "teleglas.broker_transport:Transport"
 # Publishing retries on a broker blip; the listener publishes from its own thread so this never blocks reading.
 broker_connection_retry_on_startup = True
 task_publish_retry = True

@@ -64,7 +64,7 @@ def run(workdir: Path, count: int = 50_000, seconds: float = 30.0, per_frame: in
         if during is not None:
             during(stack)
         stack.wait_for_replay(timeout_s=seconds * 4 + 120)
-        messages = stack.wait_for_idle(settle_s=3.0, timeout_s=300)
+        messages = stack.wait_for_idle(settle_s=1.5 if quick_rules else 3.0, timeout_s=300)
         delivered, sent_at = delivered_frames(stack, frame_steps)
         calls = Counter(c["status"] for c in stack.telegram_calls() if c["method"] == "sendmessage")
     went_in = [e for number in sorted(delivered) for e in events[number * per_frame:(number + 1) * per_frame]]

@@ -23,6 +23,7 @@ from bench.run import table
 # Fast recovery for the runs: a SIGKILLed worker's unacknowledged tasks come back after the visibility
 # timeout (Settings requires it to exceed TELEGRAM_MAX_COUNTDOWN + TELEGRAM_TIMEOUT).
 CHAOS_ENV = {"CELERY_VISIBILITY_TIMEOUT": "25", "TELEGRAM_MAX_COUNTDOWN": "15", "TELEGRAM_TIMEOUT": "5", "WS_RECONNECT_DELAY": "0.5"}
+QUICK_ENV = {**CHAOS_ENV, "CELERY_VISIBILITY_TIMEOUT": "10", "TELEGRAM_MAX_COUNTDOWN": "5", "TELEGRAM_TIMEOUT": "3"}
 
 
 def _later(seconds: float, action) -> None:
@@ -81,7 +82,7 @@ def main() -> None:
             if args.only and not any(name.startswith(prefix) for prefix in args.only):
                 continue
             started = time.monotonic()
-            result = cascade.run(Path(tmp) / f"s{number}", count, seconds, extra_env=CHAOS_ENV, during=spec.get("during"),
+            result = cascade.run(Path(tmp) / f"s{number}", count, seconds, extra_env=QUICK_ENV if args.quick else CHAOS_ENV, during=spec.get("during"),
                                  drops=spec.get("drops", 0), quick_rules=args.quick)
             failed |= result["lost"] > 0 or result["duplicates"] > 0 or result["delivered"] != result["qualifying"]
             rows.append((name, f"{result['events_in']:,}", f"{result['qualifying']:,}", f"{result['delivered']:,}", str(result["lost"]),

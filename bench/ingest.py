@@ -12,7 +12,7 @@ from teleglas.defines import QUEUE_EVENTS
 from teleglas.local_stack import LocalStack, wait_until
 
 
-def listener_rate(workdir: Path, events: list[LiquidationOrder], per_frame: int, batch: int) -> float:
+def listener_rate(workdir: Path, events: list[LiquidationOrder], per_frame: int, batch: int, settle_s: float = 2.0) -> float:
     scenario = workdir / "flood.jsonl"
     workdir.mkdir(parents=True, exist_ok=True)
     write_scenario(scenario, events, per_frame)
@@ -24,7 +24,7 @@ def listener_rate(workdir: Path, events: list[LiquidationOrder], per_frame: int,
         wait_until(lambda: client.llen(QUEUE_EVENTS) > 0, 60, 0.0005, what="the first task")
         first = time.perf_counter()
         last_change, last_length = first, client.llen(QUEUE_EVENTS)
-        while time.perf_counter() - last_change < 2.0:  # done when the queue stopped growing for 2 s
+        while time.perf_counter() - last_change < settle_s:  # done when the queue stopped growing that long
             length = client.llen(QUEUE_EVENTS)
             if length != last_length:
                 last_change, last_length = time.perf_counter(), length
@@ -48,10 +48,10 @@ def floor_rate(workdir: Path, events: list[LiquidationOrder], pipeline: int = 50
         return len(payloads) / (time.perf_counter() - started)
 
 
-def run(workdir: Path, count: int, per_frame: int = 50) -> dict[str, float]:
+def run(workdir: Path, count: int, per_frame: int = 50, settle_s: float = 2.0) -> dict[str, float]:
     events = liquidation_stream(count, 0.0, seed=11)
     return {
-        "batched": listener_rate(workdir / "batched", events, per_frame, batch=500),
-        "per_event": listener_rate(workdir / "per-event", events[: max(per_frame, count // 3)], per_frame, batch=1),
+        "batched": listener_rate(workdir / "batched", events, per_frame, batch=500, settle_s=settle_s),
+        "per_event": listener_rate(workdir / "per-event", events[: max(per_frame, count // 3)], per_frame, batch=1, settle_s=settle_s),
         "floor": floor_rate(workdir, events),
     }

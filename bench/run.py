@@ -26,10 +26,10 @@ def table(rows: list[tuple[str, ...]]) -> str:
 
 
 def measure(quick: bool, workdir: Path) -> dict:
-    sizes = {"ingest": 600, "worker": 600, "worker_per_event": 300, "latency_s": 2.0, "cascade": 1_500, "cascade_s": 3.0} if quick else \
+    sizes = {"ingest": 300, "worker": 300, "worker_per_event": 100, "latency_s": 1.0, "cascade": 600, "cascade_s": 2.0} if quick else \
             {"ingest": 50_000, "worker": 50_000, "worker_per_event": 20_000, "latency_s": 20.0, "cascade": 50_000, "cascade_s": 30.0}
     results = {"sizes": sizes}
-    results["ingest"] = ingest.run(workdir / "ingest", sizes["ingest"])
+    results["ingest"] = ingest.run(workdir / "ingest", sizes["ingest"], settle_s=0.5 if quick else 2.0)
     results["worker"] = worker.run(workdir / "worker", sizes["worker"], per_event_count=sizes["worker_per_event"])
     results["latency"] = latency.run(workdir / "latency", sizes["latency_s"])
     results["cascade"] = cascade.run(workdir / "cascade", sizes["cascade"], sizes["cascade_s"], quick_rules=quick)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from kombu.transport import redis
+from kombu.transport import TRANSPORT_ALIASES, redis
 
 from teleglas.defines import LOG_RUNNER
 
@@ -52,3 +52,9 @@ class Channel(redis.Channel):
 
 class Transport(redis.Transport):
     Channel = Channel
+
+
+def register() -> None:
+    """`redis://` (and `rediss://`) broker URLs use this transport in every process that imports the app;
+    kombu's alias table is its documented way to name a transport class."""
+    TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = f"{__name__}:Transport"

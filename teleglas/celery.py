@@ -10,12 +10,14 @@ import time
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger, beat_init, worker_ready
 
+from teleglas import broker_transport
 from teleglas.defines import LOG_RUNNER, MODE_POLLING, QUEUE_EVENTS, TASK_ANNOUNCE_START
 from teleglas.logging_setup import formatter_for, install_redaction, quiet_token_loggers
 from teleglas.redaction import register_secrets
 from teleglas.settings import get_settings
 from teleglas.store import Store, redis_client
 
+broker_transport.register()  # before the app opens a broker connection: a Redis restart must not stop a worker
 app = Celery("teleglas")
 app.config_from_object("celeryconfig")
 log = logging.getLogger(__name__)
