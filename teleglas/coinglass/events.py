@@ -1,11 +1,17 @@
 """Typed market events, the only shape the alert engine sees, whatever transport brought them."""
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, fields
+import functools
+from dataclasses import MISSING, dataclass, fields
 from typing import Any, ClassVar
 
 from teleglas.content_id import content_id
 from teleglas.defines import KIND_LIQUIDATION, KIND_TRADE, KIND_WHALE_POSITION, LIQUIDATION_SIDES, POSITION_SIDES, TRADE_SIDES
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +40,9 @@ class MarketEvent:
         return (self.kind, self.exchange, self.symbol, str(self.side), repr(float(self.price)), repr(float(self.usd)), str(self.time_ms))
 
     def to_payload(self) -> dict[str, Any]:
-        """A JSON-safe dict for a Celery task argument."""
-        return {"kind": self.kind, **asdict(self)}
+        """A JSON-safe dict for a Celery task argument (fields are plain values: no deep copy as in asdict,
+        which was half of the listener's parsing time)."""
+        return {"kind": self.kind, **{name: getattr(self, name) for name in _field_names(type(self))}}
 
 
 @dataclass(frozen=True, slots=True)

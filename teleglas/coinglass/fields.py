@@ -4,12 +4,16 @@ range (unsigned unless the field carries a sign), millisecond times between 2000
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 MAX_TEXT_FIELD = 64
 MAX_ABS_NUMBER = 1e15
 MIN_TIME_MS = 946_684_800_000
 MAX_TIME_MS = 4_102_444_800_000
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class FieldError(ValueError):
@@ -32,7 +36,7 @@ def text(value: Any, name: str, max_length: int = MAX_TEXT_FIELD) -> str:
     value = value.strip()
     if not value or len(value) > max_length:
         raise FieldError(f"{name} length {len(value)} outside 1..{max_length}")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if _CONTROL.search(value):
         raise FieldError(f"{name} contains control characters")
     return value
 
