@@ -4,6 +4,8 @@ import base64
 import json
 import re
 import threading
+import urllib.error
+import urllib.request
 
 import pytest
 import redis
@@ -55,6 +57,15 @@ def alerted(messages: list[dict]) -> list[str]:
         else:
             found += [line.split(": ", 1)[1] for line in lines if line.startswith("📊 Symbol: ")][:1]
     return found
+
+
+def health(port: int) -> tuple[int, dict]:
+    """GET 127.0.0.1:port/health: (HTTP status, the JSON report), for a 503 as well as a 200."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
 
 
 def write_scenario(path, steps) -> str:

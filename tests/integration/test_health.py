@@ -9,17 +9,9 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 
 from teleglas.local_stack import DEMO_ALERT_TOKEN, DEMO_REST_KEY, DEMO_WS_KEY, free_port, wait_until
-from tests.integration.conftest import write_scenario
+from tests.integration.conftest import health, write_scenario
 
 FAST = {"WORKER_HEARTBEAT_INTERVAL": "0.5", "WORKER_HEARTBEAT_STALE": "2"}
-
-
-def health(port: int) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
 
 
 def test_health_reports_why_alerts_cannot_flow(make_stack, tmp_path):

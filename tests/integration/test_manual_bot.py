@@ -13,7 +13,7 @@ from teleglas.coinglass.events import LiquidationOrder
 from teleglas.local_stack import DEMO_ALERT_TOKEN, DEMO_MANUAL_TOKEN, LocalStack, free_port, wait_until
 from teleglas.manual.commands import COMMANDS
 from teleglas.settings import PROJECT_ROOT
-from tests.integration.conftest import alerted
+from tests.integration.conftest import alerted, health
 
 MANUAL_BOT = int(DEMO_MANUAL_TOKEN.split(":")[0])
 ALERT_BOT = int(DEMO_ALERT_TOKEN.split(":")[0])
@@ -257,26 +257,18 @@ def test_refuses_to_start_with_the_alert_token_or_none(stack):
     assert missing.returncode == 2 and "[MANUAL] not starting: TELEGRAM_TOKEN is empty" in missing.stderr
 
 
-def _health(port):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.load(exc)
-
-
 def test_health_reports_polling_and_redis(make_stack):
     stack = make_stack()
     stack.start_redis()
     stack.start_telegram_emulator(flood_limits=False)
     port = free_port()
     stack.start_manual_bot(extra_env={"MANUAL_HEALTH_PORT": str(port)})
-    wait_until(lambda: _health(port)[0] == 200, 10, what="a healthy bot")
-    status, report = _health(port)
+    wait_until(lambda: health(port)[0] == 200, 10, what="a healthy bot")
+    status, report = health(port)
     assert report["status"] == "ok" and report["polling_alive"] and report["redis_reachable"] and report["last_update_age_s"] is None
     assert DEMO_MANUAL_TOKEN not in json.dumps(report)
     stack.processes["redis"].stop()
-    status, report = _health(port)
+    status, report = health(port)
     assert status == 503 and report["reasons"] == ["redis unreachable"]
 
 
