@@ -108,9 +108,15 @@ return redis.call('LRANGE', KEYS[2], 0, -1)
 #       5 when the pending digest flush is due
 # ARGV: 1 now, 2 spacing s, 3 group wait s, 4 group interval s, 5 entry, 6 ttl s, 7 grace s
 _ROUTE = """
-local memo = redis.call('GET', KEYS[1])
-if memo then return {memo, '0'} end  -- routed before (a redelivered task): same answer, no new flush
 local now = tonumber(ARGV[1])
+local memo = redis.call('GET', KEYS[1])
+if memo then
+  -- Routed before (a redelivered task): the same answer. If that route asked for the digest flush, ask
+  -- again: the first task may have died before publishing it (a second flush finds nothing to send).
+  local decision, due_at = string.match(memo, '^([^|]+)|?(.*)$')
+  if due_at ~= '' then return {decision, tostring(math.max(0.001, tonumber(due_at) - now))} end
+  return {decision, '0'}
+end
 local decision, due = 'buffered', 0
 if redis.call('LLEN', KEYS[3]) > 0 then
   redis.call('RPUSH', KEYS[3], ARGV[5])
@@ -132,7 +138,7 @@ else
   end
 end
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6]))
-redis.call('SET', KEYS[1], decision, 'EX', tonumber(ARGV[6]))
+redis.call('SET', KEYS[1], due > 0 and (decision .. '|' .. tostring(now + due)) or decision, 'EX', tonumber(ARGV[6]))
 return {decision, tostring(due)}
 """
 

@@ -1,4 +1,5 @@
 """Event dedupe, delivery records, chat state and dead letters against a real redis-server."""
+from teleglas.engine_store import DIRECT, EngineStore
 from teleglas.store import delivery_key, event_key
 
 
@@ -56,3 +57,17 @@ def test_dead_letters_are_newest_first_capped_and_expire(store):
     assert [entry["alert_id"] for _, entry in letters] == ["a4", "a3", "a2"]
     assert 0 < store.redis.ttl("teleglas:deadletters") <= 100
     assert store.remove_dead_letter(letters[1][0]) and [e["alert_id"] for _, e in store.dead_letters()] == ["a4", "a2"]
+
+
+def test_a_redelivered_route_asks_again_for_the_digest_flush(store):
+    """A task that routed an alert into a digest and died before publishing the flush leaves the digest
+    waiting; its redelivery must ask for the flush again (found by `make chaos`: one alert lost in 721)."""
+    engine_store = EngineStore(store.redis)
+    chat, now = -100777, 1_000.0
+    assert engine_store.route("a1", chat, "entry-a1", 3.0, 2.0, 10.0, 600, now).decision == DIRECT
+    first = engine_store.route("a2", chat, "entry-a2", 3.0, 2.0, 10.0, 600, now + 0.5)
+    assert first.decision == "buffered" and first.flush_due_s == 2.0
+    again = engine_store.route("a2", chat, "entry-a2", 3.0, 2.0, 10.0, 600, now + 1.0)  # the redelivery
+    assert again.decision == "buffered" and abs(again.flush_due_s - 1.5) < 1e-6
+    assert engine_store.route("a1", chat, "entry-a1", 3.0, 2.0, 10.0, 600, now + 1.0).flush_due_s == 0  # a direct send asks for none
+    assert store.redis.llen(f"teleglas:digest:{chat}:buffer") == 1  # and nothing was buffered twice
