@@ -11,7 +11,7 @@ import logging
 
 from teleglas.alerts import market_checks as checks
 from teleglas.alerts.engine import FORM_SINGLE, Alert, Engine, Flush
-from teleglas.coinglass.rest import CoinGlassRest
+from teleglas.coinglass.rest import FUNDING_RATES, OPEN_INTEREST, WHALE_ALERTS, CoinGlassRest
 from teleglas.content_id import content_id
 from teleglas.coinglass.rest_records import parse_funding_rates, parse_open_interest, parse_whale_alerts
 from teleglas.defines import KIND_FUNDING, KIND_OPEN_INTEREST, KIND_SYSTEM, LOG_RUNNER, MODE_WEBSOCKET
@@ -21,9 +21,6 @@ from teleglas.whale_source import whale_source
 
 log = logging.getLogger(__name__)
 
-WHALE_ALERTS_PATH = "/api/hyperliquid/whale-alert"
-FUNDING_PATH = "/api/futures/funding-rate/exchange-list"
-OPEN_INTEREST_PATH = "/api/futures/open-interest/exchange-list"
 
 
 class Poller:
@@ -38,7 +35,7 @@ class Poller:
         return whale_source(self.store, self.settings, now).reason
 
     def poll_whales(self, claimer: str, now: float) -> tuple[list[Alert], list[Flush]]:
-        data = self.rest.get(WHALE_ALERTS_PATH, cache_s=min(self.settings.whale_poll_interval_s / 2, 10))
+        data = self.rest.get(WHALE_ALERTS, cache_s=min(self.settings.whale_poll_interval_s / 2, 10))
         self.store.mark_whale_poll(now, int(self.settings.whale_poll_interval_s * 10) + 60)
         events, rejected = parse_whale_alerts(data)
         for reason in rejected:
@@ -53,7 +50,7 @@ class Poller:
         return alerts, flushes
 
     def check_funding(self, claimer: str, now: float) -> list[Alert]:
-        rates, rejected = parse_funding_rates(self.rest.get(FUNDING_PATH, cache_s=20))
+        rates, rejected = parse_funding_rates(self.rest.get(FUNDING_RATES, cache_s=20))
         for reason in rejected:
             log.warning("%s REST record rejected: %s", LOG_RUNNER, reason)
         wanted = set(self.settings.funding_symbols)
@@ -81,7 +78,7 @@ class Poller:
     def check_open_interest(self, claimer: str, now: float) -> list[Alert]:
         alerts = []
         for symbol in self.settings.oi_symbols:
-            current = parse_open_interest(self.rest.get(OPEN_INTEREST_PATH, {"symbol": symbol}, cache_s=10), symbol)
+            current = parse_open_interest(self.rest.get(OPEN_INTEREST, {"symbol": symbol}, cache_s=10), symbol)
             samples = self.store.add_oi_sample(symbol, now, current.usd, self.settings.oi_window_s)
             measured = checks.open_interest_change(samples, now, self.settings.oi_window_s)
             if measured is None or not checks.open_interest_should_alert(measured[0], self.settings.oi_change_threshold_pct):

@@ -19,6 +19,17 @@ from teleglas.store import Store
 
 SUCCESS_CODE = "0"
 
+# The v4 endpoints TELEGLAS asks (coinglass-api.md), named once for the beat checks and the manual bot.
+SUPPORTED_COINS = "/api/futures/supported-coins"
+COINS_MARKETS = "/api/futures/coins-markets"
+LIQUIDATIONS_BY_EXCHANGE = "/api/futures/liquidation/exchange-list"
+ORDERBOOK_DEPTH = "/api/futures/orderbook/ask-bids-history"
+WHALE_ALERTS = "/api/hyperliquid/whale-alert"
+FUNDING_RATES = "/api/futures/funding-rate/exchange-list"
+OPEN_INTEREST = "/api/futures/open-interest/exchange-list"
+LONG_SHORT_RATIO = "/api/futures/global-long-short-account-ratio/history"
+FEAR_GREED = "/api/index/fear-greed-history"
+
 
 class CoinGlassError(Exception):
     """Base of every CoinGlass failure; the text is safe to show to a user or log."""

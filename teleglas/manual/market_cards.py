@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from teleglas.alerts.formatting import escape, format_price, short_address
 from teleglas.coinglass.events import WhalePosition
-from teleglas.coinglass.rest_records import AGGREGATE_EXCHANGE, CoinMarket, FundingRate, LiquidationTotals, OpenInterestRow, OrderbookDepth
+from teleglas.coinglass.rest_records import CoinMarket, FundingRate, LiquidationTotals, OpenInterestRow, OrderbookDepth, aggregate_row
 from teleglas.manual.market_data import Sentiment
 
 NOT_AVAILABLE = "n/a"
@@ -94,7 +94,7 @@ def funding_card(coin: str, rates: list[FundingRate]) -> str:
 
 
 def open_interest_card(coin: str, rows: list[OpenInterestRow]) -> str:
-    total = next((r for r in rows if r.exchange.lower() == AGGREGATE_EXCHANGE), None)
+    total = aggregate_row(rows)
     exchanges = sorted((r for r in rows if r is not total), key=lambda r: -r.usd)[:TOP_EXCHANGES]
     lines = [f"📦 <b>{escape(coin)}</b> open interest"]
     if total is not None:

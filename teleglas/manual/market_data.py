@@ -6,22 +6,13 @@ from dataclasses import dataclass
 
 from teleglas.coinglass.events import WhalePosition
 from teleglas.coinglass.fields import FieldError
-from teleglas.coinglass.rest import CoinGlassError, CoinGlassRest
+from teleglas.coinglass.rest import (COINS_MARKETS, FEAR_GREED, FUNDING_RATES, LIQUIDATIONS_BY_EXCHANGE, LONG_SHORT_RATIO, OPEN_INTEREST,
+                                     ORDERBOOK_DEPTH, SUPPORTED_COINS, WHALE_ALERTS, CoinGlassError, CoinGlassRest)
 from teleglas.coinglass.rest_records import (CoinMarket, FearGreed, FundingRate, LiquidationTotals, LongShortRatio, OpenInterestRow,
                                              OrderbookDepth, parse_coin_market, parse_fear_greed, parse_funding_rates,
                                              parse_liquidation_totals, parse_long_short_ratio, parse_open_interest_rows,
                                              parse_orderbook_depth, parse_whale_alerts)
 from teleglas.symbols import usdt_pair
-
-SUPPORTED_COINS = "/api/futures/supported-coins"
-COINS_MARKETS = "/api/futures/coins-markets"
-LIQUIDATIONS_BY_EXCHANGE = "/api/futures/liquidation/exchange-list"
-ORDERBOOK_DEPTH = "/api/futures/orderbook/ask-bids-history"
-WHALE_ALERTS = "/api/hyperliquid/whale-alert"
-FUNDING_RATES = "/api/futures/funding-rate/exchange-list"
-OPEN_INTEREST = "/api/futures/open-interest/exchange-list"
-LONG_SHORT_RATIO = "/api/futures/global-long-short-account-ratio/history"
-FEAR_GREED = "/api/index/fear-greed-history"
 
 LIQUIDATION_TIMEFRAMES = ("1h", "4h", "12h", "24h")
 ORDERBOOK_EXCHANGE = "Binance"
