@@ -2,7 +2,7 @@
 # Both set themselves up first (virtualenv, pip install, redis-server when missing).
 VENV_PY := .venv/bin/python
 
-.PHONY: setup demo test bench chaos clean
+.PHONY: setup demo demo-dashboard test bench chaos clean
 
 setup:
 	@bash tools/bootstrap.sh
@@ -10,7 +10,12 @@ setup:
 demo: setup
 	@$(VENV_PY) -m teleglas.demo
 
-test: setup
+# The demo kept running with the live dashboard on http://127.0.0.1:8082/ (user and password: demo).
+demo-dashboard: setup
+	@$(VENV_PY) -m teleglas.demo --dashboard
+
+test:
+	@bash tools/bootstrap.sh --test
 	@$(VENV_PY) -m pytest -n 2 --dist loadfile
 
 # Speed against this machine's floor, and "nothing lost, nothing twice" under faults (each under 10 minutes).

@@ -5,7 +5,7 @@ Delivery semantics: at-least-once from the broker, made exactly-once at the chat
 """
 from kombu import Queue
 
-from teleglas.defines import (QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_ANNOUNCE_START, TASK_CHECK_FUNDING, TASK_CHECK_OPEN_INTEREST,
+from teleglas.defines import (QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_ANNOUNCE_START, TASK_CHECK_FUNDING, TASK_CHECK_OPEN_INTEREST, TASK_MEASURE_PRICE_MOVES,
                               TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_POLL_WHALES, TASK_PROCESS_EVENTS, TASK_SEND_MESSAGE)
 from teleglas.settings import get_settings
 
@@ -70,5 +70,6 @@ beat_schedule = {
         ("whale-fallback-poll", TASK_POLL_WHALES, _settings.whale_poll_interval_s),
         ("funding-check", TASK_CHECK_FUNDING, _settings.funding_check_interval_s),
         ("open-interest-check", TASK_CHECK_OPEN_INTEREST, _settings.oi_check_interval_s),
+        ("price-moves", TASK_MEASURE_PRICE_MOVES, _settings.price_move_interval_s),
     )
 }

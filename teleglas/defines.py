@@ -6,6 +6,7 @@ WS_PONG = "pong"
 WS_API_KEY_PARAM = "cg-api-key"
 CHANNEL_LIQUIDATIONS = "liquidationOrders"
 CHANNEL_FUTURES_TRADES = "futures_trades"  # full name: futures_trades@{Exchange}_{SYMBOL}@{minVol}
+OTHER_CHANNEL = "other"  # the listener's count of frames naming a channel it did not subscribe to
 
 # Side codes differ per channel: liquidations name the liquidated position, trades the taker side.
 LIQUIDATION_SIDES = {1: "LONG", 2: "SHORT"}
@@ -32,6 +33,7 @@ TASK_POLL_WHALES = "teleglas.poll_whales"
 TASK_CHECK_FUNDING = "teleglas.check_funding"
 TASK_CHECK_OPEN_INTEREST = "teleglas.check_open_interest"
 TASK_ANNOUNCE_START = "teleglas.announce_start"
+TASK_MEASURE_PRICE_MOVES = "teleglas.measure_price_moves"
 
 # Where whale alerts come from: the WebSocket stream, or the REST polling fallback.
 MODE_WEBSOCKET = "websocket"

@@ -6,6 +6,7 @@ Reading, parsing and counting happen on the read thread; publishing happens on E
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -19,7 +20,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from teleglas.celery import announce_start, app
 from teleglas.coinglass.ws_connection import StreamConfig, StreamConnection
 from teleglas.coinglass.ws_protocol import FrameKind, parse_frame
-from teleglas.defines import LOG_RUNNER, LOG_WS, MODE_POLLING, MODE_WEBSOCKET
+from teleglas.defines import LOG_RUNNER, LOG_WS, MODE_POLLING, MODE_WEBSOCKET, OTHER_CHANNEL
 from teleglas.event_publisher import EventPublisher
 from teleglas.health import HealthServer, HealthThresholds, alert_system_report
 from teleglas.logging_setup import setup_logging
@@ -32,7 +33,6 @@ SHUTDOWN_FLUSH_S = 4.0
 STOP_DRAIN_S = 1.0  # after unsubscribing at shutdown: long enough for frames already on their way
 STATUS_INTERVAL_S = 1.0
 _SNIPPET = 80
-OTHER_CHANNEL = "other"
 
 
 @dataclass
@@ -124,6 +124,7 @@ class StatusReporter:
             "auth_failures": c.auth_failures,
             "last_pong_time": c.last_pong_time,
             "channels": ",".join(c.channels),
+            "channel_events": json.dumps({channel: counts[1] for channel, counts in self.router.by_channel.items()}),
             "published": self.publisher.published,
             "dropped_events": self.publisher.dropped,
             "buffered_events": self.publisher.buffered,

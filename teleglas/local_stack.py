@@ -29,7 +29,7 @@ from teleglas.settings import PROJECT_ROOT
 
 # Names the stack sets itself; anything else from the caller's environment that Settings reads is dropped
 # so a developer's shell cannot change what a demo or a test does.
-_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "DEADLETTER_", "DIGEST_", "FUNDING_", "OI_", "LISTENER_", "STARTUP_", "HEALTH_", "WORKER_", "LOG_", "TELEGLAS_", "MANUAL_", "MONITOR_")
+_SETTINGS_PREFIXES = ("REDIS_", "CELERY_", "COINGLASS_", "TELEGRAM_", "WS_", "LIQUIDATION_", "WHALE_", "ENABLE_", "ALERT_", "EVENT_", "DELIVERY_", "DEADLETTER_", "DIGEST_", "FUNDING_", "OI_", "LISTENER_", "STARTUP_", "HEALTH_", "WORKER_", "LOG_", "TELEGLAS_", "MANUAL_", "MONITOR_", "DASHBOARD_", "PRICE_")
 DEMO_ALERT_TOKEN = "100000001:demoAlertTokenForTheEmulatorOnly"
 DEMO_MANUAL_TOKEN = "100000002:demoManualBotTokenForTheEmulatorOnly"
 DEMO_WS_KEY = "demo-coinglass-ws-key-0123456789"
@@ -200,11 +200,14 @@ class LocalStack:
         wait_until(lambda: _http_ok(f"{self.telegram_url}/_emulator/messages"), 15, what="Telegram emulator")
         return proc
 
-    def start_coinglass_emulator(self, min_subscribers: int = 1, rest_data: Path | None = None) -> ManagedProcess:
+    def start_coinglass_emulator(self, min_subscribers: int = 1, rest_data: Path | None = None, live_times: bool = False) -> ManagedProcess:
+        """`live_times`: the scenario's events happen now (teleglas.emulators.scenario.rebase_times)."""
         argv = [sys.executable, "-m", "teleglas.emulators.coinglass", "--port", str(self.coinglass_port), "--api-key", DEMO_WS_KEY,
                 "--scenario", self.scenario, "--min-subscribers", str(min_subscribers), "--rest-key", DEMO_REST_KEY]
         if rest_data is not None:
             argv += ["--rest-data", str(rest_data)]
+        if live_times:
+            argv.append("--live-times")
         proc = self._start("coinglass-emulator", argv)
         wait_until(lambda: _http_ok(f"http://127.0.0.1:{self.coinglass_port}/_emulator/status"), 15, what="CoinGlass emulator")
         return proc
@@ -231,6 +234,15 @@ class LocalStack:
     def start_flower(self, port: int, extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
         """`celery -A teleglas flower` on 127.0.0.1:`port` (it reads ./flowerconfig.py: auth from Settings)."""
         return self.start_command("flower", ["-m", "celery", "-A", "teleglas", "flower", f"--port={port}", "--address=127.0.0.1"], extra_env)
+
+    def start_dashboard(self, port: int, extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
+        """`python -m teleglas.dashboard` on `port` (MONITOR_USER / MONITOR_PASSWORD from `extra_env` or the stack's
+        settings); returns once it serves."""
+        proc = self.start_command("dashboard", ["-m", "teleglas.dashboard"], {"DASHBOARD_PORT": str(port), **(extra_env or {})})
+        wait_until(lambda: _http_ok(f"http://127.0.0.1:{port}/healthz") or not proc.running, 30, 0.1, what="the dashboard")
+        if not proc.running:
+            raise RuntimeError(f"dashboard exited: {proc.log_text()[-2000:]}")
+        return proc
 
     def start_command(self, name: str, python_args: list[str], extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
         """Any `python ARGS` with the stack's environment, e.g. a benchmark's own Celery worker."""

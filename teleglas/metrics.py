@@ -1,17 +1,14 @@
 """Prometheus metrics for the whole alert system, exported by one process (the listener's `GET /metrics`).
 
 Workers are many processes, often on several hosts (prometheus-client's multiprocess mode needs one shared
-directory), so each process buffers its counts in memory and a daemon thread adds them to Redis hashes every
-`FLUSH_INTERVAL_S` (one pipeline); the exporter reads the hashes at scrape time. A SIGKILLed process loses at
-most one interval of counts, never an alert. Gauges (queue depth, dead letters, workers) are read live.
+directory), so each process buffers its counts (teleglas.redis_buffer) and adds them to Redis hashes every
+second; the exporter reads the hashes at scrape time. Gauges (queue depth, dead letters, workers) are read
+live. A metric marked `hourly` also keeps one hash per hour for the dashboard's analytics.
 """
 from __future__ import annotations
 
 import json
-import logging
 import math
-import os
-import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -19,13 +16,11 @@ from dataclasses import dataclass
 import redis
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-from teleglas.defines import LOG_RUNNER, QUEUE_EVENTS, QUEUE_TELEGRAM
+from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM
+from teleglas.redis_buffer import RedisBuffer, shared_buffer
 from teleglas.settings import get_settings
-from teleglas.store import PREFIX, Store, redis_client
+from teleglas.store import Store, hourly_metric_key, metric_key
 
-log = logging.getLogger(__name__)
-
-FLUSH_INTERVAL_S = 1.0
 KEEP_S = 30 * 86_400  # counters live as long as the system runs; a key untouched for a month expires
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
@@ -36,6 +31,7 @@ class Metric:
     help: str
     labels: tuple[str, ...]
     histogram: bool = False
+    hourly: bool = False  # also counted per hour (kept ALERT_HISTORY_TTL) for the dashboard
 
 
 ALERTS = Metric("teleglas_alerts", "Alerts routed to a chat (at once or into its digest), by kind and chat", ("kind", "chat"))
@@ -45,76 +41,45 @@ RATE_LIMIT_WAITS = Metric("teleglas_ratelimit_waits", "Sends that waited for the
 RATE_LIMIT_WAIT_SECONDS = Metric("teleglas_ratelimit_wait_seconds", "Seconds sends waited for their rate-limit slot", ())
 DEAD_LETTERS = Metric("teleglas_dead_letters_added", "Sends moved to the dead letters", ("reason",))
 EVENTS_EVALUATED = Metric("teleglas_events_evaluated", "Events the workers evaluated, by kind", ("kind",))
+SUPPRESSED = Metric("teleglas_suppressed", "Qualifying events without a message of their own: duplicate, cooldown (folded into a later "
+                    "lead or summary), storm (one message per window); digest counts alerts per chat sent inside a digest", ("reason",), hourly=True)
+SUPPRESSED_DUPLICATE, SUPPRESSED_COOLDOWN, SUPPRESSED_STORM, SUPPRESSED_DIGEST = "duplicate", "cooldown", "storm", "digest"
 EVENT_LATENCY = Metric("teleglas_event_to_decision_seconds", "From the event's exchange time to the worker's decision", ("kind",), True)
 FRAME_TO_SEND = Metric("teleglas_frame_to_send_seconds", "From the frame reaching the listener to Telegram accepting the alert", (), True)
 REDIS_METRICS = (ALERTS, MESSAGES_SENT, TELEGRAM_ERRORS, RATE_LIMIT_WAITS, RATE_LIMIT_WAIT_SECONDS, DEAD_LETTERS, EVENTS_EVALUATED,
-                 EVENT_LATENCY, FRAME_TO_SEND)
-
-
-def metric_key(metric: Metric) -> str:
-    return f"{PREFIX}:metrics:{metric.name}"
+                 SUPPRESSED, EVENT_LATENCY, FRAME_TO_SEND)
 
 
 def _field(values: tuple[str, ...], part: str = "") -> str:
     return json.dumps([*values, part]) if part else json.dumps(list(values))
 
 
-class Recorder:
-    """Buffers counts in this process; safe to use from any thread, and after a fork (prefork workers)."""
+def parse_fields(fields: dict[bytes, bytes]) -> dict[tuple[str, ...], float]:
+    """A metric hash read back: label values → number."""
+    return {tuple(json.loads(k)): float(v) for k, v in fields.items()}
 
-    def __init__(self, client_factory, interval_s: float = FLUSH_INTERVAL_S):
-        self._client_factory = client_factory
-        self._interval_s = interval_s
-        self._lock = threading.Lock()
-        self._pending: dict[tuple[str, str], float] = defaultdict(float)
-        self._pid = 0
-        self._failing = False
+
+class Recorder:
+    """Metric updates of this process, through the shared RedisBuffer; safe from any thread and after a fork."""
+
+    def __init__(self, buffer: RedisBuffer, hourly_ttl_s: int):
+        self._buffer = buffer
+        self._hourly_ttl_s = hourly_ttl_s
 
     def inc(self, metric: Metric, *labels: object, amount: float = 1.0) -> None:
-        self._add(metric, _field(tuple(str(v) for v in labels)), amount)
+        field = _field(tuple(str(v) for v in labels))
+        self._buffer.add(metric_key(metric.name), field, amount, KEEP_S)
+        if metric.hourly:
+            self._buffer.add(hourly_metric_key(metric.name, int(time.time() // 3600)), field, amount, self._hourly_ttl_s)
 
     def observe(self, metric: Metric, seconds: float, *labels: object) -> None:
         values = tuple(str(v) for v in labels)
         seconds = max(0.0, seconds)
         bucket = next((b for b in LATENCY_BUCKETS if seconds <= b), math.inf)
-        self._add(metric, _field(values, f"le={bucket}"), 1.0)
-        self._add(metric, _field(values, "sum"), seconds)
-        self._add(metric, _field(values, "count"), 1.0)
-
-    def _add(self, metric: Metric, field: str, amount: float) -> None:
-        with self._lock:
-            if self._pid != os.getpid():  # first use in this process (or in a forked child): own thread
-                self._pid = os.getpid()
-                self._pending.clear()
-                threading.Thread(target=self._run, name="metrics-flush", daemon=True).start()
-            self._pending[(metric_key(metric), field)] += amount
-
-    def _run(self) -> None:
-        client = self._client_factory()
-        while True:
-            time.sleep(self._interval_s)
-            self.flush(client)
-
-    def flush(self, client: redis.Redis) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, defaultdict(float)
-        if not pending:
-            return
-        try:
-            with client.pipeline(transaction=False) as pipe:
-                for (key, field), amount in pending.items():
-                    pipe.hincrbyfloat(key, field, amount)
-                for key in {key for key, _ in pending}:
-                    pipe.expire(key, KEEP_S)
-                pipe.execute()
-            self._failing = False
-        except (redis.RedisError, OSError) as exc:  # put them back: counts wait for Redis, they are not lost
-            if not self._failing:
-                log.warning("%s metrics not written to Redis: %s (kept in memory until it answers)", LOG_RUNNER, type(exc).__name__)
-            self._failing = True
-            with self._lock:
-                for item, amount in pending.items():
-                    self._pending[item] += amount
+        key = metric_key(metric.name)
+        self._buffer.add(key, _field(values, f"le={bucket}"), 1.0, KEEP_S)
+        self._buffer.add(key, _field(values, "sum"), seconds, KEEP_S)
+        self._buffer.add(key, _field(values, "count"), 1.0, KEEP_S)
 
 
 class NoMetrics:
@@ -137,7 +102,7 @@ class RedisMetricsCollector:
         try:
             with self.store.redis.pipeline(transaction=False) as pipe:
                 for metric in REDIS_METRICS:
-                    pipe.hgetall(metric_key(metric))
+                    pipe.hgetall(metric_key(metric.name))
                 stored = pipe.execute()
             depths = self.store.queue_depths((QUEUE_EVENTS, QUEUE_TELEGRAM))
             beats = self.store.worker_heartbeats()
@@ -147,8 +112,7 @@ class RedisMetricsCollector:
             return
         yield GaugeMetricFamily("teleglas_redis_up", "1 when the exporter could read Redis", value=1)
         for metric, fields in zip(REDIS_METRICS, stored):
-            values = {tuple(json.loads(k)): float(v) for k, v in fields.items()}
-            yield (_histogram if metric.histogram else _counter)(metric, values)
+            yield (_histogram if metric.histogram else _counter)(metric, parse_fields(fields))
         queue = GaugeMetricFamily("teleglas_queue_depth", "Tasks waiting in a Celery queue", labels=["queue"])
         for name, depth in depths.items():
             queue.add_metric([name], depth)
@@ -215,13 +179,11 @@ def _histogram(metric: Metric, values: dict[tuple, float]) -> HistogramMetricFam
 
 
 _recorder: Recorder | None = None
-_recorder_lock = threading.Lock()
 
 
 def recorder() -> Recorder:
     """The process-wide Recorder, writing to the Redis of Settings."""
     global _recorder
-    with _recorder_lock:
-        if _recorder is None:
-            _recorder = Recorder(lambda: redis_client(get_settings().redis_url))
-        return _recorder
+    if _recorder is None:
+        _recorder = Recorder(shared_buffer(), get_settings().alert_history_ttl_s)
+    return _recorder

@@ -100,6 +100,11 @@ class Settings:
     monitor_user: str
     monitor_password: str
     log_format: str
+    dashboard_port: int
+    alert_history_ttl_s: int
+    alert_history_max: int
+    price_move_exchange: str
+    price_move_interval_s: float
     worker_heartbeat_interval_s: float
     worker_heartbeat_stale_s: float
     log_level: str
@@ -260,6 +265,11 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             health_port=env.int("HEALTH_PORT", default=8081),
             monitor_user=env.str("MONITOR_USER", default=""),
             monitor_password=env.str("MONITOR_PASSWORD", default=""),
+            dashboard_port=env.int("DASHBOARD_PORT", default=8082),
+            alert_history_ttl_s=int(_positive("ALERT_HISTORY_TTL", env.int("ALERT_HISTORY_TTL", default=7 * 86_400))),
+            alert_history_max=int(_positive("ALERT_HISTORY_MAX", env.int("ALERT_HISTORY_MAX", default=50_000))),
+            price_move_exchange=env.str("PRICE_MOVE_EXCHANGE", default="Binance"),
+            price_move_interval_s=_positive("PRICE_MOVE_INTERVAL", _float(env, "PRICE_MOVE_INTERVAL", 60.0)),
             log_format=_choice("LOG_FORMAT", env.str("LOG_FORMAT", default="text").lower(), ("text", "json")),
             worker_heartbeat_interval_s=_positive("WORKER_HEARTBEAT_INTERVAL", _float(env, "WORKER_HEARTBEAT_INTERVAL", 5.0)),
             worker_heartbeat_stale_s=_positive("WORKER_HEARTBEAT_STALE", _float(env, "WORKER_HEARTBEAT_STALE", 30.0)),

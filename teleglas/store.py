@@ -148,6 +148,34 @@ def whale_poll_key() -> str:
     return f"{PREFIX}:whale_poll:last"
 
 
+def metric_key(name: str) -> str:
+    return f"{PREFIX}:metrics:{name}"
+
+
+def hourly_metric_key(name: str, hour: int) -> str:
+    return f"{PREFIX}:metrics:{name}:h{hour}"
+
+
+def tape_liquidations_key(bucket: int) -> str:
+    return f"{PREFIX}:tape:liquidations:{bucket}"
+
+
+def tape_largest_key(minute: int) -> str:
+    return f"{PREFIX}:tape:largest:{minute}"
+
+
+def history_alerts_key() -> str:
+    return f"{PREFIX}:history:alerts"
+
+
+def history_sent_key() -> str:
+    return f"{PREFIX}:history:sent"
+
+
+def price_move_key(alert_id: str) -> str:
+    return f"{PREFIX}:history:move:{alert_id}"
+
+
 def startup_key(mode: str) -> str:
     return f"{PREFIX}:startup:{mode}"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian/Ubuntu clone: Python 3.11 virtualenv in .venv with TELEGLAS and its test tools,
-# and redis-server. Quick when everything is already there; re-installs when pyproject.toml changes.
+# and redis-server; with --test also Debian's Chromium, its chromedriver and an emoji font (the dashboard's
+# browser tests). Quick when everything is already there; re-installs when pyproject.toml changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,14 @@ fi
 
 if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
   apt_install redis-server
+fi
+
+if [ "${1:-}" = "--test" ]; then
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+  [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 fi
 
 stamp=".venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)"

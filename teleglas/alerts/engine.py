@@ -21,6 +21,7 @@ from teleglas.coinglass.events import MarketEvent
 from teleglas.content_id import content_id
 from teleglas.defines import KIND_LIQUIDATION, LOG_ENGINE
 from teleglas.engine_store import EngineStore
+from teleglas.metrics import SUPPRESSED, SUPPRESSED_COOLDOWN, SUPPRESSED_DUPLICATE, SUPPRESSED_STORM, NoMetrics, Recorder
 from teleglas.settings import Settings
 from teleglas.store import Store
 
@@ -45,6 +46,12 @@ class Alert:
     text: str
     digest_line: str
     event_ids: tuple[str, ...]  # every event this message accounts for
+    # The event the alert quotes (a single event, or a summary's largest): for the history's latency and
+    # price moves. Empty for polled checks and notices.
+    side: str = ""
+    exchange: str = ""
+    price: float | None = None
+    event_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +74,9 @@ class Flush:
 
 
 class Engine:
-    def __init__(self, rules: Rules, store: Store, engine_store: EngineStore, settings: Settings):
+    def __init__(self, rules: Rules, store: Store, engine_store: EngineStore, settings: Settings, metrics: Recorder | NoMetrics | None = None):
         self.rules = rules
+        self.metrics = metrics or NoMetrics()
         self.store = store
         self.state = engine_store
         self.settings = settings
@@ -81,6 +89,7 @@ class Engine:
         fingerprint = event.fingerprint()
         if not self.store.claim_event(fingerprint, claimer, self.settings.event_dedupe_ttl_s):
             log.info("%s duplicate %s %s %s dropped (fingerprint %s)", LOG_ENGINE, event.kind, event.exchange, event.symbol, fingerprint)
+            self.metrics.inc(SUPPRESSED, SUPPRESSED_DUPLICATE)
             return [], []
         storm = self.rules.storm_rule(event.kind)
         is_trade = event.kind != KIND_LIQUIDATION  # whale trades and positions: per-side clusters, a score
@@ -90,6 +99,8 @@ class Engine:
             cooldown_s=rule.cooldown_s, horizon_s=self._horizon_s, score_window_s=self.settings.whale_score_window_s,
             memo_ttl_s=self.settings.event_dedupe_ttl_s, now=now, keep_s=_KEEP_S,
         )
+        if admission.outcome != "lead":
+            self.metrics.inc(SUPPRESSED, SUPPRESSED_COOLDOWN if admission.outcome == "fold" else SUPPRESSED_STORM)
         if admission.outcome == "lead":
             folded = summarize([decode_entry(raw) for raw in admission.folded])
             score = None
@@ -104,6 +115,7 @@ class Engine:
                 text=formatting.format_lead_alert(event, zone, folded, score),
                 digest_line=formatting.lead_digest_line(event, zone, folded),
                 event_ids=(fingerprint, *(folded.event_ids if folded else ())),
+                side=event.side_name, exchange=event.exchange, price=event.price, event_ms=event.time_ms,
             )
             return [alert], []
         if admission.flush_due_s > 0:
@@ -135,4 +147,6 @@ class Engine:
             line = formatting.folded_digest_line(flush.kind, flush.symbol, flush.scope, summary)
             form = FORM_SUMMARY
         alert_id = f"{form}-" + content_id(sorted(summary.event_ids))
-        return Alert(alert_id, flush.kind, form, flush.symbol, flush.base_asset, None, text, line, summary.event_ids)
+        largest = summary.largest
+        return Alert(alert_id, flush.kind, form, flush.symbol, flush.base_asset, None, text, line, summary.event_ids,
+                     side=largest.side, exchange=largest.exchange, price=largest.price, event_ms=largest.time_ms)

@@ -18,7 +18,7 @@ from teleglas.content_id import content_id
 from teleglas.defines import KIND_SYSTEM, LOG_ENGINE
 from teleglas.delivery.ratelimit import RateLimits
 from teleglas.engine_store import DIRECT, EngineStore
-from teleglas.metrics import ALERTS, NoMetrics, Recorder
+from teleglas.metrics import ALERTS, SUPPRESSED, SUPPRESSED_DIGEST, NoMetrics, Recorder
 from teleglas.settings import ChatId, Settings
 from teleglas.store import Store
 
@@ -85,4 +85,5 @@ class FanOut:
         digest_id = "digest-" + content_id(sorted(covers))
         text = formatting.format_digest([e["line"] for e in entries])
         log.info("%s chat=%s digest of %d alerts", LOG_ENGINE, chat_id, len(entries))
+        self.metrics.inc(SUPPRESSED, SUPPRESSED_DIGEST, amount=len(entries))
         return [Send(chat_id, digest_id, text, covers)]

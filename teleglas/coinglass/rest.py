@@ -29,6 +29,7 @@ FUNDING_RATES = "/api/futures/funding-rate/exchange-list"
 OPEN_INTEREST = "/api/futures/open-interest/exchange-list"
 LONG_SHORT_RATIO = "/api/futures/global-long-short-account-ratio/history"
 FEAR_GREED = "/api/index/fear-greed-history"
+PRICE_HISTORY = "/api/futures/price/history"
 
 
 class CoinGlassError(Exception):

@@ -252,3 +252,27 @@ def parse_fear_greed(data: Any) -> FearGreed:
     if value > 100:
         raise FieldError("fear & greed value above 100")
     return FearGreed(value, at)
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    open_ms: int
+    close: float
+
+
+def parse_price_candles(data: Any) -> tuple[list[Candle], list[str]]:
+    """`/api/futures/price/history` rows (`time` ms of the candle's open, `open`/`high`/`low`/`close` as numbers
+    or strings; UNVERIFIED against a live answer), oldest first, one per open time."""
+    candles: dict[int, Candle] = {}
+    rejected: list[str] = []
+    for record in data if isinstance(data, list) else []:
+        try:
+            if not isinstance(record, dict):
+                raise FieldError(f"record is {type(record).__name__}, not an object")
+            opened = time_ms(record.get("time"), "time")
+            candles[opened] = Candle(opened, number(record.get("close"), "close", allow_zero=False))
+        except FieldError as exc:
+            rejected.append(f"price candle: {exc}")
+    if not isinstance(data, list):
+        rejected.append(f"price history data is {type(data).__name__}, not a list")
+    return [candles[t] for t in sorted(candles)], rejected

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from teleglas.alert_history import AlertHistory
 from teleglas.defines import LOG_SENDER, TELEGRAM_MAX_TEXT_UNITS
 from teleglas.delivery import telegram as tg
 from teleglas.delivery.message_split import html_to_plain, split_message
@@ -81,8 +82,9 @@ class Outcome:
 
 class Sender:
     def __init__(self, client: TelegramClient, store: Store, limiter: RateLimiter, settings: Settings, sleep: Callable[[float], None] = time.sleep,
-                 metrics: Recorder | NoMetrics | None = None):
+                 metrics: Recorder | NoMetrics | None = None, history: AlertHistory | None = None):
         self.client = client
+        self.history = history
         self.store = store
         self.limiter = limiter
         self.settings = settings
@@ -151,6 +153,8 @@ class Sender:
                 self.metrics.observe(FRAME_TO_SEND, time.time() - job.origin_ms / 1000)
             message_ids.append(message_id)
             sent_now = True
+        if sent_now and self.history is not None:
+            self.history.record_sent(job.alert_id, job.chat_id, tuple(message_ids), job.text, time.time())
         return Outcome(SENT if sent_now else ALREADY_SENT, message_ids=tuple(message_ids), job=job)
 
     def _failed(self, job: SendJob, exc: DeliveryError) -> Outcome:

@@ -28,7 +28,7 @@ from websockets.http11 import Request, Response
 
 from teleglas.defines import LOG_CG_EMULATOR, WS_API_KEY_PARAM, WS_PING, WS_PONG
 from teleglas.emulators.coinglass_rest import DEFAULT_REST_DATA, RestEmulator
-from teleglas.emulators.scenario import Step, load_scenario
+from teleglas.emulators.scenario import Step, live_frame, load_scenario
 from teleglas.redaction import register_secrets
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,11 @@ class Client:
 
 class CoinGlassEmulator:
     def __init__(self, steps: list[Step], api_keys: set[str], host: str = "127.0.0.1", port: int = 0, min_subscribers: int = 1,
-                 start_delay_s: float = 0.2, rest_keys: set[str] | None = None, rest_data: Path = DEFAULT_REST_DATA):
+                 start_delay_s: float = 0.2, rest_keys: set[str] | None = None, rest_data: Path = DEFAULT_REST_DATA, live_times: bool = False):
         register_secrets(*api_keys, *(rest_keys or ()))
         self.rest = RestEmulator(rest_keys or set(api_keys), rest_data)
         self.steps = steps
+        self.live_times = live_times
         self.api_keys = set(api_keys)
         self.host = host
         self.port = port
@@ -170,7 +171,10 @@ class CoinGlassEmulator:
         async with self._subscribed:
             await self._subscribed.wait_for(lambda: sum(1 for c in self.clients if c.channels) >= self.min_subscribers)
         await asyncio.sleep(self.start_delay_s)
+        assigned_times: dict[int, int] = {}
         for index, step in enumerate(self.steps):
+            if self.live_times and step.action == "frame":
+                step = live_frame(step, assigned_times, int(time.time() * 1000))
             if step.action == "pause":
                 await asyncio.sleep(step.seconds)
             elif step.action == "drop":
@@ -201,12 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", action="append", required=True, help="a key the emulator accepts (repeatable)")
     parser.add_argument("--scenario", default="demo.jsonl", help="scenario file (bundled name or path)")
     parser.add_argument("--min-subscribers", type=int, default=1)
+    parser.add_argument("--live-times", action="store_true", help="shift event times so the first event happens when the replay starts")
     parser.add_argument("--rest-key", action="append", help="a key the REST API accepts (repeatable; default: the --api-key values)")
     parser.add_argument("--rest-data", type=Path, default=DEFAULT_REST_DATA, help="JSON {path: data} served by the REST API")
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
     emulator = CoinGlassEmulator(load_scenario(args.scenario), set(args.api_key), args.host, args.port, args.min_subscribers,
-                                 rest_keys=set(args.rest_key or args.api_key), rest_data=args.rest_data)
+                                 rest_keys=set(args.rest_key or args.api_key), rest_data=args.rest_data, live_times=args.live_times)
     try:
         asyncio.run(emulator.serve())
     except KeyboardInterrupt:

@@ -16,6 +16,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from teleglas.emulators import price_path
 from teleglas.emulators.scenario import BUNDLED
 
 DEFAULT_REST_DATA = BUNDLED / "rest.json"
@@ -33,6 +34,8 @@ KEYED_BY = {
     "/api/futures/orderbook/ask-bids-history": ("symbol",),
     "/api/futures/global-long-short-account-ratio/history": ("symbol",),
 }
+# Endpoints answered from a generator: the data file gives its parameters per symbol.
+PRICE_HISTORY = "/api/futures/price/history"
 PER_MINUTE_LIMIT = 30
 
 
@@ -64,6 +67,8 @@ class RestEmulator:
             data = self._current().get(path)
         if data is None:
             return HTTPStatus.NOT_FOUND, {"code": "404", "msg": "Not Found"}
+        if path == PRICE_HISTORY:
+            return self._price_history(data, query)
         for param in KEYED_BY.get(path, ()):
             value = query.get(param, "")
             if not isinstance(data, dict) or value not in data:
@@ -72,6 +77,17 @@ class RestEmulator:
         if path not in KEYED_BY and "symbol" in query and isinstance(data, list):
             data = [item for item in data if isinstance(item, dict) and item.get("symbol") == query["symbol"]]
         return HTTPStatus.OK, {"code": "0", "msg": "success", "data": data}
+
+    @staticmethod
+    def _price_history(specs: dict[str, Any], query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        spec = specs.get(query.get("symbol", "")) if isinstance(specs, dict) else None
+        if spec is None or not query.get("exchange"):
+            return HTTPStatus.OK, {"code": "400", "msg": f"symbol {query.get('symbol', '')} on exchange {query.get('exchange', '')} not supported"}
+        try:
+            rows = price_path.candles(spec, query, int(time.time() * 1000))
+        except price_path.CandleRequestError as exc:
+            return HTTPStatus.OK, {"code": "400", "msg": str(exc)}
+        return HTTPStatus.OK, {"code": "0", "msg": "success", "data": rows}
 
     def limit_headers(self) -> dict[str, str]:
         return {"API-KEY-MAX-LIMIT": str(PER_MINUTE_LIMIT), "API-KEY-USE-LIMIT": str(len(self.requests) % PER_MINUTE_LIMIT)}

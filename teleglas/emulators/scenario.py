@@ -6,6 +6,8 @@
     {"drop": true}                                              close every client connection abruptly
 
 Blank lines and lines starting with # are ignored. A bad line is an error naming its line number.
+With `--live-times` the emulator gives every event the time its frame is sent (duplicates stay duplicates), for
+views that look at "the last 5 minutes" and latencies measured from the event.
 """
 from __future__ import annotations
 
@@ -76,3 +78,27 @@ def steps_from_frames(items: list[dict[str, Any] | str], pause_s: float = 0.0) -
         if pause_s:
             steps.append(Step("pause", seconds=pause_s))
     return steps
+
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def live_frame(step: Step, assigned: dict[int, int], now_ms: int) -> Step:
+    """The frame with its events happening now: each original `time` becomes the moment it is first sent
+    (spacing inside the frame kept), and a time seen before keeps its earlier value, so a duplicate frame stays a
+    duplicate. Times that are not numbers are left for the parser to refuse."""
+    try:
+        frame = json.loads(step.text)
+        data = frame.get("data")
+    except (ValueError, AttributeError):
+        return step
+    items = [item for item in data if isinstance(item, dict) and _is_time(item.get("time"))] if isinstance(data, list) else []
+    if not items:
+        return step
+    first = min(int(item["time"]) for item in items)
+    for item in items:
+        original = int(item["time"])
+        item["time"] = assigned.setdefault(original, now_ms + original - first)
+    return Step("frame", json.dumps(frame, ensure_ascii=False), step.channel)

@@ -10,11 +10,12 @@ from celery import shared_task
 
 from teleglas.coinglass.rest import CoinGlassError, CoinGlassRest
 from teleglas.defines import (LOG_RUNNER, MODE_WEBSOCKET, QUEUE_EVENTS, TASK_ANNOUNCE_START, TASK_CHECK_FUNDING,
-                              TASK_CHECK_OPEN_INTEREST, TASK_POLL_WHALES)
+                              TASK_CHECK_OPEN_INTEREST, TASK_MEASURE_PRICE_MOVES, TASK_POLL_WHALES)
 from teleglas.alerts.formatting import escape
 from teleglas.polling import Poller, startup_alert
+from teleglas.price_moves import PriceMoveTracker
 from teleglas.settings import get_settings
-from teleglas.tasks.events import dispatch, engine_and_fanout, schedule_flushes
+from teleglas.tasks.events import dispatch, engine_and_fanout, history, schedule_flushes
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,11 @@ def _poller() -> Poller:
     engine, _ = engine_and_fanout()
     rest = CoinGlassRest(settings.coinglass_api_url, settings.coinglass_api_key, engine.store, settings.coinglass_requests_per_minute, settings.coinglass_timeout_s)
     return Poller(rest, engine, engine.store, settings)
+
+
+@functools.lru_cache(maxsize=1)
+def _price_moves() -> PriceMoveTracker:
+    return PriceMoveTracker(_poller().rest, history(), get_settings().price_move_exchange)
 
 
 def _rest_ready(check: str) -> bool:
@@ -75,6 +81,16 @@ def _run_check(label: str, check) -> None:
         return
     log.info("%s %s: %d alert(s)", LOG_RUNNER, label, len(alerts))
     dispatch(alerts, now, None)
+
+
+@shared_task(name=TASK_MEASURE_PRICE_MOVES, queue=QUEUE_EVENTS)
+def measure_price_moves() -> None:
+    """The price after each liquidation and whale alert, for the dashboard's analytics."""
+    if not _rest_ready("price moves"):
+        return
+    updated = _price_moves().run(time.time())
+    if updated:
+        log.info("%s price moves measured for %d alert(s)", LOG_RUNNER, updated)
 
 
 @shared_task(name=TASK_ANNOUNCE_START, queue=QUEUE_EVENTS)

@@ -8,6 +8,7 @@ import time
 from celery import shared_task
 from celery.signals import worker_process_init
 
+from teleglas.alert_history import history_from_settings
 from teleglas.defines import LOG_SENDER, QUEUE_TELEGRAM, TASK_SEND_MESSAGE
 from teleglas.delivery import telegram as tg
 from teleglas.delivery.ratelimit import RateLimiter, RateLimits
@@ -25,7 +26,8 @@ def _sender() -> Sender:
     settings = get_settings()
     client = TelegramClient(settings.telegram_api_url, settings.telegram_alert_token, settings.telegram_timeout_s)
     redis = redis_client(settings.redis_url)
-    return Sender(client, Store(redis), RateLimiter(redis, client.bot_id, RateLimits.from_settings(settings)), settings, metrics=recorder())
+    return Sender(client, Store(redis), RateLimiter(redis, client.bot_id, RateLimits.from_settings(settings)), settings, metrics=recorder(),
+                  history=history_from_settings(redis, settings))
 
 
 @worker_process_init.connect

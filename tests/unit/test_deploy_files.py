@@ -14,7 +14,7 @@ COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 README = (PROJECT_ROOT / "README.md").read_text()
 ENV_EXAMPLE = (PROJECT_ROOT / ".env.example").read_text()
 UNITS = PROJECT_ROOT / "deploy" / "systemd"
-PROCESSES = {"listener", "worker", "beat", "flower", "manual-bot"}
+PROCESSES = {"listener", "worker", "beat", "flower", "manual-bot", "dashboard"}
 
 
 def test_compose_runs_every_process_with_redis_and_an_opt_in_demo():
@@ -33,7 +33,7 @@ def test_compose_runs_every_process_with_redis_and_an_opt_in_demo():
 def _documented(command: str) -> str:
     """The part of a command the README names (the options after it are deployment details)."""
     for documented in ("python workers/ws_listener.py", "python bots/manual.py", "celery -A teleglas worker",
-                       "celery -A teleglas beat", "celery -A teleglas flower"):
+                       "celery -A teleglas beat", "celery -A teleglas flower", "python -m teleglas.dashboard"):
         if command.startswith(documented):
             return documented
     raise AssertionError(f"unknown command {command}")
@@ -62,7 +62,8 @@ def test_compose_environment_names_are_settings_and_defaults_are_the_demo():
 def test_compose_health_checks_use_the_health_endpoints():
     environment = COMPOSE["x-teleglas-env"]
     services = COMPOSE["services"]
-    checks = {name: " ".join(services[name]["healthcheck"]["test"]) for name in ("listener", "manual-bot", "flower")}
+    checks = {name: " ".join(services[name]["healthcheck"]["test"]) for name in ("listener", "manual-bot", "flower", "dashboard")}
+    assert checks["dashboard"] == f"CMD python -m teleglas.healthcheck http://127.0.0.1:{environment['DASHBOARD_PORT']}/healthz"
     assert checks["listener"] == f"CMD python -m teleglas.healthcheck http://127.0.0.1:{environment['HEALTH_PORT']}/health"
     assert checks["manual-bot"] == f"CMD python -m teleglas.healthcheck http://127.0.0.1:{environment['MANUAL_HEALTH_PORT']}/health"
     assert checks["flower"].endswith("--port=5555") is False and "5555/healthcheck" in checks["flower"]

@@ -1,0 +1,78 @@
+"""The alert history in the dashboard's memory: both streams tailed once a second (only new entries cross the
+network), older entries dropped past ALERT_HISTORY_TTL. The streams are capped, so this is too.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+
+from teleglas.alert_history import AlertHistory, AlertRecord, DigestRecord, SentRecord
+from teleglas.defines import LOG_RUNNER
+from teleglas.store import history_alerts_key, history_sent_key
+
+log = logging.getLogger(__name__)
+READ_BATCH = 10_000
+
+
+class HistoryMirror:
+    def __init__(self, history: AlertHistory):
+        self.history = history
+        self._lock = threading.Lock()
+        self.alerts: OrderedDict[str, AlertRecord] = OrderedDict()  # first record per id, oldest first
+        self.digests: dict[str, DigestRecord] = {}
+        self.sent: list[SentRecord] = []  # oldest first
+        self.unreadable = 0
+        self._last = {history_alerts_key(): b"-", history_sent_key(): b"-"}
+
+    def refresh(self, now: float) -> None:
+        """Reads what was added since the last call; a stream that is gone (expired, flushed) empties its part."""
+        for key in self._last:
+            if self._last[key] != b"-" and not self.history.redis.exists(key):
+                self._reset(key)
+            while True:
+                records, bad, last_id = self.history.read(key, self._last[key], READ_BATCH)
+                if bad:
+                    self.unreadable += bad
+                    log.warning("%s %d alert history entr(ies) of %s not understood (%d so far)", LOG_RUNNER, bad, key, self.unreadable)
+                with self._lock:
+                    for record in records:
+                        self._add(record)
+                if last_id is None:
+                    break
+                self._last[key] = last_id
+                if len(records) + bad < READ_BATCH:
+                    break
+        self._expire(now)
+
+    def _add(self, record) -> None:
+        if isinstance(record, AlertRecord):
+            self.alerts.setdefault(record.alert_id, record)
+        elif isinstance(record, DigestRecord):
+            self.digests.setdefault(record.digest_id, record)
+        elif isinstance(record, SentRecord):
+            self.sent.append(record)
+
+    def _reset(self, key: str) -> None:
+        with self._lock:
+            if key == history_alerts_key():
+                self.alerts.clear()
+                self.digests.clear()
+            else:
+                self.sent.clear()
+        self._last[key] = b"-"
+
+    def _expire(self, now: float) -> None:
+        horizon_ms = int((now - self.history.ttl_s) * 1000)
+        with self._lock:
+            while self.alerts and next(iter(self.alerts.values())).decided_ms < horizon_ms:
+                self.alerts.popitem(last=False)
+            for digest_id in [d for d, r in self.digests.items() if r.decided_ms < horizon_ms]:
+                del self.digests[digest_id]
+            keep = next((i for i, r in enumerate(self.sent) if r.sent_ms >= horizon_ms), len(self.sent))
+            del self.sent[:keep]
+
+    def view(self) -> tuple[dict[str, AlertRecord], dict[str, DigestRecord], list[SentRecord]]:
+        """Copies, safe to compute on while the next refresh runs."""
+        with self._lock:
+            return dict(self.alerts), dict(self.digests), list(self.sent)

@@ -1,0 +1,162 @@
+"""The dashboard's live figures: one thread reads Redis once a second (listener statuses, queues, worker
+heartbeats, the metric hashes the workers flush) and turns counters into rates over the last few seconds.
+Every browser reads the same snapshot, so ten open pages cost Redis what one does.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import redis
+
+from teleglas.defines import LOG_RUNNER, OTHER_CHANNEL, QUEUE_EVENTS, QUEUE_TELEGRAM
+from teleglas.metrics import EVENTS_EVALUATED, MESSAGES_SENT, TELEGRAM_ERRORS, parse_fields
+from teleglas.settings import Settings
+from teleglas.store import Store, metric_key
+from teleglas.whale_source import whale_source
+
+log = logging.getLogger(__name__)
+
+RATE_WINDOW_S = 5.0
+
+
+def _number(fields: dict[str, str], name: str, cast=float, default=0):
+    try:
+        return cast(float(fields.get(name, default)))
+    except (TypeError, ValueError):
+        return default
+
+
+def listener_view(listener_id: str, fields: dict[str, str], now: float, stale_after_s: float) -> dict[str, Any]:
+    """One listener's status hash, as the page shows it; every value is parsed, none passed through."""
+    try:
+        channel_events = {str(k): int(v) for k, v in json.loads(fields.get("channel_events") or "{}").items()}
+    except (TypeError, ValueError, AttributeError):
+        channel_events = {}
+    updated = _number(fields, "updated_at")
+    connected = fields.get("is_connected") == "1" and now - updated <= stale_after_s
+    pong = _number(fields, "last_pong_time")
+    since = _number(fields, "connected_since")
+    return {
+        "id": listener_id,
+        "connected": connected,
+        "stale": now - updated > stale_after_s,
+        "last_pong_age_s": round(now - pong, 1) if pong else None,
+        "uptime_s": round(now - since, 1) if connected and since else None,
+        "reconnects": _number(fields, "reconnects", int),
+        "frames": _number(fields, "frames", int),
+        "events": _number(fields, "events", int),
+        "bad_frames": _number(fields, "bad_frames", int) + _number(fields, "unknown_frames", int) + _number(fields, "oversized_frames", int),
+        "dropped_events": _number(fields, "dropped_events", int),
+        "channel_events": channel_events,
+    }
+
+
+class RateWindow:
+    """Counters seen at several moments → per-second rates over the last RATE_WINDOW_S."""
+
+    def __init__(self, window_s: float = RATE_WINDOW_S):
+        self.window_s = window_s
+        self._samples: deque[tuple[float, dict[str, float]]] = deque()
+
+    def add(self, at: float, counters: dict[str, float]) -> dict[str, float]:
+        self._samples.append((at, counters))
+        while len(self._samples) > 2 and at - self._samples[1][0] >= self.window_s:
+            self._samples.popleft()
+        first_at, first = self._samples[0]
+        span = at - first_at
+        if span <= 0:
+            return {name: 0.0 for name in counters}
+        rates = {}
+        for name, value in counters.items():
+            delta = value - first.get(name, 0.0)
+            rates[name] = round((delta if delta >= 0 else value) / span, 3)  # went down: a listener restarted from zero
+        return rates
+
+
+class LiveStatus:
+    def __init__(self, store: Store, settings: Settings, interval_s: float = 1.0):
+        self.store = store
+        self.settings = settings
+        self.interval_s = interval_s
+        self._rates = RateWindow()
+        self._lock = threading.Lock()
+        self._snapshot: dict[str, Any] = {"redis_reachable": None, "at": 0}
+        self._redis_ok = True
+        self._stop = threading.Event()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return self._snapshot
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="dashboard-live", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.refresh()
+            self._stop.wait(self.interval_s)
+
+    def refresh(self) -> dict[str, Any]:
+        now = time.time()
+        try:
+            snapshot = self._read(now)
+            if not self._redis_ok:
+                log.info("%s dashboard reads Redis again", LOG_RUNNER)
+            self._redis_ok = True
+        except (redis.RedisError, OSError) as exc:
+            if self._redis_ok:
+                log.warning("%s dashboard cannot read Redis: %s", LOG_RUNNER, type(exc).__name__)
+            self._redis_ok = False
+            snapshot = {**self.snapshot(), "redis_reachable": False, "at": now}
+        with self._lock:
+            self._snapshot = snapshot
+        return snapshot
+
+    def _read(self, now: float) -> dict[str, Any]:
+        store = self.store
+        with store.redis.pipeline(transaction=False) as pipe:
+            for metric in (EVENTS_EVALUATED, MESSAGES_SENT, TELEGRAM_ERRORS):
+                pipe.hgetall(metric_key(metric.name))
+            evaluated, sent, errors = (parse_fields(f) for f in pipe.execute())
+        listeners = [listener_view(lid, fields, now, self.settings.listener_stale_after_s)
+                     for lid, fields in sorted(store.listener_statuses().items())]
+        beats = store.worker_heartbeats()
+        source = whale_source(store, self.settings, now)
+        counters: dict[str, float] = {"evaluated": sum(evaluated.values()), "sent": sum(sent.values()), "errors": sum(errors.values())}
+        channel_totals: dict[str, int] = {}
+        for listener in listeners:
+            if not listener["stale"]:
+                for channel, count in listener["channel_events"].items():
+                    if count or channel != OTHER_CHANNEL:  # "other" (frames naming a channel we never asked for) only once seen
+                        channel_totals[channel] = channel_totals.get(channel, 0) + count
+        counters.update({f"channel:{c}": float(n) for c, n in channel_totals.items()})
+        rates = self._rates.add(now, counters)
+        return {
+            "at": now,
+            "redis_reachable": True,
+            "mode": source.mode,
+            "mode_reason": source.reason,
+            "websocket": {
+                "connected": any(l["connected"] for l in listeners),
+                "listeners": listeners,
+            },
+            "events_per_s": {c: rates[f"channel:{c}"] for c in sorted(channel_totals)},
+            "evaluated_per_s": rates["evaluated"],
+            "events_evaluated": int(counters["evaluated"]),
+            "queues": store.queue_depths((QUEUE_EVENTS, QUEUE_TELEGRAM)),
+            "workers": [{"name": name, "heartbeat_age_s": round(now - at, 1)} for name, at in sorted(beats.items())],
+            "messages_sent": int(counters["sent"]),
+            "messages_per_s": rates["sent"],
+            "telegram_errors": int(counters["errors"]),
+            "telegram_errors_by_reason": [{"reason": reason, "code": code, "count": int(n)}
+                                          for (reason, code), n in sorted(errors.items(), key=lambda item: -item[1])],
+            "dead_letters": store.dead_letter_count(),
+        }
