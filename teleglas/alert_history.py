@@ -153,8 +153,12 @@ class AlertHistory:
 
     def alerts_since(self, since_s: float) -> list[AlertRecord]:
         entries = self.redis.xrange(history_alerts_key(), min=int(since_s * 1000), max="+")
-        records = [parse_entry(raw) for _, raw in entries]
-        return list({r.alert_id: r for r in reversed(records) if isinstance(r, AlertRecord)}.values())[::-1]
+        first: dict[str, AlertRecord] = {}
+        for _, raw in entries:
+            record = parse_entry(raw)
+            if isinstance(record, AlertRecord):
+                first.setdefault(record.alert_id, record)
+        return list(first.values())
 
 
 def history_from_settings(client: redis.Redis, settings) -> AlertHistory:

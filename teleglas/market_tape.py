@@ -69,4 +69,4 @@ class MarketTape:
             field = liquidation_field(event.symbol, event.side_name)
             self._buffer.add(key, field, float(event.usd), KEEP_S)
             self._buffer.add(key, field + _COUNT_SUFFIX, 1.0, KEEP_S)
-        self._buffer.keep_top(tape_largest_key(seconds // 60), order_member(event), float(event.usd), LARGEST_PER_MINUTE, KEEP_S)
+        self._buffer.keep_top(tape_largest_key(seconds // 60), float(event.usd), lambda: order_member(event), LARGEST_PER_MINUTE, KEEP_S)

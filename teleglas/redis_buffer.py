@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import redis
 
@@ -45,15 +46,16 @@ class RedisBuffer:
             self._sums[(key, field)] += amount
             self._ttls[key] = ttl_s
 
-    def keep_top(self, key: str, member: str, score: float, size: int, ttl_s: int) -> None:
-        """Offers `member` to the sorted set `key`, which keeps only the `size` highest scores."""
+    def keep_top(self, key: str, score: float, member: Callable[[], str], size: int, ttl_s: int) -> None:
+        """Offers a member to the sorted set `key`, which keeps only the `size` highest scores; `member()` is
+        called only when the score gets in (most events of a busy minute do not)."""
         with self._lock:
             self._own_thread()
             heap = self._tops.setdefault(key, [])
             if len(heap) < size:
-                heapq.heappush(heap, (score, member))
+                heapq.heappush(heap, (score, member()))
             elif score > heap[0][0]:
-                heapq.heapreplace(heap, (score, member))
+                heapq.heapreplace(heap, (score, member()))
             self._top_sizes[key] = size
             self._ttls[key] = ttl_s
 

@@ -158,7 +158,7 @@ function renderLiquidations(m) {
   if (!rows.length) box.append(el("div", {class: "muted"}, "no liquidation in this range"));
 }
 
-function barChart(box, points, series, label) {
+function barChart(box, points, series, label, edges) {
   const width = 720, height = 150, pad = 24;
   const max = Math.max(1, ...points.map((p) => series.reduce((sum, s) => sum + (p[s.key] || 0), 0)));
   const chart = svg("svg", {viewBox: `0 0 ${width} ${height}`, role: "img", class: "bars"});
@@ -181,9 +181,9 @@ function barChart(box, points, series, label) {
   chart.append(top);
   if (points.length) {
     const first = svg("text", {x: pad, y: height - 6, class: "axis"});
-    first.textContent = label(points[0]);
+    first.textContent = edges ? edges[0] : label(points[0]);
     const last = svg("text", {x: width - 60, y: height - 6, class: "axis"});
-    last.textContent = label(points[points.length - 1]);
+    last.textContent = edges ? edges[1] : label(points[points.length - 1]);
     chart.append(first, last);
   }
   box.replaceChildren(chart);
@@ -217,7 +217,8 @@ function renderAnalytics(a) {
   kv("alerts-by-kind", Object.entries(a.alerts.by_kind).map(([k, n]) => [k, count(n)]));
   kv("alerts-by-symbol", a.alerts.by_symbol.map((r) => [r.symbol, count(r.alerts)]));
   const hours = a.alerts.by_hour.map((h) => ({t: h.hour_ms, n: Object.values(h.by_kind).reduce((x, y) => x + y, 0)}));
-  barChart($("alerts-by-hour"), hours, [{key: "n", name: "alerts", cls: "alerts", money: false}], (p) => clock(p.t).slice(0, 5));
+  barChart($("alerts-by-hour"), hours, [{key: "n", name: "alerts", cls: "alerts", money: false}],
+    (p) => new Date(p.t).toLocaleString("en-GB", {weekday: "short", hour: "2-digit", minute: "2-digit"}), ["24 h ago", "now"]);
   const names = {duplicate: "duplicates dropped", cooldown: "folded by cooldown", storm: "folded into storms", digest: "sent inside digests"};
   kv("suppressed", Object.keys(names).map((k) => [names[k], count(a.suppressed[k] || 0)]));
   $("latency-body").replaceChildren(...Object.entries(a.latency_s).map(([form, l]) => el("tr", {"data-form": form},
