@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import cascade, ingest, latency, worker
+from bench import cascade, dashboard, ingest, latency, worker
 
 DIGEST_GROUP_INTERVAL_S = 10.0  # the default the cascade target is measured against
 
@@ -26,13 +26,14 @@ def table(rows: list[tuple[str, ...]]) -> str:
 
 
 def measure(quick: bool, workdir: Path) -> dict:
-    sizes = {"ingest": 300, "worker": 300, "worker_per_event": 100, "latency_s": 1.0, "cascade": 600, "cascade_s": 2.0} if quick else \
-            {"ingest": 50_000, "worker": 50_000, "worker_per_event": 20_000, "latency_s": 20.0, "cascade": 50_000, "cascade_s": 30.0}
+    sizes = {"ingest": 300, "worker": 300, "worker_per_event": 100, "latency_s": 1.0, "cascade": 600, "cascade_s": 2.0, "history": 2_000} if quick else \
+            {"ingest": 50_000, "worker": 50_000, "worker_per_event": 20_000, "latency_s": 20.0, "cascade": 50_000, "cascade_s": 30.0, "history": 50_000}
     results = {"sizes": sizes}
     results["ingest"] = ingest.run(workdir / "ingest", sizes["ingest"], settle_s=0.5 if quick else 2.0)
     results["worker"] = worker.run(workdir / "worker", sizes["worker"], per_event_count=sizes["worker_per_event"])
     results["latency"] = latency.run(workdir / "latency", sizes["latency_s"])
     results["cascade"] = cascade.run(workdir / "cascade", sizes["cascade"], sizes["cascade_s"], quick_rules=quick)
+    results["dashboard"] = dashboard.run(workdir / "dashboard", sizes["history"])
     return results
 
 
@@ -59,6 +60,16 @@ def report(results: dict) -> str:
          met(c["delivered"] == c["qualifying"])),
         ("cascade: lost / duplicates", f"{c['lost']} / {c['duplicates']}", "", "", "0 / 0", met(c["lost"] == 0 and c["duplicates"] == 0)),
         ("cascade: messages / HTTP 429", f"{c['messages']} / {c['http_429']}", "", "", "429 = 0", met(c["http_429"] == 0)),
+    ]
+    d = results["dashboard"]
+    rows += [
+        (f"dashboard live tick, {d['entries']:,} + {d['entries']:,} history", f"{d['live_tick_ms']:.0f} ms (max {d['live_tick_max_ms']:.0f})", "", "",
+         "<= 1,000 ms (its interval)", met(d["live_tick_max_ms"] <= 1_000)),
+        ("dashboard first load of that history", f"{d['load_s']:.1f} s in {d['load_ticks']} ticks (max {d['load_tick_max_ms']:.0f} ms)", "", "",
+         "each tick <= 1,000 ms", met(d["load_tick_max_ms"] <= 1_000)),
+        ("dashboard analytics (own thread)", f"{d['analytics_ms']:.0f} ms (first {d['analytics_first_ms']:.0f})", "", "", "<= 5,000 ms (its interval)",
+         met(d["analytics_first_ms"] <= 5_000)),
+        ("dashboard history in memory", f"{d['memory_mb']:.0f} MB", "", "", "", "-"),
     ]
     header = (f"TELEGLAS benchmarks, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {platform.machine()}, "
               f"Python {platform.python_version()} (end-to-end: {lat['alerts']} alerts; cascade: {c['ingest_seconds']:.1f} s of events)")

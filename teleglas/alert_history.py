@@ -151,6 +151,11 @@ class AlertHistory:
         parsed = [r for r in records if r is not None]
         return parsed, len(records) - len(parsed), raw_entries[-1][0] if raw_entries else None
 
+    def newest_sent(self, count: int) -> list[SentRecord]:
+        """The last `count` messages Telegram accepted, newest first."""
+        records = [parse_entry(raw) for _, raw in self.redis.xrevrange(history_sent_key(), count=count)]
+        return [r for r in records if isinstance(r, SentRecord)]
+
     def alerts_since(self, since_s: float) -> list[AlertRecord]:
         entries = self.redis.xrange(history_alerts_key(), min=int(since_s * 1000), max="+")
         first: dict[str, AlertRecord] = {}

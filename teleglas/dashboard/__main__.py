@@ -8,6 +8,7 @@ import sys
 import threading
 
 from teleglas.alert_history import history_from_settings
+from teleglas.dashboard.analytics_view import AlertAnalytics
 from teleglas.dashboard.history_mirror import HistoryMirror
 from teleglas.dashboard.live import LiveStatus
 from teleglas.dashboard.market_view import MarketView
@@ -33,7 +34,7 @@ def main() -> int:
         return 2
     client = redis_client(settings.redis_url)
     history = history_from_settings(client, settings)
-    refresher = Refresher(LiveStatus(Store(client), settings), HistoryMirror(history), MarketView(Store(client)), history)
+    refresher = Refresher(LiveStatus(Store(client), settings), HistoryMirror(history), MarketView(Store(client)), AlertAnalytics(history))
     try:
         server = DashboardServer(settings.dashboard_port, settings.monitor_user, settings.monitor_password, refresher)
     except OSError as exc:

@@ -1,18 +1,21 @@
-"""The alert history in the dashboard's memory: both streams tailed once a second (only new entries cross the
-network), older entries dropped past ALERT_HISTORY_TTL. The streams are capped, so this is too.
+"""The alert history in the dashboard's memory, for the analytics: both streams tailed once a second (only new
+entries cross the network, at most READ_BATCH per stream and call, so a first load of a full history is spread
+over a few calls instead of stalling one), older entries dropped past ALERT_HISTORY_TTL. The streams are
+capped, so this is too; sent texts are not kept (the feed reads its 50 from Redis).
 """
 from __future__ import annotations
 
 import logging
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 
 from teleglas.alert_history import AlertHistory, AlertRecord, DigestRecord, SentRecord
 from teleglas.defines import LOG_RUNNER
 from teleglas.store import history_alerts_key, history_sent_key
 
 log = logging.getLogger(__name__)
-READ_BATCH = 10_000
+READ_BATCH = 5_000
 
 
 class HistoryMirror:
@@ -30,19 +33,15 @@ class HistoryMirror:
         for key in self._last:
             if self._last[key] != b"-" and not self.history.redis.exists(key):
                 self._reset(key)
-            while True:
-                records, bad, last_id = self.history.read(key, self._last[key], READ_BATCH)
-                if bad:
-                    self.unreadable += bad
-                    log.warning("%s %d alert history entr(ies) of %s not understood (%d so far)", LOG_RUNNER, bad, key, self.unreadable)
-                with self._lock:
-                    for record in records:
-                        self._add(record)
-                if last_id is None:
-                    break
+            records, bad, last_id = self.history.read(key, self._last[key], READ_BATCH)
+            if bad:
+                self.unreadable += bad
+                log.warning("%s %d alert history entr(ies) of %s not understood (%d so far)", LOG_RUNNER, bad, key, self.unreadable)
+            with self._lock:
+                for record in records:
+                    self._add(record)
+            if last_id is not None:
                 self._last[key] = last_id
-                if len(records) + bad < READ_BATCH:
-                    break
         self._expire(now)
 
     def _add(self, record) -> None:
@@ -51,7 +50,7 @@ class HistoryMirror:
         elif isinstance(record, DigestRecord):
             self.digests.setdefault(record.digest_id, record)
         elif isinstance(record, SentRecord):
-            self.sent.append(record)
+            self.sent.append(replace(record, text=""))
 
     def _reset(self, key: str) -> None:
         with self._lock:
@@ -72,7 +71,7 @@ class HistoryMirror:
             keep = next((i for i, r in enumerate(self.sent) if r.sent_ms >= horizon_ms), len(self.sent))
             del self.sent[:keep]
 
-    def view(self) -> tuple[dict[str, AlertRecord], dict[str, DigestRecord], list[SentRecord]]:
-        """Copies, safe to compute on while the next refresh runs."""
+    def view(self, sent: bool = True) -> tuple[dict[str, AlertRecord], dict[str, DigestRecord], list[SentRecord]]:
+        """Copies, safe to compute on while the next refresh runs (`sent=False` skips copying the sent list)."""
         with self._lock:
-            return dict(self.alerts), dict(self.digests), list(self.sent)
+            return dict(self.alerts), dict(self.digests), list(self.sent) if sent else []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hmac
 import json
 import logging
@@ -21,8 +22,7 @@ from typing import Any
 
 import redis
 
-from teleglas.alert_history import AlertHistory
-from teleglas.dashboard.analytics_view import alert_feed, analytics_report
+from teleglas.dashboard.analytics_view import FEED_SIZE, AlertAnalytics, alert_feed
 from teleglas.dashboard.history_mirror import HistoryMirror
 from teleglas.dashboard.live import LiveStatus
 from teleglas.dashboard.market_view import MarketView
@@ -47,45 +47,53 @@ ANALYTICS_EVERY_S = 5.0
 
 
 class Refresher:
-    """Reads Redis on one thread: live status and the history every second, the market every 2 s, the
-    analytics every 5 s. A failed read keeps the last good figures and says so once."""
+    """Reads Redis on two threads: live status, new history entries and the alert feed every second and the
+    market every 2 s on one; the analytics (heavier: a day of history) every 5 s on the other, so they never hold
+    the live figures back. A failed read keeps the last good figures and says so once."""
 
-    def __init__(self, live: LiveStatus, mirror: HistoryMirror, market: MarketView, history: AlertHistory):
-        self.live, self.mirror, self.market, self.history = live, mirror, market, history
+    def __init__(self, live: LiveStatus, mirror: HistoryMirror, market: MarketView, analytics: AlertAnalytics):
+        self.live, self.mirror, self.market, self.analytics = live, mirror, market, analytics
         self.results: dict[str, Any] = {"alerts": {"alerts": []}, "market": {}, "analytics": {}}
-        self._due = {"market": 0.0, "analytics": 0.0}
-        self._failing = False
+        self._market_due = 0.0
+        self._failing: set[str] = set()
         self._stop = threading.Event()
 
     def start(self) -> None:
-        threading.Thread(target=self._run, name="dashboard-refresh", daemon=True).start()
+        threading.Thread(target=self._every, args=(self.live.interval_s, self.tick), name="dashboard-live", daemon=True).start()
+        threading.Thread(target=self._every, args=(ANALYTICS_EVERY_S, self.tick_analytics), name="dashboard-analytics", daemon=True).start()
 
     def stop(self) -> None:
         self._stop.set()
 
-    def _run(self) -> None:
+    def _every(self, interval_s: float, work) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
-            self.tick(time.time())
-            self._stop.wait(max(0.05, self.live.interval_s - (time.monotonic() - started)))
+            work(time.time())
+            self._stop.wait(max(0.05, interval_s - (time.monotonic() - started)))
 
     def tick(self, now: float) -> None:
         self.live.refresh()
-        try:
+        with self._reading("history and market"):
             self.mirror.refresh(now)
-            alerts, digests, sent = self.mirror.view()
-            self.results["alerts"] = {"at": now, "alerts": alert_feed(alerts, digests, sent)}
-            if now >= self._due["market"]:
+            alerts, digests, _ = self.mirror.view(sent=False)
+            self.results["alerts"] = {"at": now, "alerts": alert_feed(alerts, digests, self.analytics.history.newest_sent(FEED_SIZE))}
+            if now >= self._market_due:
                 self.results["market"] = {"at": now, **self.market.read(now)}
-                self._due["market"] = now + MARKET_EVERY_S
-            if now >= self._due["analytics"]:
-                self.results["analytics"] = {"at": now, **analytics_report(self.history, alerts, digests, sent, now)}
-                self._due["analytics"] = now + ANALYTICS_EVERY_S
-            self._failing = False
+                self._market_due = now + MARKET_EVERY_S
+
+    def tick_analytics(self, now: float) -> None:
+        with self._reading("analytics"):
+            self.results["analytics"] = {"at": now, **self.analytics.report(*self.mirror.view(), now)}
+
+    @contextlib.contextmanager
+    def _reading(self, what: str):
+        try:
+            yield
+            self._failing.discard(what)
         except (redis.RedisError, OSError) as exc:
-            if not self._failing:
-                log.warning("%s dashboard history/market not read: %s (showing the last figures)", LOG_RUNNER, type(exc).__name__)
-            self._failing = True
+            if what not in self._failing:
+                log.warning("%s dashboard %s not read: %s (showing the last figures)", LOG_RUNNER, what, type(exc).__name__)
+            self._failing.add(what)
 
 
 def credentials_match(header: str | None, user: str, password: str) -> bool:

@@ -25,6 +25,10 @@ def test_bench_quick_run_prints_its_table(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("TELEGLAS benchmarks, ") and any(line.startswith("listener ingest, batched") for line in lines)
     assert any(line.startswith("cascade: lost / duplicates") and "0 / 0" in line for line in lines)
+    dashboard = figures["dashboard"]
+    assert dashboard["entries"] == figures["sizes"]["history"] and dashboard["load_ticks"] >= 1
+    assert all(dashboard[k] > 0 for k in ("live_tick_ms", "analytics_ms", "memory_mb"))
+    assert any(line.startswith("dashboard live tick") for line in lines)
 
 
 def test_chaos_quick_run_survives_a_redis_restart():

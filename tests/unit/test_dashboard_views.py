@@ -105,7 +105,7 @@ def test_alert_feed_is_newest_first_and_expands_digests():
               "b": AlertRecord("b", "trade", "single", "ETHUSDT", "ETH", "BUY", "Binance", 2e6, 3000.0, 2000, 1, 2050)}
     digests = {"digest-1": DigestRecord("digest-1", -1, ("a", "b"), 4000)}
     sent = [SentRecord("a", -1, (1,), 1500, "<b>alert</b>"), SentRecord("digest-1", -1, (2,), 5000, "🧾 DIGEST")]
-    feed = alert_feed(alerts, digests, sent)
+    feed = alert_feed(alerts, digests, list(reversed(sent)))
     assert [f["kind"] for f in feed] == ["digest", "liquidation"]
     assert feed[0]["symbols"] == [HOSTILE, "ETHUSDT"] and feed[0]["latency_s"] is None
     assert feed[1]["symbol"] == HOSTILE and feed[1]["latency_s"] == 0.5 and feed[1]["text"] == "<b>alert</b>"
