@@ -198,3 +198,35 @@ def test_dashboard_refuses_to_start_without_credentials(make_stack):
     wait_until(lambda: not proc.running, 20, what="the dashboard to exit")
     assert proc.process.returncode == 2
     assert "needs MONITOR_USER and MONITOR_PASSWORD" in proc.log_text()
+
+
+def test_beat_measures_price_moves_through_the_real_task(make_stack):
+    stack = make_stack(settings_env={"PRICE_MOVE_INTERVAL": "1"})
+    stack.start_redis()
+    stack.start_telegram_emulator()
+    stack.start_coinglass_emulator()
+    stack.start_worker()
+    history = AlertHistory(stack.redis(), ttl_s=86_400, max_entries=10_000)
+    now = time.time()
+    event_ms = int((now - 20 * 60) * 1000)  # 5 and 15 min are due, 60 is not yet
+    history.record_alerts([Alert("beat-moves", "trade", "single", "ETHUSDT", "ETH", 2e6, "t", "l", ("beat-moves",),
+                                 side="BUY", exchange="Binance", price=3400.0, event_ms=event_ms)], now)
+    stack.start_beat()
+    wait_until(lambda: history.price_moves(["beat-moves"]), 60, 0.2, what="beat's price moves")
+    assert set(history.price_moves(["beat-moves"])["beat-moves"]) == {5, 15}
+    assert "price moves measured for 1 alert(s)" in stack.processes["worker"].log_text()
+
+
+def test_dashboard_keeps_serving_through_a_redis_restart(make_stack):
+    stack = make_stack(settings_env={"MONITOR_USER": USER, "MONITOR_PASSWORD": PASSWORD})
+    stack.start_redis()
+    port = free_port()
+    stack.start_dashboard(port)
+    wait_until(lambda: api(port, "/api/status")[2].get("redis_reachable") is True, 10, what="the first reading")
+    stack.processes["redis"].stop()
+    wait_until(lambda: api(port, "/api/status")[2].get("redis_reachable") is False, 15, what="the outage on /api/status")
+    assert api(port, "/api/alerts")[0] == 200 and api(port, "/api/analytics")[0] == 200  # the last figures, still served
+    stack.start_redis()
+    wait_until(lambda: api(port, "/api/status")[2].get("redis_reachable") is True, 20, what="Redis back on /api/status")
+    log = stack.processes["dashboard"].log_text()
+    assert "dashboard cannot read Redis" in log and "dashboard reads Redis again" in log and "Traceback" not in log
