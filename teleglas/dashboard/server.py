@@ -27,6 +27,7 @@ from teleglas.dashboard.history_mirror import HistoryMirror
 from teleglas.dashboard.live import LiveStatus
 from teleglas.dashboard.market_view import MarketView
 from teleglas.defines import LOG_RUNNER
+from teleglas.health import write_response
 
 log = logging.getLogger(__name__)
 
@@ -178,12 +179,6 @@ class DashboardServer:
                 self._send(200, body, "application/json; charset=utf-8")
 
             def _send(self, status: int, body: bytes, kind: str, extra: dict[str, str] | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in {**SECURITY_HEADERS, **(extra or {})}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
+                write_response(self, status, body, kind, {**SECURITY_HEADERS, **(extra or {})})
 
         return Handler
