@@ -62,14 +62,16 @@ class HistoryMirror:
         self._last[key] = b"-"
 
     def _expire(self, now: float) -> None:
+        """Drops what Redis no longer keeps either: entries past the TTL, and the oldest beyond the cap."""
         horizon_ms = int((now - self.history.ttl_s) * 1000)
+        cap = self.history.max_entries
         with self._lock:
-            while self.alerts and next(iter(self.alerts.values())).decided_ms < horizon_ms:
+            while self.alerts and (len(self.alerts) > cap or next(iter(self.alerts.values())).decided_ms < horizon_ms):
                 self.alerts.popitem(last=False)
-            for digest_id in [d for d, r in self.digests.items() if r.decided_ms < horizon_ms]:
-                del self.digests[digest_id]
+            while self.digests and (len(self.digests) > cap or next(iter(self.digests.values())).decided_ms < horizon_ms):
+                del self.digests[next(iter(self.digests))]
             keep = next((i for i, r in enumerate(self.sent) if r.sent_ms >= horizon_ms), len(self.sent))
-            del self.sent[:keep]
+            del self.sent[:max(keep, len(self.sent) - cap)]
 
     def view(self, sent: bool = True) -> tuple[dict[str, AlertRecord], dict[str, DigestRecord], list[SentRecord]]:
         """Copies, safe to compute on while the next refresh runs (`sent=False` skips copying the sent list)."""

@@ -115,3 +115,17 @@ def test_mirror_drops_what_is_older_than_the_history_keeps(store):
     assert isinstance(mirror.view()[0]["old"], AlertRecord) and isinstance(mirror.view()[2][0], SentRecord)
     mirror.refresh(now + 120)
     assert mirror.view() == ({}, {}, [])
+
+
+def test_mirror_holds_no_more_than_the_streams_keep(store):
+    history = AlertHistory(store.redis, ttl_s=3600, max_entries=50)
+    mirror = HistoryMirror(history)
+    now = time.time()
+    for i in range(0, 300, 30):  # refreshed as the entries arrive, so the mirror sees them all
+        history.record_alerts([alert(f"a{j}") for j in range(i, i + 30)], now)
+        for j in range(i, i + 30):
+            history.record_sent(f"a{j}", -100, (j,), "text", now)
+        mirror.refresh(now)
+    alerts, _, sent = mirror.view()
+    assert list(alerts) == [f"a{j}" for j in range(250, 300)]
+    assert [s.alert_id for s in sent] == [f"a{j}" for j in range(250, 300)]
