@@ -25,6 +25,11 @@ def price_at(spec: dict[str, float], minute: float) -> float:
     return base * (1 + slow + fast)
 
 
+def _decimal(price: float) -> str:
+    """Eight significant digits: $56,745.123 and $0.12361234 alike."""
+    return f"{price:.8g}"
+
+
 def candles(spec: dict[str, float], query: dict[str, str], now_ms: int) -> list[dict[str, Any]]:
     interval = query.get("interval", "")
     if interval not in INTERVAL_MINUTES:
@@ -46,7 +51,7 @@ def candles(spec: dict[str, float], query: dict[str, str], now_ms: int) -> list[
         points = [price_at(spec, min(minute + i, now_minute)) for i in range(step + 1)]
         rows.append({
             "time": minute * 60_000,
-            "open": f"{points[0]:.2f}", "high": f"{max(points):.2f}", "low": f"{min(points):.2f}", "close": f"{points[-1]:.2f}",
+            "open": _decimal(points[0]), "high": _decimal(max(points)), "low": _decimal(min(points)), "close": _decimal(points[-1]),
             "volume_usd": f"{spec['base'] * 1000 * step:.2f}",
         })
     return rows

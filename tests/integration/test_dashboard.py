@@ -165,7 +165,7 @@ def test_price_moves_reach_the_analytics_and_the_page(live):
     assert set(moves) == set(MOVE_WINDOWS_MIN)
     for minutes, move in moves.items():
         opened_minute = (event_ms + minutes * 60_000) // 60_000
-        close = round(price_path.price_at(spec, opened_minute + 1), 2)
+        close = float(f"{price_path.price_at(spec, opened_minute + 1):.8g}")
         assert move.price == close and move.pct == pytest.approx((close - 180.0) / 180.0 * 100)
 
     def listed():

@@ -128,7 +128,9 @@ def test_emulated_price_candles_are_deterministic_closed_minutes():
     rows = price_path.candles(spec, {"interval": "1m", "start_time": str(now_ms - 10 * 60_000), "end_time": str(now_ms)}, now_ms)
     assert [r["time"] for r in rows] == list(range(now_ms - now_ms % 60_000 - 9 * 60_000, now_ms, 60_000))
     assert all(isinstance(r["close"], str) for r in rows)
-    assert float(rows[0]["close"]) == round(price_path.price_at(spec, rows[0]["time"] // 60_000 + 1), 2)
+    assert rows[0]["close"] == f"{price_path.price_at(spec, rows[0]['time'] // 60_000 + 1):.8g}"
+    cheap = price_path.candles({"base": 0.1236}, {"interval": "1m", "limit": "1"}, now_ms)[0]
+    assert 0.12 < float(cheap["close"]) < 0.13 and len(cheap["close"].split(".")[1]) > 4  # a sub-cent coin keeps its digits
     assert rows == price_path.candles(spec, {"interval": "1m", "start_time": str(now_ms - 10 * 60_000), "end_time": str(now_ms)}, now_ms)
     assert len(price_path.candles(spec, {"interval": "1m", "limit": "3"}, now_ms)) == 3
     for bad in ({"interval": "2m"}, {"interval": "1m", "limit": "many"}):
