@@ -131,14 +131,17 @@ class LiveStatus:
         beats = store.worker_heartbeats()
         source = whale_source(store, self.settings, now)
         counters: dict[str, float] = {"evaluated": sum(evaluated.values()), "sent": sum(sent.values()), "errors": sum(errors.values())}
-        channel_totals: dict[str, int] = {}
-        for listener in listeners:
+        for listener in listeners:  # rates per listener, summed per channel: a listener going away is no negative burst
             if not listener["stale"]:
                 for channel, count in listener["channel_events"].items():
                     if count or channel != OTHER_CHANNEL:  # "other" (frames naming a channel we never asked for) only once seen
-                        channel_totals[channel] = channel_totals.get(channel, 0) + count
-        counters.update({f"channel:{c}": float(n) for c, n in channel_totals.items()})
+                        counters[f"channel\x00{listener['id']}\x00{channel}"] = float(count)
         rates = self._rates.add(now, counters)
+        events_per_s: dict[str, float] = {}
+        for name, rate in rates.items():
+            if name.startswith("channel\x00"):
+                channel = name.split("\x00", 2)[2]
+                events_per_s[channel] = round(events_per_s.get(channel, 0.0) + rate, 3)
         return {
             "at": now,
             "redis_reachable": True,
@@ -148,7 +151,7 @@ class LiveStatus:
                 "connected": any(l["connected"] for l in listeners),
                 "listeners": listeners,
             },
-            "events_per_s": {c: rates[f"channel:{c}"] for c in sorted(channel_totals)},
+            "events_per_s": dict(sorted(events_per_s.items())),
             "evaluated_per_s": rates["evaluated"],
             "events_evaluated": int(counters["evaluated"]),
             "queues": store.queue_depths((QUEUE_EVENTS, QUEUE_TELEGRAM)),
