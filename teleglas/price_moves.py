@@ -16,7 +16,7 @@ from teleglas.analytics import CANDLE_MS, PRICED_KINDS, moves_due, price_moves
 from teleglas.coinglass.rest import PRICE_HISTORY, CoinGlassError, CoinGlassRest
 from teleglas.coinglass.rest_records import parse_price_candles
 from teleglas.defines import LOG_RUNNER
-from teleglas.symbols import coin_of, usdt_pair
+from teleglas.symbols import coin_of, parse_coin, usdt_pair
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,9 @@ class PriceMoveTracker:
         known = self.history.price_moves([r.alert_id for r in records])
         by_pair: dict[str, list[AlertRecord]] = defaultdict(list)
         for record in records:
-            if moves_due(record, known.get(record.alert_id, {}), now_ms):
-                by_pair[usdt_pair(coin_of(record.symbol, record.base_asset))].append(record)
+            coin = parse_coin(coin_of(record.symbol, record.base_asset))  # None for a symbol no exchange lists (hostile input)
+            if coin is not None and moves_due(record, known.get(record.alert_id, {}), now_ms):
+                by_pair[usdt_pair(coin)].append(record)
         updated = 0
         for pair, due in sorted(by_pair.items()):
             start = min(r.event_ms for r in due)

@@ -154,11 +154,14 @@ def test_price_moves_reach_the_analytics_and_the_page(live):
     event_ms = int((now - 70 * 60) * 1000)
     alert = Alert("moves-test", "liquidation", "single", "SOLUSDT", "SOL", 1_500_000.0, "text", "line", ("moves-test",),
                   side="LONG", exchange="Bybit", price=180.0, event_ms=event_ms)
-    history.record_alerts([alert], now)
+    hostile = Alert("moves-hostile", "liquidation", "single", HOSTILE, "", 9e6, "text", "line", ("moves-hostile",),
+                    side="SHORT", exchange="OKX", price=1.0, event_ms=event_ms)
+    history.record_alerts([alert, hostile], now)
     rest = CoinGlassRest(f"http://127.0.0.1:{live.stack.coinglass_port}", DEMO_REST_KEY, Store(client), 30)
     tracker = PriceMoveTracker(rest, history, "Binance")
-    assert tracker.run(time.time()) == 1
+    assert tracker.run(time.time()) == 1  # the hostile symbol names no pair: never asked for
     assert tracker.run(time.time()) == 0  # every window measured: nothing asked again
+    assert history.price_moves(["moves-hostile"]) == {}
 
     spec = json.loads(DEFAULT_REST_DATA.read_text())["/api/futures/price/history"]["SOLUSDT"]
     moves = history.price_moves(["moves-test"])["moves-test"]
