@@ -4,8 +4,9 @@ free local ports; the bundled scenario is replayed; the alerts Telegram received
     python -m teleglas.demo [--scenario demo.jsonl] [--keep-logs]
     python -m teleglas.demo --dashboard [--port 8082] [--for SECONDS]
 
-With --dashboard the scenario's events happen now (the emulator's live times), celery beat runs too (price
-moves after each alert), and everything stays up with the dashboard on http://127.0.0.1:PORT/ (user and
+With --dashboard the scenario's events happen now (the emulator's live times) and the scenario plays again every
+REPEAT_EVERY_S, so cooldowns, summaries and the cascade timeline have something to show; celery beat runs too
+(price moves after each alert), and everything stays up with the dashboard on http://127.0.0.1:PORT/ (user and
 password `demo`) until Ctrl-C or --for seconds.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ from teleglas.defines import LOG_RUNNER
 from teleglas.local_stack import LocalStack
 
 DEMO_MONITOR = {"MONITOR_USER": "demo", "MONITOR_PASSWORD": "demo"}
+REPEAT_EVERY_S = 240.0
 
 _DELIVERED = re.compile(r"\[SENDER\] delivered alert=\S+ chat=(\S+) message_id=(\d+) frame_to_send_ms=([\d.]+)")
 DEMO_CHANNELS = ("liquidationOrders", "futures_trades@Binance_BTCUSDT@10000", "futures_trades@Binance_ETHUSDT@10000")
@@ -72,14 +74,15 @@ def run_with_dashboard(scenario: str, workdir: Path, port: int, for_s: float | N
     with stack:
         stack.start_redis()
         stack.start_telegram_emulator()
-        stack.start_coinglass_emulator(live_times=True)
+        stack.start_coinglass_emulator(live_times=True, repeat_every_s=REPEAT_EVERY_S)
         stack.start_worker()
         stack.start_beat()
         stack.start_dashboard(port)
         say(f"dashboard on http://127.0.0.1:{port}/ (user demo, password demo)")
         stack.start_listener()
         stack.wait_for_replay()
-        say("scenario replayed; price moves appear 5, 15 and 60 min after each alert. Ctrl-C stops everything")
+        say(f"scenario replayed; it plays again every {REPEAT_EVERY_S:.0f} s. Price moves appear 5, 15 and 60 min after each alert. "
+            "Ctrl-C stops everything")
         stopping.wait(for_s)
     say("everything stopped")
     return 0

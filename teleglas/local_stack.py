@@ -200,14 +200,18 @@ class LocalStack:
         wait_until(lambda: _http_ok(f"{self.telegram_url}/_emulator/messages"), 15, what="Telegram emulator")
         return proc
 
-    def start_coinglass_emulator(self, min_subscribers: int = 1, rest_data: Path | None = None, live_times: bool = False) -> ManagedProcess:
-        """`live_times`: the scenario's events happen now (teleglas.emulators.scenario.rebase_times)."""
+    def start_coinglass_emulator(self, min_subscribers: int = 1, rest_data: Path | None = None, live_times: bool = False,
+                                 repeat_every_s: float | None = None) -> ManagedProcess:
+        """`live_times`: each event happens when its frame is sent (teleglas.emulators.scenario.live_frame);
+        `repeat_every_s`: the scenario plays again that long after each replay."""
         argv = [sys.executable, "-m", "teleglas.emulators.coinglass", "--port", str(self.coinglass_port), "--api-key", DEMO_WS_KEY,
                 "--scenario", self.scenario, "--min-subscribers", str(min_subscribers), "--rest-key", DEMO_REST_KEY]
         if rest_data is not None:
             argv += ["--rest-data", str(rest_data)]
         if live_times:
             argv.append("--live-times")
+        if repeat_every_s is not None:
+            argv += ["--repeat-every", str(repeat_every_s)]
         proc = self._start("coinglass-emulator", argv)
         wait_until(lambda: _http_ok(f"http://127.0.0.1:{self.coinglass_port}/_emulator/status"), 15, what="CoinGlass emulator")
         return proc

@@ -7,7 +7,7 @@ server). Messages in another shape (`{"op": "subscribe", "args": [...]}`) are ig
 step delivered to at least one client, which benchmarks use as the events that went in). The same port serves the REST API v4 endpoints
 TELEGLAS polls (teleglas.emulators.coinglass_rest), with the `CG-API-KEY` header check and fault modes.
 
-    python -m teleglas.emulators.coinglass --port 8765 --api-key KEY --scenario demo.jsonl
+    python -m teleglas.emulators.coinglass --port 8765 --api-key KEY --scenario demo.jsonl [--live-times] [--repeat-every S]
 """
 from __future__ import annotations
 
@@ -44,11 +44,13 @@ class Client:
 
 class CoinGlassEmulator:
     def __init__(self, steps: list[Step], api_keys: set[str], host: str = "127.0.0.1", port: int = 0, min_subscribers: int = 1,
-                 start_delay_s: float = 0.2, rest_keys: set[str] | None = None, rest_data: Path = DEFAULT_REST_DATA, live_times: bool = False):
+                 start_delay_s: float = 0.2, rest_keys: set[str] | None = None, rest_data: Path = DEFAULT_REST_DATA, live_times: bool = False,
+                 repeat_every_s: float | None = None):
         register_secrets(*api_keys, *(rest_keys or ()))
         self.rest = RestEmulator(rest_keys or set(api_keys), rest_data)
         self.steps = steps
         self.live_times = live_times
+        self.repeat_every_s = repeat_every_s  # replay again this long after each replay ends (a demo that goes on)
         self.api_keys = set(api_keys)
         self.host = host
         self.port = port
@@ -171,6 +173,15 @@ class CoinGlassEmulator:
         async with self._subscribed:
             await self._subscribed.wait_for(lambda: sum(1 for c in self.clients if c.channels) >= self.min_subscribers)
         await asyncio.sleep(self.start_delay_s)
+        while True:
+            await self._replay_once()
+            self.replay_done.set()
+            log.info("%s scenario replayed: %d frame(s) sent", LOG_CG_EMULATOR, self.frames_sent)
+            if self.repeat_every_s is None:
+                return
+            await asyncio.sleep(self.repeat_every_s)
+
+    async def _replay_once(self) -> None:
         assigned_times: dict[int, int] = {}
         for index, step in enumerate(self.steps):
             if self.live_times and step.action == "frame":
@@ -194,8 +205,6 @@ class CoinGlassEmulator:
                 if delivered:
                     self.frames_sent += 1
                     self.sent_log.append((time.time(), index))
-        self.replay_done.set()
-        log.info("%s scenario replayed: %d frame(s) sent", LOG_CG_EMULATOR, self.frames_sent)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,13 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", action="append", required=True, help="a key the emulator accepts (repeatable)")
     parser.add_argument("--scenario", default="demo.jsonl", help="scenario file (bundled name or path)")
     parser.add_argument("--min-subscribers", type=int, default=1)
-    parser.add_argument("--live-times", action="store_true", help="shift event times so the first event happens when the replay starts")
+    parser.add_argument("--live-times", action="store_true", help="give each event the time its frame is sent")
+    parser.add_argument("--repeat-every", type=float, default=None, help="replay the scenario again this many seconds after each replay")
     parser.add_argument("--rest-key", action="append", help="a key the REST API accepts (repeatable; default: the --api-key values)")
     parser.add_argument("--rest-data", type=Path, default=DEFAULT_REST_DATA, help="JSON {path: data} served by the REST API")
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
     emulator = CoinGlassEmulator(load_scenario(args.scenario), set(args.api_key), args.host, args.port, args.min_subscribers,
-                                 rest_keys=set(args.rest_key or args.api_key), rest_data=args.rest_data, live_times=args.live_times)
+                                 rest_keys=set(args.rest_key or args.api_key), rest_data=args.rest_data, live_times=args.live_times,
+                                 repeat_every_s=args.repeat_every)
     try:
         asyncio.run(emulator.serve())
     except KeyboardInterrupt:

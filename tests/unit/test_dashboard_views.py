@@ -136,3 +136,4 @@ def test_emulated_price_candles_are_deterministic_closed_minutes():
     for bad in ({"interval": "2m"}, {"interval": "1m", "limit": "many"}):
         with pytest.raises(price_path.CandleRequestError):
             price_path.candles(spec, bad, now_ms)
+
