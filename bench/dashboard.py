@@ -1,7 +1,7 @@
 """The dashboard with a full history: ALERT_HISTORY_MAX alerts and as many sent messages in the streams, an hour
 of market tape for 50 symbols, then the refresher's work: the first read (the whole history into memory), a
-steady tick (live status, new history entries, market, analytics), and the mirror's memory. Target: a steady
-tick well inside its one-second interval, so the page stays within 2 s of Redis."""
+live tick (status, new history entries, feed, market) and an analytics run, and the mirror's memory. Target:
+a live tick inside its half-second interval, so the page stays within 2 s of Redis."""
 from __future__ import annotations
 
 import random

@@ -64,9 +64,9 @@ def report(results: dict) -> str:
     d = results["dashboard"]
     rows += [
         (f"dashboard live tick, {d['entries']:,} + {d['entries']:,} history", f"{d['live_tick_ms']:.0f} ms (max {d['live_tick_max_ms']:.0f})", "", "",
-         "<= 1,000 ms (its interval)", met(d["live_tick_max_ms"] <= 1_000)),
+         "<= 500 ms (its interval)", met(d["live_tick_max_ms"] <= 500)),
         ("dashboard first load of that history", f"{d['load_s']:.1f} s in {d['load_ticks']} ticks (max {d['load_tick_max_ms']:.0f} ms)", "", "",
-         "each tick <= 1,000 ms", met(d["load_tick_max_ms"] <= 1_000)),
+         "each tick <= 1,000 ms (2 s to the page)", met(d["load_tick_max_ms"] <= 1_000)),
         ("dashboard analytics (own thread)", f"{d['analytics_ms']:.0f} ms (first {d['analytics_first_ms']:.0f})", "", "", "<= 5,000 ms (its interval)",
          met(d["analytics_first_ms"] <= 5_000)),
         ("dashboard history in memory", f"{d['memory_mb']:.0f} MB", "", "", "", "-"),

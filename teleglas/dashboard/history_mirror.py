@@ -1,4 +1,4 @@
-"""The alert history in the dashboard's memory, for the analytics: both streams tailed once a second (only new
+"""The alert history in the dashboard's memory, for the analytics: both streams tailed on every live tick (only new
 entries cross the network, at most READ_BATCH per stream and call, so a first load of a full history is spread
 over a few calls instead of stalling one), older entries dropped past ALERT_HISTORY_TTL. The streams are
 capped, so this is too; sent texts are not kept (the feed reads its 50 from Redis).

@@ -1,5 +1,7 @@
-"""The dashboard's live figures: one thread reads Redis once a second (listener statuses, queues, worker
-heartbeats, the metric hashes the workers flush) and turns counters into rates over the last few seconds.
+"""The dashboard's live figures: one thread reads Redis every half second (listener statuses, queues, worker
+heartbeats, the metric hashes the workers flush each second) and turns counters into rates over the last few
+seconds. Half a second here plus the workers' one-second flush plus the page's half-second poll keep a count
+on the page within 2 s of the event.
 Every browser reads the same snapshot, so ten open pages cost Redis what one does.
 """
 from __future__ import annotations
@@ -79,7 +81,7 @@ class RateWindow:
 
 
 class LiveStatus:
-    def __init__(self, store: Store, settings: Settings, interval_s: float = 1.0):
+    def __init__(self, store: Store, settings: Settings, interval_s: float = 0.5):
         self.store = store
         self.settings = settings
         self.interval_s = interval_s

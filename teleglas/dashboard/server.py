@@ -1,6 +1,6 @@
 """The dashboard's HTTP side: one read-only page (static files shipped in the package) and its JSON API, behind
-the same basic auth as Flower. One refresher thread reads Redis; every request is served from its latest
-results, so the page polling each second costs nothing per browser.
+the same basic auth as Flower. Refresher threads read Redis; every request is served from their latest
+results, so a page polling twice a second costs Redis nothing per browser.
 
     GET /                 the page            GET /api/status     live: stream, queues, workers, sends
     GET /api/alerts       last 50 sent        GET /api/market     liquidations, timeline, largest orders
@@ -48,7 +48,7 @@ ANALYTICS_EVERY_S = 5.0
 
 
 class Refresher:
-    """Reads Redis on two threads: live status, new history entries and the alert feed every second and the
+    """Reads Redis on two threads: live status, new history entries and the alert feed every half second and the
     market every 2 s on one; the analytics (heavier: a day of history) every 5 s on the other, so they never hold
     the live figures back. A failed read keeps the last good figures and says so once."""
 

@@ -260,7 +260,7 @@ function chooseRange(range) {
 document.addEventListener("DOMContentLoaded", () => {
   $("range-5m").addEventListener("click", () => chooseRange("5m"));
   $("range-1h").addEventListener("click", () => chooseRange("1h"));
-  every(1000, "/api/status", renderStatus);
+  every(500, "/api/status", renderStatus);
   every(1000, "/api/alerts", renderAlerts);
   every(2000, "/api/market", renderMarket);
   every(5000, "/api/analytics", renderAnalytics);
