@@ -67,9 +67,15 @@ class Refresher:
         self._stop.set()
 
     def _every(self, interval_s: float, work) -> None:
+        last_bug = ""
         while not self._stop.is_set():
             started = time.monotonic()
-            work(time.time())
+            try:
+                work(time.time())
+            except Exception as exc:  # a bug must not freeze the page: log it (once while it repeats), keep going
+                if repr(exc) != last_bug:
+                    log.exception("%s dashboard %s failed; the last figures stay on the page", LOG_RUNNER, work.__name__)
+                last_bug = repr(exc)
             self._stop.wait(max(0.05, interval_s - (time.monotonic() - started)))
 
     def tick(self, now: float) -> None:
