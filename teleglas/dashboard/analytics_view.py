@@ -39,6 +39,12 @@ def alert_feed(alerts: dict[str, AlertRecord], digests: dict[str, DigestRecord],
     return feed
 
 
+def _settled_move(moves: dict[int, PriceMove]) -> tuple[int, float]:
+    """Which alerts mattered: the longest window measured first, then the size of the move over it."""
+    longest = max(moves)
+    return longest, abs(moves[longest].pct)
+
+
 class AlertAnalytics:
     """The analytics report. Price moves are read from Redis only while they can still change: an alert with
     every window measured, or older than the tracker looks back, is served from memory."""
@@ -60,7 +66,7 @@ class AlertAnalytics:
             hourly = [parse_fields(fields) for fields in pipe.execute()]
         priced = [r for r in in_window.values() if r.kind in analytics.PRICED_KINDS and r.price and r.event_ms]
         moves = self._moves(priced, now_ms)
-        listed = sorted(priced, key=lambda r: r.decided_ms, reverse=True)[:MOVES_LISTED]
+        listed = sorted((r for r in priced if moves.get(r.alert_id)), key=lambda r: _settled_move(moves[r.alert_id]), reverse=True)[:MOVES_LISTED]
         return {
             "window_h": self.window_h,
             "alerts": analytics.alert_counts(in_window.values(), since_ms, now_ms),

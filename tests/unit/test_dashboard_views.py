@@ -137,3 +137,14 @@ def test_emulated_price_candles_are_deterministic_closed_minutes():
         with pytest.raises(price_path.CandleRequestError):
             price_path.candles(spec, bad, now_ms)
 
+
+
+def test_price_move_list_puts_the_alerts_that_mattered_first():
+    from teleglas.alert_history import PriceMove
+    from teleglas.dashboard.analytics_view import _settled_move
+
+    settled_small = {5: PriceMove(5, 1, 3.0), 15: PriceMove(15, 1, 2.0), 60: PriceMove(60, 1, -0.5)}
+    settled_big = {5: PriceMove(5, 1, 0.1), 15: PriceMove(15, 1, 0.2), 60: PriceMove(60, 1, -4.0)}
+    young_big = {5: PriceMove(5, 1, 9.0)}
+    ranked = sorted([young_big, settled_small, settled_big], key=_settled_move, reverse=True)
+    assert ranked == [settled_big, settled_small, young_big]
