@@ -107,3 +107,9 @@ def test_systemd_units_verify(tmp_path):
     files = sorted(str(p) for p in tmp_path.iterdir())
     result = subprocess.run(["systemd-analyze", "verify", "--man=no", *files], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stderr.strip() == "" and result.stdout.strip() == "", result.stderr + result.stdout
+
+
+def test_readme_shows_the_dashboard_screenshot():
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
+    assert "docs/dashboard.png" in images
+    assert (PROJECT_ROOT / "docs" / "dashboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
