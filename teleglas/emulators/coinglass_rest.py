@@ -16,6 +16,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from teleglas.coinglass.rest import PRICE_HISTORY
 from teleglas.emulators import price_path
 from teleglas.emulators.scenario import BUNDLED
 
@@ -34,8 +35,6 @@ KEYED_BY = {
     "/api/futures/orderbook/ask-bids-history": ("symbol",),
     "/api/futures/global-long-short-account-ratio/history": ("symbol",),
 }
-# Endpoints answered from a generator: the data file gives its parameters per symbol.
-PRICE_HISTORY = "/api/futures/price/history"
 PER_MINUTE_LIMIT = 30
 
 
@@ -67,7 +66,7 @@ class RestEmulator:
             data = self._current().get(path)
         if data is None:
             return HTTPStatus.NOT_FOUND, {"code": "404", "msg": "Not Found"}
-        if path == PRICE_HISTORY:
+        if path == PRICE_HISTORY:  # generated: the data file gives each pair's price path
             return self._price_history(data, query)
         for param in KEYED_BY.get(path, ()):
             value = query.get(param, "")
