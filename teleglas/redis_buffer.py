@@ -51,19 +51,22 @@ class RedisBuffer:
         called only when the score gets in (most events of a busy minute do not)."""
         with self._lock:
             self._own_thread()
-            heap = self._tops.setdefault(key, [])
-            if len(heap) < size:
-                heapq.heappush(heap, (score, member()))
-            elif score > heap[0][0]:
-                heapq.heapreplace(heap, (score, member()))
-            self._top_sizes[key] = size
-            self._ttls[key] = ttl_s
+            self._offer(key, score, member, size, ttl_s)
+
+    def _offer(self, key: str, score: float, member: Callable[[], str], size: int, ttl_s: int) -> None:
+        """keep_top's work, with the lock held."""
+        heap = self._tops.setdefault(key, [])
+        if len(heap) < size:
+            heapq.heappush(heap, (score, member()))
+        elif score > heap[0][0]:
+            heapq.heapreplace(heap, (score, member()))
+        self._top_sizes[key] = size
+        self._ttls[key] = ttl_s
 
     def _own_thread(self) -> None:
         if self._pid != os.getpid():  # first use in this process (or in a forked child)
             self._pid = os.getpid()
-            self._sums.clear()
-            self._tops.clear()
+            self._sums, self._tops, self._top_sizes, self._ttls = defaultdict(float), {}, {}, {}
             threading.Thread(target=self._run, name="redis-buffer-flush", daemon=True).start()
 
     def _run(self) -> None:
@@ -73,10 +76,13 @@ class RedisBuffer:
             self.flush(client)
 
     def flush(self, client: redis.Redis) -> None:
+        # Everything pending leaves the buffer together, TTLs and sizes too: the keys change every bucket and
+        # minute, so nothing may be kept per key between flushes.
         with self._lock:
             sums, self._sums = self._sums, defaultdict(float)
             tops, self._tops = self._tops, {}
-            sizes, ttls = dict(self._top_sizes), dict(self._ttls)
+            sizes, self._top_sizes = self._top_sizes, {}
+            ttls, self._ttls = self._ttls, {}
         if not sums and not tops:
             return
         try:
@@ -86,8 +92,8 @@ class RedisBuffer:
                 for key, heap in tops.items():
                     pipe.zadd(key, {member: score for score, member in heap})
                     pipe.zremrangebyrank(key, 0, -sizes[key] - 1)
-                for key in {key for key, _ in sums} | set(tops):
-                    pipe.expire(key, ttls[key])
+                for key, ttl_s in ttls.items():
+                    pipe.expire(key, ttl_s)
                 pipe.execute()
             self._failing = False
         except (redis.RedisError, OSError) as exc:  # put them back: figures wait for Redis, they are not lost
@@ -95,14 +101,12 @@ class RedisBuffer:
                 log.warning("%s figures not written to Redis: %s (kept in memory until it answers)", LOG_RUNNER, type(exc).__name__)
             self._failing = True
             with self._lock:
-                for item, amount in sums.items():
-                    self._sums[item] += amount
+                for (key, field), amount in sums.items():
+                    self._sums[(key, field)] += amount
+                    self._ttls.setdefault(key, ttls[key])
                 for key, heap in tops.items():
                     for score, member in heap:
-                        self._tops.setdefault(key, [])
-                        heapq.heappush(self._tops[key], (score, member))
-                        if len(self._tops[key]) > sizes[key]:
-                            heapq.heappop(self._tops[key])
+                        self._offer(key, score, lambda member=member: member, sizes[key], self._ttls.get(key, ttls[key]))
 
 
 _buffer: RedisBuffer | None = None

@@ -31,6 +31,7 @@ def test_market_tape_adds_buckets_and_keeps_the_largest_orders(store):
         tape.record(LiquidationOrder("Binance", HOSTILE, "X", 1.0, 1 + i % 2, 1_000.0 * (i + 1), now_ms + i))
     tape.record(FuturesTrade("Binance", "BTCUSDT", "BTC", 50_000.0, 2, 9e6, now_ms + 30))
     buffer.flush(store.redis)
+    assert (buffer._ttls, buffer._top_sizes) == ({}, {})  # nothing kept per key: a key per bucket must not pile up in a long-lived worker
 
     cells = {(c.symbol, c.side): c for c in parse_liquidation_bucket(store.redis.hgetall(tape_liquidations_key(now_ms // 1000 // BUCKET_S * BUCKET_S)))}
     longs, shorts = range(1, 26, 2), range(2, 26, 2)
@@ -59,10 +60,15 @@ def test_buffer_keeps_figures_while_redis_refuses_them(store):
         def pipeline(self, **_kwargs):
             raise ConnectionError("redis away")
 
+    buffer.keep_top("teleglas:test:top", 7.0, lambda: "seven", 2, 60)
     buffer.flush(Refusing())  # the figures go back into the buffer
     buffer.add("teleglas:test:sum", "f", 3.0, 60)
+    buffer.keep_top("teleglas:test:top", 9.0, lambda: "nine", 2, 60)
+    buffer.keep_top("teleglas:test:top", 1.0, lambda: "one", 2, 60)
     buffer.flush(store.redis)
     assert float(store.redis.hget("teleglas:test:sum", "f")) == 5.0
+    assert store.redis.zrevrange("teleglas:test:top", 0, -1) == [b"nine", b"seven"]
+    assert 0 < store.redis.ttl("teleglas:test:sum") <= 60 and 0 < store.redis.ttl("teleglas:test:top") <= 60
 
 
 def test_history_streams_are_capped_expire_and_read_back_first_per_id(store):
