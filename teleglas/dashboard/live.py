@@ -19,7 +19,7 @@ from teleglas.defines import LOG_RUNNER, OTHER_CHANNEL, QUEUE_EVENTS, QUEUE_TELE
 from teleglas.metrics import EVENTS_EVALUATED, MESSAGES_SENT, TELEGRAM_ERRORS, parse_fields
 from teleglas.settings import Settings
 from teleglas.store import Store, metric_key
-from teleglas.whale_source import whale_source
+from teleglas.whale_source import listener_connected, source_from_statuses
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def listener_view(listener_id: str, fields: dict[str, str], now: float, stale_af
     except (TypeError, ValueError, AttributeError):
         channel_events = {}
     updated = _number(fields, "updated_at")
-    connected = fields.get("is_connected") == "1" and now - updated <= stale_after_s
+    connected = listener_connected(fields, now, stale_after_s)
     pong = _number(fields, "last_pong_time")
     since = _number(fields, "connected_since")
     return {
@@ -89,22 +89,10 @@ class LiveStatus:
         self._lock = threading.Lock()
         self._snapshot: dict[str, Any] = {"redis_reachable": None, "at": 0}
         self._redis_ok = True
-        self._stop = threading.Event()
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return self._snapshot
-
-    def start(self) -> None:
-        threading.Thread(target=self._run, name="dashboard-live", daemon=True).start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.refresh()
-            self._stop.wait(self.interval_s)
 
     def refresh(self) -> dict[str, Any]:
         now = time.time()
@@ -128,10 +116,10 @@ class LiveStatus:
             for metric in (EVENTS_EVALUATED, MESSAGES_SENT, TELEGRAM_ERRORS):
                 pipe.hgetall(metric_key(metric.name))
             evaluated, sent, errors = (parse_fields(f) for f in pipe.execute())
-        listeners = [listener_view(lid, fields, now, self.settings.listener_stale_after_s)
-                     for lid, fields in sorted(store.listener_statuses().items())]
+        statuses = store.listener_statuses()
+        listeners = [listener_view(lid, fields, now, self.settings.listener_stale_after_s) for lid, fields in sorted(statuses.items())]
         beats = store.worker_heartbeats()
-        source = whale_source(store, self.settings, now)
+        source = source_from_statuses(statuses, self.settings, now)
         counters: dict[str, float] = {"evaluated": sum(evaluated.values()), "sent": sum(sent.values()), "errors": sum(errors.values())}
         for listener in listeners:  # rates per listener, summed per channel: a listener going away is no negative burst
             if not listener["stale"]:
