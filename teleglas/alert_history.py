@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 TYPE_ALERT = "alert"
 TYPE_DIGEST = "digest"
+TYPE_SENT = "sent"
 SENT_TEXT_MAX = 1000  # characters of a sent text kept for the dashboard; the chat has the rest
 
 
@@ -81,7 +82,7 @@ def parse_entry(raw: dict[bytes, bytes]) -> AlertRecord | DigestRecord | SentRec
     try:
         payload = json.loads(raw[b"d"])
         kind = payload.pop("type", None)
-        cls = {TYPE_ALERT: AlertRecord, TYPE_DIGEST: DigestRecord, "sent": SentRecord}.get(kind)
+        cls = {TYPE_ALERT: AlertRecord, TYPE_DIGEST: DigestRecord, TYPE_SENT: SentRecord}.get(kind)
         return _decode(cls, payload) if cls is not None else None
     except (KeyError, TypeError, ValueError):
         return None
@@ -105,7 +106,7 @@ class AlertHistory:
         self._add(history_alerts_key(), [(TYPE_DIGEST, DigestRecord(digest_id, chat_id, covers, int(now * 1000)))], now)
 
     def record_sent(self, alert_id: str, chat_id: ChatId, message_ids: tuple[int, ...], text: str, now: float) -> None:
-        self._add(history_sent_key(), [("sent", SentRecord(alert_id, chat_id, message_ids, int(now * 1000), text[:SENT_TEXT_MAX]))], now)
+        self._add(history_sent_key(), [(TYPE_SENT, SentRecord(alert_id, chat_id, message_ids, int(now * 1000), text[:SENT_TEXT_MAX]))], now)
 
     def _add(self, key: str, records: list[tuple[str, Any]], now: float) -> None:
         if not records:

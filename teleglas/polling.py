@@ -22,7 +22,6 @@ from teleglas.whale_source import whale_source
 log = logging.getLogger(__name__)
 
 
-
 class Poller:
     def __init__(self, rest: CoinGlassRest, engine: Engine, store: Store, settings: Settings):
         self.rest = rest

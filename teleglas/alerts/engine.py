@@ -99,8 +99,6 @@ class Engine:
             cooldown_s=rule.cooldown_s, horizon_s=self._horizon_s, score_window_s=self.settings.whale_score_window_s,
             memo_ttl_s=self.settings.event_dedupe_ttl_s, now=now, keep_s=_KEEP_S,
         )
-        if admission.outcome != "lead":
-            self.metrics.inc(SUPPRESSED, SUPPRESSED_COOLDOWN if admission.outcome == "fold" else SUPPRESSED_STORM)
         if admission.outcome == "lead":
             folded = summarize([decode_entry(raw) for raw in admission.folded])
             score = None
@@ -118,6 +116,7 @@ class Engine:
                 side=event.side_name, exchange=event.exchange, price=event.price, event_ms=event.time_ms,
             )
             return [alert], []
+        self.metrics.inc(SUPPRESSED, SUPPRESSED_COOLDOWN if admission.outcome == "fold" else SUPPRESSED_STORM)
         if admission.flush_due_s > 0:
             source = FLUSH_STORM if admission.outcome == "storm_start" else FLUSH_FOLDED
             scope = event.side_name if (source == FLUSH_FOLDED or is_trade) else "ALL"

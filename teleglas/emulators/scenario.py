@@ -80,7 +80,6 @@ def steps_from_frames(items: list[dict[str, Any] | str], pause_s: float = 0.0) -
     return steps
 
 
-
 def _is_time(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
