@@ -6,7 +6,8 @@ Delivery semantics: at-least-once from the broker, made exactly-once at the chat
 from kombu import Queue
 
 from teleglas.defines import (QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_ANNOUNCE_START, TASK_CHECK_FUNDING, TASK_CHECK_OPEN_INTEREST, TASK_MEASURE_PRICE_MOVES,
-                              TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_POLL_WHALES, TASK_PROCESS_EVENTS, TASK_SEND_MESSAGE)
+                              TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_POLL_WHALES, TASK_PROCESS_EVENTS, TASK_RECHECK_CHAT,
+                              TASK_SEND_MESSAGE)
 from teleglas.settings import get_settings
 
 _settings = get_settings()
@@ -30,7 +31,9 @@ task_routes = {
     TASK_CHECK_FUNDING: {"queue": QUEUE_EVENTS},
     TASK_CHECK_OPEN_INTEREST: {"queue": QUEUE_EVENTS},
     TASK_ANNOUNCE_START: {"queue": QUEUE_EVENTS},
+    TASK_MEASURE_PRICE_MOVES: {"queue": QUEUE_EVENTS},
     TASK_SEND_MESSAGE: {"queue": QUEUE_TELEGRAM},
+    TASK_RECHECK_CHAT: {"queue": QUEUE_TELEGRAM},
 }
 
 task_serializer = "json"
@@ -39,20 +42,21 @@ accept_content = ["json"]
 task_ignore_result = True
 result_backend = None
 
-# Ack after the task ran, and redeliver when a worker process dies mid-task: nothing is lost,
-# which is why every task is idempotent.
+# Ack after the task ran, and redeliver when a worker process dies mid-task: nothing is lost, which is why
+# every task is idempotent. A task that raised is retried by teleglas.tasks.durable, never acked away.
 task_acks_late = True
 task_reject_on_worker_lost = True
-# An unacked message (a task running, or held for its countdown) is handed to another worker after this
-# many seconds. Every countdown send_message schedules is capped at TELEGRAM_MAX_COUNTDOWN, and Settings
-# refuses a visibility timeout that does not exceed it plus one Telegram timeout; otherwise a delayed send
-# would be redelivered while still held (harmless thanks to the delivery lease and record, but wasteful).
-# Messages of a worker that died are swept back every 10 s once their timeout passed (kombu's default
-# sweep is every 100 s), and at once when a worker starts.
+# No message waits inside a worker: every delay (digest flushes, cooldown summaries, rate-limit slots, 429s,
+# retries) is due work in Redis (teleglas.due_work), published when due. So the visibility timeout only has
+# to cover a running task, and a worker killed at any instant costs that long: its unacknowledged messages
+# are handed to another worker once their timeout passed. Every worker sweeps for them each second
+# (kombu's default is every 100 s), and the sweep's lock expires in 10 s, so a worker killed while
+# sweeping cannot hold the others off for kombu's default of 5 minutes.
 broker_transport_options = {
     "visibility_timeout": _settings.celery_visibility_timeout_s,
-    "unacked_restore_interval": 10,
+    "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
+    "unacked_mutex_expire": 10,
 }
 # Small prefetch: with acks_late prefetched messages are safe but held back from other workers.
 worker_prefetch_multiplier = 4

@@ -43,14 +43,15 @@ CHATS = (7301, -1007302, -1007303)
 
 def run(workdir: Path, count: int = 50_000, seconds: float = 30.0, per_frame: int = 50, extra_env: dict | None = None,
         during=None, drops: int = 0, quick_rules: bool = False) -> dict[str, float]:
-    """`during(stack)`, when given, starts the faults of a chaos run (timers) once everything runs; `drops`
-    closes the WebSocket that many times, evenly over the cascade; `quick_rules` shortens the windows to 3 s."""
+    """`during(stack, faults)`, when given, starts the faults of a chaos run (timers) once everything runs and
+    appends the time of each fault to `faults`; `drops` closes the WebSocket that many times, evenly over the
+    cascade (the first drop is the fault's time); `quick_rules` shortens the windows to 3 s."""
     events = liquidation_stream(count, qualifying_share=0.02, seed=13, large_share=0.05)
     workdir.mkdir(parents=True, exist_ok=True)
     scenario, rules = workdir / "cascade.jsonl", workdir / "rules.toml"
     frames = (count + per_frame - 1) // per_frame
-    faults = {frames * (n + 1) // (drops + 1): {"drop": True} for n in range(drops)}
-    frame_steps = write_scenario(scenario, events, per_frame, pause_s=seconds / frames, faults=faults)
+    faults_at = {frames * (n + 1) // (drops + 1): {"drop": True} for n in range(drops)}
+    frame_steps = write_scenario(scenario, events, per_frame, pause_s=seconds / frames, faults=faults_at)
     rules_text = RULES.replace("cooldown_s = 30", "cooldown_s = 3").replace("window_s = 10", "window_s = 3") if quick_rules else RULES
     rules.write_text(rules_text)
     env = {"ALERT_RULES_FILE": str(rules), "STARTUP_QUIET": "1", **(extra_env or {})}
@@ -61,8 +62,9 @@ def run(workdir: Path, count: int = 50_000, seconds: float = 30.0, per_frame: in
         stack.start_worker("worker-a", concurrency=2)
         stack.start_worker("worker-b", concurrency=2)
         stack.start_listener()
+        faults: list[float] = []
         if during is not None:
-            during(stack)
+            during(stack, faults)
         stack.wait_for_replay(timeout_s=seconds * 4 + 120)
         messages = stack.wait_for_idle(settle_s=1.5 if quick_rules else 3.0, timeout_s=300)
         delivered, sent_at = delivered_frames(stack, frame_steps)
@@ -71,10 +73,16 @@ def run(workdir: Path, count: int = 50_000, seconds: float = 30.0, per_frame: in
     alerts = [m for m in messages if not m["text"].startswith("✅ TELEGLAS online")]
     accounting = account_chats(went_in, parse_rules(rules_text), alerts, list(CHATS))
     last_event = max(sent_at.values())
+    drop_frames = sorted(faults_at)
+    if drops and drop_frames:  # the first drop: when the frame after it went out, or the last frame before it
+        before = [sent_at[n] for n in sent_at if n < drop_frames[0]]
+        faults.append(max(before) if before else min(sent_at.values()))
+    last_message = max((m["received_at"] for m in alerts), default=last_event)
     return {
+        "fault_at": min(faults) if faults else None, "last_event_at": last_event, "last_message_at": last_message,
         "events_in": accounting.events_in, "qualifying": accounting.qualifying, "delivered": accounting.delivered,
         "lost": accounting.lost, "duplicates": accounting.duplicates, "messages": len(alerts), "http_429": calls.get(429, 0),
-        "last_message_after_s": max((m["received_at"] for m in alerts), default=last_event) - last_event,
+        "last_message_after_s": last_message - last_event,
         "ingest_seconds": last_event - min(sent_at.values()),
         "finished_at": time.time(),
     }

@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 _USD = re.compile(r"\$([\d,]+)")
+LATE_MARK = "⏳ "
 
 
 def _amounts(text: str) -> list[int]:
@@ -19,8 +20,12 @@ def _number(text: str) -> int:
 
 
 def account(text: str) -> list[tuple[str, int, int]]:
-    """(symbol, events, usd) for everything one liquidation message reports; [] for other messages."""
+    """(symbol, events, usd) for everything one liquidation message reports; [] for other messages. A first line
+    saying the alert is delayed (teleglas.delivery.stages.late_line) is not part of what it reports."""
     lines = text.splitlines()
+    if lines and lines[0].startswith(LATE_MARK):
+        lines = lines[1:]
+        text = "\n".join(lines)
     if lines[0].startswith("🧾 DIGEST"):
         found = []
         for line in lines[1:]:

@@ -8,19 +8,22 @@ import threading
 import time
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, beat_init, worker_ready
+from celery.signals import after_setup_logger, after_setup_task_logger, beat_init, worker_ready, worker_shutdown
 
 from teleglas import broker_transport
 from teleglas.defines import LOG_RUNNER, MODE_POLLING, QUEUE_EVENTS, TASK_ANNOUNCE_START
+from teleglas.due_work import DueWork
 from teleglas.logging_setup import formatter_for, install_redaction, quiet_token_loggers
 from teleglas.redaction import register_secrets
 from teleglas.settings import get_settings
 from teleglas.store import Store, redis_client
+from teleglas.tasks.due_mover import DueMover
 
 broker_transport.register()  # before the app opens a broker connection: a Redis restart must not stop a worker
 app = Celery("teleglas")
 app.config_from_object("celeryconfig")
 log = logging.getLogger(__name__)
+_mover: DueMover | None = None
 
 
 def announce_start(mode: str) -> None:
@@ -69,3 +72,18 @@ def _start_heartbeat(sender=None, **_kwargs) -> None:
             time.sleep(settings.worker_heartbeat_interval_s)
 
     threading.Thread(target=beat, name="worker-heartbeat", daemon=True).start()
+
+
+@worker_ready.connect
+def _start_due_mover(**_kwargs) -> None:
+    """Every worker publishes the delayed work that is due (teleglas.due_work)."""
+    global _mover
+    _mover = DueMover.for_app(app, DueWork(redis_client(get_settings().redis_url)))
+    _mover.start()
+
+
+@worker_shutdown.connect
+def _stop_due_mover(**_kwargs) -> None:
+    if _mover is not None:
+        _mover.stop()
+

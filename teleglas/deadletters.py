@@ -1,12 +1,14 @@
 """Dead letters: alerts Telegram would not take after every retry (5xx, network, a refused token, a bad
-request). They wait in Redis, newest first, until an operator replays or purges them.
+request, a chat that refuses the bot), and tasks that kept failing (TASK_MAX_RETRIES). They wait in Redis,
+newest first, until an operator replays or purges them.
 
     python -m teleglas.deadletters list [--json]
     python -m teleglas.deadletters replay [--alert ID] [--chat CHAT]   # all when no filter is given
     python -m teleglas.deadletters purge [--alert ID] [--chat CHAT]
 
 A replay enqueues a fresh send with the same alert id, so a message that did reach the chat (a network
-error after Telegram accepted it) is skipped rather than sent twice.
+error after Telegram accepted it) is skipped rather than sent twice; a task is published again under its own
+id, so what it had claimed (its events, a taken digest) is still its own.
 """
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ def _selected(store: Store, alert: str | None, chat: str | None) -> list[tuple[b
 
 def _describe(entry: dict) -> str:
     when = datetime.fromtimestamp(entry.get("failed_at", 0), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if "task" in entry:
+        return (f"{when}  task={entry['task']}[{entry.get('task_id')}]  {entry.get('reason')} {entry.get('description', '')}  "
+                f"attempts={entry.get('attempts', 0)}")
     first_line = str(entry.get("text", "")).split("\n", 1)[0][:_PREVIEW_CHARS]
     return (f"{when}  chat={entry.get('chat_id')}  alert={entry.get('alert_id')}  {entry.get('reason')} "
             f"{entry.get('error_code') or ''} {entry.get('description', '')}  attempts={entry.get('attempts', 0)}  text={first_line!r}")
@@ -72,8 +77,11 @@ def main(argv: list[str] | None = None) -> int:
 
     replayed = 0
     for raw, entry in reversed(selected):  # oldest first, so a chat gets them in their original order
-        job = job_from_dead_letter(entry)
-        app.send_task(TASK_SEND_MESSAGE, args=job.task_args(), kwargs=job.task_kwargs(), queue=QUEUE_TELEGRAM)
+        if "task" in entry:
+            app.send_task(entry["task"], args=entry.get("args", []), kwargs=entry.get("kwargs", {}), task_id=entry.get("task_id"))
+        else:
+            job = job_from_dead_letter(entry)
+            app.send_task(TASK_SEND_MESSAGE, args=job.task_args(), kwargs=job.task_kwargs(), queue=QUEUE_TELEGRAM)
         store.remove_dead_letter(raw)
         replayed += 1
     print(f"replayed {replayed} dead letter(s)")

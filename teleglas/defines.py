@@ -34,6 +34,13 @@ TASK_CHECK_FUNDING = "teleglas.check_funding"
 TASK_CHECK_OPEN_INTEREST = "teleglas.check_open_interest"
 TASK_ANNOUNCE_START = "teleglas.announce_start"
 TASK_MEASURE_PRICE_MOVES = "teleglas.measure_price_moves"
+TASK_RECHECK_CHAT = "teleglas.recheck_chat"
+
+# Delayed work in Redis (teleglas.due_work): how often each worker's mover looks, how many it moves at once,
+# and how long a taken task stays reserved for the mover that took it before another may publish it.
+DUE_POLL_INTERVAL_S = 0.05
+DUE_BATCH = 200
+DUE_LEASE_S = 10.0
 
 # Where whale alerts come from: the WebSocket stream, or the REST polling fallback.
 MODE_WEBSOCKET = "websocket"

@@ -21,6 +21,8 @@ import redis
 from prometheus_client import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
 
 from teleglas.defines import LOG_RUNNER, MODE_POLLING, MODE_WEBSOCKET, QUEUE_EVENTS, QUEUE_TELEGRAM
+from teleglas.due_work import DueWork
+from teleglas.settings import ChatId
 from teleglas.store import Store
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,21 @@ log = logging.getLogger(__name__)
 class HealthThresholds:
     worker_heartbeat_stale_s: float
     whale_poll_stale_s: float = 120.0
+    alert_chats: tuple[ChatId, ...] = ()  # the configured alert chats: one that refuses the bot is a reason
+
+
+def disabled_chat_list(store: Store, configured: tuple[ChatId, ...]) -> list[dict[str, Any]]:
+    """The chats Telegram refused the bot in (403, chat not found), configured alert chats first."""
+    chats = [{"chat_id": chat, "configured": chat in configured, "reason": fields.get("reason", ""), "since": _float(fields.get("since"))}
+             for chat, fields in store.disabled_chats().items()]
+    return sorted(chats, key=lambda c: (not c["configured"], str(c["chat_id"])))
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def assess(report: dict[str, Any], thresholds: HealthThresholds) -> list[str]:
@@ -46,12 +63,15 @@ def assess(report: dict[str, Any], thresholds: HealthThresholds) -> list[str]:
     age = report.get("worker_heartbeat_age_s")
     if age is None or age > thresholds.worker_heartbeat_stale_s:
         reasons.append("no worker heartbeat" if age is None else f"worker heartbeat {age:.0f} s old")
+    for chat in report.get("disabled_chats") or ():
+        if chat["configured"]:
+            reasons.append(f"alert chat {chat['chat_id']} refuses the bot ({chat['reason'][:80]}): its alerts go to the dead letters")
     return reasons
 
 
-def gather(listener: dict[str, Any], store: Store, now: float, mode: str = MODE_WEBSOCKET) -> dict[str, Any]:
-    """The listener's own figures plus what Redis knows: queue depths, worker heartbeats, dead letters, and in
-    polling mode the age of beat's last successful whale poll."""
+def gather(listener: dict[str, Any], store: Store, now: float, mode: str = MODE_WEBSOCKET, alert_chats: tuple[ChatId, ...] = ()) -> dict[str, Any]:
+    """The listener's own figures plus what Redis knows: queue depths, delayed work, worker heartbeats, dead
+    letters, disabled chats, and in polling mode the age of beat's last successful whale poll."""
     last_event = float(listener.get("last_event_time") or 0)
     report: dict[str, Any] = {
         "mode": mode,
@@ -69,12 +89,15 @@ def gather(listener: dict[str, Any], store: Store, now: float, mode: str = MODE_
             worker_heartbeat_age_s=round(now - max(beats.values()), 3) if beats else None,
             workers=len(beats),
             dead_letters=store.dead_letter_count(),
+            due_tasks=DueWork(store.redis).pending(),
+            disabled_chats=disabled_chat_list(store, alert_chats),
         )
         if mode == MODE_POLLING:
             polled = store.last_whale_poll()
             report["last_whale_poll_age_s"] = round(now - polled, 3) if polled else None
     except (redis.RedisError, OSError):
-        report.update(redis_reachable=False, queues=None, worker_heartbeat_age_s=None, workers=None, dead_letters=None)
+        report.update(redis_reachable=False, queues=None, worker_heartbeat_age_s=None, workers=None, dead_letters=None, due_tasks=None,
+                      disabled_chats=None)
     return report
 
 
@@ -86,7 +109,7 @@ def verdict(report: dict[str, Any], reasons: list[str]) -> tuple[int, dict[str, 
 def alert_system_report(listener_snapshot: Callable[[], dict[str, Any]], store: Store, thresholds: HealthThresholds,
                         mode: str = MODE_WEBSOCKET) -> Callable[[], tuple[int, dict[str, Any]]]:
     def report() -> tuple[int, dict[str, Any]]:
-        gathered = gather(listener_snapshot(), store, time.time(), mode)
+        gathered = gather(listener_snapshot(), store, time.time(), mode, thresholds.alert_chats)
         return verdict(gathered, assess(gathered, thresholds))
     return report
 

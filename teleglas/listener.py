@@ -173,7 +173,8 @@ def start_health(settings: Settings, report, collectors=()) -> HealthServer | No
 
 
 def health_thresholds(settings: Settings) -> HealthThresholds:
-    return HealthThresholds(settings.worker_heartbeat_stale_s, whale_poll_stale_s=3 * settings.whale_poll_interval_s + 30)
+    return HealthThresholds(settings.worker_heartbeat_stale_s, whale_poll_stale_s=3 * settings.whale_poll_interval_s + 30,
+                            alert_chats=settings.telegram_alert_chat_ids)
 
 
 def serve_polling_mode(settings: Settings) -> int:
@@ -182,7 +183,7 @@ def serve_polling_mode(settings: Settings) -> int:
     log.info("%s COINGLASS_API_KEY_WS is empty: no stream; whale alerts come from celery beat's REST polling fallback. "
              "Serving health and metrics only", LOG_RUNNER)
     store = Store(redis_client(settings.redis_url))
-    health = start_health(settings, alert_system_report(dict, store, health_thresholds(settings), MODE_POLLING), [RedisMetricsCollector(store)])
+    health = start_health(settings, alert_system_report(dict, store, health_thresholds(settings), MODE_POLLING), [RedisMetricsCollector(store, settings.telegram_alert_chat_ids)])
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
@@ -229,7 +230,7 @@ def main() -> int:
     status.start()
     report = alert_system_report(status.snapshot, status.store, health_thresholds(settings))
     health = start_health(settings, report, [ListenerCollector(status.snapshot, lambda: {c: tuple(v) for c, v in router.by_channel.items()}),
-                                             RedisMetricsCollector(status.store)])
+                                             RedisMetricsCollector(status.store, settings.telegram_alert_chat_ids)])
     connection.run()
     flushed = publisher.close(SHUTDOWN_FLUSH_S)
     status.stop()

@@ -26,6 +26,7 @@ from celery import Celery
 
 from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_PROCESS_EVENTS, TASK_SEND_MESSAGE
 from teleglas.settings import PROJECT_ROOT
+from teleglas.store import due_inflight_key, due_key
 
 # Names the stack sets itself; anything else from the caller's environment that Settings reads is dropped
 # so a developer's shell cannot change what a demo or a test does.
@@ -299,10 +300,13 @@ class LocalStack:
         """Queues a scripted Bot API error, e.g. status=429, description=..., retry_after=1 (count, chat_id, reset)."""
         self._post(f"{self.telegram_url}/_emulator/faults", fault)
 
-    def set_telegram_chats(self, blocked: list | None = None, migrated: dict | None = None, admins: dict | None = None) -> None:
+    def set_telegram_chats(self, blocked: list | None = None, migrated: dict | None = None, admins: dict | None = None,
+                           unblocked: list | None = None) -> None:
         """From now on the emulator answers 403 for `blocked` chats and the supergroup migration for `migrated`;
-        `admins` ({chat: [user ids]}) are what getChatMember reports as a group's administrators."""
-        self._post(f"{self.telegram_url}/_emulator/chats", {"blocked": blocked or [], "migrated": migrated or {}, "admins": admins or {}})
+        `admins` ({chat: [user ids]}) are what getChatMember reports as a group's administrators; `unblocked`
+        chats take the bot again."""
+        self._post(f"{self.telegram_url}/_emulator/chats", {"blocked": blocked or [], "migrated": migrated or {}, "admins": admins or {},
+                                                             "unblocked": unblocked or []})
 
     def send_user_message(self, text: str, chat_id: int | str, user_id: int | None = None) -> dict:
         """A user's message to the manual bot, delivered by its next getUpdates; returns the Update."""
@@ -350,11 +354,14 @@ class LocalStack:
         wait_until(lambda: self.coinglass_status()["replay_done"], timeout_s, 0.1, what="the scenario replay")
 
     def pending_tasks(self) -> int:
-        """Tasks queued, running or held for a countdown (kombu keeps those in its `unacked` hash)."""
+        """Tasks queued, running (kombu keeps those in its `unacked` hash) or waiting in Redis for their time
+        (teleglas.due_work: digest flushes, summaries, rate-limit slots, retries). The periodic re-check of a
+        disabled chat is not alert work and does not count."""
         client = self.redis()
         with client.pipeline(transaction=False) as pipe:
-            pipe.llen(QUEUE_EVENTS).llen(QUEUE_TELEGRAM).hlen("unacked")
-            return sum(pipe.execute())
+            pipe.llen(QUEUE_EVENTS).llen(QUEUE_TELEGRAM).hlen("unacked").zrange(due_key(), 0, -1).zcard(due_inflight_key())
+            queued, sending, running, due, moving = pipe.execute()
+        return queued + sending + running + moving + sum(1 for key in due if not key.startswith(b"recheck:"))
 
     def wait_for_idle(self, settle_s: float = 0.5, timeout_s: float = 120) -> list[dict]:
         """Waits until no task is queued, running or waiting for its rate-limit slot (for `settle_s`), then

@@ -18,7 +18,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM
 from teleglas.redis_buffer import RedisBuffer, shared_buffer
-from teleglas.settings import get_settings
+from teleglas.due_work import DueWork
+from teleglas.settings import ChatId, get_settings
 from teleglas.store import Store, hourly_metric_key, metric_key
 
 KEEP_S = 30 * 86_400  # counters live as long as the system runs; a key untouched for a month expires
@@ -39,15 +40,17 @@ MESSAGES_SENT = Metric("teleglas_messages_sent", "Messages Telegram accepted, by
 TELEGRAM_ERRORS = Metric("teleglas_telegram_errors", "Failed sendMessage calls, by TELEGLAS reason and HTTP code", ("reason", "code"))
 RATE_LIMIT_WAITS = Metric("teleglas_ratelimit_waits", "Sends that waited for their rate-limit slot (in the worker or as a countdown)", ())
 RATE_LIMIT_WAIT_SECONDS = Metric("teleglas_ratelimit_wait_seconds", "Seconds sends waited for their rate-limit slot", ())
-DEAD_LETTERS = Metric("teleglas_dead_letters_added", "Sends moved to the dead letters", ("reason",))
+DEAD_LETTERS = Metric("teleglas_dead_letters_added", "Sends and tasks moved to the dead letters, by reason", ("reason",))
+TASK_RETRIES = Metric("teleglas_task_retries", "Tasks that failed and were scheduled again (due work in Redis), by task", ("task",))
+DISABLED_CHAT_ALERTS = Metric("teleglas_disabled_chat_alerts", "Alerts a disabled chat missed (dead-lettered for a configured chat)", ())
 EVENTS_EVALUATED = Metric("teleglas_events_evaluated", "Events the workers evaluated, by kind", ("kind",))
 SUPPRESSED = Metric("teleglas_suppressed", "Qualifying events without a message of their own: duplicate, cooldown (folded into a later "
                     "lead or summary), storm (one message per window); digest counts alerts per chat sent inside a digest", ("reason",), hourly=True)
 SUPPRESSED_DUPLICATE, SUPPRESSED_COOLDOWN, SUPPRESSED_STORM, SUPPRESSED_DIGEST = "duplicate", "cooldown", "storm", "digest"
 EVENT_LATENCY = Metric("teleglas_event_to_decision_seconds", "From the event's exchange time to the worker's decision", ("kind",), True)
 FRAME_TO_SEND = Metric("teleglas_frame_to_send_seconds", "From the frame reaching the listener to Telegram accepting the alert", (), True)
-REDIS_METRICS = (ALERTS, MESSAGES_SENT, TELEGRAM_ERRORS, RATE_LIMIT_WAITS, RATE_LIMIT_WAIT_SECONDS, DEAD_LETTERS, EVENTS_EVALUATED,
-                 SUPPRESSED, EVENT_LATENCY, FRAME_TO_SEND)
+REDIS_METRICS = (ALERTS, MESSAGES_SENT, TELEGRAM_ERRORS, RATE_LIMIT_WAITS, RATE_LIMIT_WAIT_SECONDS, DEAD_LETTERS, TASK_RETRIES,
+                 DISABLED_CHAT_ALERTS, EVENTS_EVALUATED, SUPPRESSED, EVENT_LATENCY, FRAME_TO_SEND)
 
 
 def _field(values: tuple[str, ...], part: str = "") -> str:
@@ -95,8 +98,9 @@ class NoMetrics:
 class RedisMetricsCollector:
     """What every process recorded, plus live gauges from Redis, for prometheus-client's registry."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, alert_chats: tuple[ChatId, ...] = ()):
         self.store = store
+        self.alert_chats = alert_chats
 
     def collect(self):
         try:
@@ -107,6 +111,8 @@ class RedisMetricsCollector:
             depths = self.store.queue_depths((QUEUE_EVENTS, QUEUE_TELEGRAM))
             beats = self.store.worker_heartbeats()
             dead = self.store.dead_letter_count()
+            due = DueWork(self.store.redis).pending()
+            disabled = list(self.store.disabled_chats())
         except (redis.RedisError, OSError):
             yield GaugeMetricFamily("teleglas_redis_up", "1 when the exporter could read Redis", value=0)
             return
@@ -117,7 +123,14 @@ class RedisMetricsCollector:
         for name, depth in depths.items():
             queue.add_metric([name], depth)
         yield queue
-        yield GaugeMetricFamily("teleglas_dead_letters", "Sends waiting in the dead-letter list", value=dead)
+        yield GaugeMetricFamily("teleglas_dead_letters", "Sends and tasks waiting in the dead-letter list", value=dead)
+        yield GaugeMetricFamily("teleglas_due_tasks", "Delayed work waiting in Redis for its time (flushes, rate-limit slots, retries)", value=due)
+        chats = GaugeMetricFamily("teleglas_disabled_chats", "Chats that refused the bot (403, chat not found), configured alert chats apart",
+                                  labels=["configured"])
+        configured = sum(1 for chat in disabled if chat in self.alert_chats)
+        chats.add_metric(["true"], configured)
+        chats.add_metric(["false"], len(disabled) - configured)
+        yield chats
         yield GaugeMetricFamily("teleglas_workers", "Worker processes with a heartbeat in Redis", value=len(beats))
         if beats:
             yield GaugeMetricFamily("teleglas_worker_heartbeat_age_seconds", "Age of the newest worker heartbeat", value=time.time() - max(beats.values()))

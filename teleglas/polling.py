@@ -63,7 +63,8 @@ class Poller:
                 continue
             text = checks.format_funding_alert(rate, self.settings.timezone)
             alert_id = content_id(("funding", checks.funding_subject(rate), decided["sign"], decided["at"]))
-            alerts.append(Alert(alert_id, KIND_FUNDING, FORM_SINGLE, rate.symbol, rate.symbol, None, text, checks.funding_digest_line(rate), (alert_id,)))
+            alerts.append(Alert(alert_id, KIND_FUNDING, FORM_SINGLE, rate.symbol, rate.symbol, None, text, checks.funding_digest_line(rate), (alert_id,),
+                                current_ms=int(now * 1000)))
         return alerts
 
     def _funding_update(self, rate, previous: dict[str, str] | None, claimer: str, now: float) -> dict[str, str] | None:
@@ -83,12 +84,13 @@ class Poller:
             if measured is None or not checks.open_interest_should_alert(measured[0], self.settings.oi_change_threshold_pct):
                 continue
             change, before = measured
-            if not self.store.claim_check("open_interest", symbol, self.settings.oi_cooldown_s):
+            if not self.store.claim_check("open_interest", symbol, claimer, self.settings.oi_cooldown_s):
                 continue
             text = checks.format_open_interest_alert(symbol, change, before, current.usd, self.settings.oi_window_s)
-            alert_id = content_id(("open_interest", symbol, f"{now:.0f}"))
+            alert_id = content_id(("open_interest", symbol, claimer))  # a retry of this task finds the same alert
             line = checks.open_interest_digest_line(symbol, change, self.settings.oi_window_s)
-            alerts.append(Alert(alert_id, KIND_OPEN_INTEREST, FORM_SINGLE, symbol, symbol, None, text, line, (alert_id,)))
+            alerts.append(Alert(alert_id, KIND_OPEN_INTEREST, FORM_SINGLE, symbol, symbol, None, text, line, (alert_id,),
+                                current_ms=int(now * 1000)))
         return alerts
 
 

@@ -77,8 +77,10 @@ class Settings:
     telegram_group_per_min: float
     telegram_rate_margin_s: float
     telegram_max_inline_wait_s: float
-    telegram_max_countdown_s: float
     celery_visibility_timeout_s: int
+    task_max_retries: int
+    alert_max_age_s: float
+    chat_recheck_interval_s: float
     deadletter_ttl_s: int
     deadletter_max: int
     coinglass_requests_per_minute: int
@@ -236,15 +238,17 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             listener_batch_max_events=int(_positive("LISTENER_BATCH_MAX_EVENTS", env.int("LISTENER_BATCH_MAX_EVENTS", default=500))),
             listener_status_ttl_s=int(_positive("LISTENER_STATUS_TTL", env.int("LISTENER_STATUS_TTL", default=5))),
             ws_max_message_bytes=int(_positive("WS_MAX_MESSAGE_BYTES", env.int("WS_MAX_MESSAGE_BYTES", default=10 * 1024 * 1024))),
-            telegram_timeout_s=_positive("TELEGRAM_TIMEOUT", _float(env, "TELEGRAM_TIMEOUT", 15.0)),
+            telegram_timeout_s=_positive("TELEGRAM_TIMEOUT", _float(env, "TELEGRAM_TIMEOUT", 10.0)),
             send_max_retries=env.int("TELEGRAM_SEND_MAX_RETRIES", default=5),
             telegram_bot_per_s=_positive("TELEGRAM_BOT_PER_SECOND", _float(env, "TELEGRAM_BOT_PER_SECOND", 25.0)),
             telegram_chat_interval_s=_positive("TELEGRAM_CHAT_INTERVAL", _float(env, "TELEGRAM_CHAT_INTERVAL", 1.0)),
             telegram_group_per_min=_positive("TELEGRAM_GROUP_PER_MINUTE", _float(env, "TELEGRAM_GROUP_PER_MINUTE", 20.0)),
             telegram_rate_margin_s=_float(env, "TELEGRAM_RATE_MARGIN", 0.1),
             telegram_max_inline_wait_s=_float(env, "TELEGRAM_MAX_INLINE_WAIT", 0.5),
-            telegram_max_countdown_s=_positive("TELEGRAM_MAX_COUNTDOWN", _float(env, "TELEGRAM_MAX_COUNTDOWN", 300.0)),
-            celery_visibility_timeout_s=int(_positive("CELERY_VISIBILITY_TIMEOUT", env.int("CELERY_VISIBILITY_TIMEOUT", default=3600))),
+            celery_visibility_timeout_s=int(_positive("CELERY_VISIBILITY_TIMEOUT", env.int("CELERY_VISIBILITY_TIMEOUT", default=30))),
+            task_max_retries=int(_positive("TASK_MAX_RETRIES", env.int("TASK_MAX_RETRIES", default=8))),
+            alert_max_age_s=_positive("ALERT_MAX_AGE", _float(env, "ALERT_MAX_AGE", 180.0)),
+            chat_recheck_interval_s=_positive("CHAT_RECHECK_INTERVAL", _float(env, "CHAT_RECHECK_INTERVAL", 600.0)),
             deadletter_ttl_s=int(_positive("DEADLETTER_TTL", env.int("DEADLETTER_TTL", default=14 * 86_400))),
             deadletter_max=int(_positive("DEADLETTER_MAX", env.int("DEADLETTER_MAX", default=10_000))),
             coinglass_requests_per_minute=int(_positive("COINGLASS_REQUESTS_PER_MINUTE", env.int("COINGLASS_REQUESTS_PER_MINUTE", default=30))),
@@ -286,12 +290,16 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
 
 
 def _check_delivery_timing(settings: Settings) -> None:
-    """A delayed send held longer than the visibility timeout is redelivered while still held, so every
-    countdown the sender schedules must end well inside it."""
-    if settings.telegram_max_countdown_s + settings.telegram_timeout_s >= settings.celery_visibility_timeout_s:
+    """The broker hands a task that is still unacknowledged after the visibility timeout to another worker. No
+    task waits (delays are due work in Redis), but a send can take the connect and the read timeout: the
+    timeout must outlast that, or a slow send would routinely run twice (harmless, the lease stops the
+    copy, but wasted)."""
+    if 2 * settings.telegram_timeout_s >= settings.celery_visibility_timeout_s:
         raise SettingsError(
-            f"CELERY_VISIBILITY_TIMEOUT ({settings.celery_visibility_timeout_s} s) must exceed TELEGRAM_MAX_COUNTDOWN "
-            f"+ TELEGRAM_TIMEOUT ({settings.telegram_max_countdown_s:g} + {settings.telegram_timeout_s:g} s)")
+            f"CELERY_VISIBILITY_TIMEOUT ({settings.celery_visibility_timeout_s} s) must exceed twice TELEGRAM_TIMEOUT "
+            f"({settings.telegram_timeout_s:g} s: a send's connect and read timeouts)")
+    if settings.send_max_retries < 0:
+        raise SettingsError(f"TELEGRAM_SEND_MAX_RETRIES cannot be negative, got {settings.send_max_retries}")
     if settings.telegram_rate_margin_s < 0 or settings.telegram_max_inline_wait_s < 0:
         raise SettingsError("TELEGRAM_RATE_MARGIN and TELEGRAM_MAX_INLINE_WAIT cannot be negative")
 

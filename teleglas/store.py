@@ -180,6 +180,24 @@ def startup_key(mode: str) -> str:
     return f"{PREFIX}:startup:{mode}"
 
 
+# Delayed work (teleglas.due_work): drained by the workers' movers, so no TTL, like Celery's own queues.
+def due_key() -> str:
+    return f"{PREFIX}:due"
+
+
+def due_tasks_key() -> str:
+    return f"{PREFIX}:due:tasks"
+
+
+def due_inflight_key() -> str:
+    return f"{PREFIX}:due:inflight"
+
+
+def disabled_chats_key() -> str:
+    """The ids of the disabled chats (configuration, no TTL), so nothing has to SCAN for them."""
+    return f"{PREFIX}:chats:disabled"
+
+
 def _decoded(fields: dict[bytes, bytes]) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in fields.items()}
 
@@ -194,6 +212,7 @@ class DeliveryState:
     message_id: int | None  # set once Telegram accepted it
     sending_owner: str | None  # set while a send is in flight (a lease)
     lease_left_s: float
+    next_part: tuple[int, int] | None = None  # (line, char) where the next part of a split text begins
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,15 +227,21 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-# KEYS: the migrations hash, then old/new pairs of chat-scoped keys. ARGV: old id, new id.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+# KEYS: the migrations hash, the disabled-chats set, then old/new pairs of chat-scoped keys. ARGV: old id, new id.
 _MIGRATE = """
+if redis.call('SREM', KEYS[2], ARGV[1]) == 1 then redis.call('SADD', KEYS[2], ARGV[2]) end
 local flat = redis.call('HGETALL', KEYS[1])
 for i = 1, #flat, 2 do
   if flat[i + 1] == ARGV[1] then redis.call('HSET', KEYS[1], flat[i], ARGV[2]) end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local moved = 0
-for i = 2, #KEYS, 2 do
+for i = 3, #KEYS, 2 do
   if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('EXISTS', KEYS[i + 1]) == 0 then
     redis.call('RENAME', KEYS[i], KEYS[i + 1])
     moved = moved + 1
@@ -251,21 +276,29 @@ class Store:
         text = value.decode()
         if text.startswith(_SENDING):
             return DeliveryState(None, text[len(_SENDING):], max(pttl, 0) / 1000)
-        return DeliveryState(int(text), None, 0.0)
+        message_id, _, following = text.partition("@")
+        line, _, char = following.partition(".")
+        return DeliveryState(int(message_id), None, 0.0, (int(line), int(char)) if following else None)
 
     def claim_delivery(self, alert_id: str, chat_id: ChatId, owner: str, lease_s: float) -> bool:
         """Only one sender at a time per (alert part, chat); the lease ends a dead sender's claim."""
         return bool(self.redis.set(delivery_key(alert_id, chat_id), _SENDING + owner, nx=True, px=int(lease_s * 1000)))
 
+    def renew_delivery(self, alert_id: str, chat_id: ChatId, owner: str, lease_s: float) -> bool:
+        """Extends a lease still held by `owner` (a send still in flight); False when it is no longer ours."""
+        return bool(self.redis.eval(_RENEW, 1, delivery_key(alert_id, chat_id), _SENDING + owner, int(lease_s * 1000)))
+
     def release_delivery(self, alert_id: str, chat_id: ChatId, owner: str) -> None:
         """After a failed send: frees the claim if it is still ours, so the retry can take it."""
         self.redis.eval(_RELEASE, 1, delivery_key(alert_id, chat_id), _SENDING + owner)
 
-    def record_delivery(self, alert_id: str, chat_id: ChatId, message_id: int, ttl_s: int) -> None:
-        """The message_id, and one more message in this minute's count (for "sent in the last hour")."""
+    def record_delivery(self, alert_id: str, chat_id: ChatId, message_id: int, ttl_s: int, next_part: tuple[int, int] | None = None) -> None:
+        """The message_id (and where the next part begins, for a part of a split text), and one more message in
+        this minute's count (for "sent in the last hour")."""
         minute = sent_count_key(int(time.time() // 60))
+        value = f"{message_id}@{next_part[0]}.{next_part[1]}" if next_part is not None else str(message_id)
         with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(delivery_key(alert_id, chat_id), message_id, ex=ttl_s)
+            pipe.set(delivery_key(alert_id, chat_id), value, ex=ttl_s)
             pipe.incr(minute).expire(minute, 2 * 3600)
             pipe.execute()
 
@@ -288,24 +321,24 @@ class Store:
             disabled = self.redis.exists(chat_key(chat_id, "disabled"))
         return ChatRoute(chat_id, bool(disabled), bool(token_invalid))
 
-    def active_chats(self, configured: tuple[ChatId, ...]) -> list[ChatId]:
-        """The configured alert chats, then the chats subscribed through the manual bot, after migrations,
-        without disabled ones, in order and without repeats."""
+    def alert_chats(self, configured: tuple[ChatId, ...]) -> list[tuple[ChatId, bool]]:
+        """The configured alert chats, then the chats subscribed through the manual bot, after migrations, in
+        order and without repeats, each with whether it is disabled (Telegram refused the bot there)."""
         chat_ids = tuple(configured) + tuple(self.subscribers())
         if not chat_ids:
             return []
-        migrated = self.redis.hmget(chat_migrations_key(), [str(c) for c in chat_ids])
-        resolved = list(dict.fromkeys(parse_chat_id(m) if m is not None else c for c, m in zip(chat_ids, migrated)))
         with self.redis.pipeline(transaction=False) as pipe:
-            for chat in resolved:
-                pipe.exists(chat_key(chat, "disabled"))
-            disabled = pipe.execute()
-        return [chat for chat, off in zip(resolved, disabled) if not off]
+            pipe.hmget(chat_migrations_key(), [str(c) for c in chat_ids])
+            pipe.smembers(disabled_chats_key())
+            migrated, disabled = pipe.execute()
+        resolved = list(dict.fromkeys(parse_chat_id(m) if m is not None else c for c, m in zip(chat_ids, migrated)))
+        off = {parse_chat_id(member) for member in disabled}
+        return [(chat, chat in off) for chat in resolved]
 
     def migrate_chat(self, old: ChatId, new: ChatId) -> int:
         """Follows Telegram's group → supergroup upgrade: later sends to `old` go to `new`, and the chat's
         settings move with it. Returns how many chat-scoped keys moved."""
-        keys = [chat_migrations_key()]
+        keys = [chat_migrations_key(), disabled_chats_key()]
         for suffix in CHAT_SCOPED_SUFFIXES:
             keys += [chat_key(old, suffix), chat_key(new, suffix)]
         return int(self.redis.eval(_MIGRATE, len(keys), *keys, str(old), str(new)))
@@ -319,19 +352,25 @@ class Store:
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(key, "reason", reason)
             pipe.hsetnx(key, "since", f"{time.time():.0f}")
-            newly, _ = pipe.execute()
+            pipe.sadd(disabled_chats_key(), str(chat_id))
+            newly, *_ = pipe.execute()
         return bool(newly)
 
     def enable_chat(self, chat_id: ChatId) -> bool:
-        return bool(self.redis.delete(chat_key(chat_id, "disabled")))
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(chat_key(chat_id, "disabled"))
+            pipe.srem(disabled_chats_key(), str(chat_id))
+            deleted, _ = pipe.execute()
+        return bool(deleted)
 
     def disabled_chats(self) -> dict[ChatId, dict[str, str]]:
-        chats = {}
-        for key in self.redis.scan_iter(match=chat_key("*", "disabled"), count=100):
-            fields = self.redis.hgetall(key)
-            if fields:
-                chats[parse_chat_id(key.decode().split(":")[2])] = _decoded(fields)
-        return chats
+        """Disabled chats with their reason and since when (from the registry set: no SCAN of the keyspace)."""
+        chats = sorted((parse_chat_id(m) for m in self.redis.smembers(disabled_chats_key())), key=str)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for chat in chats:
+                pipe.hgetall(chat_key(chat, "disabled"))
+            details = pipe.execute()
+        return {chat: _decoded(fields) for chat, fields in zip(chats, details)}
 
     def chat_settings(self, chat_id: ChatId) -> dict[str, str]:
         return _decoded(self.redis.hgetall(chat_key(chat_id, "settings")))
@@ -460,8 +499,12 @@ class Store:
                 except redis.WatchError:
                     continue
 
-    def claim_check(self, check: str, subject: str, ttl_s: float) -> bool:
-        return bool(self.redis.set(check_claim_key(check, subject), f"{time.time():.0f}", nx=True, px=max(1, int(ttl_s * 1000))))
+    def claim_check(self, check: str, subject: str, claimer: str, ttl_s: float) -> bool:
+        """One alert per subject and cooldown; the same claimer (a retried or redelivered task) may finish it."""
+        key = check_claim_key(check, subject)
+        if self.redis.set(key, claimer, nx=True, px=max(1, int(ttl_s * 1000))):
+            return True
+        return self.redis.get(key) == claimer.encode()
 
     def add_oi_sample(self, symbol: str, at: float, open_interest_usd: float, keep_s: float) -> list[tuple[float, float]]:
         """Records a sample and returns the samples of the last `keep_s` seconds, oldest first."""
@@ -482,9 +525,12 @@ class Store:
         value = self.redis.get(whale_poll_key())
         return float(value) if value is not None else None
 
-    def claim_startup(self, mode: str, quiet_s: int) -> bool:
-        """At most one start-up message per mode and `quiet_s`, so a crash loop cannot flood the chats."""
-        return bool(self.redis.set(startup_key(mode), f"{time.time():.0f}", nx=True, ex=quiet_s))
+    def claim_startup(self, mode: str, quiet_s: int, start_id: str) -> bool:
+        """At most one start-up message per mode and `quiet_s`, so a crash loop cannot flood the chats; the same
+        start (a retried task) keeps its claim."""
+        if self.redis.set(startup_key(mode), start_id, nx=True, ex=quiet_s):
+            return True
+        return self.redis.get(startup_key(mode)) == start_id.encode()
 
     # -- dead letters: sends that ran out of retries, newest first, kept for replay ------------------------
 

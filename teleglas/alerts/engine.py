@@ -52,6 +52,10 @@ class Alert:
     exchange: str = ""
     price: float | None = None
     event_ms: int | None = None
+    # When the news was current: the window's end for a summary or a storm, the decision for a polled check;
+    # None for a single event, which dispatch dates from when it reached TELEGLAS (a replayed or polled event
+    # keeps its own exchange time in the text). A send long after it says so ("delayed").
+    current_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +68,14 @@ class Flush:
     base_asset: str
     scope: str  # the side (folded, whale cluster) or ALL (liquidation storm)
     due_s: float
+    due_at: float | None = None  # when it is due (the deciding worker's clock): the summary's "current" time
 
     def to_payload(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_payload(cls, payload: dict) -> "Flush":
-        return cls(**{f.name: payload[f.name] for f in fields(cls)})
+        return cls(**{f.name: payload[f.name] for f in fields(cls) if f.name in payload})
 
 
 class Engine:
@@ -121,7 +126,7 @@ class Engine:
             source = FLUSH_STORM if admission.outcome == "storm_start" else FLUSH_FOLDED
             scope = event.side_name if (source == FLUSH_FOLDED or is_trade) else "ALL"
             log.info("%s %s %s %s: %s, flush in %.1f s", LOG_ENGINE, event.kind, event.symbol, event.side_name, admission.outcome, admission.flush_due_s)
-            return [], [Flush(source, event.kind, event.symbol, event.base_asset, scope, admission.flush_due_s)]
+            return [], [Flush(source, event.kind, event.symbol, event.base_asset, scope, admission.flush_due_s, now + admission.flush_due_s)]
         return [], []
 
     def flush(self, flush: Flush, claimer: str, now: float) -> list[Alert]:
@@ -133,9 +138,9 @@ class Engine:
         summary = summarize([decode_entry(r) for r in raw])
         if summary is None:
             return []  # a lead took the folded events along, or a redelivered flush found them gone
-        return [self._summary_alert(flush, summary)]
+        return [self._summary_alert(flush, summary, now)]
 
-    def _summary_alert(self, flush: Flush, summary: Summary) -> Alert:
+    def _summary_alert(self, flush: Flush, summary: Summary, now: float) -> Alert:
         zone = self.settings.timezone
         if flush.source == FLUSH_STORM:
             text = formatting.format_storm(flush.kind, flush.symbol, summary, zone)
@@ -147,5 +152,6 @@ class Engine:
             form = FORM_SUMMARY
         alert_id = f"{form}-" + content_id(sorted(summary.event_ids))
         largest = summary.largest
+        current_s = min(flush.due_at, now) if flush.due_at is not None else now
         return Alert(alert_id, flush.kind, form, flush.symbol, flush.base_asset, None, text, line, summary.event_ids,
-                     side=largest.side, exchange=largest.exchange, price=largest.price, event_ms=largest.time_ms)
+                     side=largest.side, exchange=largest.exchange, price=largest.price, event_ms=largest.time_ms, current_ms=int(current_s * 1000))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 
 from teleglas.alerts import formatting
@@ -18,11 +19,12 @@ from teleglas.content_id import content_id
 from teleglas.defines import KIND_SYSTEM, LOG_ENGINE
 from teleglas.delivery.ratelimit import RateLimits
 from teleglas.engine_store import DIRECT, EngineStore
-from teleglas.metrics import ALERTS, SUPPRESSED, SUPPRESSED_DIGEST, NoMetrics, Recorder
+from teleglas.metrics import ALERTS, DEAD_LETTERS, DISABLED_CHAT_ALERTS, SUPPRESSED, SUPPRESSED_DIGEST, NoMetrics, Recorder
 from teleglas.settings import ChatId, Settings
 from teleglas.store import Store
 
 log = logging.getLogger(__name__)
+CHAT_DISABLED_REASON = "chat_disabled"  # the same reason the sender gives (teleglas.delivery.telegram.CHAT_DISABLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class Send:
     alert_id: str
     text: str
     covers: tuple[str, ...]  # the alert ids this message carries (one, or a digest's many)
+    current_ms: int | None = None  # when the news was current (a digest: its oldest alert's); older is "delayed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,28 +53,45 @@ class FanOut:
     def route(self, alert: Alert, now: float) -> tuple[list[Send], list[DigestFlush]]:
         sends: list[Send] = []
         flushes: list[DigestFlush] = []
-        chats = self.store.active_chats(self.settings.telegram_alert_chat_ids)
-        for chat, fields in zip(chats, self.store.chat_settings_many(chats)):
+        chats = self.store.alert_chats(self.settings.telegram_alert_chat_ids)
+        for (chat, disabled), fields in zip(chats, self.store.chat_settings_many([c for c, _ in chats])):
             rules = parse_chat_rules(fields)
             if rules.problems:
                 log.warning("%s chat=%s settings ignored: %s", LOG_ENGINE, chat, "; ".join(rules.problems))
             if not rules.accepts(alert.kind, alert.symbol, alert.base_asset, alert.usd, now):
                 log.debug("%s alert=%s not for chat=%s (its own rules or mute)", LOG_ENGINE, alert.alert_id, chat)
                 continue
+            if disabled:
+                self._missed(alert, chat)
+                continue
             self.metrics.inc(ALERTS, alert.kind, chat)
             if alert.kind == KIND_SYSTEM:  # an "online" notice: never in a digest, never delaying the next alert
-                sends.append(Send(chat, alert.alert_id, alert.text, (alert.alert_id,)))
+                sends.append(Send(chat, alert.alert_id, alert.text, (alert.alert_id,), alert.current_ms))
                 continue
-            entry = json.dumps({"alert_id": alert.alert_id, "text": alert.text, "line": alert.digest_line}, ensure_ascii=False)
+            entry = json.dumps({"alert_id": alert.alert_id, "text": alert.text, "line": alert.digest_line, "current_ms": alert.current_ms},
+                               ensure_ascii=False)
             route = self.state.route(
                 alert.alert_id, chat, entry, self._limits.spacing_for(chat), self.settings.digest_group_wait_s,
                 self.settings.digest_group_interval_s, self.settings.event_dedupe_ttl_s, now,
             )
             if route.decision == DIRECT:
-                sends.append(Send(chat, alert.alert_id, alert.text, (alert.alert_id,)))
+                sends.append(Send(chat, alert.alert_id, alert.text, (alert.alert_id,), alert.current_ms))
             elif route.flush_due_s > 0:
                 flushes.append(DigestFlush(chat, route.flush_due_s))
         return sends, flushes
+
+    def _missed(self, alert: Alert, chat: ChatId) -> None:
+        """A disabled chat misses the alert: counted, and kept in the dead letters when it is a configured alert
+        chat (a subscriber who blocked the bot is only counted, or its misses would crowd out the rest)."""
+        self.metrics.inc(DISABLED_CHAT_ALERTS)
+        if chat not in self.settings.telegram_alert_chat_ids:
+            return
+        self.store.push_dead_letter({
+            "alert_id": alert.alert_id, "chat_id": chat, "text": alert.text, "origin_ms": None, "current_ms": alert.current_ms,
+            "plain": False, "reason": CHAT_DISABLED_REASON, "error_code": None, "description": "the chat refused the bot; not sent",
+            "attempts": 0, "failed_at": round(time.time(), 3),
+        }, self.settings.deadletter_ttl_s, self.settings.deadletter_max)
+        self.metrics.inc(DEAD_LETTERS, CHAT_DISABLED_REASON)
 
     def flush_digest(self, chat_id: ChatId, claimer: str, now: float) -> list[Send]:
         raw = self.state.take_digest(chat_id, claimer, self.settings.event_dedupe_ttl_s, now)
@@ -80,10 +100,11 @@ class FanOut:
             return []
         if len(entries) == 1:
             (entry,) = entries
-            return [Send(chat_id, entry["alert_id"], entry["text"], (entry["alert_id"],))]
+            return [Send(chat_id, entry["alert_id"], entry["text"], (entry["alert_id"],), entry.get("current_ms"))]
         covers = tuple(e["alert_id"] for e in entries)
         digest_id = "digest-" + content_id(sorted(covers))
         text = formatting.format_digest([e["line"] for e in entries])
         log.info("%s chat=%s digest of %d alerts", LOG_ENGINE, chat_id, len(entries))
         self.metrics.inc(SUPPRESSED, SUPPRESSED_DIGEST, amount=len(entries))
-        return [Send(chat_id, digest_id, text, covers)]
+        current = [e["current_ms"] for e in entries if e.get("current_ms")]
+        return [Send(chat_id, digest_id, text, covers, min(current) if current else None)]

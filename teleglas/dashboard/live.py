@@ -16,6 +16,8 @@ from typing import Any
 import redis
 
 from teleglas.defines import LOG_RUNNER, OTHER_CHANNEL, QUEUE_EVENTS, QUEUE_TELEGRAM
+from teleglas.due_work import DueWork
+from teleglas.health import disabled_chat_list
 from teleglas.metrics import EVENTS_EVALUATED, MESSAGES_SENT, TELEGRAM_ERRORS, parse_fields
 from teleglas.settings import Settings
 from teleglas.store import Store, metric_key
@@ -152,4 +154,6 @@ class LiveStatus:
             "telegram_errors_by_reason": [{"reason": reason, "code": code, "count": int(n)}
                                           for (reason, code), n in sorted(errors.items(), key=lambda item: -item[1])],
             "dead_letters": store.dead_letter_count(),
+            "due_tasks": DueWork(store.redis).pending(),
+            "disabled_chats": disabled_chat_list(store, self.settings.telegram_alert_chat_ids),
         }

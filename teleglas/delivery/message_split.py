@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 
 from teleglas.defines import TELEGRAM_MAX_RAW_BYTES, TELEGRAM_MAX_TEXT_UNITS
 
@@ -32,6 +33,19 @@ def fits(text: str, is_html: bool, max_units: int = TELEGRAM_MAX_TEXT_UNITS) -> 
     return visible_units(text, is_html) <= max_units and len(text.encode("utf-8")) <= TELEGRAM_MAX_RAW_BYTES
 
 
+@dataclass(frozen=True, order=True, slots=True)
+class Cursor:
+    """A place in a text that does not move when the text is split again: a line, and inside a line too long
+    to send whole, an offset into its visible (plain) characters. A part is named by where it starts, so a
+    re-split after part k went out (plain text, smaller parts) keeps the names of the parts before it."""
+
+    line: int
+    char: int = 0
+
+
+START = Cursor(0)
+
+
 def split_message(text: str, is_html: bool, max_units: int = TELEGRAM_MAX_TEXT_UNITS) -> list[str]:
     """Parts in order, each within `max_units` visible UTF-16 units; joined with newlines they give `text` back
     (except that an over-long HTML line becomes escaped plain text, and blank parts are left out)."""
@@ -40,38 +54,52 @@ def split_message(text: str, is_html: bool, max_units: int = TELEGRAM_MAX_TEXT_U
     if fits(text, is_html, max_units):
         return [text]
     parts: list[str] = []
-    current: list[str] = []
-    for line in text.split("\n"):
-        if not fits(line, is_html, max_units):
-            if current:
-                parts.append("\n".join(current))
-                current = []
-            parts.extend(_hard_split(line, is_html, max_units))
+    cursor: Cursor | None = START
+    while cursor is not None and (found := next_part(text, is_html, max_units, cursor)) is not None:
+        part, cursor = found
+        parts.append(part)
+    return parts
+
+
+def next_part(text: str, is_html: bool, max_units: int, start: Cursor = START) -> tuple[str, Cursor | None] | None:
+    """The part that begins at `start` (or after it, past blank lines) and where the next one begins (None at
+    the end); None when nothing visible is left. Greedy: whole lines while they fit, a line too long by itself
+    in pieces of its plain text."""
+    lines = text.split("\n")
+    line, char = start.line, start.char
+    while line < len(lines):
+        if char > 0 or not fits(lines[line], is_html, max_units):
+            plain = html_to_plain(lines[line]) if is_html else lines[line]
+            end = _piece_end(plain, char, max_units)
+            piece = plain[char:end]
+            following = Cursor(line, end) if end < len(plain) else Cursor(line + 1)
+            if piece.strip():
+                return (html.escape(piece, quote=False) if is_html else piece), _unless_done(following, lines)
+            line, char = following.line, following.char
             continue
-        candidate = "\n".join([*current, line])
-        if current and not fits(candidate, is_html, max_units):
-            parts.append("\n".join(current))
-            current = [line]
-        else:
-            current.append(line)
-    if current:
-        parts.append("\n".join(current))
-    return [part for part in parts if (html_to_plain(part) if is_html else part).strip()]
+        taken = [lines[line]]
+        after = line + 1
+        while after < len(lines) and fits(lines[after], is_html, max_units) and fits("\n".join([*taken, lines[after]]), is_html, max_units):
+            taken.append(lines[after])
+            after += 1
+        part = "\n".join(taken)
+        if (html_to_plain(part) if is_html else part).strip():
+            return part, _unless_done(Cursor(after), lines)
+        line, char = after, 0
+    return None
 
 
-def _hard_split(line: str, is_html: bool, max_units: int) -> list[str]:
-    plain = html_to_plain(line) if is_html else line
-    pieces: list[str] = []
-    piece: list[str] = []
+def _unless_done(cursor: Cursor, lines: list[str]) -> Cursor | None:
+    return None if cursor.line >= len(lines) else cursor
+
+
+def _piece_end(plain: str, start: int, max_units: int) -> int:
+    """The end of the longest piece of `plain` from `start` within `max_units` UTF-16 units (at least one
+    character). Escaping can grow a piece (& → &amp;) past the raw byte limit only far beyond 4096 units."""
     units = 0
-    # Escaping can grow a piece (& → &amp;) past the raw byte limit only far beyond 4096 visible units.
-    for char in plain:
-        width = utf16_units(char)
-        if units + width > max_units:
-            pieces.append("".join(piece))
-            piece, units = [], 0
-        piece.append(char)
+    for index in range(start, len(plain)):
+        width = utf16_units(plain[index])
+        if units + width > max_units and index > start:
+            return index
         units += width
-    if piece:
-        pieces.append("".join(piece))
-    return [html.escape(p, quote=False) for p in pieces] if is_html else pieces
+    return len(plain)

@@ -34,6 +34,7 @@ BAD_HTML = "bad_html"  # 400 can't parse entities: resend as plain text
 TOO_LONG = "too_long"  # 400 message/text is too long: split
 EMPTY_TEXT = "empty_text"  # 400 message text is empty
 BAD_REQUEST = "bad_request"  # any other 400
+CHAT_DISABLED = "chat_disabled"  # not Telegram's answer: the chat refused the bot before and is not asked again yet
 _RETRYABLE = {RATE_LIMITED, SERVER_ERROR, NETWORK}
 _BAD_REQUEST_SHAPES = (
     ("can't parse entities", BAD_HTML),
@@ -91,9 +92,17 @@ class TelegramClient:
         except Exception as exc:
             raise classify(exc) from None
 
-    def send_html(self, chat_id: int | str, text: str) -> int:
-        """Sends `text` in HTML parse mode without link previews; returns Telegram's message_id."""
-        return self.send(chat_id, text, html=True)
+    def bot_can_post(self, chat_id: int | str) -> bool:
+        """getChatMember for the bot itself: True when it is a member that may post (an administrator, the
+        creator, a member, or restricted but allowed to send messages)."""
+        bot = self._require_bot()
+        try:
+            member = bot.get_chat_member(chat_id, int(self.bot_id))
+        except Exception as exc:
+            raise classify(exc) from None
+        if member.status in ("creator", "administrator", "member"):
+            return member.status != "administrator" or getattr(member, "can_post_messages", None) is not False
+        return member.status == "restricted" and bool(getattr(member, "can_send_messages", False))
 
     def send(self, chat_id: int | str, text: str, html: bool) -> int:
         """Sends `text` (HTML, or plain text without a parse mode) without link previews; returns the message_id."""

@@ -10,7 +10,7 @@ person can read exactly what "Telegram" received. Like the real service it enfor
 - `POST /_emulator/chats`: `{"blocked": [42], "migrated": {"-4001": -1004001}}`, chats that answer 403 or
   the group→supergroup 400 from now on;
 - `POST /_emulator/chats` also takes `{"admins": {"-1001": [11111]}}`, the users getChatMember reports as
-  administrators of a group;
+  administrators of a group, and `{"unblocked": [42]}`, chats that take the bot again (it was re-added);
 - `POST /_emulator/updates`: a user's message for a bot's getUpdates, e.g.
   `{"bot_id": 123456, "chat_id": -1001, "user_id": 11111, "text": "/liq@MyBot BTC"}` (the bot_command
   entity is added as Telegram does; a channel chat gets a `channel_post` without `from`);
@@ -68,6 +68,7 @@ class Fault:
     method: str = "sendmessage"
     chat_id: str | None = None
     reset: bool = False  # close the connection without answering, as a network failure looks
+    slow_s: float = 0.0  # handle the call, then write the answer a byte at a time over this long (a slow network)
     until: float = 0.0  # set from `for_s`: answers every matching call until then instead of the next one
 
     def matches(self, method: str, params: dict[str, Any]) -> bool:
@@ -149,9 +150,11 @@ class TelegramEmulator:
             self._accepted_at.clear()
             self._bot_accepted_at.clear()
 
-    def set_chat_states(self, blocked: list | None = None, migrated: dict | None = None, admins: dict | None = None) -> None:
+    def set_chat_states(self, blocked: list | None = None, migrated: dict | None = None, admins: dict | None = None,
+                        unblocked: list | None = None) -> None:
         with self._lock:
             self.blocked_chats.update(_chat_id(c) for c in blocked or ())
+            self.blocked_chats.difference_update(_chat_id(c) for c in unblocked or ())
             self.migrated_chats.update({_chat_id(k): int(v) for k, v in (migrated or {}).items()})
             for chat, users in (admins or {}).items():
                 self.chat_admins[_chat_id(chat)] = {int(u) for u in users}
@@ -204,6 +207,10 @@ class TelegramEmulator:
                     self._faults.remove(fault)
                 if fault.reset:
                     raise ConnectionDropped()
+            if fault is not None and fault.slow_s:
+                _answer.slow_s = fault.slow_s
+                fault = None
+            if fault is not None:
                 parameters = {}
                 if fault.retry_after is not None:
                     parameters["retry_after"] = fault.retry_after
@@ -280,6 +287,11 @@ class TelegramEmulator:
             user_id = int(params.get("user_id") or "")
         except ValueError:
             raise ApiError(400, "Bad Request: invalid user_id specified") from None
+        if user_id in {_bot_id(token) for token in self.tokens}:  # a bot asking about itself
+            with self._lock:
+                if chat_id in self.blocked_chats:
+                    raise ApiError(403, _refusal(chat_id))
+            return {"status": "member", "user": {"id": user_id, "is_bot": True, "first_name": "TELEGLAS Emulator"}}
         user = {"id": user_id, "is_bot": False, "first_name": "Trader"}
         if isinstance(chat_id, int) and chat_id > 0:
             if chat_id != user_id:
@@ -430,6 +442,9 @@ def _decode_body(content_type: str, body: bytes) -> dict[str, Any]:
     raise ApiError(400, "Bad Request: unsupported content type")
 
 
+_answer = threading.local()  # per request thread: how slowly to write the answer (a `slow_s` fault)
+
+
 def _handler_for(emulator: TelegramEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -494,7 +509,7 @@ def _handler_for(emulator: TelegramEmulator) -> type[BaseHTTPRequestHandler]:
             if path == "/_emulator/chats" and self.command == "POST":
                 try:
                     spec = json.loads(body or b"{}")
-                    emulator.set_chat_states(spec.get("blocked"), spec.get("migrated"), spec.get("admins"))
+                    emulator.set_chat_states(spec.get("blocked"), spec.get("migrated"), spec.get("admins"), spec.get("unblocked"))
                 except (ValueError, TypeError, AttributeError, ApiError) as exc:
                     return self._reply(400, {"ok": False, "description": f"bad chat states: {exc}"})
                 return self._reply(200, {"ok": True})
@@ -531,7 +546,14 @@ def _handler_for(emulator: TelegramEmulator) -> type[BaseHTTPRequestHandler]:
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            slow_s, _answer.slow_s = getattr(_answer, "slow_s", 0.0), 0.0
+            if not slow_s:
+                self.wfile.write(body)
+                return
+            for index in range(len(body)):  # each byte well within a client's read timeout, the whole far beyond it
+                self.wfile.write(body[index:index + 1])
+                self.wfile.flush()
+                time.sleep(slow_s / len(body))
 
     return Handler
 

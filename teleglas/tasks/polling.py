@@ -1,48 +1,37 @@
-"""Thin Celery tasks that beat drives: whale fallback poll, funding check, open-interest check; and the
-start-up notice the listener and beat ask for."""
+"""Thin Celery tasks that beat drives: whale fallback poll, funding check, open-interest check, price moves;
+and the start-up notice the listener and beat ask for."""
 from __future__ import annotations
 
-import functools
 import logging
 import time
+from collections.abc import Callable
 
 from celery import shared_task
 
-from teleglas.coinglass.rest import CoinGlassError, CoinGlassRest
-from teleglas.defines import (LOG_RUNNER, MODE_WEBSOCKET, QUEUE_EVENTS, TASK_ANNOUNCE_START, TASK_CHECK_FUNDING,
-                              TASK_CHECK_OPEN_INTEREST, TASK_MEASURE_PRICE_MOVES, TASK_POLL_WHALES)
+from teleglas.alerts.engine import Alert
 from teleglas.alerts.formatting import escape
-from teleglas.polling import Poller, startup_alert
-from teleglas.price_moves import PriceMoveTracker
-from teleglas.settings import get_settings
-from teleglas.tasks.events import dispatch, engine_and_fanout, history, schedule_flushes
+from teleglas.coinglass.fields import FieldError
+from teleglas.coinglass.rest import CoinGlassError
+from teleglas.defines import (LOG_RUNNER, MODE_WEBSOCKET, QUEUE_EVENTS, TASK_ANNOUNCE_START, TASK_CHECK_FUNDING, TASK_CHECK_OPEN_INTEREST,
+                              TASK_MEASURE_PRICE_MOVES, TASK_POLL_WHALES)
+from teleglas.polling import startup_alert
+from teleglas.tasks import wiring
+from teleglas.tasks.durable import durable
 
 log = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=1)
-def _poller() -> Poller:
-    settings = get_settings()
-    engine, _ = engine_and_fanout()
-    rest = CoinGlassRest(settings.coinglass_api_url, settings.coinglass_api_key, engine.store, settings.coinglass_requests_per_minute, settings.coinglass_timeout_s)
-    return Poller(rest, engine, engine.store, settings)
-
-
-@functools.lru_cache(maxsize=1)
-def _price_moves() -> PriceMoveTracker:
-    return PriceMoveTracker(_poller().rest, history(), get_settings().price_move_exchange)
-
-
 def _rest_ready(check: str) -> bool:
-    if get_settings().coinglass_api_key:
+    if wiring.settings().coinglass_api_key:
         return True
     log.debug("%s %s skipped: COINGLASS_API_KEY is empty", LOG_RUNNER, check)
     return False
 
 
 @shared_task(name=TASK_POLL_WHALES, queue=QUEUE_EVENTS, bind=True)
+@durable
 def poll_whales(self) -> None:
-    poller, now = _poller(), time.time()
+    poller, now = wiring.poller(), time.time()
     reason = poller.whale_fallback_reason(now)
     if reason is None:
         log.debug("%s whale fallback idle: a listener is streaming", LOG_RUNNER)
@@ -55,53 +44,58 @@ def poll_whales(self) -> None:
         log.warning("%s whale fallback poll failed: %s", LOG_RUNNER, exc)
         return
     log.info("%s whale fallback poll (%s): %d alert(s)", LOG_RUNNER, reason, len(alerts))
-    schedule_flushes(flushes)
-    dispatch(alerts, now, None)
+    dispatcher = wiring.dispatcher()
+    dispatcher.flushes(flushes)
+    dispatcher.alerts(alerts, now, None)
 
 
 @shared_task(name=TASK_CHECK_FUNDING, queue=QUEUE_EVENTS, bind=True)
+@durable
 def check_funding(self) -> None:
-    _run_check("funding check", lambda now: _poller().check_funding(self.request.id or "local", now))
+    _run_check("funding check", lambda now: wiring.poller().check_funding(self.request.id or "local", now))
 
 
 @shared_task(name=TASK_CHECK_OPEN_INTEREST, queue=QUEUE_EVENTS, bind=True)
+@durable
 def check_open_interest(self) -> None:
-    _run_check("open-interest check", lambda now: _poller().check_open_interest(self.request.id or "local", now))
+    _run_check("open-interest check", lambda now: wiring.poller().check_open_interest(self.request.id or "local", now))
 
 
-def _run_check(label: str, check) -> None:
-    """A failed check (CoinGlass down, plan, budget, a malformed answer) logs one line and waits for the next round."""
+def _run_check(label: str, check: Callable[[float], list[Alert]]) -> None:
+    """A check CoinGlass refused (down, plan, budget) or answered with nothing usable logs one line and waits
+    for the next round."""
     if not _rest_ready(label):
         return
     now = time.time()
     try:
         alerts = check(now)
-    except (CoinGlassError, ValueError) as exc:
+    except (CoinGlassError, FieldError) as exc:
         log.warning("%s %s failed: %s", LOG_RUNNER, label, exc)
         return
     log.info("%s %s: %d alert(s)", LOG_RUNNER, label, len(alerts))
-    dispatch(alerts, now, None)
+    wiring.dispatcher().alerts(alerts, now, None)
 
 
-@shared_task(name=TASK_MEASURE_PRICE_MOVES, queue=QUEUE_EVENTS)
-def measure_price_moves() -> None:
+@shared_task(name=TASK_MEASURE_PRICE_MOVES, queue=QUEUE_EVENTS, bind=True)
+@durable
+def measure_price_moves(self) -> None:
     """The price after each liquidation and whale alert, for the dashboard's analytics."""
     if not _rest_ready("price moves"):
         return
-    updated = _price_moves().run(time.time())
+    updated = wiring.price_moves().run(time.time())
     if updated:
         log.info("%s price moves measured for %d alert(s)", LOG_RUNNER, updated)
 
 
-@shared_task(name=TASK_ANNOUNCE_START, queue=QUEUE_EVENTS)
-def announce_start(mode: str, start_id: str) -> None:
-    settings = get_settings()
-    engine, _ = engine_and_fanout()
-    if not engine.store.claim_startup(mode, settings.startup_quiet_s):
+@shared_task(name=TASK_ANNOUNCE_START, queue=QUEUE_EVENTS, bind=True)
+@durable
+def announce_start(self, mode: str, start_id: str) -> None:
+    settings = wiring.settings()
+    if not wiring.store().claim_startup(mode, settings.startup_quiet_s, start_id):
         log.info("%s start-up notice (%s) skipped: one was sent less than %d s ago", LOG_RUNNER, mode, settings.startup_quiet_s)
         return
     if mode == MODE_WEBSOCKET:
         detail = "Channels: " + ", ".join(escape(c) for c in settings.ws_channels)
     else:
         detail = f"No COINGLASS_API_KEY_WS: whale alerts come from the REST API every {settings.whale_poll_interval_s:g} s"
-    dispatch([startup_alert(mode, detail, start_id)], time.time(), None)
+    wiring.dispatcher().alerts([startup_alert(mode, detail, start_id)], time.time(), None)

@@ -1,19 +1,23 @@
-"""Drives the alert engine and fan-out as the Celery tasks do, without Celery, on a simulated clock: events
-and the flushes they schedule run in time order against a real redis-server, and every message that would
-be sent is collected with the events it accounts for."""
+"""Drives the alert engine, fan-out and the real dispatch as the Celery tasks do, without Celery, on a
+simulated clock: events and the delayed work they schedule (flushes, digests: keyed as in Redis's due set)
+run in time order against a real redis-server, and every message that would be sent is collected with the
+events it accounts for."""
 from __future__ import annotations
 
 import heapq
 import itertools
 from dataclasses import dataclass, field
 
-from teleglas.alerts.engine import Engine
+from teleglas.alerts.engine import Engine, Flush
 from teleglas.alerts.fanout import FanOut, Send
 from teleglas.alerts.rules import Rules
 from teleglas.coinglass.events import MarketEvent
+from teleglas.defines import TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST
+from teleglas.due_work import DueTask
 from teleglas.engine_store import EngineStore
 from teleglas.settings import Settings
 from teleglas.store import Store
+from teleglas.tasks.dispatch import Dispatcher
 
 
 @dataclass
@@ -24,42 +28,57 @@ class Harness:
     sent: list[Send] = field(default_factory=list)
     events_of_alert: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _queue: list = field(default_factory=list)
+    _due: dict[str, tuple[float, DueTask]] = field(default_factory=dict)
     _order: itertools.count = field(default_factory=itertools.count)
+    _now: float = 0.0
 
     def __post_init__(self) -> None:
         state = EngineStore(self.store.redis)
         self.engine = Engine(self.rules, self.store, state, self.settings)
         self.fanout = FanOut(self.store, state, self.settings)
+        self.dispatcher = Dispatcher(self.fanout, None, send=lambda send, _origin: self.sent.append(send), later=self._later)
 
     def event(self, at: float, event: MarketEvent, claimer: str | None = None) -> None:
-        self._push(at, "event", (event, claimer))
+        heapq.heappush(self._queue, (at, next(self._order), "event", (event, claimer)))
 
     def run(self, until: float | None = None) -> None:
         """Runs everything due up to `until` (everything, when None), in time order."""
         while self._queue and (until is None or self._queue[0][0] <= until):
             at, _, what, payload = heapq.heappop(self._queue)
+            self._now = at
             if what == "event":
                 event, claimer = payload
                 alerts, flushes = self.engine.evaluate(event, claimer or f"task-{next(self._order)}", at)
-                for flush in flushes:
-                    self._push(at + min(flush.due_s, self.settings.telegram_max_countdown_s), "flush", flush)
-                self._dispatch(alerts, at)
-            elif what == "flush":
-                self._dispatch(self.engine.flush(payload, f"flush-{next(self._order)}", at), at)
-            else:
-                self.sent.extend(self.fanout.flush_digest(payload, f"digest-{next(self._order)}", at))
+                self.dispatcher.flushes(flushes)
+                self._record(alerts)
+                self.dispatcher.alerts(alerts, at, None)
+            elif self._due.get(payload, (None,))[0] == at:
+                _, task = self._due.pop(payload)
+                self._run_due(task, at)
 
-    def _dispatch(self, alerts, at: float) -> None:
+    def _run_due(self, task: DueTask, at: float) -> None:
+        claimer = f"due-{next(self._order)}"
+        if task.task == TASK_FLUSH_AGGREGATE:
+            alerts = self.engine.flush(Flush.from_payload(task.args[0]), claimer, at)
+            self._record(alerts)
+            self.dispatcher.alerts(alerts, at, None)
+        elif task.task == TASK_FLUSH_DIGEST:
+            self.dispatcher.digest(task.args[0], claimer, at)
+        else:
+            raise AssertionError(f"unexpected delayed task {task.task}")
+
+    def _later(self, task: DueTask, delay_s: float, keep_earlier: bool) -> None:
+        """The due set's rules: one entry per key; asked again, it keeps the earlier time when told to."""
+        at = self._now + max(delay_s, 0.0)
+        current = self._due.get(task.key)
+        if keep_earlier and current is not None and current[0] <= at:
+            at = current[0]
+        self._due[task.key] = (at, task)
+        heapq.heappush(self._queue, (at, next(self._order), "due", task.key))
+
+    def _record(self, alerts) -> None:
         for alert in alerts:
             self.events_of_alert[alert.alert_id] = alert.event_ids
-            sends, digests = self.fanout.route(alert, at)
-            self.sent.extend(sends)
-            for digest in digests:
-                self._push(at + digest.due_s, "digest", digest.chat_id)
-
-    def _push(self, at: float, what: str, payload) -> None:
-        heapq.heappush(self._queue, (at, next(self._order), what, payload))
 
     def events_in(self, send: Send) -> list[str]:
         return [event_id for alert_id in send.covers for event_id in self.events_of_alert[alert_id]]
-

@@ -3,12 +3,17 @@ when the WebSocket is down, when no worker beats, when Redis is down, in polling
 never a secret in it. Metrics parse with prometheus-client's parser and move when events flow."""
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from teleglas.coinglass.events import LiquidationOrder
+from teleglas.dashboard.live import LiveStatus
 from teleglas.local_stack import DEMO_ALERT_TOKEN, DEMO_REST_KEY, DEMO_WS_KEY, free_port, wait_until
+from teleglas.store import Store
+from tests.conftest import make_settings
 from tests.integration.conftest import health, write_scenario
 
 FAST = {"WORKER_HEARTBEAT_INTERVAL": "0.5", "WORKER_HEARTBEAT_STALE": "2"}
@@ -114,3 +119,41 @@ def test_polling_mode_health_waits_for_beat(make_stack):
     report = health(port)[1]
     assert report["mode"] == "polling" and report["last_whale_poll_age_s"] < 5 and "is_connected" in report
     assert total(metrics(port), "teleglas_redis_up") == 1
+
+
+def test_a_chat_that_refuses_the_bot_is_visible_until_the_bot_is_back(make_stack, tmp_path):
+    """403 → disabled, its alerts in the dead letters; /health says why (503), /metrics counts it, the dashboard
+    lists it; the periodic re-check finds the bot re-added and alerts flow to the chat again."""
+    refusing, fine = -1007601, -1007602
+    stack = make_stack(scenario=write_scenario(tmp_path / "quiet.jsonl", [{"pause": 0.1}]), chat_ids=(str(refusing), str(fine)),
+                       settings_env={**FAST, "CHAT_RECHECK_INTERVAL": "2"})
+    port = free_port()
+    stack.start_redis()
+    stack.start_telegram_emulator()
+    stack.start_coinglass_emulator()
+    stack.start_worker()
+    stack.start_listener(extra_env={"HEALTH_PORT": str(port)})
+    wait_until(lambda: _status(port) == 200, 30, 0.2, what="a healthy report")
+    stack.set_telegram_chats(blocked=[refusing])
+    stack.enqueue_events([_liquidation("BTCUSDT", 0)])
+    wait_until(lambda: _status(port) == 503, 20, 0.2, what="the refusing chat to show")
+    report = health(port)[1]
+    assert report["reasons"] == [f"alert chat {refusing} refuses the bot (Forbidden: bot was kicked from the supergroup chat): "
+                                 "its alerts go to the dead letters"]
+    assert [(c["chat_id"], c["configured"]) for c in report["disabled_chats"]] == [(refusing, True)]
+    assert metrics(port)[("teleglas_disabled_chats", (("configured", "true"),))] == 1
+    snapshot = LiveStatus(Store(stack.redis()), make_settings(TELEGRAM_ALERT_CHAT_IDS=f"{refusing},{fine}")).refresh()
+    assert [c["chat_id"] for c in snapshot["disabled_chats"]] == [refusing]  # what the dashboard shows
+    stack.enqueue_events([_liquidation("ETHUSDT", 1)])  # missed while disabled: kept, not dropped
+    wait_until(lambda: len(Store(stack.redis()).dead_letters()) == 2, 20, 0.2, what="both missed alerts in the dead letters")
+    assert {e["reason"] for _, e in Store(stack.redis()).dead_letters()} == {"forbidden", "chat_disabled"}
+
+    stack.set_telegram_chats(unblocked=[refusing])  # the bot is re-added
+    wait_until(lambda: _status(port) == 200, 30, 0.2, what="the re-check to heal the chat")
+    assert "chat=-1007601 takes the bot again" in stack.processes["worker"].log_text()
+    stack.enqueue_events([_liquidation("SOLUSDT", 2)])
+    wait_until(lambda: any(m["chat_id"] == refusing for m in stack.telegram_messages()), 20, 0.2, what="alerts to flow to the chat again")
+
+
+def _liquidation(symbol: str, n: int) -> dict:
+    return LiquidationOrder("Binance", symbol, symbol.removesuffix("USDT"), 100.0, 1, 5_000_000.0, int(time.time() * 1000) + n).to_payload()

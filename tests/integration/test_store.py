@@ -42,12 +42,35 @@ def test_migration_moves_chat_settings_and_rewrites_older_migrations(store):
     assert store.chat_route(-3001, "bot").chat_id == -1004001
 
 
-def test_active_chats_follow_migrations_and_skip_disabled_chats(store):
+def test_alert_chats_follow_migrations_and_mark_disabled_chats(store):
     store.migrate_chat(-4001, -1004001)
     assert store.disable_chat(42, "Forbidden: bot was blocked by the user")
     assert not store.disable_chat(42, "again")  # only the first refusal is news
-    assert store.active_chats((-4001, 42, "@news", -1004001)) == [-1004001, "@news"]
-    assert store.enable_chat(42) and store.active_chats((42,)) == [42]
+    assert store.alert_chats((-4001, 42, "@news", -1004001)) == [(-1004001, False), (42, True), ("@news", False)]
+    assert store.disabled_chats() == {42: {"reason": "Forbidden: bot was blocked by the user", "since": store.disabled_chats()[42]["since"]}}
+    assert store.enable_chat(42) and store.alert_chats((42,)) == [(42, False)] and store.disabled_chats() == {}
+
+
+def test_a_disabled_chat_that_migrates_stays_disabled_under_its_new_id(store):
+    store.disable_chat(-4001, "Forbidden: bot was kicked from the group chat")
+    store.migrate_chat(-4001, -1004001)
+    assert list(store.disabled_chats()) == [-1004001]
+    assert store.alert_chats((-4001,)) == [(-1004001, True)]
+
+
+def test_a_part_of_a_split_text_records_where_the_next_part_begins(store):
+    store.record_delivery("alert", 42, 7, 60, next_part=(12, 0))
+    store.record_delivery("alert/12.0", 42, 8, 60, next_part=(20, 4096))
+    store.record_delivery("alert/20.4096", 42, 9, 60)
+    assert [store.delivery_state(p, 42).next_part for p in ("alert", "alert/12.0", "alert/20.4096")] == [(12, 0), (20, 4096), None]
+    assert store.delivery_state("alert/12.0", 42).message_id == 8
+
+
+def test_a_lease_is_renewed_only_by_its_owner(store):
+    assert store.claim_delivery("alert", 42, "task-a", 1.0)
+    assert not store.renew_delivery("alert", 42, "task-b", 30.0)
+    assert store.renew_delivery("alert", 42, "task-a", 30.0)
+    assert store.delivery_state("alert", 42).lease_left_s > 25
 
 
 def test_dead_letters_are_newest_first_capped_and_expire(store):

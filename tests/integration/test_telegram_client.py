@@ -21,7 +21,7 @@ def emulator(tmp_path):
 
 def send_error(client, chat=42, text="hi") -> DeliveryError:
     with pytest.raises(DeliveryError) as info:
-        client.send_html(chat, text)
+        client.send(chat, text, html=True)
     assert TOKEN not in str(info.value) and TOKEN.split(":")[1] not in repr(info.value)
     return info.value
 
@@ -29,9 +29,9 @@ def send_error(client, chat=42, text="hi") -> DeliveryError:
 def test_send_records_exactly_what_telegram_got(emulator, tmp_path):
     client = TelegramClient(emulator.url, TOKEN, 5)
     assert client.check_token() == "teleglas_emulator_bot"
-    assert client.send_html(-1001000000001, "a &lt;b&gt; <b>c</b>") == 1
-    assert client.send_html(-1001000000001, "second") == 2
-    assert client.send_html(42, "other chat") == 1
+    assert client.send(-1001000000001, "a &lt;b&gt; <b>c</b>", html=True) == 1
+    assert client.send(-1001000000001, "second", html=True) == 2
+    assert client.send(42, "other chat", html=True) == 1
     record = [json.loads(line) for line in (tmp_path / "messages.jsonl").read_text().splitlines()]
     assert [(r["chat_id"], r["message_id"], r["text"]) for r in record] == [
         (-1001000000001, 1, "a &lt;b&gt; <b>c</b>"), (-1001000000001, 2, "second"), (42, 1, "other chat")]
@@ -109,7 +109,7 @@ def test_emulator_enforces_the_flood_limits_with_429_and_retry_after():
     emulator = TelegramEmulator({TOKEN}, limits=limits).start()
     try:
         client = TelegramClient(emulator.url, TOKEN, 5)
-        client.send_html(42, "first")
+        client.send(42, "first", html=True)
         error = send_error(client, chat=42, text="too soon")
         assert (error.reason, error.retry_after) == ("rate_limited", 1.0)
         with emulator._lock:  # pretend the earlier group messages are older than the chat interval
@@ -118,7 +118,7 @@ def test_emulator_enforces_the_flood_limits_with_429_and_retry_after():
         error = send_error(client, chat=-4001)  # 3 in the last minute already
         assert error.reason == "rate_limited" and error.retry_after == 10.0  # the oldest of the 3 leaves the minute in 10 s
         for chat in range(100, 104):
-            client.send_html(chat, "fan-out")
+            client.send(chat, "fan-out", html=True)
         assert send_error(client, chat=200).reason == "rate_limited"  # 5 per second for the bot
         assert [c["status"] for c in emulator.calls] == [200, 429, 429, 200, 200, 200, 200, 429]
     finally:
@@ -132,4 +132,4 @@ def test_emulator_answers_for_blocked_and_migrated_chats_like_the_real_server(em
     assert send_error(client, chat=-4002).description == "Forbidden: bot was kicked from the group chat"
     migrated = send_error(client, chat=-4001)
     assert migrated.description == "Bad Request: group chat was upgraded to a supergroup chat" and migrated.migrate_to_chat_id == -1004001
-    assert client.send_html(-1004001, "to the supergroup") == 1
+    assert client.send(-1004001, "to the supergroup", html=True) == 1

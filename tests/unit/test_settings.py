@@ -63,11 +63,15 @@ def test_secrets_can_come_from_files(tmp_path):
     assert make_settings(TELEGRAM_ALERT_TOKEN_FILE=str(token_file)).telegram_alert_token == "123:from-a-file"
 
 
-def test_visibility_timeout_must_outlast_every_countdown():
-    with pytest.raises(SettingsError, match="CELERY_VISIBILITY_TIMEOUT \\(300 s\\) must exceed TELEGRAM_MAX_COUNTDOWN"):
-        make_settings(CELERY_VISIBILITY_TIMEOUT="300")
-    settings = make_settings(CELERY_VISIBILITY_TIMEOUT="12", TELEGRAM_MAX_COUNTDOWN="5", TELEGRAM_TIMEOUT="3")
-    assert (settings.celery_visibility_timeout_s, settings.telegram_max_countdown_s) == (12, 5.0)
+def test_defaults_keep_a_killed_worker_cheap_and_a_slow_send_single():
+    settings = make_settings()
+    assert settings.celery_visibility_timeout_s <= 60  # the cost of a worker killed at any instant
+    assert 2 * settings.telegram_timeout_s < settings.celery_visibility_timeout_s
+    with pytest.raises(SettingsError, match="CELERY_VISIBILITY_TIMEOUT \\(20 s\\) must exceed twice TELEGRAM_TIMEOUT"):
+        make_settings(CELERY_VISIBILITY_TIMEOUT="20")
+    assert make_settings(CELERY_VISIBILITY_TIMEOUT="12", TELEGRAM_TIMEOUT="5").celery_visibility_timeout_s == 12
+    with pytest.raises(SettingsError, match="TELEGRAM_SEND_MAX_RETRIES"):
+        make_settings(TELEGRAM_SEND_MAX_RETRIES="-1")
 
 
 def test_every_setting_is_documented_in_env_example():

@@ -121,6 +121,10 @@ function renderStatus(s) {
   $("telegram-errors-detail").replaceChildren(...s.telegram_errors_by_reason.slice(0, 3).map((e) =>
     el("div", {}, e.reason + " (" + e.code + "): " + count(e.count))));
   setText("dead-letters", count(s.dead_letters));
+  setText("due-tasks", count(s.due_tasks));
+  setText("disabled-count", s.disabled_chats.length);
+  $("disabled-chats").replaceChildren(...s.disabled_chats.map((c) => el("div", {"data-chat": String(c.chat_id), class: c.configured ? "bad" : "muted"},
+    String(c.chat_id) + (c.configured ? " (alert chat)" : "") + ": " + c.reason)));
   const detail = $("ws-detail");
   detail.replaceChildren(...s.websocket.listeners.map((l) => el("div", {"data-listener": l.id},
     (l.connected ? "● " : "○ ") + l.id + " · last pong " + (l.last_pong_age_s === null ? "never" : l.last_pong_age_s + " s ago") +

@@ -1,0 +1,103 @@
+"""The composition root: every object the tasks use, built once per process from the one Settings.
+
+Lower rooms take plain values and ports; this is where they are plugged together (Redis clients, the Celery
+app as the publisher of sends, the due-work set as the place of every delay).
+"""
+from __future__ import annotations
+
+import functools
+
+import redis
+
+from teleglas.alert_history import AlertHistory, history_from_settings
+from teleglas.alerts.engine import Engine
+from teleglas.alerts.fanout import FanOut, Send
+from teleglas.alerts.rules import rules_from_settings
+from teleglas.celery import app
+from teleglas.coinglass.rest import CoinGlassRest
+from teleglas.defines import QUEUE_TELEGRAM, TASK_SEND_MESSAGE
+from teleglas.delivery.ratelimit import RateLimiter, RateLimits
+from teleglas.delivery.sender import Sender
+from teleglas.delivery.telegram import TelegramClient
+from teleglas.due_work import DueTask, DueWork
+from teleglas.engine_store import EngineStore
+from teleglas.market_tape import MarketTape
+from teleglas.metrics import recorder
+from teleglas.polling import Poller
+from teleglas.price_moves import PriceMoveTracker
+from teleglas.redis_buffer import shared_buffer
+from teleglas.settings import Settings, get_settings
+from teleglas.store import Store, redis_client
+from teleglas.tasks.dispatch import Dispatcher, recheck_task, send_task_args
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def client() -> redis.Redis:
+    return redis_client(settings().redis_url)
+
+
+@functools.lru_cache(maxsize=1)
+def store() -> Store:
+    return Store(client())
+
+
+@functools.lru_cache(maxsize=1)
+def due() -> DueWork:
+    return DueWork(client())
+
+
+@functools.lru_cache(maxsize=1)
+def engine() -> Engine:
+    """Raises RulesError for a rules file that cannot be used (the worker stops at start)."""
+    return Engine(rules_from_settings(settings()), store(), EngineStore(client()), settings(), recorder())
+
+
+@functools.lru_cache(maxsize=1)
+def fanout() -> FanOut:
+    return FanOut(store(), EngineStore(client()), settings(), recorder())
+
+
+@functools.lru_cache(maxsize=1)
+def history() -> AlertHistory:
+    return history_from_settings(client(), settings())
+
+
+@functools.lru_cache(maxsize=1)
+def market_tape() -> MarketTape:
+    return MarketTape(shared_buffer())
+
+
+def publish_send(send: Send, origin_ms: int | None) -> None:
+    app.send_task(TASK_SEND_MESSAGE, args=send_task_args(send, origin_ms), queue=QUEUE_TELEGRAM)
+
+
+def later(task: DueTask, delay_s: float, keep_earlier: bool = False) -> None:
+    due().schedule(task, delay_s, keep_earlier)
+
+
+@functools.lru_cache(maxsize=1)
+def dispatcher() -> Dispatcher:
+    return Dispatcher(fanout(), history(), send=publish_send, later=later)
+
+
+@functools.lru_cache(maxsize=1)
+def sender() -> Sender:
+    s = settings()
+    telegram = TelegramClient(s.telegram_api_url, s.telegram_alert_token, s.telegram_timeout_s)
+    return Sender(telegram, store(), RateLimiter(client(), telegram.bot_id, RateLimits.from_settings(s)), s, metrics=recorder(), history=history(),
+                  recheck=lambda chat: later(recheck_task(chat), s.chat_recheck_interval_s, True))
+
+
+@functools.lru_cache(maxsize=1)
+def poller() -> Poller:
+    s = settings()
+    rest = CoinGlassRest(s.coinglass_api_url, s.coinglass_api_key, store(), s.coinglass_requests_per_minute, s.coinglass_timeout_s)
+    return Poller(rest, engine(), store(), s)
+
+
+@functools.lru_cache(maxsize=1)
+def price_moves() -> PriceMoveTracker:
+    return PriceMoveTracker(poller().rest, history(), settings().price_move_exchange)
