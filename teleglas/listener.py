@@ -58,7 +58,16 @@ class FrameRouter:
         self.by_channel: dict[str, list[int]] = {channel: [0, 0] for channel in (*channels, OTHER_CHANNEL)}
 
     def __call__(self, text: str, received_ms: int) -> None:
+        """Never raises: the read loop calls this for every frame, and one hostile frame must not end it."""
         self.counters.frames += 1
+        try:
+            self._route(text, received_ms)
+        except Exception as exc:  # last resort: a bug in parsing or handling costs this one frame, counted as malformed
+            self.counters.bad_frames += 1
+            log.warning("%s frame not handled (%s); frame=%r; %d bad so far",
+                        LOG_WS, type(exc).__name__, text[:_SNIPPET], self.counters.bad_frames)
+
+    def _route(self, text: str, received_ms: int) -> None:
         # A character is 1-4 UTF-8 bytes: encode only the frames whose length leaves the answer open.
         if len(text) > self.max_message_bytes or (len(text) * 4 > self.max_message_bytes and len(text.encode("utf-8", errors="replace")) > self.max_message_bytes):
             self.counters.oversized_frames += 1
@@ -73,9 +82,10 @@ class FrameRouter:
             self.counters.unknown_frames += 1
             log.warning("%s unknown frame (%s): %r", LOG_WS, frame.reason, text[:_SNIPPET])
             return
-        for reason in frame.rejected:
+        for reason in frame.rejected:  # the channel is from the frame: %r, so CR or ANSI escapes cannot forge log lines
             self.counters.rejected_items += 1
-            log.warning("%s %s item rejected: %s; %d rejected so far", LOG_WS, frame.channel[:_SNIPPET], reason, self.counters.rejected_items)
+            log.warning("%s %r item rejected: %s; %d rejected so far",
+                        LOG_WS, frame.channel[:_SNIPPET], reason, self.counters.rejected_items)
         counts = self.by_channel.get(frame.channel, self.by_channel[OTHER_CHANNEL])
         counts[0] += 1
         counts[1] += len(frame.events)

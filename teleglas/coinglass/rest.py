@@ -113,7 +113,7 @@ class CoinGlassRest:
             raise CoinGlassServerError(f"CoinGlass did not answer {path}: {type(exc).__name__}") from None
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser recurses: not the envelope
             body = None
         data = check_envelope(response.status_code, body, path)
         if cache_s > 0:

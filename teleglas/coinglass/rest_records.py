@@ -1,13 +1,16 @@
 """REST `data` payloads → typed records. Outside input: each record is parsed on its own with the same field
 rules as the stream (`fields.py`), a bad one is rejected with a reason and the rest kept; numbers may come as
-JSON numbers or as strings. Sizes of positions and percentage changes carry a sign; nothing else does."""
+JSON numbers or as strings. Sizes of positions and percentage changes carry a sign; nothing else does.
+
+Whatever the shape of `data`, a parser returns or raises FieldError (the payload as a whole refused), never
+another exception."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
 from teleglas.coinglass.events import WhalePosition
-from teleglas.coinglass.fields import FieldError, number, optional_number, text, time_ms
+from teleglas.coinglass.fields import MAX_ABS_NUMBER, FieldError, number, optional_number, text, time_ms
 
 HYPERLIQUID = "Hyperliquid"
 AGGREGATE_EXCHANGE = "all"  # the row that sums every exchange in the exchange-list endpoints
@@ -102,6 +105,12 @@ def _object(record: Any) -> dict:
     return record
 
 
+def _string(record: dict, key: str) -> str:
+    """record[key] if it is a string, else "": for matching a name, which a number or a list never does."""
+    value = record.get(key)
+    return value if isinstance(value, str) else ""
+
+
 def parse_whale_alerts(data: Any) -> tuple[list[WhalePosition], list[str]]:
     """`/api/hyperliquid/whale-alert` records: the sign of position_size is the side (+ long, − short)."""
     if not isinstance(data, list):
@@ -138,7 +147,11 @@ def parse_funding_rates(data: Any) -> tuple[list[FundingRate], list[str]]:
             rejected.append(f"funding item {index}: {exc}")
             continue
         for margin in ("stablecoin", "token"):
-            for entry in item.get(f"{margin}_margin_list") or []:
+            entries = item.get(f"{margin}_margin_list") or []
+            if not isinstance(entries, list):
+                rejected.append(f"funding {symbol} {margin}: list is {type(entries).__name__}, not a list")
+                continue
+            for entry in entries:
                 try:
                     entry = _object(entry)
                     next_time = entry.get("next_funding_time")
@@ -185,15 +198,16 @@ def aggregate_row(rows: list[OpenInterestRow]) -> OpenInterestRow | None:
 def parse_coin_market(data: Any, symbol: str) -> CoinMarket | None:
     """The coin's row of `/api/futures/coins-markets`, or None when this page does not list it."""
     for record in _rows(data, "coins markets"):
-        if not isinstance(record, dict) or str(record.get("symbol", "")).upper() != symbol:
+        if not isinstance(record, dict) or _string(record, "symbol").upper() != symbol:
             continue
         oi = optional_number(record, "open_interest_usd")
         oi_to_volume = optional_number(record, "open_interest_volume_ratio")
+        volume = oi / oi_to_volume if oi is not None and oi_to_volume else None
         return CoinMarket(
             symbol=symbol, price=number(record.get("current_price"), "current_price", allow_zero=False),
             open_interest_usd=oi, funding_rate_pct=optional_number(record, "avg_funding_rate_by_oi", signed=True),
             # The 24 h volume is not a field of its own; CoinGlass gives OI / volume.
-            volume_24h_usd=oi / oi_to_volume if oi is not None and oi_to_volume else None,
+            volume_24h_usd=volume if volume is not None and volume < MAX_ABS_NUMBER else None,  # a tiny ratio gives inf
             price_change_24h_pct=optional_number(record, "price_change_percent_24h", signed=True),
             open_interest_change_24h_pct=optional_number(record, "open_interest_change_percent_24h", signed=True),
             long_short_ratio_24h=optional_number(record, "long_short_ratio_24h"),
@@ -208,7 +222,7 @@ def parse_liquidation_totals(data: Any, timeframe: str) -> LiquidationTotals:
     rows = [_object(r) for r in _rows(data, "liquidations")]
     if not rows:
         raise FieldError(f"liquidations {timeframe}: no rows")
-    chosen = [r for r in rows if str(r.get("exchange", "")).lower() == AGGREGATE_EXCHANGE] or rows
+    chosen = [r for r in rows if _string(r, "exchange").lower() == AGGREGATE_EXCHANGE] or rows
     return LiquidationTotals(
         timeframe, sum(number(r.get("long_liquidation_usd"), "long_liquidation_usd") for r in chosen),
         sum(number(r.get("short_liquidation_usd"), "short_liquidation_usd") for r in chosen),

@@ -1,11 +1,13 @@
 """The CoinGlass WebSocket protocol: URL, subscribe/unsubscribe and heartbeat messages, frame parsing.
 
 Pure functions, no I/O. Every frame from the socket is hostile until parsed here: a bad item is rejected
-with a reason while the valid items of the same frame are kept.
+with a reason while the valid items of the same frame are kept. parse_frame never raises: whatever the text,
+the answer is a ParsedFrame (a hostile value in an item is an ItemError, caught per item).
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -16,6 +18,7 @@ from teleglas.coinglass.events import FuturesTrade, LiquidationOrder, MarketEven
 from teleglas.defines import CHANNEL_FUTURES_TRADES, CHANNEL_LIQUIDATIONS, WS_API_KEY_PARAM, WS_PING, WS_PONG
 
 PING_MESSAGE = WS_PING
+_SIDE_DIGITS = re.compile(r"[0-9]{1,3}")  # ASCII only: the side codes are 1 and 2
 
 
 def stream_url(base_url: str, api_key: str) -> str:
@@ -118,8 +121,19 @@ def _common_fields(item: Any, sides: dict[int, str]) -> dict[str, Any]:
 
 
 def _side(value: Any, sides: dict[int, str]) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    """An int, or a string of ASCII digits ("2" in the Chinese docs). Not str.isdigit(), which takes '²' (int()
+    then raises ValueError), nor str.isdecimal(), which takes '٢' and '２' (int() reads them as 2)."""
+    if isinstance(value, str) and _SIDE_DIGITS.fullmatch(value.strip()):
         value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value not in sides:
-        raise ItemError(f"side {str(value)[:20]!r} is not one of {sorted(sides)}")
-    return value
+    if type(value) is int and value in sides:
+        return value
+    raise ItemError(f"side {_shown(value)} is not one of {sorted(sides)}")
+
+
+def _shown(value: Any) -> str:
+    """A bad value for a rejection reason: short, escaped by repr, never str() of a huge int (a ValueError)."""
+    if isinstance(value, str):
+        return repr(value[:20])
+    if type(value) is int and abs(value) < 10**20:
+        return repr(value)
+    return type(value).__name__

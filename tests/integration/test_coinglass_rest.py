@@ -1,5 +1,8 @@
 """The REST client against the CoinGlass emulator over a real socket: envelope, every fault mode, the shared
 request budget and cache, and no key in any error."""
+import http.server
+import threading
+
 import pytest
 
 from teleglas.coinglass.rest import (CoinGlassAuthError, CoinGlassPlanError, CoinGlassRateLimited, CoinGlassRest,
@@ -68,3 +71,37 @@ def test_no_answer_is_a_server_error(store):
     rest = CoinGlassRest(f"http://127.0.0.1:{free_port()}", KEY, store, 10, timeout_s=2)
     with pytest.raises(CoinGlassServerError, match="did not answer"):
         rest.get(WHALES)
+
+
+class FixedBodyHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with HTTP 200 and the server's `body`, whatever it is."""
+
+    def do_GET(self):
+        body = self.server.body
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"code": "0", "msg": "success", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"code": "0", "data": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_001,
+])
+def test_a_body_nested_too_deep_to_parse_is_a_server_error(store, body):
+    """json raises RecursionError (not ValueError) for it: it must not escape the client as one."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FixedBodyHandler)
+    server.body = body
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        rest = CoinGlassRest(f"http://127.0.0.1:{server.server_port}", KEY, store, 10, timeout_s=5)
+        with pytest.raises(CoinGlassServerError, match="not its envelope"):
+            rest.get(WHALES)
+    finally:
+        server.shutdown()
+        server.server_close()

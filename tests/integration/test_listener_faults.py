@@ -94,3 +94,41 @@ def test_oversized_frame_is_dropped_and_counted_and_the_stream_goes_on():
     assert router.counters.oversized_frames == 1
     assert [p["time_ms"] for p in collector.payloads] == [LIQ["time"] + 1, LIQ["time"] + 2]
     assert connection.reconnects == 0
+
+
+def test_odd_digit_sides_and_spoofed_names_cost_neither_the_connection_nor_a_valid_event():
+    """A side "²" once raised a ValueError out of the read loop and ended the listener. Each hostile frame below
+    is counted once, each valid item beside a hostile one still arrives, and it all happens on one connection."""
+    trade_channel = "futures_trades@Binance_BTCUSDT@10000"
+    texts, expected, counts = [], set(), {"bad": 0, "unknown": 0, "rejected": 0}
+
+    def data_frame(channel, n_valid, **patch):
+        """n_valid valid items around one hostile one (patched), as ASCII JSON: a lone surrogate stays escaped."""
+        first = LIQ["time"] + len(texts) * 10
+        items = [{**LIQ, "time": first + k} for k in range(n_valid)]
+        expected.update(item["time"] for item in items)
+        items.insert(n_valid // 2, {**LIQ, "time": first + 9, **patch})
+        texts.append(json.dumps({"channel": channel, "data": items}))
+        counts["rejected"] += 1
+
+    for side in ["²", "¹", "①", "٣", "٢", "２", "1" * 5000]:
+        for channel in ("liquidationOrders", trade_channel):
+            data_frame(channel, 2, side=side)
+            data_frame(channel, 0, side=side)
+    for patch in ({"symbol": "BTC\u202eTDSU"}, {"exName": "Bin\u200bance"}, {"symbol": "\ud800"}, {"price": "５６７３８"},
+                  {"volUsd": "1_000"}):
+        data_frame("liquidationOrders", 1, **patch)
+    data_frame("futures_trades@\r\x1b[2J[WS_CLIENT] forged", 1, side=9)
+    for text in ("[" * 100_000 + "]" * 100_000, '{"channel": "liquidationOrders", "data": ' + "[" * 5000,
+                 "not json \x1b[31m"):
+        texts.append(text)
+        counts["bad"] += 1
+    texts.append(json.dumps({"channel": "spot_trades@Binance_BTCUSDT@1", "data": [LIQ]}))
+    counts["unknown"] += 1
+
+    router, collector, connection = run_stream([Step("raw", text) for text in texts])
+    c = router.counters
+    assert (connection.connects, connection.reconnects) == (1, 0)
+    assert sorted(p["time_ms"] for p in collector.payloads) == sorted(expected)
+    assert (c.frames, c.bad_frames, c.unknown_frames) == (len(texts), counts["bad"], counts["unknown"])
+    assert c.rejected_items == counts["rejected"]

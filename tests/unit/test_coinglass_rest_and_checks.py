@@ -5,7 +5,8 @@ from teleglas.alerts.market_checks import (FundingState, format_funding_alert, f
                                            open_interest_should_alert)
 from teleglas.coinglass.rest import (CoinGlassAuthError, CoinGlassPlanError, CoinGlassRateLimited, CoinGlassRequestError,
                                      CoinGlassServerError, check_envelope)
-from teleglas.coinglass.rest_records import parse_funding_rates, parse_open_interest, parse_whale_alerts
+from teleglas.coinglass.rest_records import (parse_coin_market, parse_funding_rates, parse_liquidation_totals,
+                                             parse_open_interest, parse_whale_alerts)
 from zoneinfo import ZoneInfo
 
 
@@ -63,6 +64,35 @@ def test_funding_and_open_interest_records():
     assert parse_open_interest([{"exchange": "A", "open_interest_usd": 2}, {"exchange": "B", "open_interest_usd": "3"}], "BTC").usd == 5
     with pytest.raises(ValueError):
         parse_open_interest([], "BTC")
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2067", "\u200b", "\ufeff", "\u2028", "\x9b"])
+@pytest.mark.parametrize("name", ["symbol", "user"])
+def test_whale_names_with_bidi_or_format_characters_are_rejected(name, char):
+    record = {"user": "0xabc", "symbol": "BTC", "position_size": 1, "entry_price": 97000, "position_value_usd": 97000,
+              "position_action": 1, "create_time": 1725478245120}
+    events, rejected = parse_whale_alerts([{**record, name: f"0x{char}cba"}, record])
+    assert len(events) == 1 and rejected == [f"whale alert 0: {name} contains control characters"]
+
+
+@pytest.mark.parametrize("margin_list", [5, True, "Binance", {"exchange": "Binance"}])
+def test_a_funding_margin_list_that_is_not_a_list_is_rejected_and_the_other_kept(margin_list):
+    """A number there raised TypeError, a string or an object was walked character by character or key by key."""
+    rates, rejected = parse_funding_rates([{"symbol": "BTC", "stablecoin_margin_list": margin_list,
+                                            "token_margin_list": [{"exchange": "OKX", "funding_rate": 0.01}]}])
+    assert [(r.exchange, r.margin) for r in rates] == [("OKX", "token")]
+    assert rejected == [f"funding BTC stablecoin: list is {type(margin_list).__name__}, not a list"]
+
+
+def test_names_that_are_not_strings_match_nothing_and_a_volume_out_of_range_is_none():
+    huge = 10**5000  # json.loads cannot give it, but str() of it raises ValueError, not FieldError
+    btc = {"symbol": "btc", "current_price": 97000, "open_interest_usd": 5e10, "open_interest_volume_ratio": 1e-300}
+    market = parse_coin_market([{"symbol": huge, "current_price": 1}, {"symbol": ["BTC"], "current_price": 1}, btc],
+                               "BTC")
+    assert market.price == 97000 and market.volume_24h_usd is None  # 5e10 / 1e-300 is inf
+    totals = parse_liquidation_totals([{"exchange": huge, "long_liquidation_usd": 1, "short_liquidation_usd": 2},
+                                       {"exchange": "B", "long_liquidation_usd": 3, "short_liquidation_usd": 4}], "1h")
+    assert (totals.long_usd, totals.short_usd) == (4, 6)
 
 
 def test_funding_threshold_cooldown_and_sign_flip():

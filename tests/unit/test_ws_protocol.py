@@ -107,7 +107,7 @@ def test_unknown_frames(text):
         ({"side": True}, "side"),
         ({"side": "short"}, "side"),
         ({"price": "abc"}, "price is not a finite number"),
-        ({"price": "nan"}, "price out of range"),
+        ({"price": "nan"}, "price is not a finite number"),
         ({"price": 0}, "price out of range"),
         ({"price": -5}, "price out of range"),
         ({"price": True}, "price is bool"),
@@ -137,3 +137,57 @@ def test_bad_items_are_rejected_with_a_reason_and_valid_neighbours_kept(patch, r
 def test_html_in_symbol_is_kept_verbatim_for_escaping_later():
     parsed = parse_frame(frame("liquidationOrders", {**DOC_LIQUIDATION, "symbol": "<b>X</b>USDT"}))
     assert parsed.events[0].symbol == "<b>X</b>USDT"
+
+
+@pytest.mark.parametrize("channel", ["liquidationOrders", TRADE_CHANNEL])
+@pytest.mark.parametrize("side", ["²", "¹", "①", "٣", "٢", "２", "1" * 5000, "2.0", "+2", "0x2"])
+def test_a_side_in_other_digits_is_rejected_and_the_rest_of_the_frame_kept(channel, side):
+    """str.isdigit() takes '²' and int() then raised a ValueError that ended the listener; '٢' and '２' were read as 2.
+    Only ASCII digits count."""
+    neighbour = {**DOC_LIQUIDATION, "time": 1725416318380}
+    parsed = parse_frame(frame(channel, DOC_LIQUIDATION, {**DOC_LIQUIDATION, "side": side}, neighbour))
+    assert parsed.kind is FrameKind.DATA
+    assert [e.time_ms for e in parsed.events] == [1725416318379, 1725416318380]
+    [reason] = parsed.rejected
+    assert reason.startswith("item 1: side ") and "is not one of [1, 2]" in reason and len(reason) < 80
+
+
+@pytest.mark.parametrize("side", ["2", " 2 ", 2])
+def test_a_side_in_ascii_digits_is_accepted(side):
+    assert parse_frame(frame("liquidationOrders", {**DOC_LIQUIDATION, "side": side})).events[0].side == 2
+
+
+@pytest.mark.parametrize("value", ["５６７３８", "٥٦٧٣٨", "56_738", " 56738", "56738\n", "nan", "Infinity", "0x10", "1e",
+                                   ".", ""])
+def test_a_number_string_that_is_not_plain_ascii_decimal_is_rejected(value):
+    """float() reads all of these (or the first few) as numbers; CoinGlass sends numbers or strings like "56738.1"."""
+    for name in ("price", "volUsd", "time"):
+        parsed = parse_frame(frame("liquidationOrders", {**DOC_LIQUIDATION, name: value}, DOC_LIQUIDATION))
+        assert len(parsed.events) == 1
+        assert parsed.rejected == [f"item 0: {name} is not a finite number"]
+
+
+@pytest.mark.parametrize("value, expected",
+                         [("56738.1", 56738.1), ("-0", 0.0), ("5e4", 50000.0), (".5", 0.5), ("7.", 7.0), ("+3", 3.0)])
+def test_plain_decimal_strings_are_numbers(value, expected):
+    parsed = parse_frame(frame("liquidationOrders", {**DOC_LIQUIDATION, "volUsd": value}))
+    assert [repr(e.usd) for e in parsed.events] == [repr(expected)]
+
+
+SPOOFING = ["\u202e", "\u202a", "\u2066", "\u2069", "\u200b", "\u200d", "\ufeff", "\u2028", "\u2029", "\x85", "\x9b",
+            "\ud800", "\u00ad"]
+
+
+@pytest.mark.parametrize("char", SPOOFING)
+@pytest.mark.parametrize("name", ["symbol", "exName", "baseAsset"])
+def test_control_format_and_bidi_characters_in_names_are_rejected(name, char):
+    """A hostile stream must not make a name display as "BTCUSDT" (an RTL override, a zero-width joiner...)."""
+    parsed = parse_frame(frame("liquidationOrders", {**DOC_LIQUIDATION, name: f"BTC{char}TDSU"}, DOC_LIQUIDATION))
+    assert len(parsed.events) == 1 and parsed.rejected == [f"item 0: {name} contains control characters"]
+
+
+def test_other_non_ascii_names_are_kept_and_long_ones_are_not_echoed():
+    parsed = parse_frame(frame("liquidationOrders", {**DOC_LIQUIDATION, "symbol": "币安人生USDT", "exName": "Bitgét"}))
+    assert (parsed.events[0].symbol, parsed.events[0].exchange) == ("币安人生USDT", "Bitgét")
+    parsed = parse_frame(frame("liquidationOrders", {**DOC_LIQUIDATION, "symbol": "X" * 10_000 + "\u202e"}))
+    assert parsed.rejected == ["item 0: symbol length 10001 outside 1..64"]
