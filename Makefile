@@ -8,11 +8,11 @@ setup:
 	@bash tools/bootstrap.sh
 
 demo: setup
-	@$(VENV_PY) -m teleglas.demo
+	@$(VENV_PY) -m teleglas.devstack.demo
 
 # The demo kept running with the live dashboard on http://127.0.0.1:8082/ (user and password: demo).
 demo-dashboard: setup
-	@$(VENV_PY) -m teleglas.demo --dashboard
+	@$(VENV_PY) -m teleglas.devstack.demo --dashboard
 
 test:
 	@bash tools/bootstrap.sh --test

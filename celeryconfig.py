@@ -3,11 +3,23 @@
 Delivery semantics: at-least-once from the broker, made exactly-once at the chat by the tasks themselves
 (event claim by fingerprint in process_events, delivery record per (alert, chat) in send_message).
 """
+
 from kombu import Queue
 
-from teleglas.defines import (QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_ANNOUNCE_START, TASK_CHECK_FUNDING, TASK_CHECK_OPEN_INTEREST, TASK_MEASURE_PRICE_MOVES,
-                              TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_POLL_WHALES, TASK_PROCESS_EVENTS, TASK_RECHECK_CHAT,
-                              TASK_SEND_MESSAGE)
+from teleglas.defines import (
+    QUEUE_EVENTS,
+    QUEUE_TELEGRAM,
+    TASK_ANNOUNCE_START,
+    TASK_CHECK_FUNDING,
+    TASK_CHECK_OPEN_INTEREST,
+    TASK_FLUSH_AGGREGATE,
+    TASK_FLUSH_DIGEST,
+    TASK_MEASURE_PRICE_MOVES,
+    TASK_POLL_WHALES,
+    TASK_PROCESS_EVENTS,
+    TASK_RECHECK_CHAT,
+    TASK_SEND_MESSAGE,
+)
 from teleglas.settings import get_settings
 
 _settings = get_settings()
@@ -47,7 +59,7 @@ result_backend = None
 task_acks_late = True
 task_reject_on_worker_lost = True
 # No message waits inside a worker: every delay (digest flushes, cooldown summaries, rate-limit slots, 429s,
-# retries) is due work in Redis (teleglas.due_work), published when due. So the visibility timeout only has
+# retries) is due work in Redis (teleglas.state.due), published when due. So the visibility timeout only has
 # to cover a running task, and a worker killed at any instant costs that long: its unacknowledged messages
 # are handed to another worker once their timeout passed. Every worker sweeps for them each second
 # (kombu's default is every 100 s), and the sweep's lock expires in 10 s, so a worker killed while

@@ -4,13 +4,16 @@ Flower shows task arguments, so it never runs open: without MONITOR_USER and MON
 start with a message saying so. (Flower treats every FLOWER_* environment variable as one of its own
 options, which is why TELEGLAS's names for these do not start with FLOWER_.)
 """
+
 import sys
 
 from teleglas.settings import get_settings
 
 _settings = get_settings()
 if not (_settings.monitor_user and _settings.monitor_password):
-    sys.stderr.write("[RUNNER] Flower needs MONITOR_USER and MONITOR_PASSWORD (basic auth); it does not run without them\n")
+    sys.stderr.write(
+        "[RUNNER] Flower needs MONITOR_USER and MONITOR_PASSWORD (basic auth); it does not run without them\n"
+    )
     raise SystemExit(2)
 
 basic_auth = [f"{_settings.monitor_user}:{_settings.monitor_password}"]

@@ -5,6 +5,7 @@ limits. Reported: time from the last event to the last message, messages, 429 an
 
 The rules are the bundled thresholds with the cascade windows shortened (cooldown 30 s, storm window 10 s):
 with the bundled cooldowns (300-600 s) the last cooldown summary arrives when the cooldown ends, by design."""
+
 from __future__ import annotations
 
 import time
@@ -12,8 +13,8 @@ from collections import Counter
 from pathlib import Path
 
 from bench.workload import account_chats, delivered_frames, liquidation_stream, write_scenario
-from teleglas.alerts.rules import parse_rules
-from teleglas.local_stack import LocalStack
+from teleglas.decide.rules import parse_rules
+from teleglas.devstack.local_stack import LocalStack
 
 RULES = """
 [default]
@@ -41,8 +42,16 @@ min_usd = 5_000_000
 CHATS = (7301, -1007302, -1007303)
 
 
-def run(workdir: Path, count: int = 50_000, seconds: float = 30.0, per_frame: int = 50, extra_env: dict | None = None,
-        during=None, drops: int = 0, quick_rules: bool = False) -> dict[str, float]:
+def run(
+    workdir: Path,
+    count: int = 50_000,
+    seconds: float = 30.0,
+    per_frame: int = 50,
+    extra_env: dict | None = None,
+    during=None,
+    drops: int = 0,
+    quick_rules: bool = False,
+) -> dict[str, float]:
     """`during(stack, faults)`, when given, starts the faults of a chaos run (timers) once everything runs and
     appends the time of each fault to `faults`; `drops` closes the WebSocket that many times, evenly over the
     cascade (the first drop is the fault's time); `quick_rules` shortens the windows to 3 s."""
@@ -52,10 +61,16 @@ def run(workdir: Path, count: int = 50_000, seconds: float = 30.0, per_frame: in
     frames = (count + per_frame - 1) // per_frame
     faults_at = {frames * (n + 1) // (drops + 1): {"drop": True} for n in range(drops)}
     frame_steps = write_scenario(scenario, events, per_frame, pause_s=seconds / frames, faults=faults_at)
-    rules_text = RULES.replace("cooldown_s = 30", "cooldown_s = 3").replace("window_s = 10", "window_s = 3") if quick_rules else RULES
+    rules_text = (
+        RULES.replace("cooldown_s = 30", "cooldown_s = 3").replace("window_s = 10", "window_s = 3")
+        if quick_rules
+        else RULES
+    )
     rules.write_text(rules_text)
     env = {"ALERT_RULES_FILE": str(rules), "STARTUP_QUIET": "1", **(extra_env or {})}
-    with LocalStack(workdir / "stack", chat_ids=tuple(str(c) for c in CHATS), scenario=str(scenario), settings_env=env) as stack:
+    with LocalStack(
+        workdir / "stack", chat_ids=tuple(str(c) for c in CHATS), scenario=str(scenario), settings_env=env
+    ) as stack:
         stack.start_redis(appendonly=True, fsync="everysec")  # as docker-compose.yml runs it
         stack.start_telegram_emulator()
         stack.start_coinglass_emulator()
@@ -69,7 +84,7 @@ def run(workdir: Path, count: int = 50_000, seconds: float = 30.0, per_frame: in
         messages = stack.wait_for_idle(settle_s=1.5 if quick_rules else 3.0, timeout_s=300)
         delivered, sent_at = delivered_frames(stack, frame_steps)
         calls = Counter(c["status"] for c in stack.telegram_calls() if c["method"] == "sendmessage")
-    went_in = [e for number in sorted(delivered) for e in events[number * per_frame:(number + 1) * per_frame]]
+    went_in = [e for number in sorted(delivered) for e in events[number * per_frame : (number + 1) * per_frame]]
     alerts = [m for m in messages if not m["text"].startswith("✅ TELEGLAS online")]
     accounting = account_chats(went_in, parse_rules(rules_text), alerts, list(CHATS))
     last_event = max(sent_at.values())
@@ -79,9 +94,16 @@ def run(workdir: Path, count: int = 50_000, seconds: float = 30.0, per_frame: in
         faults.append(max(before) if before else min(sent_at.values()))
     last_message = max((m["received_at"] for m in alerts), default=last_event)
     return {
-        "fault_at": min(faults) if faults else None, "last_event_at": last_event, "last_message_at": last_message,
-        "events_in": accounting.events_in, "qualifying": accounting.qualifying, "delivered": accounting.delivered,
-        "lost": accounting.lost, "duplicates": accounting.duplicates, "messages": len(alerts), "http_429": calls.get(429, 0),
+        "fault_at": min(faults) if faults else None,
+        "last_event_at": last_event,
+        "last_message_at": last_message,
+        "events_in": accounting.events_in,
+        "qualifying": accounting.qualifying,
+        "delivered": accounting.delivered,
+        "lost": accounting.lost,
+        "duplicates": accounting.duplicates,
+        "messages": len(alerts),
+        "http_429": calls.get(429, 0),
         "last_message_after_s": last_message - last_event,
         "ingest_seconds": last_event - min(sent_at.values()),
         "finished_at": time.time(),

@@ -13,6 +13,7 @@ row is within the bound when its last alert comes no later than (the rest of the
 
     .venv/bin/python -m bench.chaos [--quick] [--only NAME]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,6 +44,7 @@ def kill_workers(stack, faults: list, at: tuple[float, float]) -> None:
         faults.append(time.time())
         stack.processes[name].kill()  # the main process and its pool, as the OOM killer or kill -9 would
         stack.start_worker(name, concurrency=2)
+
     _later(at[0], lambda: kill("worker-a"))
     _later(at[1], lambda: kill("worker-b"))
 
@@ -53,6 +55,7 @@ def kill_redis(stack, faults: list, at: float) -> None:
         stack.processes["redis"].kill()  # kill -9: no chance to write anything more
         time.sleep(REDIS_DOWN_S)
         stack.start_redis(appendonly=True, fsync="everysec")  # the append-only file brings the state back
+
     _later(at, kill)
 
 
@@ -63,6 +66,7 @@ def freeze_redis(stack, faults: list, at: float) -> None:
         os.kill(pid, signal.SIGSTOP)  # Redis stops answering (a stall, a paused VM) but keeps its sockets
         time.sleep(REDIS_FREEZE_S)
         os.kill(pid, signal.SIGCONT)
+
     _later(at, freeze)
 
 
@@ -71,6 +75,7 @@ def restart_listener(stack, faults: list, at: float) -> None:
         faults.append(time.time())
         stack.processes["listener"].stop()  # SIGTERM: unsubscribe, read what is in flight, flush, exit
         stack.start_listener()
+
     _later(at, restart)
 
 
@@ -78,6 +83,7 @@ def telegram_storm(stack, faults: list, at: float, **fault) -> None:
     def storm() -> None:
         faults.append(time.time())
         stack.add_telegram_fault(**fault, for_s=STORM_S)
+
     _later(at, storm)
 
 
@@ -88,9 +94,14 @@ def scenarios(seconds: float) -> dict[str, dict]:
         "worker SIGKILL x2": {"during": lambda s, f: kill_workers(s, f, (third, 2 * third))},
         "Redis kill -9 + restart": {"during": lambda s, f: kill_redis(s, f, third)},
         f"Redis freeze {REDIS_FREEZE_S:.0f} s": {"during": lambda s, f: freeze_redis(s, f, third)},
-        f"429 storm ({STORM_S:.0f} s)": {"during": lambda s, f: telegram_storm(s, f, third, status=429, description="Too Many Requests: retry after 1",
-                                                                              retry_after=1)},
-        f"5xx storm ({STORM_S:.0f} s)": {"during": lambda s, f: telegram_storm(s, f, third, status=502, description="Bad Gateway")},
+        f"429 storm ({STORM_S:.0f} s)": {
+            "during": lambda s, f: telegram_storm(
+                s, f, third, status=429, description="Too Many Requests: retry after 1", retry_after=1
+            )
+        },
+        f"5xx storm ({STORM_S:.0f} s)": {
+            "during": lambda s, f: telegram_storm(s, f, third, status=502, description="Bad Gateway")
+        },
         "10 WebSocket drops": {"drops": 10},
         "listener SIGTERM + restart": {"during": lambda s, f: restart_listener(s, f, third)},
     }
@@ -102,30 +113,76 @@ def main() -> None:
     parser.add_argument("--only", action="append", help="run only scenarios whose name starts with this (repeatable)")
     args = parser.parse_args()
     count, seconds = (1_200, 4.0) if args.quick else (12_000, 20.0)
-    visibility_s = load_settings({}, env_file=Path(os.devnull)).celery_visibility_timeout_s  # the default, as users run it
-    rows = [("scenario", "events in", "qualifying", "delivered", "lost", "duplicates", "messages", "HTTP 429", "fault → last alert", "bound", "met")]
+    visibility_s = load_settings(
+        {}, env_file=Path(os.devnull)
+    ).celery_visibility_timeout_s  # the default, as users run it
+    rows = [
+        (
+            "scenario",
+            "events in",
+            "qualifying",
+            "delivered",
+            "lost",
+            "duplicates",
+            "messages",
+            "HTTP 429",
+            "fault → last alert",
+            "bound",
+            "met",
+        )
+    ]
     failed = False
     tail_s: float | None = None
     with tempfile.TemporaryDirectory(prefix="teleglas-chaos-") as tmp:
         for number, (name, spec) in enumerate(scenarios(seconds).items()):
             if args.only and number and not any(name.startswith(prefix) for prefix in args.only):
                 continue
-            result = cascade.run(Path(tmp) / f"s{number}", count, seconds, during=spec.get("during"), drops=spec.get("drops", 0),
-                                 quick_rules=args.quick)
+            result = cascade.run(
+                Path(tmp) / f"s{number}",
+                count,
+                seconds,
+                during=spec.get("during"),
+                drops=spec.get("drops", 0),
+                quick_rules=args.quick,
+            )
             exact = result["lost"] == 0 and result["duplicates"] == 0 and result["delivered"] == result["qualifying"]
             if result["fault_at"] is None:
                 tail_s = result["last_message_at"] - result["last_event_at"]
                 recovery, bound, ok = "-", f"tail {tail_s:.1f} s", exact
             else:
                 took = result["last_message_at"] - result["fault_at"]
-                limit = max(0.0, result["last_event_at"] - result["fault_at"]) + (tail_s or 0.0) + visibility_s + BOUND_SLACK_S
+                limit = (
+                    max(0.0, result["last_event_at"] - result["fault_at"])
+                    + (tail_s or 0.0)
+                    + visibility_s
+                    + BOUND_SLACK_S
+                )
                 recovery, bound, ok = f"{took:.1f} s", f"{limit:.1f} s", exact and took <= limit
             failed |= not ok
-            rows.append((name, f"{result['events_in']:,}", f"{result['qualifying']:,}", f"{result['delivered']:,}", str(result["lost"]),
-                         str(result["duplicates"]), str(result["messages"]), str(result["http_429"]), recovery, bound, "yes" if ok else "NO"))
-            print(f"[chaos] {name}: lost {result['lost']}, duplicates {result['duplicates']}, fault → last alert {recovery}", file=sys.stderr, flush=True)
-    print(f"TELEGLAS chaos runs, {time.strftime('%Y-%m-%d')}, default settings (visibility timeout {visibility_s} s): a cascade of {count:,} events "
-          f"in {seconds:.0f} s over 20 pairs to 3 chats")
+            rows.append(
+                (
+                    name,
+                    f"{result['events_in']:,}",
+                    f"{result['qualifying']:,}",
+                    f"{result['delivered']:,}",
+                    str(result["lost"]),
+                    str(result["duplicates"]),
+                    str(result["messages"]),
+                    str(result["http_429"]),
+                    recovery,
+                    bound,
+                    "yes" if ok else "NO",
+                )
+            )
+            print(
+                f"[chaos] {name}: lost {result['lost']}, duplicates {result['duplicates']}, fault → last alert {recovery}",
+                file=sys.stderr,
+                flush=True,
+            )
+    print(
+        f"TELEGLAS chaos runs, {time.strftime('%Y-%m-%d')}, default settings (visibility timeout {visibility_s} s): a cascade of {count:,} events "
+        f"in {seconds:.0f} s over 20 pairs to 3 chats"
+    )
     print(table(rows))
     sys.exit(1 if failed else 0)
 

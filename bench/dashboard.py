@@ -2,6 +2,7 @@
 of market tape for 50 symbols, then the refresher's work: the first read (the whole history into memory), a
 live tick (status, new history entries, feed, market) and an analytics run, and the mirror's memory. Target:
 a live tick inside its half-second interval, so the page stays within 2 s of Redis."""
+
 from __future__ import annotations
 
 import random
@@ -10,17 +11,17 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from teleglas.alert_history import AlertHistory
-from teleglas.alerts.engine import Alert
 from teleglas.dashboard.analytics_view import AlertAnalytics
 from teleglas.dashboard.history_mirror import HistoryMirror
 from teleglas.dashboard.live import LiveStatus
 from teleglas.dashboard.market_view import MarketView
 from teleglas.dashboard.server import Refresher
-from teleglas.local_stack import LocalStack
-from teleglas.market_tape import BUCKET_S, liquidation_field
+from teleglas.decide.engine import Alert
+from teleglas.devstack.local_stack import LocalStack
 from teleglas.settings import load_settings
-from teleglas.store import Store, tape_liquidations_key
+from teleglas.state.history import AlertHistory
+from teleglas.state.store import Store, tape_liquidations_key
+from teleglas.state.tape import BUCKET_S, liquidation_field
 
 SYMBOLS = [f"COIN{i}USDT" for i in range(50)]
 KINDS = ("liquidation", "trade")
@@ -31,16 +32,42 @@ def fill(history: AlertHistory, client, entries: int, now: float) -> None:
     batch = 1_000
     for start in range(0, entries, batch):
         at = now - 20 * 3600 * (1 - start / entries)  # spread over the last 20 hours
-        alerts = [Alert(f"a{i}", KINDS[i % 2], "single", rng.choice(SYMBOLS), "", rng.uniform(5e5, 5e6), "t", "l", (f"a{i}",),
-                        side=rng.choice(("LONG", "SHORT")), exchange="Binance", price=rng.uniform(1, 1e5), event_ms=int(at * 1000))
-                  for i in range(start, start + batch)]
+        alerts = [
+            Alert(
+                f"a{i}",
+                KINDS[i % 2],
+                "single",
+                rng.choice(SYMBOLS),
+                "",
+                rng.uniform(5e5, 5e6),
+                "t",
+                "l",
+                (f"a{i}",),
+                side=rng.choice(("LONG", "SHORT")),
+                exchange="Binance",
+                price=rng.uniform(1, 1e5),
+                event_ms=int(at * 1000),
+            )
+            for i in range(start, start + batch)
+        ]
         history.record_alerts(alerts, at)
         for alert in alerts:  # one sent entry per alert, as the senders write them
-            history.record_sent(alert.alert_id, -1001000000001, (1,), "🔥 LIQUIDATION ALERT\n📊 Symbol: " + alert.symbol + "\n" + "x" * 200, at + 0.2)
+            history.record_sent(
+                alert.alert_id,
+                -1001000000001,
+                (1,),
+                "🔥 LIQUIDATION ALERT\n📊 Symbol: " + alert.symbol + "\n" + "x" * 200,
+                at + 0.2,
+            )
     newest = int(now) // BUCKET_S * BUCKET_S
     with client.pipeline(transaction=False) as pipe:
         for bucket in range(newest - 3600, newest + 1, BUCKET_S):
-            pipe.hset(tape_liquidations_key(bucket), mapping={liquidation_field(s, side): rng.uniform(1e3, 1e6) for s in SYMBOLS for side in ("LONG", "SHORT")})
+            pipe.hset(
+                tape_liquidations_key(bucket),
+                mapping={
+                    liquidation_field(s, side): rng.uniform(1e3, 1e6) for s in SYMBOLS for side in ("LONG", "SHORT")
+                },
+            )
         pipe.execute()
 
 
@@ -51,7 +78,12 @@ def run(workdir: Path, entries: int, ticks: int = 10) -> dict[str, float]:
         settings = load_settings({"REDIS_URL": stack.redis_url}, env_file=None)
         history = AlertHistory(client, settings.alert_history_ttl_s, max(entries, settings.alert_history_max))
         fill(history, client, entries, time.time())
-        refresher = Refresher(LiveStatus(Store(client), settings), HistoryMirror(history), MarketView(Store(client)), AlertAnalytics(history))
+        refresher = Refresher(
+            LiveStatus(Store(client), settings),
+            HistoryMirror(history),
+            MarketView(Store(client)),
+            AlertAnalytics(history),
+        )
         catch_up, started = [], time.perf_counter()
         while len(refresher.mirror.alerts) < entries or len(refresher.mirror.sent) < entries:
             tick_started = time.perf_counter()
@@ -73,6 +105,14 @@ def run(workdir: Path, entries: int, ticks: int = 10) -> dict[str, float]:
             mirror.refresh(time.time())
         memory_mb = tracemalloc.get_traced_memory()[0] / 1e6
         tracemalloc.stop()
-        return {"entries": entries, "load_s": loaded_s, "load_ticks": len(catch_up), "load_tick_max_ms": max(catch_up) * 1000,
-                "live_tick_ms": statistics.median(live) * 1000, "live_tick_max_ms": max(live) * 1000,
-                "analytics_ms": statistics.median(analytics) * 1000, "analytics_first_ms": analytics[0] * 1000, "memory_mb": memory_mb}
+        return {
+            "entries": entries,
+            "load_s": loaded_s,
+            "load_ticks": len(catch_up),
+            "load_tick_max_ms": max(catch_up) * 1000,
+            "live_tick_ms": statistics.median(live) * 1000,
+            "live_tick_max_ms": max(live) * 1000,
+            "analytics_ms": statistics.median(analytics) * 1000,
+            "analytics_first_ms": analytics[0] * 1000,
+            "memory_mb": memory_mb,
+        }

@@ -1,6 +1,7 @@
 """The latency floor: a two-hop no-op Celery chain with TELEGLAS's own Celery settings (celeryconfig.py: acks
 late, prefetch, the same broker), on a queue of its own. hop1 publishes hop2; hop2 records how long it took
 from hop1's publication. Run as `celery -A bench.floor_app worker -Q floor -c 2`."""
+
 from __future__ import annotations
 
 import time
@@ -9,7 +10,7 @@ from celery import Celery
 from kombu import Queue
 
 from teleglas.settings import get_settings
-from teleglas.store import redis_client
+from teleglas.state.store import redis_client
 
 QUEUE = "floor"
 RESULTS = "bench:floor:latency"

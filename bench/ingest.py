@@ -1,5 +1,6 @@
 """Listener ingest: CoinGlass emulator frames at full speed → events parsed and enqueued per second, one
 `python workers/ws_listener.py`, no worker. Floor: the same payloads LPUSHed with plain redis-py pipelining."""
+
 from __future__ import annotations
 
 import json
@@ -7,12 +8,14 @@ import time
 from pathlib import Path
 
 from bench.workload import liquidation_stream, write_scenario
-from teleglas.coinglass.events import LiquidationOrder
 from teleglas.defines import QUEUE_EVENTS
-from teleglas.local_stack import LocalStack, wait_until
+from teleglas.devstack.local_stack import LocalStack, wait_until
+from teleglas.model.events import LiquidationOrder
 
 
-def listener_rate(workdir: Path, events: list[LiquidationOrder], per_frame: int, batch: int, settle_s: float = 2.0) -> float:
+def listener_rate(
+    workdir: Path, events: list[LiquidationOrder], per_frame: int, batch: int, settle_s: float = 2.0
+) -> float:
     scenario = workdir / "flood.jsonl"
     workdir.mkdir(parents=True, exist_ok=True)
     write_scenario(scenario, events, per_frame)
@@ -43,7 +46,7 @@ def floor_rate(workdir: Path, events: list[LiquidationOrder], pipeline: int = 50
         started = time.perf_counter()
         with client.pipeline(transaction=False) as pipe:
             for start in range(0, len(payloads), pipeline):
-                pipe.lpush("floor", *payloads[start:start + pipeline])
+                pipe.lpush("floor", *payloads[start : start + pipeline])
                 pipe.execute()
         return len(payloads) / (time.perf_counter() - started)
 
@@ -52,6 +55,8 @@ def run(workdir: Path, count: int, per_frame: int = 50, settle_s: float = 2.0) -
     events = liquidation_stream(count, 0.0, seed=11)
     return {
         "batched": listener_rate(workdir / "batched", events, per_frame, batch=500, settle_s=settle_s),
-        "per_event": listener_rate(workdir / "per-event", events[: max(per_frame, count // 3)], per_frame, batch=1, settle_s=settle_s),
+        "per_event": listener_rate(
+            workdir / "per-event", events[: max(per_frame, count // 3)], per_frame, batch=1, settle_s=settle_s
+        ),
         "floor": floor_rate(workdir, events),
     }

@@ -7,6 +7,7 @@ answer with digests, so the bench sets the chat spacing to 1 ms (TELEGRAM_CHAT_I
 without flood limits, and a rules file without cooldown folding or storms, so every qualifying event is an
 alert of its own. Floor: a two-hop no-op Celery chain (bench/floor_app.py) at 100 chains/s, the task rate the
 pipeline sees at 500 events/s in frames of 5."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,8 @@ from pathlib import Path
 
 from bench import floor_app
 from bench.workload import PAIRS, T0_MS, delivered_frames, percentile, write_scenario
-from teleglas.coinglass.events import LiquidationOrder
-from teleglas.local_stack import LocalStack, wait_until
+from teleglas.devstack.local_stack import LocalStack, wait_until
+from teleglas.model.events import LiquidationOrder
 
 RULES = """
 [default]
@@ -39,17 +40,28 @@ def stream(count: int, every: int) -> list[LiquidationOrder]:
     for n in range(count):
         usd = 1_000_000 + n if n % every == every - 1 else 1_000 + n % 50_000
         symbol = symbols[n % len(symbols)]
-        events.append(LiquidationOrder("Binance", symbol, symbol.removesuffix("USDT"), PAIRS[symbol], 1 + n % 2, float(usd), T0_MS + n))
+        events.append(
+            LiquidationOrder(
+                "Binance", symbol, symbol.removesuffix("USDT"), PAIRS[symbol], 1 + n % 2, float(usd), T0_MS + n
+            )
+        )
     return events
 
 
-def pipeline_latencies(workdir: Path, seconds: float, rate: int = 500, per_frame: int = 5, every: int = 100) -> list[float]:
+def pipeline_latencies(
+    workdir: Path, seconds: float, rate: int = 500, per_frame: int = 5, every: int = 100
+) -> list[float]:
     events = stream(int(seconds * rate), every)
     workdir.mkdir(parents=True, exist_ok=True)
     scenario, rules = workdir / "steady.jsonl", workdir / "rules.toml"
     frame_steps = write_scenario(scenario, events, per_frame, pause_s=per_frame / rate)
     rules.write_text(RULES)
-    env = {"ALERT_RULES_FILE": str(rules), "TELEGRAM_CHAT_INTERVAL": "0.001", "TELEGRAM_RATE_MARGIN": "0", "STARTUP_QUIET": "1"}
+    env = {
+        "ALERT_RULES_FILE": str(rules),
+        "TELEGRAM_CHAT_INTERVAL": "0.001",
+        "TELEGRAM_RATE_MARGIN": "0",
+        "STARTUP_QUIET": "1",
+    }
     with LocalStack(workdir / "stack", chat_ids=("42",), scenario=str(scenario), settings_env=env) as stack:
         stack.start_redis()
         stack.start_telegram_emulator(flood_limits=False)
@@ -72,8 +84,26 @@ def pipeline_latencies(workdir: Path, seconds: float, rate: int = 500, per_frame
 def floor_latencies(workdir: Path, seconds: float, rate: int = 100) -> list[float]:
     with LocalStack(workdir / "floor") as stack:
         stack.start_redis()
-        worker = stack.start_command("floor-worker", ["-m", "celery", "-A", "bench.floor_app", "worker", "-Q", floor_app.QUEUE, "-c", "2",
-                                                      "--without-mingle", "--without-gossip", "--loglevel", "WARNING", "--hostname", "floor@%h"])
+        worker = stack.start_command(
+            "floor-worker",
+            [
+                "-m",
+                "celery",
+                "-A",
+                "bench.floor_app",
+                "worker",
+                "-Q",
+                floor_app.QUEUE,
+                "-c",
+                "2",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "WARNING",
+                "--hostname",
+                "floor@%h",
+            ],
+        )
         client = stack.redis()
         floor_app.app.conf.broker_url = stack.redis_url
         floor_app.hop1.delay(time.time())  # the worker is ready when the first chain comes back

@@ -2,12 +2,13 @@
 `celery -A teleglas worker -c 2`, in events/s. Floor: as many no-op tasks (process_events of nothing)
 drained by the same worker. The alert chat's Telegram emulator has no flood limits, so delivery never holds
 the queue; flushes scheduled for later are not waited for."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from bench.workload import QueueFiller, liquidation_stream, wait_drained
-from teleglas.local_stack import LocalStack
+from teleglas.devstack.local_stack import LocalStack
 
 
 def drain_rate(workdir: Path, batches: list[list], events: int) -> float:
@@ -23,7 +24,9 @@ def run(workdir: Path, count: int, batch: int = 100, per_event_count: int | None
     events = [[e.to_payload(), None] for e in liquidation_stream(count, 0.05, seed=12)]
     per_event = events[: per_event_count or count]
     return {
-        "batched": drain_rate(workdir / "batched", [events[i:i + batch] for i in range(0, len(events), batch)], len(events)),
+        "batched": drain_rate(
+            workdir / "batched", [events[i : i + batch] for i in range(0, len(events), batch)], len(events)
+        ),
         "per_event": drain_rate(workdir / "per-event", [[item] for item in per_event], len(per_event)),
         "floor": drain_rate(workdir / "floor", [[] for _ in range(count)], count),
     }

@@ -1,5 +1,6 @@
 """Shared by the benchmarks and the chaos runs: event streams, scenario files, a fast way to pre-fill a
 queue, the alert accounting per chat, and percentiles."""
+
 from __future__ import annotations
 
 import base64
@@ -15,28 +16,55 @@ from pathlib import Path
 
 import redis
 
-from teleglas.accounting import totals
-from teleglas.alerts.rules import Rules
-from teleglas.alerts.thresholds import qualifies
-from teleglas.coinglass.events import LiquidationOrder
+from teleglas.decide.rules import Rules
+from teleglas.decide.thresholds import qualifies
 from teleglas.defines import CHANNEL_LIQUIDATIONS, QUEUE_EVENTS
-from teleglas.local_stack import LocalStack
+from teleglas.devstack.local_stack import LocalStack
+from teleglas.devstack.readback import totals
+from teleglas.model.events import LiquidationOrder
 
 T0_MS = 1_764_000_000_000
 # Twenty liquid pairs, with a plausible price each (the price does not change any decision).
-PAIRS = {"BTCUSDT": 60_000.0, "ETHUSDT": 2_400.0, "SOLUSDT": 140.0, "DOGEUSDT": 0.12, "XRPUSDT": 0.5, "BNBUSDT": 580.0,
-         "ADAUSDT": 0.35, "AVAXUSDT": 25.0, "DOTUSDT": 4.2, "LINKUSDT": 11.0, "LTCUSDT": 70.0, "TRXUSDT": 0.16,
-         "MATICUSDT": 0.4, "ATOMUSDT": 5.1, "NEARUSDT": 4.4, "APTUSDT": 6.5, "ARBUSDT": 0.55, "OPUSDT": 1.5,
-         "SUIUSDT": 1.1, "PEPEUSDT": 0.0000085}
+PAIRS = {
+    "BTCUSDT": 60_000.0,
+    "ETHUSDT": 2_400.0,
+    "SOLUSDT": 140.0,
+    "DOGEUSDT": 0.12,
+    "XRPUSDT": 0.5,
+    "BNBUSDT": 580.0,
+    "ADAUSDT": 0.35,
+    "AVAXUSDT": 25.0,
+    "DOTUSDT": 4.2,
+    "LINKUSDT": 11.0,
+    "LTCUSDT": 70.0,
+    "TRXUSDT": 0.16,
+    "MATICUSDT": 0.4,
+    "ATOMUSDT": 5.1,
+    "NEARUSDT": 4.4,
+    "APTUSDT": 6.5,
+    "ARBUSDT": 0.55,
+    "OPUSDT": 1.5,
+    "SUIUSDT": 1.1,
+    "PEPEUSDT": 0.0000085,
+}
 
 
 def ws_item(event: LiquidationOrder) -> dict:
     """An event as CoinGlass puts it in a `liquidationOrders` frame."""
-    return {"baseAsset": event.base_asset, "exName": event.exchange, "price": event.price, "side": event.side,
-            "symbol": event.symbol, "time": event.time_ms, "volUsd": event.usd}
+    return {
+        "baseAsset": event.base_asset,
+        "exName": event.exchange,
+        "price": event.price,
+        "side": event.side,
+        "symbol": event.symbol,
+        "time": event.time_ms,
+        "volUsd": event.usd,
+    }
 
 
-def liquidation_stream(count: int, qualifying_share: float, seed: int, pairs: int = 20, large_share: float = 0.0) -> list[LiquidationOrder]:
+def liquidation_stream(
+    count: int, qualifying_share: float, seed: int, pairs: int = 20, large_share: float = 0.0
+) -> list[LiquidationOrder]:
     """`qualifying_share` of the events are 600k-3M USD (above every default threshold), `large_share` more
     are 100k-400k (above the default one only), the rest 1k-90k (below every threshold)."""
     rng = random.Random(seed)
@@ -51,13 +79,27 @@ def liquidation_stream(count: int, qualifying_share: float, seed: int, pairs: in
             usd = rng.randint(100_000, 400_000)
         else:
             usd = rng.randint(1_000, 90_000)
-        events.append(LiquidationOrder(rng.choice(("Binance", "OKX", "Bybit")), symbol, symbol.removesuffix("USDT"), PAIRS[symbol],
-                                       rng.choice((1, 2)), float(usd), T0_MS + n))
+        events.append(
+            LiquidationOrder(
+                rng.choice(("Binance", "OKX", "Bybit")),
+                symbol,
+                symbol.removesuffix("USDT"),
+                PAIRS[symbol],
+                rng.choice((1, 2)),
+                float(usd),
+                T0_MS + n,
+            )
+        )
     return events
 
 
-def write_scenario(path: Path, events: list[LiquidationOrder], per_frame: int, pause_s: float = 0.0,
-                   faults: dict[int, dict] | None = None) -> list[int]:
+def write_scenario(
+    path: Path,
+    events: list[LiquidationOrder],
+    per_frame: int,
+    pause_s: float = 0.0,
+    faults: dict[int, dict] | None = None,
+) -> list[int]:
     """One frame per `per_frame` events, `pause_s` apart; `faults` puts extra steps (e.g. {"drop": true})
     before the given frame numbers. Returns the scenario step index of each frame, in order."""
     frame_steps = []
@@ -67,7 +109,7 @@ def write_scenario(path: Path, events: list[LiquidationOrder], per_frame: int, p
             if faults and number in faults:
                 fh.write(json.dumps(faults[number]) + "\n")
                 step += 1
-            frame = {"channel": CHANNEL_LIQUIDATIONS, "data": [ws_item(e) for e in events[start:start + per_frame]]}
+            frame = {"channel": CHANNEL_LIQUIDATIONS, "data": [ws_item(e) for e in events[start : start + per_frame]]}
             fh.write(json.dumps({"frame": frame}) + "\n")
             frame_steps.append(step)
             step += 1
@@ -79,7 +121,9 @@ def write_scenario(path: Path, events: list[LiquidationOrder], per_frame: int, p
 
 def delivered_frames(stack: LocalStack, frame_steps: list[int]) -> tuple[set[int], dict[int, float]]:
     """The frame numbers the emulator delivered to a client, and when each went out."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{stack.coinglass_port}/_emulator/status?log=1", timeout=30) as response:
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{stack.coinglass_port}/_emulator/status?log=1", timeout=30
+    ) as response:
         sent = {index: at for at, index in json.load(response)["sent_log"]}
     frames = {number for number, step in enumerate(frame_steps) if step in sent}
     return frames, {number: sent[frame_steps[number]] for number in frames}
@@ -146,7 +190,9 @@ class Accounting:
 
 def account_chats(events: list[LiquidationOrder], rules: Rules, messages: list[dict], chats: list) -> Accounting:
     """Every qualifying event must be reported exactly once in every chat: the worst chat is the row."""
-    expected = Counter(e.symbol for e in events if qualifies(e, rules.rule_for(e.symbol, e.base_asset, e.exchange), True))
+    expected = Counter(
+        e.symbol for e in events if qualifies(e, rules.rule_for(e.symbol, e.base_asset, e.exchange), True)
+    )
     qualifying = sum(expected.values())
     lost = duplicates = 0
     delivered = qualifying

@@ -1,4 +1,5 @@
 """Entry point: `python bots/manual.py` runs the manual command bot (market data and alert settings)."""
+
 import sys
 
 from teleglas.manual.bot import main

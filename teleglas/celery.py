@@ -1,4 +1,5 @@
 """The Celery app. Configuration lives in the top-level celeryconfig.py; tasks in teleglas.tasks."""
+
 from __future__ import annotations
 
 import logging
@@ -10,13 +11,13 @@ import time
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger, beat_init, worker_ready, worker_shutdown
 
-from teleglas import broker_transport
 from teleglas.defines import LOG_RUNNER, MODE_POLLING, QUEUE_EVENTS, TASK_ANNOUNCE_START
-from teleglas.due_work import DueWork
-from teleglas.logging_setup import formatter_for, install_redaction, quiet_token_loggers
-from teleglas.redaction import register_secrets
+from teleglas.ops import broker_transport
+from teleglas.ops.logging_setup import formatter_for, install_redaction, quiet_token_loggers
+from teleglas.ops.redaction import register_secrets
 from teleglas.settings import get_settings
-from teleglas.store import Store, redis_client
+from teleglas.state.due import DueWork
+from teleglas.state.store import Store, redis_client
 from teleglas.tasks.due_mover import DueMover
 
 broker_transport.register()  # before the app opens a broker connection: a Redis restart must not stop a worker
@@ -76,7 +77,7 @@ def _start_heartbeat(sender=None, **_kwargs) -> None:
 
 @worker_ready.connect
 def _start_due_mover(**_kwargs) -> None:
-    """Every worker publishes the delayed work that is due (teleglas.due_work)."""
+    """Every worker publishes the delayed work that is due (teleglas.state.due)."""
     global _mover
     _mover = DueMover.for_app(app, DueWork(redis_client(get_settings().redis_url)))
     _mover.start()
@@ -86,4 +87,3 @@ def _start_due_mover(**_kwargs) -> None:
 def _stop_due_mover(**_kwargs) -> None:
     if _mover is not None:
         _mover.stop()
-

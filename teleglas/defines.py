@@ -36,7 +36,7 @@ TASK_ANNOUNCE_START = "teleglas.announce_start"
 TASK_MEASURE_PRICE_MOVES = "teleglas.measure_price_moves"
 TASK_RECHECK_CHAT = "teleglas.recheck_chat"
 
-# Delayed work in Redis (teleglas.due_work): how often each worker's mover looks, how many it moves at once,
+# Delayed work in Redis (teleglas.state.due): how often each worker's mover looks, how many it moves at once,
 # and how long a taken task stays reserved for the mover that took it before another may publish it.
 DUE_POLL_INTERVAL_S = 0.05
 DUE_BATCH = 200

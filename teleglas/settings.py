@@ -3,6 +3,7 @@
 Secrets may also come from files (`TELEGRAM_ALERT_TOKEN_FILE=/run/secrets/...`), the usual way with
 Docker and systemd credentials; django-environ's FileAwareEnv does that.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,7 +19,7 @@ import environ
 from teleglas.defines import CHANNEL_FUTURES_TRADES, CHANNEL_LIQUIDATIONS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "alerts" / "default_rules.toml"
+DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "decide" / "default_rules.toml"
 DEFAULT_WS_CHANNELS = (CHANNEL_LIQUIDATIONS, f"{CHANNEL_FUTURES_TRADES}@Binance_BTCUSDT@10000")
 _CHAT_ID = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
 
@@ -113,7 +114,13 @@ class Settings:
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never reach a log line, an exception text or a metric."""
-        values = (self.coinglass_api_key_ws, self.coinglass_api_key, self.telegram_alert_token, self.telegram_token, self.monitor_password)
+        values = (
+            self.coinglass_api_key_ws,
+            self.coinglass_api_key,
+            self.telegram_alert_token,
+            self.telegram_token,
+            self.monitor_password,
+        )
         return tuple(v for v in values if v)
 
     @property
@@ -212,7 +219,9 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             telegram_token=env.str("TELEGRAM_TOKEN", default=""),
             telegram_allowed_user_ids=_parse_user_ids(env.list("TELEGRAM_ALLOWED_USER_IDS", default=[])),
             manual_market_data_public=env.bool("MANUAL_MARKET_DATA_PUBLIC", default=True),
-            manual_commands_per_minute=int(_positive("MANUAL_COMMANDS_PER_MINUTE", env.int("MANUAL_COMMANDS_PER_MINUTE", default=20))),
+            manual_commands_per_minute=int(
+                _positive("MANUAL_COMMANDS_PER_MINUTE", env.int("MANUAL_COMMANDS_PER_MINUTE", default=20))
+            ),
             manual_health_port=env.int("MANUAL_HEALTH_PORT", default=8080),
             manual_poll_timeout_s=int(_positive("MANUAL_POLL_TIMEOUT", env.int("MANUAL_POLL_TIMEOUT", default=20))),
             ws_channels=channels,
@@ -225,7 +234,9 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             enable_whale_alerts=env.bool("ENABLE_WHALE_ALERTS", default=True),
             alert_timezone=timezone,
             event_dedupe_ttl_s=int(_positive("EVENT_DEDUPE_TTL", env.int("EVENT_DEDUPE_TTL", default=86_400))),
-            delivery_record_ttl_s=int(_positive("DELIVERY_RECORD_TTL", env.int("DELIVERY_RECORD_TTL", default=7 * 86_400))),
+            delivery_record_ttl_s=int(
+                _positive("DELIVERY_RECORD_TTL", env.int("DELIVERY_RECORD_TTL", default=7 * 86_400))
+            ),
             ws_ping_interval_s=_positive("WS_PING_INTERVAL", _float(env, "WS_PING_INTERVAL", 20.0)),
             ws_pong_timeout_s=_positive("WS_PONG_TIMEOUT", _float(env, "WS_PONG_TIMEOUT", 10.0)),
             ws_connect_timeout_s=_positive("WS_CONNECT_TIMEOUT", _float(env, "WS_CONNECT_TIMEOUT", 30.0)),
@@ -233,25 +244,39 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             ws_reconnect_max_delay_s=_positive("WS_RECONNECT_MAX_DELAY", _float(env, "WS_RECONNECT_MAX_DELAY", 60.0)),
             ws_healthy_reset_s=_positive("WS_HEALTHY_RESET", _float(env, "WS_HEALTHY_RESET", 60.0)),
             ws_close_timeout_s=_positive("WS_CLOSE_TIMEOUT", _float(env, "WS_CLOSE_TIMEOUT", 10.0)),
-            listener_buffer_max_events=int(_positive("LISTENER_BUFFER_MAX_EVENTS", env.int("LISTENER_BUFFER_MAX_EVENTS", default=100_000))),
-            listener_buffer_max_bytes=int(_positive("LISTENER_BUFFER_MAX_BYTES", env.int("LISTENER_BUFFER_MAX_BYTES", default=64 * 1024 * 1024))),
-            listener_batch_max_events=int(_positive("LISTENER_BATCH_MAX_EVENTS", env.int("LISTENER_BATCH_MAX_EVENTS", default=500))),
+            listener_buffer_max_events=int(
+                _positive("LISTENER_BUFFER_MAX_EVENTS", env.int("LISTENER_BUFFER_MAX_EVENTS", default=100_000))
+            ),
+            listener_buffer_max_bytes=int(
+                _positive("LISTENER_BUFFER_MAX_BYTES", env.int("LISTENER_BUFFER_MAX_BYTES", default=64 * 1024 * 1024))
+            ),
+            listener_batch_max_events=int(
+                _positive("LISTENER_BATCH_MAX_EVENTS", env.int("LISTENER_BATCH_MAX_EVENTS", default=500))
+            ),
             listener_status_ttl_s=int(_positive("LISTENER_STATUS_TTL", env.int("LISTENER_STATUS_TTL", default=5))),
-            ws_max_message_bytes=int(_positive("WS_MAX_MESSAGE_BYTES", env.int("WS_MAX_MESSAGE_BYTES", default=10 * 1024 * 1024))),
+            ws_max_message_bytes=int(
+                _positive("WS_MAX_MESSAGE_BYTES", env.int("WS_MAX_MESSAGE_BYTES", default=10 * 1024 * 1024))
+            ),
             telegram_timeout_s=_positive("TELEGRAM_TIMEOUT", _float(env, "TELEGRAM_TIMEOUT", 10.0)),
             send_max_retries=env.int("TELEGRAM_SEND_MAX_RETRIES", default=5),
             telegram_bot_per_s=_positive("TELEGRAM_BOT_PER_SECOND", _float(env, "TELEGRAM_BOT_PER_SECOND", 25.0)),
             telegram_chat_interval_s=_positive("TELEGRAM_CHAT_INTERVAL", _float(env, "TELEGRAM_CHAT_INTERVAL", 1.0)),
-            telegram_group_per_min=_positive("TELEGRAM_GROUP_PER_MINUTE", _float(env, "TELEGRAM_GROUP_PER_MINUTE", 20.0)),
+            telegram_group_per_min=_positive(
+                "TELEGRAM_GROUP_PER_MINUTE", _float(env, "TELEGRAM_GROUP_PER_MINUTE", 20.0)
+            ),
             telegram_rate_margin_s=_float(env, "TELEGRAM_RATE_MARGIN", 0.1),
             telegram_max_inline_wait_s=_float(env, "TELEGRAM_MAX_INLINE_WAIT", 0.5),
-            celery_visibility_timeout_s=int(_positive("CELERY_VISIBILITY_TIMEOUT", env.int("CELERY_VISIBILITY_TIMEOUT", default=30))),
+            celery_visibility_timeout_s=int(
+                _positive("CELERY_VISIBILITY_TIMEOUT", env.int("CELERY_VISIBILITY_TIMEOUT", default=30))
+            ),
             task_max_retries=int(_positive("TASK_MAX_RETRIES", env.int("TASK_MAX_RETRIES", default=8))),
             alert_max_age_s=_positive("ALERT_MAX_AGE", _float(env, "ALERT_MAX_AGE", 180.0)),
             chat_recheck_interval_s=_positive("CHAT_RECHECK_INTERVAL", _float(env, "CHAT_RECHECK_INTERVAL", 600.0)),
             deadletter_ttl_s=int(_positive("DEADLETTER_TTL", env.int("DEADLETTER_TTL", default=14 * 86_400))),
             deadletter_max=int(_positive("DEADLETTER_MAX", env.int("DEADLETTER_MAX", default=10_000))),
-            coinglass_requests_per_minute=int(_positive("COINGLASS_REQUESTS_PER_MINUTE", env.int("COINGLASS_REQUESTS_PER_MINUTE", default=30))),
+            coinglass_requests_per_minute=int(
+                _positive("COINGLASS_REQUESTS_PER_MINUTE", env.int("COINGLASS_REQUESTS_PER_MINUTE", default=30))
+            ),
             coinglass_timeout_s=_positive("COINGLASS_TIMEOUT", _float(env, "COINGLASS_TIMEOUT", 10.0)),
             whale_poll_interval_s=_positive("WHALE_POLL_INTERVAL", _float(env, "WHALE_POLL_INTERVAL", 15.0)),
             whale_poll_lookback_s=_positive("WHALE_POLL_LOOKBACK", _float(env, "WHALE_POLL_LOOKBACK", 600.0)),
@@ -261,7 +286,9 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             funding_cooldown_s=_positive("FUNDING_COOLDOWN", _float(env, "FUNDING_COOLDOWN", 4 * 3600.0)),
             funding_symbols=tuple(s.strip().upper() for s in env.list("FUNDING_SYMBOLS", default=[]) if s.strip()),
             oi_check_interval_s=_positive("OI_CHECK_INTERVAL", _float(env, "OI_CHECK_INTERVAL", 60.0)),
-            oi_symbols=tuple(s.strip().upper() for s in env.list("OI_SYMBOLS", default=["BTC", "ETH", "SOL"]) if s.strip()),
+            oi_symbols=tuple(
+                s.strip().upper() for s in env.list("OI_SYMBOLS", default=["BTC", "ETH", "SOL"]) if s.strip()
+            ),
             oi_change_threshold_pct=_positive("OI_CHANGE_THRESHOLD", _float(env, "OI_CHANGE_THRESHOLD", 5.0)),
             oi_window_s=_positive("OI_WINDOW", _float(env, "OI_WINDOW", 900.0)),
             oi_cooldown_s=_positive("OI_COOLDOWN", _float(env, "OI_COOLDOWN", 1800.0)),
@@ -275,7 +302,9 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
             price_move_exchange=env.str("PRICE_MOVE_EXCHANGE", default="Binance"),
             price_move_interval_s=_positive("PRICE_MOVE_INTERVAL", _float(env, "PRICE_MOVE_INTERVAL", 60.0)),
             log_format=_choice("LOG_FORMAT", env.str("LOG_FORMAT", default="text").lower(), ("text", "json")),
-            worker_heartbeat_interval_s=_positive("WORKER_HEARTBEAT_INTERVAL", _float(env, "WORKER_HEARTBEAT_INTERVAL", 5.0)),
+            worker_heartbeat_interval_s=_positive(
+                "WORKER_HEARTBEAT_INTERVAL", _float(env, "WORKER_HEARTBEAT_INTERVAL", 5.0)
+            ),
             worker_heartbeat_stale_s=_positive("WORKER_HEARTBEAT_STALE", _float(env, "WORKER_HEARTBEAT_STALE", 30.0)),
             log_level=env.str("LOG_LEVEL", default="INFO").upper(),
         )
@@ -297,7 +326,8 @@ def _check_delivery_timing(settings: Settings) -> None:
     if 2 * settings.telegram_timeout_s >= settings.celery_visibility_timeout_s:
         raise SettingsError(
             f"CELERY_VISIBILITY_TIMEOUT ({settings.celery_visibility_timeout_s} s) must exceed twice TELEGRAM_TIMEOUT "
-            f"({settings.telegram_timeout_s:g} s: a send's connect and read timeouts)")
+            f"({settings.telegram_timeout_s:g} s: a send's connect and read timeouts)"
+        )
     if settings.send_max_retries < 0:
         raise SettingsError(f"TELEGRAM_SEND_MAX_RETRIES cannot be negative, got {settings.send_max_retries}")
     if settings.telegram_rate_margin_s < 0 or settings.telegram_max_inline_wait_s < 0:

@@ -1,4 +1,5 @@
-"""Shared fixtures. Integration fixtures start real processes through teleglas.local_stack."""
+"""Shared fixtures. Integration fixtures start real processes through teleglas.devstack.local_stack."""
+
 from __future__ import annotations
 
 import os

@@ -1,7 +1,8 @@
 """Entry point: `python workers/ws_listener.py` runs the CoinGlass WebSocket listener."""
+
 import sys
 
-from teleglas.listener import main
+from teleglas.source.listener.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,5 +1,6 @@
 """`python -m teleglas.dashboard`: the live dashboard on DASHBOARD_PORT (default 8082), read-only, behind basic
 auth (MONITOR_USER / MONITOR_PASSWORD, as Flower). It shows alert texts and chat ids, so it never runs open."""
+
 from __future__ import annotations
 
 import logging
@@ -7,16 +8,16 @@ import signal
 import sys
 import threading
 
-from teleglas.alert_history import history_from_settings
 from teleglas.dashboard.analytics_view import AlertAnalytics
 from teleglas.dashboard.history_mirror import HistoryMirror
 from teleglas.dashboard.live import LiveStatus
 from teleglas.dashboard.market_view import MarketView
 from teleglas.dashboard.server import DashboardServer, Refresher
 from teleglas.defines import LOG_RUNNER
-from teleglas.logging_setup import setup_logging
+from teleglas.ops.logging_setup import setup_logging
 from teleglas.settings import SettingsError, get_settings
-from teleglas.store import Store, redis_client
+from teleglas.state.history import history_from_settings
+from teleglas.state.store import Store, redis_client
 
 log = logging.getLogger("teleglas.dashboard")
 
@@ -30,11 +31,16 @@ def main() -> int:
         return 2
     setup_logging(settings)
     if not (settings.monitor_user and settings.monitor_password):
-        log.error("%s the dashboard needs MONITOR_USER and MONITOR_PASSWORD (basic auth); it does not run without them", LOG_RUNNER)
+        log.error(
+            "%s the dashboard needs MONITOR_USER and MONITOR_PASSWORD (basic auth); it does not run without them",
+            LOG_RUNNER,
+        )
         return 2
     client = redis_client(settings.redis_url)
     history = history_from_settings(client, settings)
-    refresher = Refresher(LiveStatus(Store(client), settings), HistoryMirror(history), MarketView(Store(client)), AlertAnalytics(history))
+    refresher = Refresher(
+        LiveStatus(Store(client), settings), HistoryMirror(history), MarketView(Store(client)), AlertAnalytics(history)
+    )
     try:
         server = DashboardServer(settings.dashboard_port, settings.monitor_user, settings.monitor_password, refresher)
     except OSError as exc:

@@ -3,6 +3,7 @@ entries cross the network, at most READ_BATCH per stream and call, so a first lo
 over a few calls instead of stalling one), older entries dropped past ALERT_HISTORY_TTL. The streams are
 capped, so this is too; sent texts are not kept (the feed reads its 50 from Redis).
 """
+
 from __future__ import annotations
 
 import logging
@@ -10,9 +11,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import replace
 
-from teleglas.alert_history import AlertHistory, AlertRecord, DigestRecord, SentRecord
 from teleglas.defines import LOG_RUNNER
-from teleglas.store import history_alerts_key, history_sent_key
+from teleglas.state.history import AlertHistory, AlertRecord, DigestRecord, SentRecord
+from teleglas.state.store import history_alerts_key, history_sent_key
 
 log = logging.getLogger(__name__)
 READ_BATCH = 5_000
@@ -36,7 +37,13 @@ class HistoryMirror:
             records, bad, last_id = self.history.read(key, self._last[key], READ_BATCH)
             if bad:
                 self.unreadable += bad
-                log.warning("%s %d alert history entr(ies) of %s not understood (%d so far)", LOG_RUNNER, bad, key, self.unreadable)
+                log.warning(
+                    "%s %d alert history entr(ies) of %s not understood (%d so far)",
+                    LOG_RUNNER,
+                    bad,
+                    key,
+                    self.unreadable,
+                )
             with self._lock:
                 for record in records:
                     self._add(record)
@@ -68,10 +75,12 @@ class HistoryMirror:
         with self._lock:
             while self.alerts and (len(self.alerts) > cap or next(iter(self.alerts.values())).decided_ms < horizon_ms):
                 self.alerts.popitem(last=False)
-            while self.digests and (len(self.digests) > cap or next(iter(self.digests.values())).decided_ms < horizon_ms):
+            while self.digests and (
+                len(self.digests) > cap or next(iter(self.digests.values())).decided_ms < horizon_ms
+            ):
                 del self.digests[next(iter(self.digests))]
             keep = next((i for i, r in enumerate(self.sent) if r.sent_ms >= horizon_ms), len(self.sent))
-            del self.sent[:max(keep, len(self.sent) - cap)]
+            del self.sent[: max(keep, len(self.sent) - cap)]
 
     def view(self, sent: bool = True) -> tuple[dict[str, AlertRecord], dict[str, DigestRecord], list[SentRecord]]:
         """Copies, safe to compute on while the next refresh runs (`sent=False` skips copying the sent list)."""

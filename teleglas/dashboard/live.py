@@ -4,6 +4,7 @@ seconds. Half a second here plus the workers' one-second flush plus the page's h
 on the page within 2 s of the event.
 Every browser reads the same snapshot, so ten open pages cost Redis what one does.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,12 +17,12 @@ from typing import Any
 import redis
 
 from teleglas.defines import LOG_RUNNER, OTHER_CHANNEL, QUEUE_EVENTS, QUEUE_TELEGRAM
-from teleglas.due_work import DueWork
-from teleglas.health import disabled_chat_list
-from teleglas.metrics import EVENTS_EVALUATED, MESSAGES_SENT, TELEGRAM_ERRORS, parse_fields
+from teleglas.ops.health import disabled_chat_list
+from teleglas.ops.metrics import EVENTS_EVALUATED, MESSAGES_SENT, TELEGRAM_ERRORS, parse_fields
 from teleglas.settings import Settings
-from teleglas.store import Store, metric_key
-from teleglas.whale_source import listener_connected, source_from_statuses
+from teleglas.state.due import DueWork
+from teleglas.state.liveness import listener_connected, source_from_statuses
+from teleglas.state.store import Store, metric_key
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,9 @@ def listener_view(listener_id: str, fields: dict[str, str], now: float, stale_af
         "reconnects": _number(fields, "reconnects", int),
         "frames": _number(fields, "frames", int),
         "events": _number(fields, "events", int),
-        "bad_frames": _number(fields, "bad_frames", int) + _number(fields, "unknown_frames", int) + _number(fields, "oversized_frames", int),
+        "bad_frames": _number(fields, "bad_frames", int)
+        + _number(fields, "unknown_frames", int)
+        + _number(fields, "oversized_frames", int),
         "dropped_events": _number(fields, "dropped_events", int),
         "channel_events": channel_events,
     }
@@ -74,7 +77,7 @@ class RateWindow:
         first_at, first = self._samples[0]
         span = at - first_at
         if span <= 0:
-            return {name: 0.0 for name in counters}
+            return dict.fromkeys(counters, 0.0)
         rates = {}
         for name, value in counters.items():
             delta = value - first.get(name, 0.0)
@@ -119,14 +122,23 @@ class LiveStatus:
                 pipe.hgetall(metric_key(metric.name))
             evaluated, sent, errors = (parse_fields(f) for f in pipe.execute())
         statuses = store.listener_statuses()
-        listeners = [listener_view(lid, fields, now, self.settings.listener_stale_after_s) for lid, fields in sorted(statuses.items())]
+        listeners = [
+            listener_view(lid, fields, now, self.settings.listener_stale_after_s)
+            for lid, fields in sorted(statuses.items())
+        ]
         beats = store.worker_heartbeats()
         source = source_from_statuses(statuses, self.settings, now)
-        counters: dict[str, float] = {"evaluated": sum(evaluated.values()), "sent": sum(sent.values()), "errors": sum(errors.values())}
+        counters: dict[str, float] = {
+            "evaluated": sum(evaluated.values()),
+            "sent": sum(sent.values()),
+            "errors": sum(errors.values()),
+        }
         for listener in listeners:  # rates per listener, summed per channel: a listener going away is no negative burst
             if not listener["stale"]:
                 for channel, count in listener["channel_events"].items():
-                    if count or channel != OTHER_CHANNEL:  # "other" (frames naming a channel we never asked for) only once seen
+                    if (
+                        count or channel != OTHER_CHANNEL
+                    ):  # "other" (frames naming a channel we never asked for) only once seen
                         counters[f"channel\x00{listener['id']}\x00{channel}"] = float(count)
         rates = self._rates.add(now, counters)
         events_per_s: dict[str, float] = {}
@@ -151,8 +163,10 @@ class LiveStatus:
             "messages_sent": int(counters["sent"]),
             "messages_per_s": rates["sent"],
             "telegram_errors": int(counters["errors"]),
-            "telegram_errors_by_reason": [{"reason": reason, "code": code, "count": int(n)}
-                                          for (reason, code), n in sorted(errors.items(), key=lambda item: -item[1])],
+            "telegram_errors_by_reason": [
+                {"reason": reason, "code": code, "count": int(n)}
+                for (reason, code), n in sorted(errors.items(), key=lambda item: -item[1])
+            ],
             "dead_letters": store.dead_letter_count(),
             "due_tasks": DueWork(store.redis).pending(),
             "disabled_chats": disabled_chat_list(store, self.settings.telegram_alert_chat_ids),

@@ -1,16 +1,17 @@
-"""The market as the stream showed it, from the tape the workers record (teleglas.market_tape): liquidations
+"""The market as the stream showed it, from the tape the workers record (teleglas.state.tape): liquidations
 by symbol and side over the last 5 minutes and hour, USD liquidated per 10 s, the largest orders of the hour.
 
 Buckets older than FINAL_AFTER_S are kept in memory once read: events that late are rare, and an hour of
 buckets need not cross the network every refresh.
 """
+
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from teleglas.market_tape import BUCKET_S, LiquidationCell, parse_liquidation_bucket
-from teleglas.store import Store, tape_largest_key, tape_liquidations_key
+from teleglas.state.store import Store, tape_largest_key, tape_liquidations_key
+from teleglas.state.tape import BUCKET_S, LiquidationCell, parse_liquidation_bucket
 
 HOUR_S = 3600
 TIMELINE_S = 30 * 60
@@ -34,20 +35,34 @@ def timeline(buckets: dict[int, list[LiquidationCell]], start: int, end: int) ->
     points = []
     for bucket in range(start, end + 1, BUCKET_S):
         cells = buckets.get(bucket, [])
-        points.append({"t": bucket, "long_usd": sum(c.usd for c in cells if c.side == "LONG"),
-                       "short_usd": sum(c.usd for c in cells if c.side == "SHORT")})
+        points.append(
+            {
+                "t": bucket,
+                "long_usd": sum(c.usd for c in cells if c.side == "LONG"),
+                "short_usd": sum(c.usd for c in cells if c.side == "SHORT"),
+            }
+        )
     return points
 
 
-def largest_orders(raw_sets: list[list[tuple[bytes, float]]], since_ms: int, top: int = TOP_ORDERS) -> list[dict[str, Any]]:
+def largest_orders(
+    raw_sets: list[list[tuple[bytes, float]]], since_ms: int, top: int = TOP_ORDERS
+) -> list[dict[str, Any]]:
     """The biggest orders across the minute sets; members that are not what the tape writes are skipped."""
     orders = []
     for members in raw_sets:
         for member, score in members:
             try:
                 order = json.loads(member)
-                row = {"kind": str(order["kind"]), "exchange": str(order["exchange"]), "symbol": str(order["symbol"]), "side": str(order["side"]),
-                       "usd": float(score), "price": float(order["price"]), "time_ms": int(order["time_ms"])}
+                row = {
+                    "kind": str(order["kind"]),
+                    "exchange": str(order["exchange"]),
+                    "symbol": str(order["symbol"]),
+                    "side": str(order["side"]),
+                    "usd": float(score),
+                    "price": float(order["price"]),
+                    "time_ms": int(order["time_ms"]),
+                }
             except (KeyError, TypeError, ValueError):
                 continue
             if row["time_ms"] >= since_ms:
@@ -85,5 +100,5 @@ class MarketView:
             "liquidations_5m": by_symbol(five_min),
             "liquidations_1h": by_symbol(hour),
             "timeline": timeline(buckets, newest - TIMELINE_S + BUCKET_S, newest),
-            "largest_orders_1h": largest_orders(replies[len(wanted):], int((now - HOUR_S) * 1000)),
+            "largest_orders_1h": largest_orders(replies[len(wanted) :], int((now - HOUR_S) * 1000)),
         }

@@ -6,6 +6,7 @@ results, so a page polling twice a second costs Redis nothing per browser.
     GET /api/alerts       last 50 sent        GET /api/market     liquidations, timeline, largest orders
     GET /api/analytics    alert analytics     GET /healthz        200 while serving (no auth, no data)
 """
+
 from __future__ import annotations
 
 import base64
@@ -27,17 +28,20 @@ from teleglas.dashboard.history_mirror import HistoryMirror
 from teleglas.dashboard.live import LiveStatus
 from teleglas.dashboard.market_view import MarketView
 from teleglas.defines import LOG_RUNNER
-from teleglas.health import write_response
+from teleglas.ops.health import write_response
 
 log = logging.getLogger(__name__)
 
-STATIC_FILES = {"/": ("index.html", "text/html; charset=utf-8"), "/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
-                "/dashboard.css": ("dashboard.css", "text/css; charset=utf-8")}
+STATIC_FILES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
+    "/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
+}
 # Nothing but our own files may run or load: an alert text or symbol that slipped through as markup still
 # could not execute.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-                               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -60,8 +64,12 @@ class Refresher:
         self._stop = threading.Event()
 
     def start(self) -> None:
-        threading.Thread(target=self._every, args=(self.live.interval_s, self.tick), name="dashboard-live", daemon=True).start()
-        threading.Thread(target=self._every, args=(ANALYTICS_EVERY_S, self.tick_analytics), name="dashboard-analytics", daemon=True).start()
+        threading.Thread(
+            target=self._every, args=(self.live.interval_s, self.tick), name="dashboard-live", daemon=True
+        ).start()
+        threading.Thread(
+            target=self._every, args=(ANALYTICS_EVERY_S, self.tick_analytics), name="dashboard-analytics", daemon=True
+        ).start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -74,7 +82,9 @@ class Refresher:
                 work(time.time())
             except Exception as exc:  # a bug must not freeze the page: log it (once while it repeats), keep going
                 if repr(exc) != last_bug:
-                    log.exception("%s dashboard %s failed; the last figures stay on the page", LOG_RUNNER, work.__name__)
+                    log.exception(
+                        "%s dashboard %s failed; the last figures stay on the page", LOG_RUNNER, work.__name__
+                    )
                 last_bug = repr(exc)
             self._stop.wait(max(0.05, interval_s - (time.monotonic() - started)))
 
@@ -83,7 +93,10 @@ class Refresher:
         with self._reading("history and market"):
             self.mirror.refresh(now)
             alerts, digests, _ = self.mirror.view(sent=False)
-            self.results["alerts"] = {"at": now, "alerts": alert_feed(alerts, digests, self.analytics.history.newest_sent(FEED_SIZE))}
+            self.results["alerts"] = {
+                "at": now,
+                "alerts": alert_feed(alerts, digests, self.analytics.history.newest_sent(FEED_SIZE)),
+            }
             if now >= self._market_due:
                 self.results["market"] = {"at": now, **self.market.read(now)}
                 self._market_due = now + MARKET_EVERY_S
@@ -99,7 +112,9 @@ class Refresher:
             self._failing.discard(what)
         except (redis.RedisError, OSError) as exc:
             if what not in self._failing:
-                log.warning("%s dashboard %s not read: %s (showing the last figures)", LOG_RUNNER, what, type(exc).__name__)
+                log.warning(
+                    "%s dashboard %s not read: %s (showing the last figures)", LOG_RUNNER, what, type(exc).__name__
+                )
             self._failing.add(what)
 
 
@@ -169,8 +184,12 @@ class DashboardServer:
                 if path == "/favicon.ico":
                     return self._send(204, b"", "image/x-icon")
                 if not credentials_match(self.headers.get("Authorization"), dashboard._user, dashboard._password):
-                    return self._send(401, b'{"error": "authentication required"}', "application/json",
-                                      {"WWW-Authenticate": 'Basic realm="TELEGLAS dashboard", charset="UTF-8"'})
+                    return self._send(
+                        401,
+                        b'{"error": "authentication required"}',
+                        "application/json",
+                        {"WWW-Authenticate": 'Basic realm="TELEGLAS dashboard", charset="UTF-8"'},
+                    )
                 if path in dashboard._files:
                     body, kind = dashboard._files[path]
                     return self._send(200, body, kind)

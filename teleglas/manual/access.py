@@ -5,6 +5,7 @@ there (asked of Telegram with getChatMember). A channel post carries no user, so
 Market data is public unless MANUAL_MARKET_DATA_PUBLIC=false. Each refusal says why, and tells the user
 their id so the operator can add it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,7 +23,9 @@ class Requester:
 
 
 class Access:
-    def __init__(self, allowed_user_ids: frozenset[int], market_data_public: bool, member_status: Callable[[int, int], str]):
+    def __init__(
+        self, allowed_user_ids: frozenset[int], market_data_public: bool, member_status: Callable[[int, int], str]
+    ):
         self.allowed = allowed_user_ids
         self.market_data_public = market_data_public
         self._member_status = member_status  # (chat, user) → Telegram's ChatMember status
@@ -34,7 +37,9 @@ class Access:
 
     def refuse_settings_change(self, who: Requester) -> str | None:
         if who.user_id is None:
-            return "A channel post cannot change alerts: the bot cannot tell who sent it. Use a private chat or a group."
+            return (
+                "A channel post cannot change alerts: the bot cannot tell who sent it. Use a private chat or a group."
+            )
         if who.user_id not in self.allowed:
             return self._not_allowed(who, "Changing alerts")
         if who.chat_type != PRIVATE and self._member_status(who.chat_id, who.user_id) not in ADMIN_STATUSES:

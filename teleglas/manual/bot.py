@@ -3,6 +3,7 @@ the access rules and its handler, and the answer sent back. Started by `python b
 
 It never sends automatic alerts: those come from the alert system (Celery) with the alert bot's token.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,20 +19,20 @@ import telebot
 from telebot import apihelper
 from telebot.types import BotCommand, LinkPreviewOptions, Message
 
-from teleglas.alerts.rules import RulesError, rules_from_settings
-from teleglas.coinglass.rest import CoinGlassRest
+from teleglas.decide.rules import RulesError, rules_from_settings
 from teleglas.defines import LOG_MANUAL, TELEGRAM_TOKEN_PATTERN
-from teleglas.delivery.message_split import html_to_plain
-from teleglas.health import HealthServer, verdict
-from teleglas.logging_setup import install_redaction, setup_logging
+from teleglas.deliver.message_split import html_to_plain
 from teleglas.manual.access import PRIVATE, Access, Requester, over_budget_reply
 from teleglas.manual.chat_alerts import ChatAlerts
 from teleglas.manual.command_args import split_arguments
 from teleglas.manual.commands import BY_NAME, COMMANDS, INFO, MARKET, CommandHandlers
 from teleglas.manual.market_data import MarketData
-from teleglas.redaction import redact, register_secrets
+from teleglas.ops.health import HealthServer, verdict
+from teleglas.ops.logging_setup import install_redaction, setup_logging
+from teleglas.ops.redaction import redact, register_secrets
 from teleglas.settings import Settings, SettingsError, get_settings
-from teleglas.store import Store, redis_client
+from teleglas.source.coinglass.rest import CoinGlassRest
+from teleglas.state.store import Store, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,10 @@ def refusal_to_start(settings: Settings) -> str | None:
     if not settings.telegram_token:
         return "TELEGRAM_TOKEN is empty: the manual bot needs a bot token of its own (from @BotFather)"
     if settings.telegram_token == settings.telegram_alert_token:
-        return ("TELEGRAM_TOKEN equals TELEGRAM_ALERT_TOKEN: give the manual bot a bot of its own, so commands and "
-                "alerts do not share one getUpdates stream and one rate limit")
+        return (
+            "TELEGRAM_TOKEN equals TELEGRAM_ALERT_TOKEN: give the manual bot a bot of its own, so commands and "
+            "alerts do not share one getUpdates stream and one rate limit"
+        )
     if not re.match(TELEGRAM_TOKEN_PATTERN, settings.telegram_token):
         return "TELEGRAM_TOKEN is not a bot token (expected <bot id>:<secret>, as @BotFather gives it)"
     return None
@@ -95,9 +98,16 @@ class ManualBot:
                 if exc.error_code == 401:
                     log.error("%s Telegram refused TELEGRAM_TOKEN (401 Unauthorized): check the token", LOG_MANUAL)
                     return False
-                log.warning("%s start-up call failed, retrying in %.0f s: %s", LOG_MANUAL, STARTUP_RETRY_S, redact(str(exc)))
+                log.warning(
+                    "%s start-up call failed, retrying in %.0f s: %s", LOG_MANUAL, STARTUP_RETRY_S, redact(str(exc))
+                )
             except (requests.RequestException, apihelper.ApiException) as exc:
-                log.warning("%s Telegram unreachable at start, retrying in %.0f s: %s", LOG_MANUAL, STARTUP_RETRY_S, type(exc).__name__)
+                log.warning(
+                    "%s Telegram unreachable at start, retrying in %.0f s: %s",
+                    LOG_MANUAL,
+                    STARTUP_RETRY_S,
+                    type(exc).__name__,
+                )
             stopping.wait(STARTUP_RETRY_S)
         return False
 
@@ -119,8 +129,14 @@ class ManualBot:
         if answer is None:
             return
         self.reply(chat.id, answer)
-        log.info("%s chat=%s user=%s %s answered in %.0f ms", LOG_MANUAL, chat.id, who.user_id, text.split(maxsplit=1)[0][:40] if text else "-",
-                 (time.monotonic() - started) * 1000)
+        log.info(
+            "%s chat=%s user=%s %s answered in %.0f ms",
+            LOG_MANUAL,
+            chat.id,
+            who.user_id,
+            text.split(maxsplit=1)[0][:40] if text else "-",
+            (time.monotonic() - started) * 1000,
+        )
 
     def answer(self, who: Requester, text: str) -> str | None:
         """The reply to one message, or None to stay silent (not a command for this bot, or a flood)."""
@@ -153,7 +169,9 @@ class ManualBot:
         quickly is answered a little later, not never)."""
         for attempt in range(REPLY_ATTEMPTS):
             try:
-                self.bot.send_message(chat_id, text, parse_mode="HTML", link_preview_options=LinkPreviewOptions(is_disabled=True))
+                self.bot.send_message(
+                    chat_id, text, parse_mode="HTML", link_preview_options=LinkPreviewOptions(is_disabled=True)
+                )
                 return
             except apihelper.ApiTelegramException as exc:
                 retry_after = (exc.result_json or {}).get("parameters", {}).get("retry_after")
@@ -171,7 +189,9 @@ class ManualBot:
             log.error("%s chat=%s reply had bad HTML, sent as plain text: %s", LOG_MANUAL, chat_id, exc.description)
             self._send_plain(chat_id, html_to_plain(text))
         else:
-            log.warning("%s chat=%s reply not sent: %s %s", LOG_MANUAL, chat_id, exc.error_code, redact(exc.description or ""))
+            log.warning(
+                "%s chat=%s reply not sent: %s %s", LOG_MANUAL, chat_id, exc.error_code, redact(exc.description or "")
+            )
 
     def _send_plain(self, chat_id: int, text: str) -> None:
         try:
@@ -197,7 +217,9 @@ class ManualBot:
         if not report["redis_reachable"]:
             reasons.append("redis unreachable")
         if not report["polling_alive"]:
-            reasons.append("not polling Telegram" if poll_age is None else f"last getUpdates answer {poll_age:.0f} s ago")
+            reasons.append(
+                "not polling Telegram" if poll_age is None else f"last getUpdates answer {poll_age:.0f} s ago"
+            )
         return verdict(report, reasons)
 
 
@@ -209,7 +231,13 @@ def build(settings: Settings) -> ManualBot:
     apihelper.API_URL = settings.telegram_api_url + "/bot{0}/{1}"
     register_secrets(settings.telegram_token)
     store = Store(redis_client(settings.redis_url))
-    rest = CoinGlassRest(settings.coinglass_api_url, settings.coinglass_api_key, store, settings.coinglass_requests_per_minute, settings.coinglass_timeout_s)
+    rest = CoinGlassRest(
+        settings.coinglass_api_url,
+        settings.coinglass_api_key,
+        store,
+        settings.coinglass_requests_per_minute,
+        settings.coinglass_timeout_s,
+    )
     bot = PollingBot(settings.telegram_token, threaded=True, num_threads=4)
 
     def member_status(chat_id: int, user_id: int) -> str:
@@ -219,7 +247,13 @@ def build(settings: Settings) -> ManualBot:
             log.warning("%s chat=%s admin check failed: %s", LOG_MANUAL, chat_id, type(exc).__name__)
             return "unknown"
 
-    handlers = CommandHandlers(settings, store, MarketData(rest), ChatAlerts(store, settings.telegram_alert_chat_ids), rules_from_settings(settings))
+    handlers = CommandHandlers(
+        settings,
+        store,
+        MarketData(rest),
+        ChatAlerts(store, settings.telegram_alert_chat_ids),
+        rules_from_settings(settings),
+    )
     access = Access(settings.telegram_allowed_user_ids, settings.manual_market_data_public, member_status)
     return ManualBot(settings, bot, store, handlers, access)
 
@@ -257,13 +291,22 @@ def main() -> int:
             health = HealthServer(settings.manual_health_port, manual.health, log_prefix=LOG_MANUAL)
             health.start()
         except OSError as exc:
-            log.warning("%s health endpoint not started on :%d: %s", LOG_MANUAL, settings.manual_health_port, exc.strerror)
+            log.warning(
+                "%s health endpoint not started on :%d: %s", LOG_MANUAL, settings.manual_health_port, exc.strerror
+            )
     if not manual.prepare(stopping):
         return 0 if stopping.is_set() else 2
-    log.info("%s @%s answering %d commands; automatic whale and liquidation monitoring runs in the alert system "
-             "(Celery workers), not in this bot", LOG_MANUAL, manual.username, len(COMMANDS))
+    log.info(
+        "%s @%s answering %d commands; automatic whale and liquidation monitoring runs in the alert system "
+        "(Celery workers), not in this bot",
+        LOG_MANUAL,
+        manual.username,
+        len(COMMANDS),
+    )
     poll = settings.manual_poll_timeout_s
-    manual.bot.infinity_polling(timeout=poll + 10, long_polling_timeout=poll, allowed_updates=ALLOWED_UPDATES, logger_level=logging.ERROR)
+    manual.bot.infinity_polling(
+        timeout=poll + 10, long_polling_timeout=poll, allowed_updates=ALLOWED_UPDATES, logger_level=logging.ERROR
+    )
     if health is not None:
         health.stop()
     log.info("%s stopped", LOG_MANUAL)

@@ -1,12 +1,13 @@
 """A chat's alert settings as the manual bot changes them: the chat's settings hash (read by the alert
 engine at fan-out, see alerts/chat_rules.py) and the set of chats that subscribed through the bot."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from teleglas.alerts.chat_rules import ChatRules, parse_chat_rules
+from teleglas.decide.chat_rules import ChatRules, parse_chat_rules
 from teleglas.settings import ChatId
-from teleglas.store import Store
+from teleglas.state.store import Store
 
 SYMBOLS = "symbols"
 MUTED_UNTIL = "muted_until"
@@ -45,12 +46,14 @@ class ChatAlerts:
 
     def subscribe(self, chat_id: ChatId, coin: str, kinds: list[str]) -> list[str]:
         """Adds the coin (with its own kinds, or every kind); returns the chat's coins."""
+
         def change(fields):
             symbols = sorted(set(_symbols(fields)) | {coin})
             values = {SYMBOLS: ",".join(symbols)}
             if kinds:
                 values[f"kinds:{coin}"] = ",".join(kinds)
             return values, () if kinds else (f"kinds:{coin}",)
+
         fields = self.store.modify_chat_settings(chat_id, change)
         self.store.add_subscriber(chat_id)
         return _symbols(fields)
@@ -68,6 +71,7 @@ class ChatAlerts:
             rest = [s for s in symbols if s != coin]
             drop = (f"kinds:{coin}",) + (() if rest else (SYMBOLS,))
             return ({SYMBOLS: ",".join(rest)} if rest else {}), drop
+
         fields = self.store.modify_chat_settings(chat_id, change)
         if not found[0]:
             return None

@@ -1,11 +1,12 @@
 """A command's arguments → typed values, or a short answer that tells the user what was expected.
 Pure functions: every argument is hostile input (any length, any characters)."""
+
 from __future__ import annotations
 
 import re
 
-from teleglas.alerts.chat_rules import KIND_CHOICES, unknown_kinds
-from teleglas.symbols import parse_coin
+from teleglas.decide.chat_rules import KIND_CHOICES, unknown_kinds
+from teleglas.model.symbols import parse_coin
 
 MAX_ARGUMENT_CHARS = 64  # what a reply may quote back of an argument
 MAX_MUTE_S = 30 * 86_400
@@ -13,7 +14,13 @@ _DURATION = re.compile(r"^(\d{1,6})([smhd]?)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "": 60}  # a bare number is minutes
 _AMOUNT = re.compile(r"^\$?(\d+(?:\.\d+)?)([km]?)$")
 _MULTIPLIERS = {"": 1, "k": 1_000, "m": 1_000_000}
-_CANONICAL_KINDS = {"liq": "liquidation", "liquidations": "liquidation", "whales": "whale", "trades": "trade", "open_interest": "oi"}
+_CANONICAL_KINDS = {
+    "liq": "liquidation",
+    "liquidations": "liquidation",
+    "whales": "whale",
+    "trades": "trade",
+    "open_interest": "oi",
+}
 THRESHOLD_KINDS = {"liq": "liquidation_min_usd", "liquidation": "liquidation_min_usd", "whale": "whale_min_usd"}
 
 

@@ -4,6 +4,7 @@ and the words after the command, and returns Telegram HTML; nothing here talks t
 Errors become answers at this edge: a bad argument, an unknown coin, CoinGlass refusing (plan, rate limit,
 key) or not answering. A user never sees a stack trace, and never silence.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,22 +14,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from teleglas.alerts.formatting import escape, format_usd
-from teleglas.alerts.rules import Rules
-from teleglas.coinglass.rest import (CoinGlassAuthError, CoinGlassError, CoinGlassPlanError, CoinGlassRateLimited,
-                                     CoinGlassServerError)
+from teleglas.decide.formatting import escape, format_usd
+from teleglas.decide.rules import Rules
 from teleglas.defines import LOG_MANUAL, MODE_WEBSOCKET
-from teleglas.health import gather
 from teleglas.manual import market_cards as cards
 from teleglas.manual.access import Requester
 from teleglas.manual.chat_alerts import ChatAlerts, ChatAlertView
-from teleglas.manual.command_args import (ArgumentError, duration_argument, kinds_argument, quoted,
-                                          symbol_argument, threshold_arguments)
+from teleglas.manual.command_args import (
+    ArgumentError,
+    duration_argument,
+    kinds_argument,
+    quoted,
+    symbol_argument,
+    threshold_arguments,
+)
 from teleglas.manual.market_data import MarketData, NoData, UnknownCoin
+from teleglas.model.symbols import usdt_pair
+from teleglas.ops.health import gather
 from teleglas.settings import Settings
-from teleglas.store import Store
-from teleglas.symbols import usdt_pair
-from teleglas.whale_source import whale_source
+from teleglas.source.coinglass.rest import (
+    CoinGlassAuthError,
+    CoinGlassError,
+    CoinGlassPlanError,
+    CoinGlassRateLimited,
+    CoinGlassServerError,
+)
+from teleglas.state.liveness import whale_source
+from teleglas.state.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +79,29 @@ COMMANDS = (
     Command("start", "/start", "Welcome and the commands", INFO),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
-KIND_LABELS = {"liquidation": "liquidations", "whale": "whales", "trade": "trades", "funding": "funding", "oi": "open interest"}
+KIND_LABELS = {
+    "liquidation": "liquidations",
+    "whale": "whales",
+    "trade": "trades",
+    "funding": "funding",
+    "oi": "open interest",
+}
 
 
 def help_text() -> str:
-    lines = ["<b>Market data</b>"] + [f"{escape(c.usage)} · {escape(c.description)}" for c in COMMANDS if c.group == MARKET]
-    lines += ["", "<b>Alerts in this chat</b>"] + [f"{escape(c.usage)} · {escape(c.description)}" for c in COMMANDS
-                                                      if c.group == SETTINGS or c.name in ("alerts", "alerts_status")]
-    lines += ["", "/status · Alert system status", "Kinds: liquidation, whale, trade, funding, oi. Amounts: 250000, 250k, 1.5m."]
+    lines = ["<b>Market data</b>"] + [
+        f"{escape(c.usage)} · {escape(c.description)}" for c in COMMANDS if c.group == MARKET
+    ]
+    lines += ["", "<b>Alerts in this chat</b>"] + [
+        f"{escape(c.usage)} · {escape(c.description)}"
+        for c in COMMANDS
+        if c.group == SETTINGS or c.name in ("alerts", "alerts_status")
+    ]
+    lines += [
+        "",
+        "/status · Alert system status",
+        "Kinds: liquidation, whale, trade, funding, oi. Amounts: 250000, 250k, 1.5m.",
+    ]
     return "\n".join(lines)
 
 
@@ -91,8 +118,15 @@ def coinglass_error_reply(exc: CoinGlassError) -> str:
 
 
 class CommandHandlers:
-    def __init__(self, settings: Settings, store: Store, market: MarketData, chat_alerts: ChatAlerts, rules: Rules,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        market: MarketData,
+        chat_alerts: ChatAlerts,
+        rules: Rules,
+        clock: Callable[[], float] = time.time,
+    ):
         self.settings = settings
         self.store = store
         self.market = market
@@ -163,7 +197,9 @@ class CommandHandlers:
         lines = [f"✅ Subscribed this chat to {escape(coin)} ({escape(what)}).", f"Coins: {escape(', '.join(coins))}."]
         if before.configured and not before.symbols:
             lines.append("This chat got alerts for every coin; from now on only for its subscribed coins.")
-        lines.append("Alerts come from the alert bot, which must be a member of this chat (or started, in a private chat).")
+        lines.append(
+            "Alerts come from the alert bot, which must be a member of this chat (or started, in a private chat)."
+        )
         return "\n".join(lines)
 
     def cmd_unsubscribe(self, who: Requester, args: list[str]) -> str:
@@ -194,7 +230,9 @@ class CommandHandlers:
             lines.append("Coins: all (a configured alert chat)")
         else:
             lines.append("Coins: none. /subscribe SYMBOL to get alerts here.")
-        thresholds = sorted((k, v) for k, v in view.fields.items() if k.startswith(("liquidation_min_usd", "whale_min_usd")))
+        thresholds = sorted(
+            (k, v) for k, v in view.fields.items() if k.startswith(("liquidation_min_usd", "whale_min_usd"))
+        )
         for name, value in thresholds:
             field, _, coin = name.partition(":")
             label = "liquidations" if field.startswith("liquidation") else "whales"
@@ -251,7 +289,9 @@ class CommandHandlers:
         lines = [
             f"🐋 Whale alerts in this chat: {'off' if view.rules.whales_off else 'on'}",
             f"System-wide: {'on' if self.settings.enable_whale_alerts else 'off (ENABLE_WHALE_ALERTS=false)'}",
-            "Source: WebSocket stream" if source.mode == MODE_WEBSOCKET else f"Source: REST polling fallback ({escape(source.reason or '')})",
+            "Source: WebSocket stream"
+            if source.mode == MODE_WEBSOCKET
+            else f"Source: REST polling fallback ({escape(source.reason or '')})",
         ]
         return "\n".join(lines)
 
@@ -267,8 +307,10 @@ class CommandHandlers:
         return help_text()
 
     def cmd_start(self, who: Requester, args: list[str]) -> str:
-        return ("👋 <b>TELEGLAS</b>: real-time crypto-derivatives alerts and market data.\n"
-                "Automatic alerts come from the alert bot; this bot answers commands.\n\n" + help_text())
+        return (
+            "👋 <b>TELEGLAS</b>: real-time crypto-derivatives alerts and market data.\n"
+            "Automatic alerts come from the alert bot; this bot answers commands.\n\n" + help_text()
+        )
 
     def _when(self, at: float) -> str:
         moment = datetime.fromtimestamp(at, tz=self.zone)
@@ -287,14 +329,16 @@ def status_card(report: dict[str, Any], mode: str, reason: str | None, sent_last
     queues = report.get("queues") or {}
     beat = report.get("worker_heartbeat_age_s")
     workers = f"{report.get('workers', 0)}, last heartbeat {_age(beat)} ago" if beat is not None else "none running"
-    return "\n".join((
-        "🩺 <b>TELEGLAS status</b>",
-        f"WebSocket: {stream}",
-        "Queues: " + " · ".join(f"{escape(name)} {depth}" for name, depth in queues.items()),
-        f"Workers: {workers}",
-        f"Messages sent in the last hour: {sent_last_hour}",
-        f"Dead letters: {report.get('dead_letters', 0)}",
-    ))
+    return "\n".join(
+        (
+            "🩺 <b>TELEGLAS status</b>",
+            f"WebSocket: {stream}",
+            "Queues: " + " · ".join(f"{escape(name)} {depth}" for name, depth in queues.items()),
+            f"Workers: {workers}",
+            f"Messages sent in the last hour: {sent_last_hour}",
+            f"Dead letters: {report.get('dead_letters', 0)}",
+        )
+    )
 
 
 def _age(seconds: float) -> str:

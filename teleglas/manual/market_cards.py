@@ -1,14 +1,22 @@
 """Market-data answers in Telegram HTML: one card per command. Pure functions; every string from CoinGlass
 is escaped, and a value CoinGlass did not give shows as “n/a” instead of a made-up zero."""
+
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from teleglas.alerts.formatting import escape, format_price, short_address
-from teleglas.coinglass.events import WhalePosition
-from teleglas.coinglass.rest_records import CoinMarket, FundingRate, LiquidationTotals, OpenInterestRow, OrderbookDepth, aggregate_row
+from teleglas.decide.formatting import escape, format_price, short_address
 from teleglas.manual.market_data import Sentiment
+from teleglas.model.events import WhalePosition
+from teleglas.source.coinglass.rest_records import (
+    CoinMarket,
+    FundingRate,
+    LiquidationTotals,
+    OpenInterestRow,
+    OrderbookDepth,
+    aggregate_row,
+)
 
 NOT_AVAILABLE = "n/a"
 TOP_EXCHANGES = 5
@@ -39,33 +47,39 @@ def raw_card(m: CoinMarket) -> str:
     liquidations = None
     if m.long_liquidation_24h_usd is not None and m.short_liquidation_24h_usd is not None:
         liquidations = m.long_liquidation_24h_usd + m.short_liquidation_24h_usd
-    return "\n".join((
-        f"📊 <b>{escape(m.symbol)}</b> market",
-        f"💵 Price: {format_price(m.price)} ({percent(m.price_change_24h_pct)} 24h)",
-        f"📦 Open interest: {compact_usd(m.open_interest_usd)} ({percent(m.open_interest_change_24h_pct)} 24h)",
-        f"💸 Funding (OI-weighted): {percent(m.funding_rate_pct, 4)}",
-        f"🔁 Volume 24h: ≈{compact_usd(m.volume_24h_usd)}",
-        f"⚖️ Long/short 24h: {NOT_AVAILABLE if m.long_short_ratio_24h is None else f'{m.long_short_ratio_24h:.2f}'}",
-        f"🔥 Liquidations 24h: {compact_usd(liquidations)} (longs {compact_usd(m.long_liquidation_24h_usd)}, "
-        f"shorts {compact_usd(m.short_liquidation_24h_usd)})",
-    ))
+    return "\n".join(
+        (
+            f"📊 <b>{escape(m.symbol)}</b> market",
+            f"💵 Price: {format_price(m.price)} ({percent(m.price_change_24h_pct)} 24h)",
+            f"📦 Open interest: {compact_usd(m.open_interest_usd)} ({percent(m.open_interest_change_24h_pct)} 24h)",
+            f"💸 Funding (OI-weighted): {percent(m.funding_rate_pct, 4)}",
+            f"🔁 Volume 24h: ≈{compact_usd(m.volume_24h_usd)}",
+            f"⚖️ Long/short 24h: {NOT_AVAILABLE if m.long_short_ratio_24h is None else f'{m.long_short_ratio_24h:.2f}'}",
+            f"🔥 Liquidations 24h: {compact_usd(liquidations)} (longs {compact_usd(m.long_liquidation_24h_usd)}, "
+            f"shorts {compact_usd(m.short_liquidation_24h_usd)})",
+        )
+    )
 
 
 def orderbook_card(coin: str, venue: str, depth: OrderbookDepth, zone: ZoneInfo, now: float) -> str:
     leaning = "bids" if depth.imbalance > 0 else "asks" if depth.imbalance < 0 else "neither side"
-    return "\n".join((
-        f"📚 <b>{escape(coin)}</b> order book, {escape(venue)}, ±1% of price",
-        f"🟢 Bids: {compact_usd(depth.bids_usd)}",
-        f"🔴 Asks: {compact_usd(depth.asks_usd)}",
-        f"⚖️ Imbalance: {depth.imbalance * 100:+.1f}% (heavier on {leaning})",
-        f"🕒 As of {moment(depth.time_ms, zone, now)}",
-    ))
+    return "\n".join(
+        (
+            f"📚 <b>{escape(coin)}</b> order book, {escape(venue)}, ±1% of price",
+            f"🟢 Bids: {compact_usd(depth.bids_usd)}",
+            f"🔴 Asks: {compact_usd(depth.asks_usd)}",
+            f"⚖️ Imbalance: {depth.imbalance * 100:+.1f}% (heavier on {leaning})",
+            f"🕒 As of {moment(depth.time_ms, zone, now)}",
+        )
+    )
 
 
 def liquidations_card(coin: str, totals: list[LiquidationTotals]) -> str:
     lines = [f"🔥 <b>{escape(coin)}</b> liquidations, all exchanges"]
     for t in totals:
-        lines.append(f"{t.timeframe:>3}: {compact_usd(t.total_usd)} · longs {compact_usd(t.long_usd)} · shorts {compact_usd(t.short_usd)}")
+        lines.append(
+            f"{t.timeframe:>3}: {compact_usd(t.total_usd)} · longs {compact_usd(t.long_usd)} · shorts {compact_usd(t.short_usd)}"
+        )
     return "\n".join(lines)
 
 
@@ -75,8 +89,10 @@ def whales_card(positions: list[WhalePosition], zone: ZoneInfo, now: float) -> s
     lines = ["🐋 <b>Latest whale positions</b> (Hyperliquid)"]
     for p in positions:
         action = "opened" if p.action == 1 else "closed"
-        lines.append(f"{moment(p.time_ms, zone, now)} {escape(p.symbol)} {p.side_name} {compact_usd(p.usd)} {action} "
-                     f"@ {format_price(p.price)} · {escape(short_address(p.user))}")
+        lines.append(
+            f"{moment(p.time_ms, zone, now)} {escape(p.symbol)} {p.side_name} {compact_usd(p.usd)} {action} "
+            f"@ {format_price(p.price)} · {escape(short_address(p.user))}"
+        )
     return "\n".join(lines)
 
 

@@ -1,18 +1,43 @@
 """What the market-data commands ask CoinGlass, through the shared REST client (its Redis cache and request
 budget), parsed into typed records. Raises the client's typed errors; the bot turns them into answers."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from teleglas.coinglass.events import WhalePosition
-from teleglas.coinglass.fields import FieldError
-from teleglas.coinglass.rest import (COINS_MARKETS, FEAR_GREED, FUNDING_RATES, LIQUIDATIONS_BY_EXCHANGE, LONG_SHORT_RATIO, OPEN_INTEREST,
-                                     ORDERBOOK_DEPTH, SUPPORTED_COINS, WHALE_ALERTS, CoinGlassError, CoinGlassRest)
-from teleglas.coinglass.rest_records import (CoinMarket, FearGreed, FundingRate, LiquidationTotals, LongShortRatio, OpenInterestRow,
-                                             OrderbookDepth, parse_coin_market, parse_fear_greed, parse_funding_rates,
-                                             parse_liquidation_totals, parse_long_short_ratio, parse_open_interest_rows,
-                                             parse_orderbook_depth, parse_whale_alerts)
-from teleglas.symbols import usdt_pair
+from teleglas.model.events import WhalePosition
+from teleglas.model.symbols import usdt_pair
+from teleglas.source.coinglass.fields import FieldError
+from teleglas.source.coinglass.rest import (
+    COINS_MARKETS,
+    FEAR_GREED,
+    FUNDING_RATES,
+    LIQUIDATIONS_BY_EXCHANGE,
+    LONG_SHORT_RATIO,
+    OPEN_INTEREST,
+    ORDERBOOK_DEPTH,
+    SUPPORTED_COINS,
+    WHALE_ALERTS,
+    CoinGlassError,
+    CoinGlassRest,
+)
+from teleglas.source.coinglass.rest_records import (
+    CoinMarket,
+    FearGreed,
+    FundingRate,
+    LiquidationTotals,
+    LongShortRatio,
+    OpenInterestRow,
+    OrderbookDepth,
+    parse_coin_market,
+    parse_fear_greed,
+    parse_funding_rates,
+    parse_liquidation_totals,
+    parse_long_short_ratio,
+    parse_open_interest_rows,
+    parse_orderbook_depth,
+    parse_whale_alerts,
+)
 
 LIQUIDATION_TIMEFRAMES = ("1h", "4h", "12h", "24h")
 ORDERBOOK_EXCHANGE = "Binance"
@@ -61,13 +86,28 @@ class MarketData:
         raise NoData(f"CoinGlass lists no market overview for {coin}")
 
     def liquidations(self, coin: str) -> list[LiquidationTotals]:
-        return [_parsed(parse_liquidation_totals, self.rest.get(LIQUIDATIONS_BY_EXCHANGE, {"symbol": coin, "range": frame}, cache_s=30), frame)
-                for frame in LIQUIDATION_TIMEFRAMES]
+        return [
+            _parsed(
+                parse_liquidation_totals,
+                self.rest.get(LIQUIDATIONS_BY_EXCHANGE, {"symbol": coin, "range": frame}, cache_s=30),
+                frame,
+            )
+            for frame in LIQUIDATION_TIMEFRAMES
+        ]
 
     def orderbook(self, coin: str) -> tuple[str, OrderbookDepth]:
         pair = usdt_pair(coin)
-        data = self.rest.get(ORDERBOOK_DEPTH, {"exchange": ORDERBOOK_EXCHANGE, "symbol": pair, "interval": "1h", "limit": 1,
-                                               "range": ORDERBOOK_RANGE_PCT}, cache_s=30)
+        data = self.rest.get(
+            ORDERBOOK_DEPTH,
+            {
+                "exchange": ORDERBOOK_EXCHANGE,
+                "symbol": pair,
+                "interval": "1h",
+                "limit": 1,
+                "range": ORDERBOOK_RANGE_PCT,
+            },
+            cache_s=30,
+        )
         return f"{ORDERBOOK_EXCHANGE} {pair}", _parsed(parse_orderbook_depth, data)
 
     def whales(self) -> list[WhalePosition]:
@@ -89,10 +129,17 @@ class MarketData:
 
     def sentiment(self, coin: str) -> Sentiment:
         pair = usdt_pair(coin)
-        data = self.rest.get(LONG_SHORT_RATIO, {"exchange": ORDERBOOK_EXCHANGE, "symbol": pair, "interval": "1h", "limit": 1}, cache_s=60)
+        data = self.rest.get(
+            LONG_SHORT_RATIO, {"exchange": ORDERBOOK_EXCHANGE, "symbol": pair, "interval": "1h", "limit": 1}, cache_s=60
+        )
         ratio = _parsed(parse_long_short_ratio, data)
         try:
-            return Sentiment(ratio, f"{ORDERBOOK_EXCHANGE} {pair}", _parsed(parse_fear_greed, self.rest.get(FEAR_GREED, cache_s=300)), "")
+            return Sentiment(
+                ratio,
+                f"{ORDERBOOK_EXCHANGE} {pair}",
+                _parsed(parse_fear_greed, self.rest.get(FEAR_GREED, cache_s=300)),
+                "",
+            )
         except (CoinGlassError, NoData) as exc:  # optional: the plan may not include it
             return Sentiment(ratio, f"{ORDERBOOK_EXCHANGE} {pair}", None, str(exc))
 

@@ -3,20 +3,29 @@ flush is due later) and the flushes of cooldowns and storms. Plain code over two
 and the engine's test harness run the same dispatch:
 
     send(send, origin_ms)                   a `send_message` task now
-    later(task, delay_s, keep_earlier)      delayed work in Redis (teleglas.due_work)
+    later(task, delay_s, keep_earlier)      delayed work in Redis (teleglas.state.due)
 """
+
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from teleglas.alert_history import AlertHistory
-from teleglas.alerts.engine import Alert, Flush
-from teleglas.alerts.fanout import FanOut, Send
-from teleglas.defines import LOG_ENGINE, QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_RECHECK_CHAT, TASK_SEND_MESSAGE
-from teleglas.due_work import DueTask
+from teleglas.decide.engine import Alert, Flush
+from teleglas.decide.fanout import FanOut, Send
+from teleglas.defines import (
+    LOG_ENGINE,
+    QUEUE_EVENTS,
+    QUEUE_TELEGRAM,
+    TASK_FLUSH_AGGREGATE,
+    TASK_FLUSH_DIGEST,
+    TASK_RECHECK_CHAT,
+    TASK_SEND_MESSAGE,
+)
 from teleglas.settings import ChatId
+from teleglas.state.due import DueTask
+from teleglas.state.history import AlertHistory
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +40,12 @@ def send_task_args(send: Send, origin_ms: int | None) -> tuple:
 
 def flush_task(flush: Flush) -> DueTask:
     """One flush per cooldown or storm window: asked twice, it runs once, at the earlier time."""
-    return DueTask(f"flush:{flush.source}:{flush.kind}:{flush.symbol}:{flush.scope}", TASK_FLUSH_AGGREGATE, QUEUE_EVENTS, (flush.to_payload(),))
+    return DueTask(
+        f"flush:{flush.source}:{flush.kind}:{flush.symbol}:{flush.scope}",
+        TASK_FLUSH_AGGREGATE,
+        QUEUE_EVENTS,
+        (flush.to_payload(),),
+    )
 
 
 def digest_task(chat_id: ChatId) -> DueTask:
@@ -64,8 +78,16 @@ class Dispatcher:
             if alert.current_ms is None:  # news since it reached TELEGLAS: the listener's frame, or now
                 alert = replace(alert, current_ms=origin_ms or int(now * 1000))
             sends, digest_flushes = self.fanout.route(alert, now)
-            log.info("%s %s %s alert %s %s: %d direct, %d to digests", LOG_ENGINE, alert.kind, alert.form, alert.alert_id, alert.symbol,
-                     len(sends), len(digest_flushes))
+            log.info(
+                "%s %s %s alert %s %s: %d direct, %d to digests",
+                LOG_ENGINE,
+                alert.kind,
+                alert.form,
+                alert.alert_id,
+                alert.symbol,
+                len(sends),
+                len(digest_flushes),
+            )
             for send in sends:
                 self.send(send, origin_ms)
             for flush in digest_flushes:

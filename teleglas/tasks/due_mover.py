@@ -1,9 +1,10 @@
-"""The mover: every worker's main process publishes the delayed work that is due (teleglas.due_work) as
+"""The mover: every worker's main process publishes the delayed work that is due (teleglas.state.due) as
 ordinary Celery tasks, every DUE_POLL_INTERVAL_S.
 
 Any number of workers run one; each due task is taken by one of them (an atomic Lua step) and published at
 least once. A task it took and could not publish (broker away) goes out again when its in-flight lease ends.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,7 +15,7 @@ import redis
 from celery import Celery
 
 from teleglas.defines import DUE_BATCH, DUE_LEASE_S, DUE_POLL_INTERVAL_S, LOG_RUNNER
-from teleglas.due_work import DueTask, DueWork
+from teleglas.state.due import DueTask, DueWork
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +29,10 @@ class DueMover:
         self._failing = False
 
     @classmethod
-    def for_app(cls, app: Celery, due: DueWork) -> "DueMover":
+    def for_app(cls, app: Celery, due: DueWork) -> DueMover:
         def publish(task: DueTask) -> None:
             app.send_task(task.task, args=task.args, kwargs=task.kwargs, queue=task.queue, task_id=task.task_id)
+
         return cls(due, publish)
 
     def move_once(self) -> int:

@@ -8,6 +8,7 @@ countdown message a worker holds; neither keeps the promise. When even the retry
 away), the task is rejected back to its queue, and a worker that cannot do that either leaves the message
 unacknowledged, so the broker hands it out again after the visibility timeout.
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,9 +23,9 @@ from celery import Task
 from celery.exceptions import Reject
 
 from teleglas.defines import LOG_RUNNER
-from teleglas.due_work import DueTask
-from teleglas.metrics import DEAD_LETTERS, TASK_RETRIES, recorder
-from teleglas.redaction import redact
+from teleglas.ops.metrics import DEAD_LETTERS, TASK_RETRIES, recorder
+from teleglas.ops.redaction import redact
+from teleglas.state.due import DueTask
 from teleglas.tasks import wiring
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class RetryPart(Exception):
 
 def backoff_s(attempt: int) -> float:
     """1, 2, 4 … s up to a minute, each between half and all of that, so retries after an incident spread out."""
-    return min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2 ** attempt) * random.uniform(0.5, 1.0)
+    return min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt) * random.uniform(0.5, 1.0)
 
 
 def durable(body: Callable[..., None]) -> Callable[..., None]:
@@ -67,28 +68,65 @@ def durable(body: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
-def _retry_or_dead_letter(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any], attempt: int, exc: BaseException) -> None:
+def _retry_or_dead_letter(
+    task: Task, args: tuple[Any, ...], kwargs: dict[str, Any], attempt: int, exc: BaseException
+) -> None:
     settings = wiring.settings()
     task_id = task.request.id or "local"
     reason = type(exc).__name__
     description = redact(str(exc))[:300]
     try:
         if attempt >= settings.task_max_retries:
-            wiring.store().push_dead_letter({
-                "task": task.name, "task_id": task_id, "args": list(args), "kwargs": kwargs, "reason": reason,
-                "description": description, "attempts": attempt + 1, "failed_at": round(time.time(), 3),
-            }, settings.deadletter_ttl_s, settings.deadletter_max)
+            wiring.store().push_dead_letter(
+                {
+                    "task": task.name,
+                    "task_id": task_id,
+                    "args": list(args),
+                    "kwargs": kwargs,
+                    "reason": reason,
+                    "description": description,
+                    "attempts": attempt + 1,
+                    "failed_at": round(time.time(), 3),
+                },
+                settings.deadletter_ttl_s,
+                settings.deadletter_max,
+            )
             recorder().inc(DEAD_LETTERS, reason)
-            log.error("%s task %s[%s] failed %d times, dead-lettered: %s: %s", LOG_RUNNER, task.name, task_id, attempt + 1, reason, description)
+            log.error(
+                "%s task %s[%s] failed %d times, dead-lettered: %s: %s",
+                LOG_RUNNER,
+                task.name,
+                task_id,
+                attempt + 1,
+                reason,
+                description,
+            )
             return
         delay = backoff_s(attempt)
-        retry = DueTask(f"retry:{task_id}", task.name, task.queue or "", tuple(args), {**kwargs, ATTEMPT: attempt + 1}, task_id)
+        retry = DueTask(
+            f"retry:{task_id}", task.name, task.queue or "", tuple(args), {**kwargs, ATTEMPT: attempt + 1}, task_id
+        )
         wiring.due().schedule(retry, delay)
         recorder().inc(TASK_RETRIES, task.name)
-        log.warning("%s task %s[%s] failed: %s: %s; retry %d/%d in %.1f s", LOG_RUNNER, task.name, task_id, reason, description,
-                    attempt + 1, settings.task_max_retries, delay)
+        log.warning(
+            "%s task %s[%s] failed: %s: %s; retry %d/%d in %.1f s",
+            LOG_RUNNER,
+            task.name,
+            task_id,
+            reason,
+            description,
+            attempt + 1,
+            settings.task_max_retries,
+            delay,
+        )
     except (redis.RedisError, OSError) as again:
-        log.error("%s task %s[%s] failed (%s) and its retry cannot be written (%s): handed back to the broker", LOG_RUNNER, task.name,
-                  task_id, reason, type(again).__name__)
+        log.error(
+            "%s task %s[%s] failed (%s) and its retry cannot be written (%s): handed back to the broker",
+            LOG_RUNNER,
+            task.name,
+            task_id,
+            reason,
+            type(again).__name__,
+        )
         time.sleep(_REJECT_PAUSE_S)
         raise Reject(reason, requeue=True) from None

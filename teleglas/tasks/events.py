@@ -1,5 +1,6 @@
 """Thin Celery tasks of the alert engine: evaluate events, flush a cooldown or storm, flush a chat's digest.
-Each calls plain functions (teleglas.alerts, teleglas.tasks.dispatch); delays are due work in Redis."""
+Each calls plain functions (teleglas.decide, teleglas.tasks.dispatch); delays are due work in Redis."""
+
 from __future__ import annotations
 
 import logging
@@ -10,11 +11,11 @@ from celery import shared_task
 from celery.signals import worker_init
 from kombu.exceptions import OperationalError
 
-from teleglas.alerts.engine import Flush
-from teleglas.alerts.rules import RulesError
-from teleglas.coinglass.events import PayloadError, event_from_payload
+from teleglas.decide.engine import Flush
+from teleglas.decide.rules import RulesError
 from teleglas.defines import LOG_ENGINE, QUEUE_EVENTS, TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_PROCESS_EVENTS
-from teleglas.metrics import EVENT_LATENCY, EVENTS_EVALUATED, recorder
+from teleglas.model.events import PayloadError, event_from_payload
+from teleglas.ops.metrics import EVENT_LATENCY, EVENTS_EVALUATED, recorder
 from teleglas.tasks import wiring
 from teleglas.tasks.durable import RetryPart, durable
 
@@ -50,7 +51,13 @@ def process_events(self, items: list) -> None:
         except _INFRASTRUCTURE_ERRORS as exc:
             raise RetryPart((failed + list(items[index:]),), exc) from None
         except Exception as exc:
-            log.error("%s event %d of the batch failed (%s: %s); retried on its own", LOG_ENGINE, index, type(exc).__name__, str(exc)[:200])
+            log.error(
+                "%s event %d of the batch failed (%s: %s); retried on its own",
+                LOG_ENGINE,
+                index,
+                type(exc).__name__,
+                str(exc)[:200],
+            )
             failed.append(item)
             cause = exc
     if failed:

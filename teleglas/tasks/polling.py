@@ -1,5 +1,6 @@
 """Thin Celery tasks that beat drives: whale fallback poll, funding check, open-interest check, price moves;
 and the start-up notice the listener and beat ask for."""
+
 from __future__ import annotations
 
 import logging
@@ -8,13 +9,21 @@ from collections.abc import Callable
 
 from celery import shared_task
 
-from teleglas.alerts.engine import Alert
-from teleglas.alerts.formatting import escape
-from teleglas.coinglass.fields import FieldError
-from teleglas.coinglass.rest import CoinGlassError
-from teleglas.defines import (LOG_RUNNER, MODE_WEBSOCKET, QUEUE_EVENTS, TASK_ANNOUNCE_START, TASK_CHECK_FUNDING, TASK_CHECK_OPEN_INTEREST,
-                              TASK_MEASURE_PRICE_MOVES, TASK_POLL_WHALES)
-from teleglas.polling import startup_alert
+from teleglas.decide.engine import Alert
+from teleglas.decide.formatting import escape
+from teleglas.decide.polled import startup_alert
+from teleglas.defines import (
+    LOG_RUNNER,
+    MODE_WEBSOCKET,
+    QUEUE_EVENTS,
+    TASK_ANNOUNCE_START,
+    TASK_CHECK_FUNDING,
+    TASK_CHECK_OPEN_INTEREST,
+    TASK_MEASURE_PRICE_MOVES,
+    TASK_POLL_WHALES,
+)
+from teleglas.source.coinglass.fields import FieldError
+from teleglas.source.coinglass.rest import CoinGlassError
 from teleglas.tasks import wiring
 from teleglas.tasks.durable import durable
 
@@ -92,10 +101,17 @@ def measure_price_moves(self) -> None:
 def announce_start(self, mode: str, start_id: str) -> None:
     settings = wiring.settings()
     if not wiring.store().claim_startup(mode, settings.startup_quiet_s, start_id):
-        log.info("%s start-up notice (%s) skipped: one was sent less than %d s ago", LOG_RUNNER, mode, settings.startup_quiet_s)
+        log.info(
+            "%s start-up notice (%s) skipped: one was sent less than %d s ago",
+            LOG_RUNNER,
+            mode,
+            settings.startup_quiet_s,
+        )
         return
     if mode == MODE_WEBSOCKET:
         detail = "Channels: " + ", ".join(escape(c) for c in settings.ws_channels)
     else:
-        detail = f"No COINGLASS_API_KEY_WS: whale alerts come from the REST API every {settings.whale_poll_interval_s:g} s"
+        detail = (
+            f"No COINGLASS_API_KEY_WS: whale alerts come from the REST API every {settings.whale_poll_interval_s:g} s"
+        )
     wiring.dispatcher().alerts([startup_alert(mode, detail, start_id)], time.time(), None)

@@ -1,5 +1,6 @@
 """send_message: deliver one alert text to one chat; recheck_chat: see whether a disabled chat takes the bot
 again. Arguments carry no token; the worker reads it from Settings."""
+
 from __future__ import annotations
 
 import logging
@@ -9,9 +10,9 @@ from celery import shared_task
 from celery.signals import worker_process_init
 
 from teleglas.defines import LOG_SENDER, QUEUE_TELEGRAM, TASK_RECHECK_CHAT, TASK_SEND_MESSAGE
-from teleglas.delivery import telegram as tg
-from teleglas.delivery.sender import SendJob, Status
-from teleglas.delivery.telegram import DeliveryError
+from teleglas.deliver import telegram as tg
+from teleglas.deliver.sender import SendJob, Status
+from teleglas.deliver.telegram import DeliveryError
 from teleglas.tasks import wiring
 from teleglas.tasks.dispatch import send_retry_task
 from teleglas.tasks.durable import durable
@@ -28,19 +29,31 @@ def _warm_up(**_kwargs) -> None:
         sender.store.redis.ping()
         sender.client.check_token()
         if sender.store.clear_token_invalid(sender.client.token_key):
-            log.warning("%s the alert bot token works again: sending resumes (replay dead letters with `python -m teleglas.deadletters replay`)", LOG_SENDER)
+            log.warning(
+                "%s the alert bot token works again: sending resumes (replay dead letters with `python -m teleglas.ops.deadletters replay`)",
+                LOG_SENDER,
+            )
     except DeliveryError as exc:
         log.error("%s Telegram check at start failed: %s", LOG_SENDER, exc)
         if exc.reason == tg.UNAUTHORIZED:
-            wiring.sender().store.flag_token_invalid(wiring.sender().client.token_key, wiring.settings().deadletter_ttl_s)
+            wiring.sender().store.flag_token_invalid(
+                wiring.sender().client.token_key, wiring.settings().deadletter_ttl_s
+            )
     except Exception as exc:  # a warm-up must never stop a worker from starting
         log.warning("%s warm-up skipped: %s", LOG_SENDER, type(exc).__name__)
 
 
 @shared_task(name=TASK_SEND_MESSAGE, queue=QUEUE_TELEGRAM, bind=True)
 @durable
-def send_message(self, chat_id: int | str, text: str, alert_id: str, origin_ms: int | None = None, current_ms: int | None = None,
-                 **state) -> None:
+def send_message(
+    self,
+    chat_id: int | str,
+    text: str,
+    alert_id: str,
+    origin_ms: int | None = None,
+    current_ms: int | None = None,
+    **state,
+) -> None:
     job = SendJob.from_task(chat_id, text, alert_id, origin_ms, current_ms, state)
     outcome = wiring.sender().run(job, owner=self.request.id or "local")
     if outcome.status is Status.LATER:
@@ -48,7 +61,14 @@ def send_message(self, chat_id: int | str, text: str, alert_id: str, origin_ms: 
     elif outcome.status is Status.SENT:
         latency = f"{time.time() * 1000 - origin_ms:.1f}" if origin_ms else "n/a"
         ids = ",".join(str(i) for i in outcome.message_ids)
-        log.info("%s delivered alert=%s chat=%s message_id=%s frame_to_send_ms=%s", LOG_SENDER, alert_id, outcome.job.chat_id, ids, latency)
+        log.info(
+            "%s delivered alert=%s chat=%s message_id=%s frame_to_send_ms=%s",
+            LOG_SENDER,
+            alert_id,
+            outcome.job.chat_id,
+            ids,
+            latency,
+        )
 
 
 @shared_task(name=TASK_RECHECK_CHAT, queue=QUEUE_TELEGRAM, bind=True)

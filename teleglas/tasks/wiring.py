@@ -3,31 +3,32 @@
 Lower rooms take plain values and ports; this is where they are plugged together (Redis clients, the Celery
 app as the publisher of sends, the due-work set as the place of every delay).
 """
+
 from __future__ import annotations
 
 import functools
 
 import redis
 
-from teleglas.alert_history import AlertHistory, history_from_settings
-from teleglas.alerts.engine import Engine
-from teleglas.alerts.fanout import FanOut, Send
-from teleglas.alerts.rules import rules_from_settings
 from teleglas.celery import app
-from teleglas.coinglass.rest import CoinGlassRest
+from teleglas.dashboard.price_moves import PriceMoveTracker
+from teleglas.decide.engine import Engine
+from teleglas.decide.fanout import FanOut, Send
+from teleglas.decide.polled import Poller
+from teleglas.decide.rules import rules_from_settings
 from teleglas.defines import QUEUE_TELEGRAM, TASK_SEND_MESSAGE
-from teleglas.delivery.ratelimit import RateLimiter, RateLimits
-from teleglas.delivery.sender import Sender
-from teleglas.delivery.telegram import TelegramClient
-from teleglas.due_work import DueTask, DueWork
-from teleglas.engine_store import EngineStore
-from teleglas.market_tape import MarketTape
-from teleglas.metrics import recorder
-from teleglas.polling import Poller
-from teleglas.price_moves import PriceMoveTracker
-from teleglas.redis_buffer import shared_buffer
+from teleglas.deliver.ratelimit import RateLimiter, RateLimits
+from teleglas.deliver.sender import Sender
+from teleglas.deliver.telegram import TelegramClient
+from teleglas.ops.metrics import recorder
 from teleglas.settings import Settings, get_settings
-from teleglas.store import Store, redis_client
+from teleglas.source.coinglass.rest import CoinGlassRest
+from teleglas.state.buffer import shared_buffer
+from teleglas.state.due import DueTask, DueWork
+from teleglas.state.engine import EngineStore
+from teleglas.state.history import AlertHistory, history_from_settings
+from teleglas.state.store import Store, redis_client
+from teleglas.state.tape import MarketTape
 from teleglas.tasks.dispatch import Dispatcher, recheck_task, send_task_args
 
 
@@ -87,14 +88,23 @@ def dispatcher() -> Dispatcher:
 def sender() -> Sender:
     s = settings()
     telegram = TelegramClient(s.telegram_api_url, s.telegram_alert_token, s.telegram_timeout_s)
-    return Sender(telegram, store(), RateLimiter(client(), telegram.bot_id, RateLimits.from_settings(s)), s, metrics=recorder(), history=history(),
-                  recheck=lambda chat: later(recheck_task(chat), s.chat_recheck_interval_s, True))
+    return Sender(
+        telegram,
+        store(),
+        RateLimiter(client(), telegram.bot_id, RateLimits.from_settings(s)),
+        s,
+        metrics=recorder(),
+        history=history(),
+        recheck=lambda chat: later(recheck_task(chat), s.chat_recheck_interval_s, True),
+    )
 
 
 @functools.lru_cache(maxsize=1)
 def poller() -> Poller:
     s = settings()
-    rest = CoinGlassRest(s.coinglass_api_url, s.coinglass_api_key, store(), s.coinglass_requests_per_minute, s.coinglass_timeout_s)
+    rest = CoinGlassRest(
+        s.coinglass_api_url, s.coinglass_api_key, store(), s.coinglass_requests_per_minute, s.coinglass_timeout_s
+    )
     return Poller(rest, engine(), store(), s)
 
 

@@ -4,6 +4,7 @@ The page is behind basic auth: the header goes on every request through the DevT
 that has logged in would send it. `window.alert` and friends are replaced before any page script runs, so a
 test can tell whether anything on the page tried to open a dialog.
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,8 +18,18 @@ from selenium.webdriver.chrome.service import Service
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 # As the machine notes say: without the background-networking flags Chromium keeps trying Google's hosts.
-FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1440,2000")
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1440,2000",
+)
 DIALOG_TRAP = """
 window.__dialogs = [];
 for (const name of ["alert", "confirm", "prompt"]) window[name] = (message) => { window.__dialogs.push(name + ":" + String(message)); };
@@ -39,7 +50,10 @@ class Browser:
         for flag in FLAGS:
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={profile_dir}")
-        self.driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER if Path(CHROMEDRIVER).exists() else shutil.which("chromedriver")))
+        self.driver = webdriver.Chrome(
+            options=options,
+            service=Service(CHROMEDRIVER if Path(CHROMEDRIVER).exists() else shutil.which("chromedriver")),
+        )
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         self.driver.execute_cdp_cmd("Network.enable", {})
         self.driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Basic {token}"}})

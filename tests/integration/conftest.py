@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 import redis
 
-from teleglas.local_stack import LocalStack
-from teleglas.store import Store
+from teleglas.devstack.local_stack import LocalStack
+from teleglas.state.store import Store
 
 pytestmark = pytest.mark.integration
 

@@ -2,21 +2,22 @@
 simulated clock: events and the delayed work they schedule (flushes, digests: keyed as in Redis's due set)
 run in time order against a real redis-server, and every message that would be sent is collected with the
 events it accounts for."""
+
 from __future__ import annotations
 
 import heapq
 import itertools
 from dataclasses import dataclass, field
 
-from teleglas.alerts.engine import Engine, Flush
-from teleglas.alerts.fanout import FanOut, Send
-from teleglas.alerts.rules import Rules
-from teleglas.coinglass.events import MarketEvent
+from teleglas.decide.engine import Engine, Flush
+from teleglas.decide.fanout import FanOut, Send
+from teleglas.decide.rules import Rules
 from teleglas.defines import TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST
-from teleglas.due_work import DueTask
-from teleglas.engine_store import EngineStore
+from teleglas.model.events import MarketEvent
 from teleglas.settings import Settings
-from teleglas.store import Store
+from teleglas.state.due import DueTask
+from teleglas.state.engine import EngineStore
+from teleglas.state.store import Store
 from teleglas.tasks.dispatch import Dispatcher
 
 
@@ -36,7 +37,9 @@ class Harness:
         state = EngineStore(self.store.redis)
         self.engine = Engine(self.rules, self.store, state, self.settings)
         self.fanout = FanOut(self.store, state, self.settings)
-        self.dispatcher = Dispatcher(self.fanout, None, send=lambda send, _origin: self.sent.append(send), later=self._later)
+        self.dispatcher = Dispatcher(
+            self.fanout, None, send=lambda send, _origin: self.sent.append(send), later=self._later
+        )
 
     def event(self, at: float, event: MarketEvent, claimer: str | None = None) -> None:
         heapq.heappush(self._queue, (at, next(self._order), "event", (event, claimer)))

@@ -1,25 +1,39 @@
 """What the workers write for the dashboard, against a real Redis: the market tape through the process buffer,
 the capped history streams, and the dashboard's mirror of them."""
+
 from __future__ import annotations
 
 import json
 import time
 
-from teleglas.alert_history import AlertHistory, AlertRecord, SentRecord
-from teleglas.alerts.engine import Alert
-from teleglas.coinglass.events import FuturesTrade, LiquidationOrder
 from teleglas.dashboard.history_mirror import HistoryMirror
 from teleglas.dashboard.market_view import MarketView
-from teleglas.market_tape import BUCKET_S, MarketTape, parse_liquidation_bucket
-from teleglas.redis_buffer import RedisBuffer
-from teleglas.store import history_alerts_key, history_sent_key, tape_largest_key, tape_liquidations_key
+from teleglas.decide.engine import Alert
+from teleglas.model.events import FuturesTrade, LiquidationOrder
+from teleglas.state.buffer import RedisBuffer
+from teleglas.state.history import AlertHistory, AlertRecord, SentRecord
+from teleglas.state.store import history_alerts_key, history_sent_key, tape_largest_key, tape_liquidations_key
+from teleglas.state.tape import BUCKET_S, MarketTape, parse_liquidation_bucket
 
 HOSTILE = "<b>X</b>|USDT"
 
 
 def alert(alert_id: str, symbol: str = "BTCUSDT") -> Alert:
-    return Alert(alert_id, "liquidation", "single", symbol, "BTC", 1e6, "<b>text</b>", "line", (alert_id,),
-                 side="LONG", exchange="Binance", price=50_000.0, event_ms=int(time.time() * 1000))
+    return Alert(
+        alert_id,
+        "liquidation",
+        "single",
+        symbol,
+        "BTC",
+        1e6,
+        "<b>text</b>",
+        "line",
+        (alert_id,),
+        side="LONG",
+        exchange="Binance",
+        price=50_000.0,
+        event_ms=int(time.time() * 1000),
+    )
 
 
 def test_market_tape_adds_buckets_and_keeps_the_largest_orders(store):
@@ -31,11 +45,21 @@ def test_market_tape_adds_buckets_and_keeps_the_largest_orders(store):
         tape.record(LiquidationOrder("Binance", HOSTILE, "X", 1.0, 1 + i % 2, 1_000.0 * (i + 1), now_ms + i))
     tape.record(FuturesTrade("Binance", "BTCUSDT", "BTC", 50_000.0, 2, 9e6, now_ms + 30))
     buffer.flush(store.redis)
-    assert (buffer._ttls, buffer._top_sizes) == ({}, {})  # nothing kept per key: a key per bucket must not pile up in a long-lived worker
+    assert (buffer._ttls, buffer._top_sizes) == (
+        {},
+        {},
+    )  # nothing kept per key: a key per bucket must not pile up in a long-lived worker
 
-    cells = {(c.symbol, c.side): c for c in parse_liquidation_bucket(store.redis.hgetall(tape_liquidations_key(now_ms // 1000 // BUCKET_S * BUCKET_S)))}
+    cells = {
+        (c.symbol, c.side): c
+        for c in parse_liquidation_bucket(
+            store.redis.hgetall(tape_liquidations_key(now_ms // 1000 // BUCKET_S * BUCKET_S))
+        )
+    }
     longs, shorts = range(1, 26, 2), range(2, 26, 2)
-    assert cells[(HOSTILE, "LONG")].usd == sum(1_000.0 * i for i in longs) and cells[(HOSTILE, "LONG")].count == len(longs)
+    assert cells[(HOSTILE, "LONG")].usd == sum(1_000.0 * i for i in longs) and cells[(HOSTILE, "LONG")].count == len(
+        longs
+    )
     assert cells[(HOSTILE, "SHORT")].usd == sum(1_000.0 * i for i in shorts)
     assert set(cells) == {(HOSTILE, "LONG"), (HOSTILE, "SHORT")}  # the trade is not a liquidation
     top = store.redis.zrevrange(tape_largest_key(now_ms // 60_000), 0, -1, withscores=True)

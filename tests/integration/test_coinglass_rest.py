@@ -1,13 +1,19 @@
 """The REST client against the CoinGlass emulator over a real socket: envelope, every fault mode, the shared
 request budget and cache, and no key in any error."""
+
 import http.server
 import threading
 
 import pytest
 
-from teleglas.coinglass.rest import (CoinGlassAuthError, CoinGlassPlanError, CoinGlassRateLimited, CoinGlassRest,
-                                     CoinGlassServerError)
-from teleglas.emulators.coinglass import CoinGlassEmulator
+from teleglas.devstack.emulators.coinglass import CoinGlassEmulator
+from teleglas.source.coinglass.rest import (
+    CoinGlassAuthError,
+    CoinGlassPlanError,
+    CoinGlassRateLimited,
+    CoinGlassRest,
+    CoinGlassServerError,
+)
 
 KEY = "rest-test-key-0123456789abcdef"
 WHALES = "/api/hyperliquid/whale-alert"
@@ -35,12 +41,15 @@ def test_data_comes_out_of_the_envelope_and_the_cache_saves_a_request(emulator, 
     assert [path for path, _ in emulator.rest.requests] == [WHALES, OI]
 
 
-@pytest.mark.parametrize("kind, error, text", [
-    ("bad_key", CoinGlassAuthError, "refused the API key"),
-    ("rate_limit", CoinGlassRateLimited, "rate limit"),
-    ("server_error", CoinGlassServerError, "HTTP 500"),
-    ("plan", CoinGlassPlanError, "not available on this CoinGlass plan"),
-])
+@pytest.mark.parametrize(
+    "kind, error, text",
+    [
+        ("bad_key", CoinGlassAuthError, "refused the API key"),
+        ("rate_limit", CoinGlassRateLimited, "rate limit"),
+        ("server_error", CoinGlassServerError, "HTTP 500"),
+        ("plan", CoinGlassPlanError, "not available on this CoinGlass plan"),
+    ],
+)
 def test_each_fault_mode_is_a_typed_error(emulator, store, kind, error, text):
     emulator.rest.add_fault(WHALES, kind)
     with pytest.raises(error) as info:
@@ -66,7 +75,7 @@ def test_the_budget_per_minute_is_shared_by_every_client(emulator, store):
 
 
 def test_no_answer_is_a_server_error(store):
-    from teleglas.local_stack import free_port
+    from teleglas.devstack.local_stack import free_port
 
     rest = CoinGlassRest(f"http://127.0.0.1:{free_port()}", KEY, store, 10, timeout_s=2)
     with pytest.raises(CoinGlassServerError, match="did not answer"):
@@ -88,11 +97,14 @@ class FixedBodyHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.parametrize("body", [
-    b"[" * 100_000 + b"]" * 100_000,
-    b'{"code": "0", "msg": "success", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
-    b'{"code": "0", "data": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_001,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"code": "0", "msg": "success", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"code": "0", "data": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_001,
+    ],
+)
 def test_a_body_nested_too_deep_to_parse_is_a_server_error(store, body):
     """json raises RecursionError (not ValueError) for it: it must not escape the client as one."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FixedBodyHandler)

@@ -1,15 +1,24 @@
 """The dashboard's live figures read from a real Redis: rates per channel summed over the listeners."""
+
 import json
 import time
 
 from teleglas.dashboard.live import LiveStatus
 from teleglas.settings import load_settings
-from teleglas.store import listener_status_key
+from teleglas.state.store import listener_status_key
 
 
 def write_listener(store, listener_id: str, events: int) -> None:
-    store.write_listener_status(listener_id, {"is_connected": 1, "updated_at": time.time(), "last_pong_time": time.time(),
-                                              "channel_events": json.dumps({"liquidationOrders": events, "other": 0})}, 30)
+    store.write_listener_status(
+        listener_id,
+        {
+            "is_connected": 1,
+            "updated_at": time.time(),
+            "last_pong_time": time.time(),
+            "channel_events": json.dumps({"liquidationOrders": events, "other": 0}),
+        },
+        30,
+    )
 
 
 def test_events_per_channel_sum_the_listeners_and_one_leaving_is_no_burst(redis_server, store):

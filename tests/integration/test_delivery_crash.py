@@ -2,16 +2,17 @@
 visibility timeout (30 s), what waited for its time (a digest flush, a send told to come back by a 429) waits
 in Redis and is not delayed at all; every alert reaches its chat once, and any duplicate is one the
 documented window explains (a send in flight at the kill)."""
+
 import os
 import signal
 import subprocess
 import time
 from collections import Counter
 
-from teleglas.coinglass.events import LiquidationOrder
-from teleglas.local_stack import wait_until
+from teleglas.devstack.local_stack import wait_until
+from teleglas.model.events import LiquidationOrder
+from teleglas.state.store import PREFIX, due_key
 from tests.conftest import make_settings
-from teleglas.store import PREFIX, due_key
 
 CHATS = (7201, 7202, 7203)
 PER_CHAT = 10
@@ -50,11 +51,17 @@ def test_sigkill_mid_burst_loses_nothing_and_sends_nothing_twice(make_stack):
     doomed.process.wait(10)
     at_kill = {(m["chat_id"], m["text"]) for m in stack.telegram_messages()}
     window = in_flight_sends(stack.redis())
-    assert stack.pending_tasks() > 0  # work left at the kill: messages the dead worker held, or sends waiting for their slot
+    assert (
+        stack.pending_tasks() > 0
+    )  # work left at the kill: messages the dead worker held, or sends waiting for their slot
 
     stack.start_worker("worker-b")
-    wait_until(lambda: len({(m["chat_id"], m["text"]) for m in stack.telegram_messages()}) >= len(expected), BOUND_S + 30, 0.2,
-               what="every alert after the restart")
+    wait_until(
+        lambda: len({(m["chat_id"], m["text"]) for m in stack.telegram_messages()}) >= len(expected),
+        BOUND_S + 30,
+        0.2,
+        what="every alert after the restart",
+    )
     messages = stack.wait_for_idle()
     assert max(m["received_at"] for m in messages) - killed_at <= BOUND_S
 
@@ -65,7 +72,9 @@ def test_sigkill_mid_burst_loses_nothing_and_sends_nothing_twice(make_stack):
     assert duplicates <= window_hits, f"duplicates outside the documented window: {duplicates - window_hits}"
     assert len(at_kill) < len(expected)  # the kill really landed mid-burst
     assert "[SENDER] delivered" in stack.processes["worker-b"].log_text()
-    print(f"sent before the kill: {len(at_kill)}, in flight at the kill: {len(window)}, window hits: {len(window_hits)}, duplicates: {len(duplicates)}")
+    print(
+        f"sent before the kill: {len(at_kill)}, in flight at the kill: {len(window)}, window hits: {len(window_hits)}, duplicates: {len(duplicates)}"
+    )
 
 
 def test_a_pool_process_killed_mid_burst_is_replaced_and_its_task_redelivered(make_stack):
@@ -83,7 +92,12 @@ def test_a_pool_process_killed_mid_burst_is_replaced_and_its_task_redelivered(ma
     messages = stack.wait_for_idle()
     assert Counter((m["chat_id"], m["text"]) for m in messages) == Counter(texts)
     # The pool notices the dead process on its own schedule, not necessarily before the queue is empty.
-    wait_until(lambda: "exited with 'signal 9 (SIGKILL)'" in worker.log_text(), 20, 0.2, what="the pool to see the killed process")
+    wait_until(
+        lambda: "exited with 'signal 9 (SIGKILL)'" in worker.log_text(),
+        20,
+        0.2,
+        what="the pool to see the killed process",
+    )
     assert worker.running
     wait_until(lambda: len(pool_processes(worker)) == 2, 20, 0.2, what="the pool to be whole again")
 
@@ -96,14 +110,26 @@ def test_a_killed_worker_costs_nothing_for_a_digest_flush_and_a_429_delayed_send
     stack.start_redis()
     stack.start_telegram_emulator()
     doomed = stack.start_worker("worker-a")
-    stack.add_telegram_fault(status=429, description="Too Many Requests: retry after 8", retry_after=8, chat_id=str(private))
+    stack.add_telegram_fault(
+        status=429, description="Too Many Requests: retry after 8", retry_after=8, chat_id=str(private)
+    )
     stack.enqueue_send(private, "after the 429", "crash-429")
     now_ms = int(time.time() * 1000)
-    events = [LiquidationOrder("Binance", f"{coin}USDT", coin, 100.0, 1, 1_000_000.0, now_ms + n).to_payload() for n, coin in enumerate(("BTC", "ETH", "SOL"))]
+    events = [
+        LiquidationOrder("Binance", f"{coin}USDT", coin, 100.0, 1, 1_000_000.0, now_ms + n).to_payload()
+        for n, coin in enumerate(("BTC", "ETH", "SOL"))
+    ]
     stack.enqueue_events(events, batch=3)
     client = stack.redis()
-    wait_until(lambda: client.zscore(due_key(), f"digest:{group}") is not None and client.zscore(due_key(), f"send:crash-429:{private}") is not None,
-               20, 0.02, what="the digest flush and the 429's retry to wait in Redis")
+    wait_until(
+        lambda: (
+            client.zscore(due_key(), f"digest:{group}") is not None
+            and client.zscore(due_key(), f"send:crash-429:{private}") is not None
+        ),
+        20,
+        0.02,
+        what="the digest flush and the 429's retry to wait in Redis",
+    )
     assert stack.telegram_messages() == []  # the 429 paused every send of the bot, BTC's lead alert too
 
     doomed.kill()  # SIGKILL to the worker and its pool

@@ -3,6 +3,7 @@
 Each test uses its own chats, so they share one stack; the last test searches everything the module
 produced (logs, every Redis command including task bodies, dead letters) for the token.
 """
+
 import json
 import re
 import subprocess
@@ -11,9 +12,9 @@ import time
 
 import pytest
 
-from teleglas.delivery.message_split import html_to_plain
-from teleglas.local_stack import DEMO_ALERT_TOKEN, LocalStack, wait_until
-from teleglas.store import Store
+from teleglas.deliver.message_split import html_to_plain
+from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, LocalStack, wait_until
+from teleglas.state.store import Store
 from tests.integration.conftest import RedisMonitor
 
 SECRET = DEMO_ALERT_TOKEN.split(":", 1)[1]
@@ -41,12 +42,16 @@ def calls_to(stack, chat_id) -> list[dict]:
 
 
 def wait_for_messages(stack, chat_id, count, timeout_s=30) -> list[dict]:
-    wait_until(lambda: len(messages_to(stack, chat_id)) >= count, timeout_s, 0.1, what=f"{count} message(s) to {chat_id}")
+    wait_until(
+        lambda: len(messages_to(stack, chat_id)) >= count, timeout_s, 0.1, what=f"{count} message(s) to {chat_id}"
+    )
     return messages_to(stack, chat_id)
 
 
 def run_cli(stack, module, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", module, *args], env=stack.env(), capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], env=stack.env(), capture_output=True, text=True, timeout=60
+    )
 
 
 def test_429_pauses_every_send_of_the_bot_then_delivers_once(stack):
@@ -72,15 +77,25 @@ def test_5xx_is_retried_with_backoff_then_dead_lettered_and_replayed(stack):
     stack.enqueue_send(2002, "gives up", "5xx-b")
     assert [m["text"] for m in wait_for_messages(stack, 2001, 1)] == ["recovers"]
     wait_until(lambda: store.dead_letters(), 30, 0.1, what="a dead letter")
-    (_, letter), = store.dead_letters()
-    assert (letter["alert_id"], letter["chat_id"], letter["reason"], letter["error_code"], letter["attempts"]) == ("5xx-b", 2002, "server_error", 502, 3)
+    ((_, letter),) = store.dead_letters()
+    assert (letter["alert_id"], letter["chat_id"], letter["reason"], letter["error_code"], letter["attempts"]) == (
+        "5xx-b",
+        2002,
+        "server_error",
+        502,
+        3,
+    )
     assert [c["status"] for c in calls_to(stack, 2002)] == [502, 502, 502]
     failures = [c["at"] for c in calls_to(stack, 2002)]
-    assert failures[1] - failures[0] >= 1.45 and failures[2] - failures[1] >= 2.95  # 2 s, then 4 s, each less up to a quarter (jitter)
+    assert (
+        failures[1] - failures[0] >= 1.45 and failures[2] - failures[1] >= 2.95
+    )  # 2 s, then 4 s, each less up to a quarter (jitter)
 
-    listing = run_cli(stack, "teleglas.deadletters", "list")
-    assert listing.returncode == 0 and "chat=2002  alert=5xx-b  server_error 502 Bad Gateway  attempts=3" in listing.stdout
-    replay = run_cli(stack, "teleglas.deadletters", "replay", "--chat", "2002")
+    listing = run_cli(stack, "teleglas.ops.deadletters", "list")
+    assert (
+        listing.returncode == 0 and "chat=2002  alert=5xx-b  server_error 502 Bad Gateway  attempts=3" in listing.stdout
+    )
+    replay = run_cli(stack, "teleglas.ops.deadletters", "replay", "--chat", "2002")
     assert replay.returncode == 0 and "replayed 1 dead letter(s)" in replay.stdout
     assert [m["text"] for m in wait_for_messages(stack, 2002, 1)] == ["gives up"]
     assert store.dead_letters() == []
@@ -102,11 +117,14 @@ def test_403_disables_the_chat_logs_once_and_keeps_what_it_misses(stack):
     assert store.alert_chats((3001, 3002)) == [(3001, True), (3002, False)]
     # Nothing is dropped silently: the refused alert and the one after it wait in the dead letters.
     wait_until(lambda: len(store.dead_letters()) == 2, 15, 0.05, what="both alerts in the dead letters")
-    assert sorted((e["alert_id"], e["reason"]) for _, e in store.dead_letters()) == [("blocked-a", "forbidden"), ("blocked-b", "chat_disabled")]
+    assert sorted((e["alert_id"], e["reason"]) for _, e in store.dead_letters()) == [
+        ("blocked-a", "forbidden"),
+        ("blocked-b", "chat_disabled"),
+    ]
 
-    listing = run_cli(stack, "teleglas.chats", "list")
+    listing = run_cli(stack, "teleglas.ops.chats", "list")
     assert "disabled  chat=3001" in listing.stdout and "reason=Forbidden: bot was blocked by the user" in listing.stdout
-    assert run_cli(stack, "teleglas.chats", "enable", "3001").returncode == 0
+    assert run_cli(stack, "teleglas.ops.chats", "enable", "3001").returncode == 0
     assert store.disabled_chats() == {}
 
 
@@ -127,7 +145,11 @@ def test_migrated_group_moves_its_settings_and_the_alert_is_resent_to_the_superg
 def test_unparseable_html_is_resent_as_plain_text(stack):
     broken = "🔥 <b>LIQUIDATION</b>\n📊 Symbol: a<b"  # an unescaped "<" from a bug upstream
     stack.enqueue_send(5001, broken, "html-a")
-    stack.add_telegram_fault(status=400, description="Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 3", chat_id="5002")
+    stack.add_telegram_fault(
+        status=400,
+        description='Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 3',
+        chat_id="5002",
+    )
     stack.enqueue_send(5002, "<b>valid</b> &amp; fine", "html-b")
     (first,) = wait_for_messages(stack, 5001, 1)
     (second,) = wait_for_messages(stack, 5002, 1)
@@ -160,7 +182,10 @@ def test_connection_reset_is_retried_and_delivered_once(stack):
     time.sleep(0.5)
     assert [c["status"] for c in calls_to(stack, 7001)] == [0, 200]
     assert len(messages_to(stack, 7001)) == 1
-    assert re.search(r"alert=reset-a chat=7001 network: ConnectionError: delivery unknown; retry 1/2 in (1\.[5-9]|2\.0) s", stack.processes["worker"].log_text())
+    assert re.search(
+        r"alert=reset-a chat=7001 network: ConnectionError: delivery unknown; retry 1/2 in (1\.[5-9]|2\.0) s",
+        stack.processes["worker"].log_text(),
+    )
 
 
 def test_a_duplicate_task_sends_once(stack):
@@ -176,7 +201,9 @@ def test_no_token_in_logs_task_arguments_redis_or_dead_letters(stack):
     stack.add_telegram_fault(status=503, description="Service Unavailable", chat_id="9001", count=3)
     stack.enqueue_send(9001, "into the dead letters", "secret-a")
     store = Store(stack.redis())
-    wait_until(lambda: any(e["alert_id"] == "secret-a" for _, e in store.dead_letters()), 30, 0.1, what="the dead letter")
+    wait_until(
+        lambda: any(e["alert_id"] == "secret-a" for _, e in store.dead_letters()), 30, 0.1, what="the dead letter"
+    )
     monitor: RedisMonitor = stack.monitor
     bodies = monitor.task_bodies()
     assert any("into the dead letters" in body for body in bodies)  # task bodies were really captured

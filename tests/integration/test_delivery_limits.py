@@ -2,11 +2,12 @@
 
 About 140 s: 130 alerts to one private chat cannot leave faster than Telegram's 1 message/s per chat.
 """
+
 import itertools
 import random
 from collections import Counter
 
-from teleglas.local_stack import wait_until
+from teleglas.devstack.local_stack import wait_until
 
 PRIVATE_A, PRIVATE_B, GROUP = 7101, 7102, -1007103
 PLAN = {PRIVATE_A: 130, PRIVATE_B: 130, GROUP: 40}

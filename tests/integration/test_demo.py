@@ -1,4 +1,5 @@
-"""`python -m teleglas.demo` (what `make demo` runs): the bundled scenario's alerts, and nothing left running."""
+"""`python -m teleglas.devstack.demo` (what `make demo` runs): the bundled scenario's alerts, and nothing left running."""
+
 import re
 import shutil
 import subprocess
@@ -16,7 +17,13 @@ EXPECTED_MESSAGES = [
 
 
 def test_demo_prints_the_bundled_alerts_and_stops_everything():
-    run = subprocess.run([sys.executable, "-m", "teleglas.demo", "--keep-logs"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=180)
+    run = subprocess.run(
+        [sys.executable, "-m", "teleglas.devstack.demo", "--keep-logs"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     blocks = re.split(r"^--- chat .*\n", run.stdout, flags=re.M)[1:]
     assert [block.split("\n\n")[0] for block in blocks] == EXPECTED_MESSAGES

@@ -1,8 +1,9 @@
-"""Delayed work in Redis (teleglas.due_work) and the mover that publishes it, against a real redis-server."""
+"""Delayed work in Redis (teleglas.state.due) and the mover that publishes it, against a real redis-server."""
+
 import time
 
-from teleglas.due_work import DueTask, DueWork
-from teleglas.local_stack import wait_until
+from teleglas.devstack.local_stack import wait_until
+from teleglas.state.due import DueTask, DueWork
 from teleglas.tasks.due_mover import DueMover
 
 
@@ -30,7 +31,9 @@ def test_the_same_key_replaces_the_task_and_keeps_the_earlier_time_when_asked(st
     due.schedule(task("send", state=2), 60)  # the newest state of a send wins, and its time
     assert 55 < due.due_in("send") <= 60 and due.pending() == 1
     due.schedule(task("flush", n=1), 0.0, keep_earlier=True)
-    assert due.schedule(task("flush", n=2), 60, keep_earlier=True) <= 0  # a flush asked twice runs once, at the earlier time
+    assert (
+        due.schedule(task("flush", n=2), 60, keep_earlier=True) <= 0
+    )  # a flush asked twice runs once, at the earlier time
     assert taken(due) == [task("flush", n=2)]
     assert [t.kwargs for t in taken(due)] == []  # "send" is not due for a minute
 
@@ -60,12 +63,21 @@ def test_the_mover_publishes_what_is_due_and_retries_what_the_broker_refused(sto
     due.schedule(task("b"), 0)
     assert mover.move_once() == 1 and [t.key for t in published] == ["a"]
     assert due.pending() == 1  # "b" stays in flight until its lease ends, then goes out
-    store.redis.zadd("teleglas:due:inflight", {m: 0 for m in store.redis.zrange("teleglas:due:inflight", 0, -1)})  # the lease ends now
+    store.redis.zadd(
+        "teleglas:due:inflight", dict.fromkeys(store.redis.zrange("teleglas:due:inflight", 0, -1), 0)
+    )  # the lease ends now
     assert mover.move_once() == 1 and [t.key for t in published] == ["a", "b"] and due.pending() == 0
 
 
 def test_a_task_keeps_its_id_and_arguments_through_redis(store):
     due = DueWork(store.redis)
-    original = DueTask("retry:abc", "teleglas.process_events", "events", ([[{"kind": "liquidation"}, 17]],), {"_attempt": 2}, task_id="abc")
+    original = DueTask(
+        "retry:abc",
+        "teleglas.process_events",
+        "events",
+        ([[{"kind": "liquidation"}, 17]],),
+        {"_attempt": 2},
+        task_id="abc",
+    )
     due.schedule(original, 0)
     assert taken(due) == [original]

@@ -1,18 +1,31 @@
 """The CoinGlass emulator as `make demo-dashboard` runs it: events happen when sent, and the scenario repeats."""
+
 import json
 import time
 
 import websocket
 
-from teleglas.local_stack import DEMO_WS_KEY
+from teleglas.devstack.local_stack import DEMO_WS_KEY
 from tests.integration.conftest import write_scenario
 
 OLD_MS = 1725478245120  # 2024-09-04
 
 
 def test_replays_repeat_with_each_event_at_its_send_time(make_stack, tmp_path):
-    frame = {"channel": "liquidationOrders", "data": [{"baseAsset": "BTC", "exName": "Binance", "price": 56738.0, "side": 2,
-                                                        "symbol": "BTCUSDT", "time": OLD_MS, "volUsd": 1_250_000}]}
+    frame = {
+        "channel": "liquidationOrders",
+        "data": [
+            {
+                "baseAsset": "BTC",
+                "exName": "Binance",
+                "price": 56738.0,
+                "side": 2,
+                "symbol": "BTCUSDT",
+                "time": OLD_MS,
+                "volUsd": 1_250_000,
+            }
+        ],
+    }
     scenario = write_scenario(tmp_path / "one.jsonl", [{"frame": frame}, {"frame": frame}])  # the second is a duplicate
     stack = make_stack(scenario=scenario)
     stack.start_coinglass_emulator(live_times=True, repeat_every_s=0.5)

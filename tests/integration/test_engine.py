@@ -1,13 +1,14 @@
 """The alert engine against a real redis-server on a simulated clock: cooldowns, summaries, storms, clusters,
 whale scores, per-chat rules and digests."""
+
 import re
 
 import pytest
 
-from teleglas.alerts.rules import parse_rules
-from teleglas.coinglass.events import FuturesTrade, LiquidationOrder
-from teleglas.engine_store import EngineStore
-from teleglas.alerts.engine import Engine
+from teleglas.decide.engine import Engine
+from teleglas.decide.rules import parse_rules
+from teleglas.model.events import FuturesTrade, LiquidationOrder
+from teleglas.state.engine import EngineStore
 from tests.conftest import make_settings
 from tests.integration.engine_harness import Harness
 
@@ -38,7 +39,9 @@ PRIVATE, GROUP = 42, -1001000000001
 
 
 def liq(usd, side=2, symbol="BTCUSDT", exchange="Binance", t=0.0, price=56_738.0):
-    return LiquidationOrder(exchange, symbol, symbol.removesuffix("USDT"), price, side, float(usd), int((T0 + t) * 1000))
+    return LiquidationOrder(
+        exchange, symbol, symbol.removesuffix("USDT"), price, side, float(usd), int((T0 + t) * 1000)
+    )
 
 
 def trade(usd, side=2, symbol="BTCUSDT", exchange="Binance", t=0.0):
@@ -72,8 +75,10 @@ def test_cooldown_folds_into_a_summary_sent_when_it_ends(harness):
     lead, long_lead, summary = harness.sent
     assert "💵 Size: $600,000" in lead.text and "➕" not in lead.text
     assert "📈 Side: LONG" in long_lead.text
-    assert summary.text == ("🔁 LIQUIDATION SUMMARY\n📊 Symbol: BTCUSDT\n📉 Side: SHORT\n➕ 2 more since the last alert: $1,500,000\n"
-                            "🏆 Largest: $800,000 SHORT on Bybit @ $56,738.00\n⏰ Time: 19:30:50 – 19:30:51")
+    assert summary.text == (
+        "🔁 LIQUIDATION SUMMARY\n📊 Symbol: BTCUSDT\n📉 Side: SHORT\n➕ 2 more since the last alert: $1,500,000\n"
+        "🏆 Largest: $800,000 SHORT on Bybit @ $56,738.00\n⏰ Time: 19:30:50 – 19:30:51"
+    )
 
 
 def test_a_lead_after_the_cooldown_takes_the_folded_events_along(harness):
@@ -128,7 +133,11 @@ def test_a_redelivered_evaluation_gets_the_same_decision_and_counts_nothing_twic
 
 
 def test_a_busy_chat_gets_digests_and_a_quiet_one_each_alert_at_once(store):
-    harness = Harness(RULES, store, make_settings(TELEGRAM_ALERT_CHAT_IDS=f"{GROUP}", DIGEST_GROUP_WAIT="2", DIGEST_GROUP_INTERVAL="10"))
+    harness = Harness(
+        RULES,
+        store,
+        make_settings(TELEGRAM_ALERT_CHAT_IDS=f"{GROUP}", DIGEST_GROUP_WAIT="2", DIGEST_GROUP_INTERVAL="10"),
+    )
     symbols = ["AUSDT", "BUSDT", "CUSDT", "DUSDT", "EUSDT"]
     for i, symbol in enumerate(symbols):
         harness.event(T0 + 0.2 * i, liq(150_000, symbol=symbol, t=0.2 * i))
@@ -150,7 +159,9 @@ def test_chat_rules_and_mute_apply_at_fan_out(store):
     harness.event(T0 + 200, liq(900_000, t=200))
     harness.run()
     assert [(s.chat_id, s.text.splitlines()[-2]) for s in harness.sent] == [
-        (2, "💵 Size: $900,000"), (3, "💵 Size: $900,000")]
+        (2, "💵 Size: $900,000"),
+        (3, "💵 Size: $900,000"),
+    ]
 
 
 def test_every_engine_key_has_a_ttl(store):
@@ -162,6 +173,10 @@ def test_every_engine_key_has_a_ttl(store):
     harness.run()
     assert len(harness.sent) > 3
     keys = [key.decode() for key in store.redis.scan_iter(count=1000)]
-    assert any(":storm:" in k for k in keys) and any(":digest:" in k for k in keys) and any(":cooldown:" in k for k in keys)
+    assert (
+        any(":storm:" in k for k in keys)
+        and any(":digest:" in k for k in keys)
+        and any(":cooldown:" in k for k in keys)
+    )
     without_ttl = [k for k in keys if store.redis.ttl(k) < 0]
     assert without_ttl == [f"teleglas:chat:{PRIVATE}:settings"]

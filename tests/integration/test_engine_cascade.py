@@ -1,13 +1,14 @@
 """A liquidation cascade through two real workers: thousands of events on a few symbols, some replayed. The
 messages Telegram receives stay inside its limits and account for every qualifying event exactly once."""
+
 import random
 from collections import Counter, defaultdict
 
-from teleglas.accounting import totals
-from teleglas.alerts.rules import parse_rules
-from teleglas.alerts.thresholds import qualifies
-from teleglas.coinglass.events import LiquidationOrder
-from teleglas.local_stack import wait_until
+from teleglas.decide.rules import parse_rules
+from teleglas.decide.thresholds import qualifies
+from teleglas.devstack.local_stack import wait_until
+from teleglas.devstack.readback import totals
+from teleglas.model.events import LiquidationOrder
 from tests.integration.test_delivery_limits import max_in_window
 
 RULES = """
@@ -31,11 +32,14 @@ SYMBOLS = {"BTCUSDT": 60_000.0, "ETHUSDT": 2_400.0, "SOLUSDT": 140.0, "DOGEUSDT"
 PRIVATE, GROUP = 7301, -1007302
 T0_MS = 1_725_478_245_000
 
+
 def test_a_cascade_through_two_workers_is_fully_accounted_for(make_stack, tmp_path):
     rules_path = tmp_path / "rules.toml"
     rules_path.write_text(RULES)
-    stack = make_stack(chat_ids=(str(PRIVATE), str(GROUP)), settings_env={
-        "ALERT_RULES_FILE": str(rules_path), "DIGEST_GROUP_WAIT": "1", "DIGEST_GROUP_INTERVAL": "4"})
+    stack = make_stack(
+        chat_ids=(str(PRIVATE), str(GROUP)),
+        settings_env={"ALERT_RULES_FILE": str(rules_path), "DIGEST_GROUP_WAIT": "1", "DIGEST_GROUP_INTERVAL": "4"},
+    )
     stack.start_redis()
     stack.start_telegram_emulator()
     stack.start_worker("worker-a", concurrency=2)
@@ -47,8 +51,17 @@ def test_a_cascade_through_two_workers_is_fully_accounted_for(make_stack, tmp_pa
     for n in range(3000):
         symbol = rng.choice(list(SYMBOLS))
         usd = rng.choice((rng.randint(5_000, 90_000), rng.randint(100_000, 400_000), rng.randint(500_000, 2_000_000)))
-        events.append(LiquidationOrder(rng.choice(("Binance", "OKX", "Bybit")), symbol, symbol.removesuffix("USDT"),
-                                       SYMBOLS[symbol], rng.choice((1, 2)), float(usd), T0_MS + n * 7))
+        events.append(
+            LiquidationOrder(
+                rng.choice(("Binance", "OKX", "Bybit")),
+                symbol,
+                symbol.removesuffix("USDT"),
+                SYMBOLS[symbol],
+                rng.choice((1, 2)),
+                float(usd),
+                T0_MS + n * 7,
+            )
+        )
     replays = rng.sample(events, 150)  # the same events again, as from a second listener
     stack.enqueue_events([e.to_payload() for e in events + replays])
 
@@ -73,5 +86,7 @@ def test_a_cascade_through_two_workers_is_fully_accounted_for(make_stack, tmp_pa
     assert max_in_window([m["received_at"] for m in messages if m["chat_id"] == GROUP], 60.0) <= 20
     assert any(m["text"].startswith("⚡ LIQUIDATION STORM") or "⚡" in m["text"] for m in messages)
     assert any(m["text"].startswith("🧾 DIGEST") for m in messages)
-    print(f"{len(events)} events, {sum(expected_count.values())} qualifying, {len(messages)} messages "
-          f"({Counter(m['chat_id'] for m in messages)})")
+    print(
+        f"{len(events)} events, {sum(expected_count.values())} qualifying, {len(messages)} messages "
+        f"({Counter(m['chat_id'] for m in messages)})"
+    )

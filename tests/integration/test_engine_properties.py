@@ -1,12 +1,13 @@
 """Property tests over random event streams (hypothesis), against a real redis-server: every qualifying event
 is in exactly one message, no message repeats an event, every message is valid Telegram HTML that fits."""
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from teleglas.alerts.thresholds import qualifies
-from teleglas.coinglass.events import FuturesTrade, LiquidationOrder
-from teleglas.delivery.message_split import split_message
-from teleglas.emulators.telegram_html import parse_html
+from teleglas.decide.thresholds import qualifies
+from teleglas.deliver.message_split import split_message
+from teleglas.devstack.emulators.telegram_html import parse_html
+from teleglas.model.events import FuturesTrade, LiquidationOrder
 from tests.conftest import make_settings
 from tests.integration.engine_harness import Harness
 from tests.integration.test_engine import RULES, T0
@@ -15,15 +16,24 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT", "<b>X</b>USDT", "A&BUSDT")
 CHATS = "42,-1001000000001"
 
 event_strategy = st.builds(
-    lambda kind, symbol, side, usd, exchange, gap: (gap, (LiquidationOrder if kind else FuturesTrade)(
-        exchange, symbol, symbol.removesuffix("USDT"), 100.0, side, float(usd), 0)),
-    st.booleans(), st.sampled_from(SYMBOLS), st.sampled_from((1, 2)),
+    lambda kind, symbol, side, usd, exchange, gap: (
+        gap,
+        (LiquidationOrder if kind else FuturesTrade)(
+            exchange, symbol, symbol.removesuffix("USDT"), 100.0, side, float(usd), 0
+        ),
+    ),
+    st.booleans(),
+    st.sampled_from(SYMBOLS),
+    st.sampled_from((1, 2)),
     st.one_of(st.integers(1_000, 99_999), st.integers(100_000, 3_000_000)),
-    st.sampled_from(("Binance", "OKX", "Bybit<script>")), st.floats(0, 8),
+    st.sampled_from(("Binance", "OKX", "Bybit<script>")),
+    st.floats(0, 8),
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(st.lists(event_strategy, min_size=1, max_size=60), st.integers(0, 3))
 def test_every_qualifying_event_is_in_exactly_one_message(store, stream, repeats):
     store.redis.flushdb()
@@ -33,7 +43,9 @@ def test_every_qualifying_event_is_in_exactly_one_message(store, stream, repeats
     events = []
     for gap, event in stream:
         at += gap
-        event = type(event)(event.exchange, event.symbol, event.base_asset, event.price, event.side, event.usd, int(at * 1000))
+        event = type(event)(
+            event.exchange, event.symbol, event.base_asset, event.price, event.side, event.usd, int(at * 1000)
+        )
         events.append((at, event))
         harness.event(at, event)
         if qualifies(event, RULES.rule_for(event.symbol, event.base_asset, event.exchange), True):

@@ -1,12 +1,13 @@
 """`celery -A teleglas flower` as users run it: basic auth from MONITOR_USER/MONITOR_PASSWORD, and no start
 without them (Flower shows task arguments)."""
+
 import base64
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 
-from teleglas.local_stack import free_port, wait_until
+from teleglas.devstack.local_stack import free_port, wait_until
 from teleglas.settings import PROJECT_ROOT
 
 
@@ -28,7 +29,12 @@ def test_flower_refuses_requests_without_credentials(make_stack):
     stack.start_redis()
     port = free_port()
     flower = stack.start_flower(port)
-    wait_until(lambda: get(f"http://127.0.0.1:{port}/healthcheck") == 200 or not flower.running, 60, 0.2, what="Flower to answer")
+    wait_until(
+        lambda: get(f"http://127.0.0.1:{port}/healthcheck") == 200 or not flower.running,
+        60,
+        0.2,
+        what="Flower to answer",
+    )
     assert flower.running, flower.log_text()[-2000:]
     assert get(f"http://127.0.0.1:{port}/") == 401
     assert get(f"http://127.0.0.1:{port}/api/tasks") == 401
@@ -40,7 +46,13 @@ def test_flower_refuses_requests_without_credentials(make_stack):
 def test_flower_does_not_start_without_credentials(make_stack):
     stack = make_stack()
     stack.start_redis()
-    result = subprocess.run([sys.executable, "-m", "celery", "-A", "teleglas", "flower", f"--port={free_port()}"], cwd=PROJECT_ROOT,
-                            env=stack.env(MONITOR_USER="", MONITOR_PASSWORD=""), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "teleglas", "flower", f"--port={free_port()}"],
+        cwd=PROJECT_ROOT,
+        env=stack.env(MONITOR_USER="", MONITOR_PASSWORD=""),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "Flower needs MONITOR_USER and MONITOR_PASSWORD" in result.stderr

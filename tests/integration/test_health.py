@@ -1,6 +1,7 @@
 """The listener's /health and /metrics through real processes: 200 when alerts can flow, 503 with the reason
 when the WebSocket is down, when no worker beats, when Redis is down, in polling mode when beat does not poll;
 never a secret in it. Metrics parse with prometheus-client's parser and move when events flow."""
+
 import json
 import re
 import time
@@ -9,10 +10,10 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from teleglas.coinglass.events import LiquidationOrder
 from teleglas.dashboard.live import LiveStatus
-from teleglas.local_stack import DEMO_ALERT_TOKEN, DEMO_REST_KEY, DEMO_WS_KEY, free_port, wait_until
-from teleglas.store import Store
+from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, DEMO_REST_KEY, DEMO_WS_KEY, free_port, wait_until
+from teleglas.model.events import LiquidationOrder
+from teleglas.state.store import Store
 from tests.conftest import make_settings
 from tests.integration.conftest import health, write_scenario
 
@@ -31,7 +32,9 @@ def test_health_reports_why_alerts_cannot_flow(make_stack, tmp_path):
     status, report = health(port)
     assert report["status"] == "ok" and report["reasons"] == [] and report["mode"] == "websocket"
     assert report["is_connected"] and report["workers"] == 1 and report["worker_heartbeat_age_s"] < 2
-    assert set(report["queues"]) == {"events", "telegram"} and report["dead_letters"] == 0 and report["last_pong_time"] > 0
+    assert (
+        set(report["queues"]) == {"events", "telegram"} and report["dead_letters"] == 0 and report["last_pong_time"] > 0
+    )
     raw = json.dumps(report)
     assert DEMO_WS_KEY not in raw and DEMO_ALERT_TOKEN not in raw and DEMO_REST_KEY not in raw
 
@@ -62,7 +65,11 @@ def metrics(port: int) -> dict[tuple[str, tuple], float]:
     """GET /metrics parsed with prometheus-client's own parser: {(sample name, sorted labels): value}."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def total(samples: dict, name: str, **labels) -> float:
@@ -84,7 +91,11 @@ def test_metrics_parse_and_move_when_events_flow(make_stack):
     frames = total(samples, "teleglas_ws_frames_total", channel="liquidationOrders")
     events = total(samples, "teleglas_ws_events_total")
     assert frames > 0 and events >= frames
-    assert total(samples, "teleglas_events_evaluated_total") == events == total(samples, "teleglas_listener_published_events_total")
+    assert (
+        total(samples, "teleglas_events_evaluated_total")
+        == events
+        == total(samples, "teleglas_listener_published_events_total")
+    )
     assert total(samples, "teleglas_messages_sent_total") == len(messages) > 0
     # Measured for alerts sent on their own; a start-up notice or a digest has no single frame behind it.
     direct = [m for m in messages if not m["text"].startswith(("✅ TELEGLAS online", "🧾 DIGEST"))]
@@ -112,7 +123,11 @@ def test_polling_mode_health_waits_for_beat(make_stack):
     listener = stack.start_listener(extra_env={"HEALTH_PORT": str(port)})
     wait_until(lambda: _status(port) is not None, 15, 0.2, what="the health endpoint")
     status, report = health(port)
-    assert status == 503 and report["mode"] == "polling" and report["reasons"] == ["no whale poll yet (is celery beat running?)"]
+    assert (
+        status == 503
+        and report["mode"] == "polling"
+        and report["reasons"] == ["no whale poll yet (is celery beat running?)"]
+    )
     assert "whale alerts come from celery beat's REST polling fallback" in listener.log_text()
     stack.start_beat()
     wait_until(lambda: _status(port) == 200, 30, 0.2, what="beat's first whale poll")
@@ -125,8 +140,11 @@ def test_a_chat_that_refuses_the_bot_is_visible_until_the_bot_is_back(make_stack
     """403 → disabled, its alerts in the dead letters; /health says why (503), /metrics counts it, the dashboard
     lists it; the periodic re-check finds the bot re-added and alerts flow to the chat again."""
     refusing, fine = -1007601, -1007602
-    stack = make_stack(scenario=write_scenario(tmp_path / "quiet.jsonl", [{"pause": 0.1}]), chat_ids=(str(refusing), str(fine)),
-                       settings_env={**FAST, "CHAT_RECHECK_INTERVAL": "2"})
+    stack = make_stack(
+        scenario=write_scenario(tmp_path / "quiet.jsonl", [{"pause": 0.1}]),
+        chat_ids=(str(refusing), str(fine)),
+        settings_env={**FAST, "CHAT_RECHECK_INTERVAL": "2"},
+    )
     port = free_port()
     stack.start_redis()
     stack.start_telegram_emulator()
@@ -138,22 +156,33 @@ def test_a_chat_that_refuses_the_bot_is_visible_until_the_bot_is_back(make_stack
     stack.enqueue_events([_liquidation("BTCUSDT", 0)])
     wait_until(lambda: _status(port) == 503, 20, 0.2, what="the refusing chat to show")
     report = health(port)[1]
-    assert report["reasons"] == [f"alert chat {refusing} refuses the bot (Forbidden: bot was kicked from the supergroup chat): "
-                                 "its alerts go to the dead letters"]
+    assert report["reasons"] == [
+        f"alert chat {refusing} refuses the bot (Forbidden: bot was kicked from the supergroup chat): "
+        "its alerts go to the dead letters"
+    ]
     assert [(c["chat_id"], c["configured"]) for c in report["disabled_chats"]] == [(refusing, True)]
     assert metrics(port)[("teleglas_disabled_chats", (("configured", "true"),))] == 1
     snapshot = LiveStatus(Store(stack.redis()), make_settings(TELEGRAM_ALERT_CHAT_IDS=f"{refusing},{fine}")).refresh()
     assert [c["chat_id"] for c in snapshot["disabled_chats"]] == [refusing]  # what the dashboard shows
     stack.enqueue_events([_liquidation("ETHUSDT", 1)])  # missed while disabled: kept, not dropped
-    wait_until(lambda: len(Store(stack.redis()).dead_letters()) == 2, 20, 0.2, what="both missed alerts in the dead letters")
+    wait_until(
+        lambda: len(Store(stack.redis()).dead_letters()) == 2, 20, 0.2, what="both missed alerts in the dead letters"
+    )
     assert {e["reason"] for _, e in Store(stack.redis()).dead_letters()} == {"forbidden", "chat_disabled"}
 
     stack.set_telegram_chats(unblocked=[refusing])  # the bot is re-added
     wait_until(lambda: _status(port) == 200, 30, 0.2, what="the re-check to heal the chat")
     assert "chat=-1007601 takes the bot again" in stack.processes["worker"].log_text()
     stack.enqueue_events([_liquidation("SOLUSDT", 2)])
-    wait_until(lambda: any(m["chat_id"] == refusing for m in stack.telegram_messages()), 20, 0.2, what="alerts to flow to the chat again")
+    wait_until(
+        lambda: any(m["chat_id"] == refusing for m in stack.telegram_messages()),
+        20,
+        0.2,
+        what="alerts to flow to the chat again",
+    )
 
 
 def _liquidation(symbol: str, n: int) -> dict:
-    return LiquidationOrder("Binance", symbol, symbol.removesuffix("USDT"), 100.0, 1, 5_000_000.0, int(time.time() * 1000) + n).to_payload()
+    return LiquidationOrder(
+        "Binance", symbol, symbol.removesuffix("USDT"), 100.0, 1, 5_000_000.0, int(time.time() * 1000) + n
+    ).to_payload()

@@ -1,16 +1,25 @@
 """Hostile and oversized frames over a real WebSocket: each counted, none crashing, no valid event lost."""
+
 import json
 import random
 import threading
 
-from teleglas.coinglass.ws_connection import StreamConfig, StreamConnection
-from teleglas.emulators.coinglass import CoinGlassEmulator
-from teleglas.emulators.scenario import Step, steps_from_frames
-from teleglas.listener import FrameRouter
-from teleglas.local_stack import wait_until
+from teleglas.devstack.emulators.coinglass import CoinGlassEmulator
+from teleglas.devstack.emulators.scenario import Step, steps_from_frames
+from teleglas.devstack.local_stack import wait_until
+from teleglas.source.coinglass.ws_connection import StreamConfig, StreamConnection
+from teleglas.source.listener.frame_router import FrameRouter
 
 KEY = "fault-test-key-0123456789abcdef"
-LIQ = {"baseAsset": "BTC", "exName": "Binance", "price": 56738.0, "side": 2, "symbol": "BTCUSDT", "time": 1725478245120, "volUsd": 1_250_000}
+LIQ = {
+    "baseAsset": "BTC",
+    "exName": "Binance",
+    "price": 56738.0,
+    "side": 2,
+    "symbol": "BTCUSDT",
+    "time": 1725478245120,
+    "volUsd": 1_250_000,
+}
 
 
 class Collector:
@@ -34,11 +43,20 @@ def hostile(rng: random.Random) -> str:
     bad_number = [None, True, [], nested, 10**400, -1, "NaN", "Infinity", "1e999", "not a number"]
     kind = rng.randrange(9)
     if kind == 0:
-        return "".join(rng.choice("{}[]\",:abc\\ \x00é") for _ in range(rng.randrange(1, 60)))
+        return "".join(rng.choice('{}[]",:abc\\ \x00é') for _ in range(rng.randrange(1, 60)))
     if kind == 1:
         return json.dumps(rng.choice([[1, 2], 3.5, "text", None, True]))
     if kind == 2:
-        return json.dumps(rng.choice([{"channel": "liquidationOrders"}, {"data": [LIQ]}, {"channel": 5, "data": []}, {"event": "error", "msg": "bad"}]))
+        return json.dumps(
+            rng.choice(
+                [
+                    {"channel": "liquidationOrders"},
+                    {"data": [LIQ]},
+                    {"channel": 5, "data": []},
+                    {"event": "error", "msg": "bad"},
+                ]
+            )
+        )
     if kind == 3:
         return json.dumps({"channel": "liquidationOrders", "data": rng.choice([5, "str", True])})
     if kind == 4:
@@ -58,7 +76,10 @@ def run_stream(steps, max_message_bytes=10 * 1024 * 1024):
     emulator = CoinGlassEmulator(steps, {KEY}).start()
     collector = Collector()
     router = FrameRouter(collector, max_message_bytes)
-    connection = StreamConnection(StreamConfig(emulator.url, KEY, ("liquidationOrders",), reconnect_delay_s=0.1, max_reconnect_delay_s=0.5), router)
+    connection = StreamConnection(
+        StreamConfig(emulator.url, KEY, ("liquidationOrders",), reconnect_delay_s=0.1, max_reconnect_delay_s=0.5),
+        router,
+    )
     thread = threading.Thread(target=connection.run, daemon=True)
     thread.start()
     try:
@@ -115,12 +136,20 @@ def test_odd_digit_sides_and_spoofed_names_cost_neither_the_connection_nor_a_val
         for channel in ("liquidationOrders", trade_channel):
             data_frame(channel, 2, side=side)
             data_frame(channel, 0, side=side)
-    for patch in ({"symbol": "BTC\u202eTDSU"}, {"exName": "Bin\u200bance"}, {"symbol": "\ud800"}, {"price": "５６７３８"},
-                  {"volUsd": "1_000"}):
+    for patch in (
+        {"symbol": "BTC\u202eTDSU"},
+        {"exName": "Bin\u200bance"},
+        {"symbol": "\ud800"},
+        {"price": "５６７３８"},
+        {"volUsd": "1_000"},
+    ):
         data_frame("liquidationOrders", 1, **patch)
     data_frame("futures_trades@\r\x1b[2J[WS_CLIENT] forged", 1, side=9)
-    for text in ("[" * 100_000 + "]" * 100_000, '{"channel": "liquidationOrders", "data": ' + "[" * 5000,
-                 "not json \x1b[31m"):
+    for text in (
+        "[" * 100_000 + "]" * 100_000,
+        '{"channel": "liquidationOrders", "data": ' + "[" * 5000,
+        "not json \x1b[31m",
+    ):
         texts.append(text)
         counts["bad"] += 1
     texts.append(json.dumps({"channel": "spot_trades@Binance_BTCUSDT@1", "data": [LIQ]}))

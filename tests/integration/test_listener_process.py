@@ -1,19 +1,35 @@
 """The listener process as users run it: SIGTERM mid-stream, Redis outages, two listeners, status in Redis."""
+
 import re
 import signal
 import time
 
-from teleglas.local_stack import wait_until
-from teleglas.store import Store
+from teleglas.devstack.local_stack import wait_until
+from teleglas.state.store import Store
 from tests.integration.conftest import alerted, write_scenario
 
-LIQ = {"baseAsset": "BTC", "exName": "Binance", "price": 56738.0, "side": 2, "symbol": "BTCUSDT", "time": 1725478245120, "volUsd": 1_000}
+LIQ = {
+    "baseAsset": "BTC",
+    "exName": "Binance",
+    "price": 56738.0,
+    "side": 2,
+    "symbol": "BTCUSDT",
+    "time": 1725478245120,
+    "volUsd": 1_000,
+}
 
 
 def numbered_frames(count, per_frame=1, pause_s=0.0):
     steps, n = [], 0
     for _ in range(count):
-        steps.append({"frame": {"channel": "liquidationOrders", "data": [{**LIQ, "time": LIQ["time"] + n + i} for i in range(per_frame)]}})
+        steps.append(
+            {
+                "frame": {
+                    "channel": "liquidationOrders",
+                    "data": [{**LIQ, "time": LIQ["time"] + n + i} for i in range(per_frame)],
+                }
+            }
+        )
         n += per_frame
         if pause_s:
             steps.append({"pause": pause_s})
@@ -36,7 +52,7 @@ def test_sigterm_mid_stream_exits_zero_with_every_parsed_event_in_the_broker(mak
     listener.signal(signal.SIGTERM)
     assert listener.process.wait(15) == 0
     assert time.monotonic() - started < 15
-    frames, events, published, dropped = stopped_counters(listener.log_text())
+    _frames, events, published, dropped = stopped_counters(listener.log_text())
     assert 0 < events < 4000 and published == events and dropped == 0
     queued = stack.queued_events()
     assert [e["time_ms"] for e in queued] == [LIQ["time"] + i for i in range(events)]
@@ -53,7 +69,9 @@ def test_redis_outage_within_the_buffer_bound_loses_nothing_and_keeps_order(make
     assert listener.running
     stack.start_redis(appendonly=True)
     stack.wait_for_replay()
-    wait_until(lambda: len({e["time_ms"] for e in stack.queued_events()}) == 60, 60, what="all 60 events after the outage")
+    wait_until(
+        lambda: len({e["time_ms"] for e in stack.queued_events()}) == 60, 60, what="all 60 events after the outage"
+    )
     listener.signal(signal.SIGTERM)
     assert listener.process.wait(15) == 0
     times = [e["time_ms"] for e in stack.queued_events()]
@@ -66,7 +84,10 @@ def test_redis_outage_within_the_buffer_bound_loses_nothing_and_keeps_order(make
 
 
 def test_redis_outage_beyond_the_bound_drops_the_oldest_and_counts_them(make_stack, tmp_path):
-    stack = make_stack(scenario=write_scenario(tmp_path / "s.jsonl", numbered_frames(60, pause_s=0.1)), settings_env={"LISTENER_BUFFER_MAX_EVENTS": "5"})
+    stack = make_stack(
+        scenario=write_scenario(tmp_path / "s.jsonl", numbered_frames(60, pause_s=0.1)),
+        settings_env={"LISTENER_BUFFER_MAX_EVENTS": "5"},
+    )
     stack.start_redis(appendonly=True)
     stack.start_coinglass_emulator()
     listener = stack.start_listener()
@@ -78,7 +99,7 @@ def test_redis_outage_beyond_the_bound_drops_the_oldest_and_counts_them(make_sta
     time.sleep(1.0)
     listener.signal(signal.SIGTERM)
     assert listener.process.wait(15) == 0
-    frames, events, published, dropped = stopped_counters(listener.log_text())
+    _frames, events, _published, dropped = stopped_counters(listener.log_text())
     times = [e["time_ms"] - LIQ["time"] for e in stack.queued_events()]
     assert events == 60 and dropped > 0
     assert len(times) + dropped == 60  # every event is either in the broker or counted as dropped
@@ -88,11 +109,15 @@ def test_redis_outage_beyond_the_bound_drops_the_oldest_and_counts_them(make_sta
     # were buffered when it tried to publish) is never dropped, so the lost events form one run with at most
     # that one batch of survivors inside it.
     survivors = sorted(set(range(missing[0], missing[-1] + 1)) - set(missing))
-    assert survivors == list(range(survivors[0], survivors[0] + len(survivors))) if survivors else True, f"{missing} {times}"
+    assert survivors == list(range(survivors[0], survivors[0] + len(survivors))) if survivors else True, (
+        f"{missing} {times}"
+    )
 
 
 def test_two_listeners_on_one_stream_alert_once_each_and_report_status(make_stack):
-    stack = make_stack(channels=("liquidationOrders", "futures_trades@Binance_BTCUSDT@10000", "futures_trades@Binance_ETHUSDT@10000"))
+    stack = make_stack(
+        channels=("liquidationOrders", "futures_trades@Binance_BTCUSDT@10000", "futures_trades@Binance_ETHUSDT@10000")
+    )
     stack.start_redis()
     stack.start_telegram_emulator()
     stack.start_coinglass_emulator(min_subscribers=2)

@@ -1,5 +1,6 @@
 """The manual bot end to end: `python bots/manual.py` long-polls the Telegram emulator, asks the CoinGlass
 emulator over REST, keeps chat settings in a real Redis; tests type as users and read the exact replies."""
+
 import json
 import re
 import subprocess
@@ -9,9 +10,9 @@ import urllib.request
 
 import pytest
 
-from teleglas.coinglass.events import LiquidationOrder
-from teleglas.local_stack import DEMO_ALERT_TOKEN, DEMO_MANUAL_TOKEN, LocalStack, free_port, wait_until
+from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, DEMO_MANUAL_TOKEN, LocalStack, free_port, wait_until
 from teleglas.manual.commands import COMMANDS
+from teleglas.model.events import LiquidationOrder
 from teleglas.settings import PROJECT_ROOT
 from tests.integration.conftest import alerted, health
 
@@ -23,8 +24,11 @@ ALERT_GROUP = -1001000000001
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    local = LocalStack(tmp_path_factory.mktemp("manual"), chat_ids=(str(ALERT_GROUP),),
-                       settings_env={"TELEGRAM_ALLOWED_USER_IDS": f"{ALLOWED},22222", "MANUAL_COMMANDS_PER_MINUTE": "30"})
+    local = LocalStack(
+        tmp_path_factory.mktemp("manual"),
+        chat_ids=(str(ALERT_GROUP),),
+        settings_env={"TELEGRAM_ALLOWED_USER_IDS": f"{ALLOWED},22222", "MANUAL_COMMANDS_PER_MINUTE": "30"},
+    )
     try:
         local.start_redis()
         local.start_telegram_emulator(flood_limits=False)
@@ -63,17 +67,24 @@ def test_start_sets_the_command_menu_and_says_where_alerts_come_from(stack):
         menus = json.load(response)
     assert [c["command"] for c in menus[str(MANUAL_BOT)]] == [c.name for c in COMMANDS]
     log = stack.processes["manual-bot"].log_text()
-    assert "[MANUAL] @teleglas_emulator_bot answering 19 commands; automatic whale and liquidation monitoring runs in the alert system" in log
+    assert (
+        "[MANUAL] @teleglas_emulator_bot answering 19 commands; automatic whale and liquidation monitoring runs in the alert system"
+        in log
+    )
     assert DEMO_MANUAL_TOKEN.split(":")[1] not in log
     wait_until(lambda: "getupdates" in [c["method"] for c in stack.telegram_calls()], 10, what="a long poll answered")
     calls = [c["method"] for c in stack.telegram_calls()]
-    assert calls.index("getme") < calls.index("deletewebhook") < calls.index("setmycommands") < calls.index("getupdates")
+    assert (
+        calls.index("getme") < calls.index("deletewebhook") < calls.index("setmycommands") < calls.index("getupdates")
+    )
 
 
 def test_start_and_help_list_every_command(stack):
     start = ask(stack, "/start", chat_id=50004, user_id=50004)
-    assert start.startswith("👋 <b>TELEGLAS</b>: real-time crypto-derivatives alerts and market data.\n"
-                            "Automatic alerts come from the alert bot; this bot answers commands.\n\n<b>Market data</b>\n")
+    assert start.startswith(
+        "👋 <b>TELEGLAS</b>: real-time crypto-derivatives alerts and market data.\n"
+        "Automatic alerts come from the alert bot; this bot answers commands.\n\n<b>Market data</b>\n"
+    )
     assert ask(stack, "/help", chat_id=50004, user_id=50004) == start.split("\n\n", 1)[1]
     for command in COMMANDS:
         if command.name not in ("start", "help", "status"):
@@ -82,36 +93,52 @@ def test_start_and_help_list_every_command(stack):
 
 
 MARKET_CARDS = {
-    "/raw BTC": "\n".join((
-        "📊 <b>BTC</b> market",
-        "💵 Price: $96,850.50 (+1.84% 24h)",
-        "📦 Open interest: $57.80B (+3.50% 24h)",
-        "💸 Funding (OI-weighted): +0.0102%",
-        "🔁 Volume 24h: ≈$84.48B",
-        "⚖️ Long/short 24h: 1.07",
-        "🔥 Liquidations 24h: $278.70M (longs $182.40M, shorts $96.30M)",
-    )),
-    "/liq@teleglas_emulator_bot btcusdt": "\n".join((
-        "🔥 <b>BTC</b> liquidations, all exchanges",
-        " 1h: $11.30M · longs $8.20M · shorts $3.10M",
-        " 4h: $54.10M · longs $41.30M · shorts $12.80M",
-        "12h: $147.50M · longs $96.50M · shorts $51.00M",
-        "24h: $278.70M · longs $182.40M · shorts $96.30M",
-    )),
-    "/funding BTC": "\n".join((
-        "💸 <b>BTC</b> funding rates", "<i>USDT/USD-margined</i>", "Bybit: +0.1520% / 8h", "Binance: +0.0100% / 8h",
-        "<i>Coin-margined</i>", "OKX: -0.0050% / 8h",
-    )),
-    "/oi BTC": "\n".join((
-        "📦 <b>BTC</b> open interest",
-        "All exchanges: $57.80B · 1h +1.2% 4h -0.8% 24h +3.5%",
-        "Binance: $11.20B · 1h +1.5% 4h n/a 24h +4.1%",
-        "CME: $10.30B · 1h +0.2% 4h n/a 24h +1.0%",
-        "Bybit: $7.90B · 1h +2.3% 4h n/a 24h +6.2%",
-    )),
-    "/sentiment": "\n".join((
-        "🧭 <b>Sentiment</b>", "Accounts long/short (Binance BTCUSDT): 52.4% / 47.6% (ratio 1.10)", "Fear &amp; Greed: 72 (greed)",
-    )),
+    "/raw BTC": "\n".join(
+        (
+            "📊 <b>BTC</b> market",
+            "💵 Price: $96,850.50 (+1.84% 24h)",
+            "📦 Open interest: $57.80B (+3.50% 24h)",
+            "💸 Funding (OI-weighted): +0.0102%",
+            "🔁 Volume 24h: ≈$84.48B",
+            "⚖️ Long/short 24h: 1.07",
+            "🔥 Liquidations 24h: $278.70M (longs $182.40M, shorts $96.30M)",
+        )
+    ),
+    "/liq@teleglas_emulator_bot btcusdt": "\n".join(
+        (
+            "🔥 <b>BTC</b> liquidations, all exchanges",
+            " 1h: $11.30M · longs $8.20M · shorts $3.10M",
+            " 4h: $54.10M · longs $41.30M · shorts $12.80M",
+            "12h: $147.50M · longs $96.50M · shorts $51.00M",
+            "24h: $278.70M · longs $182.40M · shorts $96.30M",
+        )
+    ),
+    "/funding BTC": "\n".join(
+        (
+            "💸 <b>BTC</b> funding rates",
+            "<i>USDT/USD-margined</i>",
+            "Bybit: +0.1520% / 8h",
+            "Binance: +0.0100% / 8h",
+            "<i>Coin-margined</i>",
+            "OKX: -0.0050% / 8h",
+        )
+    ),
+    "/oi BTC": "\n".join(
+        (
+            "📦 <b>BTC</b> open interest",
+            "All exchanges: $57.80B · 1h +1.2% 4h -0.8% 24h +3.5%",
+            "Binance: $11.20B · 1h +1.5% 4h n/a 24h +4.1%",
+            "CME: $10.30B · 1h +0.2% 4h n/a 24h +1.0%",
+            "Bybit: $7.90B · 1h +2.3% 4h n/a 24h +6.2%",
+        )
+    ),
+    "/sentiment": "\n".join(
+        (
+            "🧭 <b>Sentiment</b>",
+            "Accounts long/short (Binance BTCUSDT): 52.4% / 47.6% (ratio 1.10)",
+            "Fear &amp; Greed: 72 (greed)",
+        )
+    ),
 }
 
 
@@ -122,8 +149,12 @@ def test_market_data_commands_answer_with_their_card(stack, command):
 
 def test_time_dependent_cards(stack):
     book = ask(stack, "/raw_orderbook btc", chat_id=50002, user_id=50002).splitlines()
-    assert book[:4] == ["📚 <b>BTC</b> order book, Binance BTCUSDT, ±1% of price", "🟢 Bids: $512.30M", "🔴 Asks: $431.80M",
-                        "⚖️ Imbalance: +8.5% (heavier on bids)"]
+    assert book[:4] == [
+        "📚 <b>BTC</b> order book, Binance BTCUSDT, ±1% of price",
+        "🟢 Bids: $512.30M",
+        "🔴 Asks: $431.80M",
+        "⚖️ Imbalance: +8.5% (heavier on bids)",
+    ]
     assert re.fullmatch(r"🕒 As of \d\d:\d\d:\d\d", book[4])
     whales = ask(stack, "/whale", chat_id=50002, user_id=50002).splitlines()
     assert whales[0] == "🐋 <b>Latest whale positions</b> (Hyperliquid)"
@@ -136,72 +167,110 @@ def test_time_dependent_cards(stack):
     assert re.match(r"\w{3} \d\d ", whales[-1])  # a day old: shown with its date
 
 
-@pytest.mark.parametrize("command, reply", [
-    ("/raw", "Which coin? Usage: /raw SYMBOL"),
-    ("/raw XYZ", "Unknown symbol XYZ. Try BTC, ETH, SOL."),
-    ("/raw <img src=x onerror=alert(1)>", "“&lt;img” is not a coin symbol. Usage: /raw SYMBOL"),
-    ("/funding", "Which coin? Usage: /funding SYMBOL"),
-    ("/liq " + "A" * 300, "“" + "A" * 64 + "…” is not a coin symbol. Usage: /liq SYMBOL"),
-    ("/threshold BTC liq", "Usage: /threshold SYMBOL liq|whale USD"),
-    ("/threshold BTC funding 1m", "“funding” is neither liq nor whale. Usage: /threshold SYMBOL liq|whale USD"),
-    ("/threshold BTC liq lots", "“lots” is not an amount in USD like 250000, 250k or 1.5m. Usage: /threshold SYMBOL liq|whale USD"),
-    ("/mute", "For how long? Usage: /mute DURATION"),
-    ("/mute forever", "“forever” is not a duration like 30m, 2h or 1d. Usage: /mute DURATION"),
-    ("/subscribe BTC bogus", "Unknown alert kind “bogus”. Choose from: liquidation, whale, trade, funding, oi."),
-    ("/unsubscribe", "Which coin? Usage: /unsubscribe SYMBOL"),
-    ("/nope", "Unknown command /nope. /help lists the commands."),
-    ("hello", "Send /help for the commands."),
-])
+@pytest.mark.parametrize(
+    "command, reply",
+    [
+        ("/raw", "Which coin? Usage: /raw SYMBOL"),
+        ("/raw XYZ", "Unknown symbol XYZ. Try BTC, ETH, SOL."),
+        ("/raw <img src=x onerror=alert(1)>", "“&lt;img” is not a coin symbol. Usage: /raw SYMBOL"),
+        ("/funding", "Which coin? Usage: /funding SYMBOL"),
+        ("/liq " + "A" * 300, "“" + "A" * 64 + "…” is not a coin symbol. Usage: /liq SYMBOL"),
+        ("/threshold BTC liq", "Usage: /threshold SYMBOL liq|whale USD"),
+        ("/threshold BTC funding 1m", "“funding” is neither liq nor whale. Usage: /threshold SYMBOL liq|whale USD"),
+        (
+            "/threshold BTC liq lots",
+            "“lots” is not an amount in USD like 250000, 250k or 1.5m. Usage: /threshold SYMBOL liq|whale USD",
+        ),
+        ("/mute", "For how long? Usage: /mute DURATION"),
+        ("/mute forever", "“forever” is not a duration like 30m, 2h or 1d. Usage: /mute DURATION"),
+        ("/subscribe BTC bogus", "Unknown alert kind “bogus”. Choose from: liquidation, whale, trade, funding, oi."),
+        ("/unsubscribe", "Which coin? Usage: /unsubscribe SYMBOL"),
+        ("/nope", "Unknown command /nope. /help lists the commands."),
+        ("hello", "Send /help for the commands."),
+    ],
+)
 def test_bad_input_gets_a_short_helpful_answer(stack, command, reply):
     assert ask(stack, command, chat_id=22222, user_id=22222) == reply
 
 
-@pytest.mark.parametrize("fault, reply", [
-    ("plan", "This data is not included in the CoinGlass plan of this bot's API key."),
-    ("rate_limit", "CoinGlass's request limit for this bot is reached. Please try again in a minute."),
-    ("server_error", "CoinGlass is not answering right now. Please try again in a few minutes."),
-    ("bad_key", "CoinGlass refused this bot's API key. The operator needs to check COINGLASS_API_KEY."),
-])
+@pytest.mark.parametrize(
+    "fault, reply",
+    [
+        ("plan", "This data is not included in the CoinGlass plan of this bot's API key."),
+        ("rate_limit", "CoinGlass's request limit for this bot is reached. Please try again in a minute."),
+        ("server_error", "CoinGlass is not answering right now. Please try again in a few minutes."),
+        ("bad_key", "CoinGlass refused this bot's API key. The operator needs to check COINGLASS_API_KEY."),
+    ],
+)
 def test_coinglass_errors_become_answers(stack, fault, reply):
     client = stack.redis()
     for key in client.scan_iter(match="teleglas:rest:cache:*"):
         client.delete(key)
     stack.add_rest_fault("/api/futures/coins-markets", fault)
     assert ask(stack, "/raw ETH", chat_id=50003, user_id=50003) == reply
-    assert ask(stack, "/raw ETH", chat_id=50003, user_id=50003).startswith("📊 <b>ETH</b> market")  # the next one works again
+    assert ask(stack, "/raw ETH", chat_id=50003, user_id=50003).startswith(
+        "📊 <b>ETH</b> market"
+    )  # the next one works again
 
 
 def test_settings_commands_change_this_chat_and_say_so(stack):
     chat = ALLOWED
     settings_key = f"teleglas:chat:{chat}:settings"
-    assert ask(stack, "/alerts", chat) == "\n".join((
-        "🔔 <b>Alerts in this chat</b>", "Coins: none. /subscribe SYMBOL to get alerts here.", "Thresholds: the alert system's own",
-        "Whale alerts: on", "Muted: no"))
-    assert ask(stack, "/subscribe btc liq", chat) == "\n".join((
-        "✅ Subscribed this chat to BTC (liquidations).", "Coins: BTC.",
-        "Alerts come from the alert bot, which must be a member of this chat (or started, in a private chat)."))
-    assert ask(stack, "/subscribe ETHUSDT", chat).startswith("✅ Subscribed this chat to ETH (all alert kinds).\nCoins: BTC, ETH.")
-    assert ask(stack, "/threshold BTC liq 250k", chat) == ("✅ BTC liquidation alerts in this chat from $250,000 up.\n"
-                                                          "The alert system itself starts at $500,000 for BTC, so smaller ones will not appear.")
+    assert ask(stack, "/alerts", chat) == "\n".join(
+        (
+            "🔔 <b>Alerts in this chat</b>",
+            "Coins: none. /subscribe SYMBOL to get alerts here.",
+            "Thresholds: the alert system's own",
+            "Whale alerts: on",
+            "Muted: no",
+        )
+    )
+    assert ask(stack, "/subscribe btc liq", chat) == "\n".join(
+        (
+            "✅ Subscribed this chat to BTC (liquidations).",
+            "Coins: BTC.",
+            "Alerts come from the alert bot, which must be a member of this chat (or started, in a private chat).",
+        )
+    )
+    assert ask(stack, "/subscribe ETHUSDT", chat).startswith(
+        "✅ Subscribed this chat to ETH (all alert kinds).\nCoins: BTC, ETH."
+    )
+    assert ask(stack, "/threshold BTC liq 250k", chat) == (
+        "✅ BTC liquidation alerts in this chat from $250,000 up.\n"
+        "The alert system itself starts at $500,000 for BTC, so smaller ones will not appear."
+    )
     assert ask(stack, "/threshold ETH whale 2.5m", chat) == "✅ ETH whale alerts in this chat from $2,500,000 up."
     muted = ask(stack, "/mute 2h", chat)
     assert re.fullmatch(r"🔕 Alerts muted in this chat until \d\d:\d\d UTC\. /unmute to resume sooner\.", muted)
     assert abs(float(stack.redis().hget(settings_key, "muted_until")) - (time.time() + 7200)) < 30
     assert ask(stack, "/alerts_off_w", chat) == "Whale alerts off in this chat. Liquidation and other alerts continue."
     described = ask(stack, "/alerts", chat).splitlines()
-    assert described[:5] == ["🔔 <b>Alerts in this chat</b>", "Coins: BTC (liquidation), ETH (all kinds)",
-                             "Threshold: BTC liquidations from $250,000", "Threshold: ETH whales from $2,500,000", "Whale alerts: off"]
+    assert described[:5] == [
+        "🔔 <b>Alerts in this chat</b>",
+        "Coins: BTC (liquidation), ETH (all kinds)",
+        "Threshold: BTC liquidations from $250,000",
+        "Threshold: ETH whales from $2,500,000",
+        "Whale alerts: off",
+    ]
     assert described[5].startswith("Muted: until ")
-    assert ask(stack, "/alerts_status", chat) == "\n".join((
-        "🐋 Whale alerts in this chat: off", "System-wide: on",
-        "Source: REST polling fallback (no listener connected in the last LISTENER_STALE_AFTER s)"))
+    assert ask(stack, "/alerts_status", chat) == "\n".join(
+        (
+            "🐋 Whale alerts in this chat: off",
+            "System-wide: on",
+            "Source: REST polling fallback (no listener connected in the last LISTENER_STALE_AFTER s)",
+        )
+    )
     assert ask(stack, "/unmute", chat) == "🔔 Alerts resumed in this chat."
     assert ask(stack, "/unmute", chat) == "This chat was not muted."
     assert ask(stack, "/alerts_on_w", chat) == "🐋 Whale alerts on in this chat."
-    assert ask(stack, "/unsubscribe DOGE", chat) == "This chat is not subscribed to DOGE. /alerts shows its subscriptions."
+    assert (
+        ask(stack, "/unsubscribe DOGE", chat) == "This chat is not subscribed to DOGE. /alerts shows its subscriptions."
+    )
     assert ask(stack, "/unsubscribe BTC", chat) == "Unsubscribed this chat from BTC. Coins: ETH."
-    assert ask(stack, "/unsubscribe ETH", chat) == ("Unsubscribed this chat from ETH. No coins left: this chat gets no alerts now. "
-                                                    "/subscribe SYMBOL to start again.")
+    assert ask(stack, "/unsubscribe ETH", chat) == (
+        "Unsubscribed this chat from ETH. No coins left: this chat gets no alerts now. "
+        "/subscribe SYMBOL to start again."
+    )
     fields = {k.decode(): v.decode() for k, v in stack.redis().hgetall(settings_key).items()}
     assert fields == {"liquidation_min_usd:BTC": "250000", "whale_min_usd:ETH": "2500000"}
     assert stack.redis().smembers("teleglas:subscribers") == set()
@@ -209,23 +278,38 @@ def test_settings_commands_change_this_chat_and_say_so(stack):
 
 def test_allowlist_group_admins_and_channel_posts(stack):
     refused = ask(stack, "/subscribe BTC", chat_id=OTHER, user_id=OTHER)
-    assert refused == f"Changing alerts is limited to the users in TELEGRAM_ALLOWED_USER_IDS. Your Telegram user id is <code>{OTHER}</code>."
-    assert ask(stack, "/raw BTC", chat_id=OTHER, user_id=OTHER) == MARKET_CARDS["/raw BTC"]  # market data is public by default
-    assert ask(stack, "/alerts", chat_id=OTHER, user_id=OTHER).startswith("🔔 <b>Alerts in this chat</b>")  # reading is for anyone
+    assert (
+        refused
+        == f"Changing alerts is limited to the users in TELEGRAM_ALLOWED_USER_IDS. Your Telegram user id is <code>{OTHER}</code>."
+    )
+    assert (
+        ask(stack, "/raw BTC", chat_id=OTHER, user_id=OTHER) == MARKET_CARDS["/raw BTC"]
+    )  # market data is public by default
+    assert ask(stack, "/alerts", chat_id=OTHER, user_id=OTHER).startswith(
+        "🔔 <b>Alerts in this chat</b>"
+    )  # reading is for anyone
 
     assert ask(stack, "/mute 1h", ADMIN_GROUP, ALLOWED) == "Only this group's admins can change its alerts."
     stack.set_telegram_chats(admins={str(ADMIN_GROUP): [ALLOWED]})
     assert ask(stack, "/mute 1h", ADMIN_GROUP, ALLOWED).startswith("🔕 Alerts muted in this chat until ")
-    assert ask(stack, "/mute 1h", ADMIN_GROUP, OTHER).startswith("Changing alerts is limited to the users in TELEGRAM_ALLOWED_USER_IDS.")
+    assert ask(stack, "/mute 1h", ADMIN_GROUP, OTHER).startswith(
+        "Changing alerts is limited to the users in TELEGRAM_ALLOWED_USER_IDS."
+    )
     channel_reply = ask(stack, "/subscribe BTC", "@desk_channel", reply_chat=-1001000000000)
-    assert channel_reply == "A channel post cannot change alerts: the bot cannot tell who sent it. Use a private chat or a group."
+    assert (
+        channel_reply
+        == "A channel post cannot change alerts: the bot cannot tell who sent it. Use a private chat or a group."
+    )
 
 
 def test_commands_meant_for_others_get_no_answer(stack):
     assert_silent(stack, "/liq@SomeOtherBot BTC", ADMIN_GROUP, 22222)  # another bot's command in a group
     assert_silent(stack, "/nope", ADMIN_GROUP, 22222)  # unknown, and not addressed to us
     assert_silent(stack, "good morning", ADMIN_GROUP, 22222)  # chat in a group
-    assert ask(stack, "/nope@teleglas_emulator_bot", ADMIN_GROUP, 22222) == "Unknown command /nope. /help lists the commands."
+    assert (
+        ask(stack, "/nope@teleglas_emulator_bot", ADMIN_GROUP, 22222)
+        == "Unknown command /nope. /help lists the commands."
+    )
 
 
 def test_per_user_rate_limit_refuses_politely_once(stack):
@@ -244,8 +328,13 @@ def test_per_user_rate_limit_refuses_politely_once(stack):
 
 
 def _run_bot(stack, **env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(PROJECT_ROOT / "bots" / "manual.py")], env=stack.env(**env), capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "bots" / "manual.py")],
+        env=stack.env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_refuses_to_start_with_the_alert_token_or_none(stack):
@@ -265,7 +354,12 @@ def test_health_reports_polling_and_redis(make_stack):
     stack.start_manual_bot(extra_env={"MANUAL_HEALTH_PORT": str(port)})
     wait_until(lambda: health(port)[0] == 200, 10, what="a healthy bot")
     status, report = health(port)
-    assert report["status"] == "ok" and report["polling_alive"] and report["redis_reachable"] and report["last_update_age_s"] is None
+    assert (
+        report["status"] == "ok"
+        and report["polling_alive"]
+        and report["redis_reachable"]
+        and report["last_update_age_s"] is None
+    )
     assert DEMO_MANUAL_TOKEN not in json.dumps(report)
     stack.processes["redis"].stop()
     status, report = health(port)
@@ -273,7 +367,9 @@ def test_health_reports_polling_and_redis(make_stack):
 
 
 def _liquidation(coin, usd, side, seconds_ago):
-    return LiquidationOrder("Binance", f"{coin}USDT", coin, 100.0, side, float(usd), int((time.time() - seconds_ago) * 1000)).to_payload()
+    return LiquidationOrder(
+        "Binance", f"{coin}USDT", coin, 100.0, side, float(usd), int((time.time() - seconds_ago) * 1000)
+    ).to_payload()
 
 
 def test_a_subscription_and_threshold_set_through_the_bot_change_what_the_engine_sends(make_stack):
@@ -284,24 +380,35 @@ def test_a_subscription_and_threshold_set_through_the_bot_change_what_the_engine
     stack.start_worker()
     stack.start_manual_bot()
     assert ask(stack, "/subscribe ETH liq", ALLOWED).startswith("✅ Subscribed this chat to ETH (liquidations).")
-    assert ask(stack, "/threshold ETH liq 2m", ALLOWED).startswith("✅ ETH liquidation alerts in this chat from $2,000,000 up.")
+    assert ask(stack, "/threshold ETH liq 2m", ALLOWED).startswith(
+        "✅ ETH liquidation alerts in this chat from $2,000,000 up."
+    )
 
-    stack.enqueue_events([_liquidation("ETH", 900_000, 1, 3), _liquidation("ETH", 2_500_000, 2, 2), _liquidation("BTC", 700_000, 1, 1)])
+    stack.enqueue_events(
+        [_liquidation("ETH", 900_000, 1, 3), _liquidation("ETH", 2_500_000, 2, 2), _liquidation("BTC", 700_000, 1, 1)]
+    )
     messages = stack.wait_for_idle(settle_s=1.0)
     to_group = [m for m in messages if m["bot_id"] == ALERT_BOT and m["chat_id"] == ALERT_GROUP]
     to_user = [m for m in messages if m["bot_id"] == ALERT_BOT and m["chat_id"] == ALLOWED]
     assert sorted(alerted(to_group)) == ["BTCUSDT", "ETHUSDT", "ETHUSDT"]  # the configured chat gets every alert
     assert alerted(to_user) == ["ETHUSDT"] and "$2,500,000" in to_user[0]["text"]  # only ETH, only from $2M
 
-    assert ask(stack, "/unsubscribe ETH", ALLOWED).endswith("this chat gets no alerts now. /subscribe SYMBOL to start again.")
+    assert ask(stack, "/unsubscribe ETH", ALLOWED).endswith(
+        "this chat gets no alerts now. /subscribe SYMBOL to start again."
+    )
     stack.enqueue_events([_liquidation("SOL", 3_000_000, 1, 0)])  # a coin without a cooldown running
     messages = stack.wait_for_idle(settle_s=1.0)
-    assert len([m for m in messages if m["bot_id"] == ALERT_BOT and m["chat_id"] == ALLOWED]) == 1  # nothing new after /unsubscribe
+    assert (
+        len([m for m in messages if m["bot_id"] == ALERT_BOT and m["chat_id"] == ALLOWED]) == 1
+    )  # nothing new after /unsubscribe
 
     sent = len([m for m in messages if m["bot_id"] == ALERT_BOT])
     status = ask(stack, "/status", ALLOWED).splitlines()
     assert status[0] == "🩺 <b>TELEGLAS status</b>"
-    assert status[1] == "WebSocket: not streaming: REST polling fallback (no listener connected in the last LISTENER_STALE_AFTER s)"
+    assert (
+        status[1]
+        == "WebSocket: not streaming: REST polling fallback (no listener connected in the last LISTENER_STALE_AFTER s)"
+    )
     assert status[2] == "Queues: events 0 · telegram 0"
     assert re.fullmatch(r"Workers: 1, last heartbeat \d+ s ago", status[3])
     assert status[4:] == [f"Messages sent in the last hour: {sent}", "Dead letters: 0"]

@@ -1,12 +1,13 @@
 """Celery beat and the CoinGlass REST API through real processes: the whale fallback, funding and
 open-interest checks, two beats by mistake, and the start-up notice."""
+
 import json
 import time
 
 from teleglas.defines import TASK_POLL_WHALES
-from teleglas.emulators.coinglass_rest import DEFAULT_REST_DATA
-from teleglas.local_stack import wait_until
-from teleglas.store import Store
+from teleglas.devstack.emulators.coinglass_rest import DEFAULT_REST_DATA
+from teleglas.devstack.local_stack import wait_until
+from teleglas.state.store import Store
 from tests.integration.conftest import alerted
 
 NO_WS_KEY = {"COINGLASS_API_KEY_WS": ""}
@@ -34,12 +35,19 @@ def test_without_a_ws_key_whale_alerts_come_from_rest_once(make_stack):
     # BTC $12.4M long and ETH $5.2M short qualify; SOL $298k is under the majors' $1M; a day-old BTC record is ignored.
     assert sorted(alerted(messages)) == ["BTC", "ETH"]
     first = messages[0]["text"]
-    assert first.startswith("🐋 WHALE POSITION ALERT\n📍 Exchange: Hyperliquid\n📊 Symbol: BTC\n💰 Entry: $96,850.50\n📈 Side: LONG (opened)")
+    assert first.startswith(
+        "🐋 WHALE POSITION ALERT\n📍 Exchange: Hyperliquid\n📊 Symbol: BTC\n💰 Entry: $96,850.50\n📈 Side: LONG (opened)"
+    )
     assert "👤 Trader: 0x3f2a…8192" in first and "🎯 Confidence: " in first
 
     poll_whales(stack)  # the same records again, as a later poll or a second beat sees them
     worker_log = stack.processes["worker"].log_text
-    wait_until(lambda: worker_log().count("whale fallback poll (no COINGLASS_API_KEY_WS)") == 2, 20, 0.1, what="the second poll")
+    wait_until(
+        lambda: worker_log().count("whale fallback poll (no COINGLASS_API_KEY_WS)") == 2,
+        20,
+        0.1,
+        what="the second poll",
+    )
     assert "whale fallback poll (no COINGLASS_API_KEY_WS): 0 alert(s)" in worker_log()
     assert rest_requests(stack) == 1  # served from the shared cache
     assert stack.wait_for_idle(settle_s=3) == messages
@@ -54,14 +62,24 @@ def test_fallback_idles_while_a_listener_streams_and_resumes_when_its_status_goe
     store = Store(stack.redis())
     store.write_listener_status("host-1", {"is_connected": 1, "updated_at": time.time()}, ttl_s=60)
     poll_whales(stack)
-    wait_until(lambda: "whale fallback idle: a listener is streaming" in stack.processes["worker"].log_text(), 20, 0.1, what="the idle poll")
+    wait_until(
+        lambda: "whale fallback idle: a listener is streaming" in stack.processes["worker"].log_text(),
+        20,
+        0.1,
+        what="the idle poll",
+    )
     assert rest_requests(stack) == 0 and stack.wait_for_idle() == []
 
-    store.write_listener_status("host-1", {"is_connected": 1, "updated_at": time.time() - 120}, ttl_s=60)  # stopped updating
+    store.write_listener_status(
+        "host-1", {"is_connected": 1, "updated_at": time.time() - 120}, ttl_s=60
+    )  # stopped updating
     poll_whales(stack)
     wait_until(lambda: rest_requests(stack) == 1, 20, 0.1, what="the fallback to resume")
     assert sorted(alerted(stack.wait_for_idle(settle_s=3))) == ["BTC", "ETH"]
-    assert "whale fallback poll (no listener connected in the last LISTENER_STALE_AFTER s): 2 alert(s)" in stack.processes["worker"].log_text()
+    assert (
+        "whale fallback poll (no listener connected in the last LISTENER_STALE_AFTER s): 2 alert(s)"
+        in stack.processes["worker"].log_text()
+    )
 
 
 def test_two_beats_run_every_check_and_alert_once(make_stack, tmp_path):
@@ -70,8 +88,14 @@ def test_two_beats_run_every_check_and_alert_once(make_stack, tmp_path):
         record["create_time"] = int((time.time() - record.pop("create_time_age_s")) * 1000)
     rest_data = tmp_path / "rest.json"
     rest_data.write_text(json.dumps(data))
-    intervals = {"WHALE_POLL_INTERVAL": "1", "FUNDING_CHECK_INTERVAL": "1", "OI_CHECK_INTERVAL": "1", "OI_SYMBOLS": "BTC,ETH", "OI_WINDOW": "60",
-                 "COINGLASS_REQUESTS_PER_MINUTE": "1000"}
+    intervals = {
+        "WHALE_POLL_INTERVAL": "1",
+        "FUNDING_CHECK_INTERVAL": "1",
+        "OI_CHECK_INTERVAL": "1",
+        "OI_SYMBOLS": "BTC,ETH",
+        "OI_WINDOW": "60",
+        "COINGLASS_REQUESTS_PER_MINUTE": "1000",
+    }
     stack = make_stack(chat_ids=("42",), settings_env={**NO_WS_KEY, **intervals})
     stack.start_redis()
     stack.start_telegram_emulator()
@@ -79,11 +103,15 @@ def test_two_beats_run_every_check_and_alert_once(make_stack, tmp_path):
     stack.start_worker()
     stack.start_beat("beat-a")
     stack.start_beat("beat-b")  # by mistake
-    wait_until(lambda: rest_requests(stack, "/api/futures/open-interest/exchange-list") >= 4, 30, 0.2, what="the checks to run")
+    wait_until(
+        lambda: rest_requests(stack, "/api/futures/open-interest/exchange-list") >= 4, 30, 0.2, what="the checks to run"
+    )
 
     data["/api/futures/open-interest/exchange-list"]["BTC"][0]["open_interest_usd"] *= 1.08  # an 8 % jump
     rest_data.write_text(json.dumps(data))
-    wait_until(lambda: "+8.00%" in "\n".join(m["text"] for m in stack.telegram_messages()), 30, 0.2, what="the OI alert")
+    wait_until(
+        lambda: "+8.00%" in "\n".join(m["text"] for m in stack.telegram_messages()), 30, 0.2, what="the OI alert"
+    )
     time.sleep(4)  # more rounds of every check from both beats
     assert stack.processes["beat-a"].running and stack.processes["beat-b"].running
     stack.processes["beat-a"].stop()

@@ -1,10 +1,11 @@
 """The shared rate limiter against a real redis-server: spacing, queue order, pauses, many senders at once."""
+
 import threading
 import time
 
 import pytest
 
-from teleglas.delivery.ratelimit import RateLimiter, RateLimits, is_group_chat
+from teleglas.deliver.ratelimit import RateLimiter, RateLimits, is_group_chat
 from tests.conftest import make_settings
 
 LIMITS = RateLimits(bot_interval_s=0.01, chat_interval_s=0.2, group_interval_s=0.5, max_inline_wait_s=0.05)

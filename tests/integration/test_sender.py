@@ -1,14 +1,15 @@
 """The send stages without Celery: real redis-server, the Telegram emulator in-process, one Sender."""
+
 import threading
 import time
 
 import pytest
 
-from teleglas.delivery.ratelimit import RateLimiter, RateLimits
-from teleglas.delivery.sender import Sender, SendJob, Status
-from teleglas.delivery.telegram import TelegramClient
-from teleglas.emulators.telegram import Fault, FloodLimits, TelegramEmulator
-from teleglas.local_stack import wait_until
+from teleglas.deliver.ratelimit import RateLimiter, RateLimits
+from teleglas.deliver.sender import Sender, SendJob, Status
+from teleglas.deliver.telegram import TelegramClient
+from teleglas.devstack.emulators.telegram import Fault, FloodLimits, TelegramEmulator
+from teleglas.devstack.local_stack import wait_until
 from tests.conftest import make_settings
 
 TOKEN = "100000003:senderStageTestTokenForTheEmulator"
@@ -73,7 +74,9 @@ def test_empty_text_is_dropped_without_a_call(sender, emulator):
 def test_a_missing_token_dead_letters_instead_of_crashing(emulator, store):
     settings = make_settings()
     client = TelegramClient(emulator.url, "", settings.telegram_timeout_s)
-    sender = Sender(client, store, RateLimiter(store.redis, client.bot_id, RateLimits.from_settings(settings)), settings)
+    sender = Sender(
+        client, store, RateLimiter(store.redis, client.bot_id, RateLimits.from_settings(settings)), settings
+    )
     outcome = sender.run(SendJob(42, "no token configured", "alert-6"), "t1")
     assert outcome.status is Status.DEAD_LETTER and emulator.calls == []
     assert "TELEGRAM_ALERT_TOKEN is missing" in store.dead_letters()[0][1]["description"]
@@ -91,7 +94,9 @@ def test_a_send_long_after_its_news_says_it_is_delayed(sender, emulator):
 
 
 def _long_text(lines: int = 150) -> str:
-    return "\n".join(f"<b>{i:03d}</b> BTCUSDT short liquidated on Binance for $1,250,000 at $56,738.00" for i in range(lines))
+    return "\n".join(
+        f"<b>{i:03d}</b> BTCUSDT short liquidated on Binance for $1,250,000 at $56,738.00" for i in range(lines)
+    )
 
 
 def _send_all(sender, job, owner):
@@ -104,18 +109,24 @@ def _send_all(sender, job, owner):
         job = outcome.job
 
 
-@pytest.mark.parametrize("refusal", ["Bad Request: message is too long", "Bad Request: can't parse entities: unsupported start tag"])
+@pytest.mark.parametrize(
+    "refusal", ["Bad Request: message is too long", "Bad Request: can't parse entities: unsupported start tag"]
+)
 def test_a_text_split_again_after_part_one_went_out_does_not_send_part_one_twice(sender, emulator, refusal):
     text = _long_text()
     first = sender.run(SendJob(42, text, "long"), "t1")
-    assert first.status is Status.LATER and len(emulator.messages) == 1  # part 1 sent; part 2 waits for the chat's next slot
+    assert (
+        first.status is Status.LATER and len(emulator.messages) == 1
+    )  # part 1 sent; part 2 waits for the chat's next slot
     emulator.add_fault(Fault(400, refusal))  # Telegram refuses part 2: smaller parts, or plain text, for the rest
     done = _send_all(sender, first.job, "t1")
     assert done.status is Status.SENT
     texts = [m["text"] for m in emulator.messages]
     assert len(texts) == len(set(texts)) >= 3  # nothing twice
     plain = [line.replace("<b>", "").replace("</b>", "") for line in "\n".join(texts).split("\n")]
-    assert plain == [line.replace("<b>", "").replace("</b>", "") for line in text.split("\n")]  # every line once, in order
+    assert plain == [
+        line.replace("<b>", "").replace("</b>", "") for line in text.split("\n")
+    ]  # every line once, in order
     again = sender.run(SendJob(42, text, "long"), "t2")  # a copy of the task: every part is recorded
     assert again.status is Status.ALREADY_SENT and len(again.message_ids) == len(texts)
     assert len(emulator.messages) == len(texts)
@@ -131,9 +142,13 @@ def test_a_lease_outlives_a_request_slower_than_the_lease(emulator, store):
     result: list = []
     thread = threading.Thread(target=lambda: result.append(first.run(SendJob(42, "slow", "slow-1"), "copy-a")))
     thread.start()
-    wait_until(lambda: store.delivery_state("slow-1", 42).sending_owner == "copy-a", 5, 0.05, what="the first copy to claim")
+    wait_until(
+        lambda: store.delivery_state("slow-1", 42).sending_owner == "copy-a", 5, 0.05, what="the first copy to claim"
+    )
     time.sleep(8.5)  # past the lease's first length: only renewal keeps it
-    second = Sender(client, store, RateLimiter(store.redis, client.bot_id, RateLimits.from_settings(settings)), settings)
+    second = Sender(
+        client, store, RateLimiter(store.redis, client.bot_id, RateLimits.from_settings(settings)), settings
+    )
     waiting = second.run(SendJob(42, "slow", "slow-1"), "copy-b")
     assert waiting.status is Status.LATER and store.delivery_state("slow-1", 42).sending_owner == "copy-a"
     thread.join(15)
@@ -146,11 +161,20 @@ def test_a_refused_chat_is_disabled_its_alerts_kept_and_it_heals_when_the_bot_is
     settings = make_settings()
     client = TelegramClient(emulator.url, TOKEN, settings.telegram_timeout_s)
     rechecks: list = []
-    sender = Sender(client, store, RateLimiter(store.redis, client.bot_id, RateLimits.from_settings(settings)), settings, recheck=rechecks.append)
+    sender = Sender(
+        client,
+        store,
+        RateLimiter(store.redis, client.bot_id, RateLimits.from_settings(settings)),
+        settings,
+        recheck=rechecks.append,
+    )
     emulator.set_chat_states(blocked=[-1009001])
     assert sender.run(SendJob(-1009001, "refused", "d-1"), "t1").status is Status.DEAD_LETTER
     assert sender.run(SendJob(-1009001, "not tried", "d-2"), "t2").status is Status.DEAD_LETTER
-    assert [(e["alert_id"], e["reason"]) for _, e in store.dead_letters()] == [("d-2", "chat_disabled"), ("d-1", "forbidden")]
+    assert [(e["alert_id"], e["reason"]) for _, e in store.dead_letters()] == [
+        ("d-2", "chat_disabled"),
+        ("d-1", "forbidden"),
+    ]
     assert rechecks == [-1009001]  # asked again later (due work), once
     sender.recheck_chat(-1009001)  # still kicked: asked again later
     assert rechecks == [-1009001, -1009001] and -1009001 in store.disabled_chats()

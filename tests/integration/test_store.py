@@ -1,6 +1,7 @@
 """Event dedupe, delivery records, chat state and dead letters against a real redis-server."""
-from teleglas.engine_store import DIRECT, EngineStore
-from teleglas.store import delivery_key, event_key
+
+from teleglas.state.engine import DIRECT, EngineStore
+from teleglas.state.store import delivery_key, event_key
 
 
 def test_first_claimer_and_its_redelivery_win_others_lose(store):
@@ -37,7 +38,9 @@ def test_migration_moves_chat_settings_and_rewrites_older_migrations(store):
     store.migrate_chat(-3001, -4001)  # an older hop that must now lead to the newest id
     assert store.migrate_chat(-4001, -1004001) == 2
     assert store.chat_settings(-1004001) == {"liquidation_min_usd": "250000"}
-    assert store.chat_settings(-4001) == {} and -4001 not in store.disabled_chats() and -1004001 in store.disabled_chats()
+    assert (
+        store.chat_settings(-4001) == {} and -4001 not in store.disabled_chats() and -1004001 in store.disabled_chats()
+    )
     assert store.chat_migrations() == {-3001: -1004001, -4001: -1004001}
     assert store.chat_route(-3001, "bot").chat_id == -1004001
 
@@ -47,7 +50,9 @@ def test_alert_chats_follow_migrations_and_mark_disabled_chats(store):
     assert store.disable_chat(42, "Forbidden: bot was blocked by the user")
     assert not store.disable_chat(42, "again")  # only the first refusal is news
     assert store.alert_chats((-4001, 42, "@news", -1004001)) == [(-1004001, False), (42, True), ("@news", False)]
-    assert store.disabled_chats() == {42: {"reason": "Forbidden: bot was blocked by the user", "since": store.disabled_chats()[42]["since"]}}
+    assert store.disabled_chats() == {
+        42: {"reason": "Forbidden: bot was blocked by the user", "since": store.disabled_chats()[42]["since"]}
+    }
     assert store.enable_chat(42) and store.alert_chats((42,)) == [(42, False)] and store.disabled_chats() == {}
 
 
@@ -62,7 +67,11 @@ def test_a_part_of_a_split_text_records_where_the_next_part_begins(store):
     store.record_delivery("alert", 42, 7, 60, next_part=(12, 0))
     store.record_delivery("alert/12.0", 42, 8, 60, next_part=(20, 4096))
     store.record_delivery("alert/20.4096", 42, 9, 60)
-    assert [store.delivery_state(p, 42).next_part for p in ("alert", "alert/12.0", "alert/20.4096")] == [(12, 0), (20, 4096), None]
+    assert [store.delivery_state(p, 42).next_part for p in ("alert", "alert/12.0", "alert/20.4096")] == [
+        (12, 0),
+        (20, 4096),
+        None,
+    ]
     assert store.delivery_state("alert/12.0", 42).message_id == 8
 
 
@@ -92,5 +101,7 @@ def test_a_redelivered_route_asks_again_for_the_digest_flush(store):
     assert first.decision == "buffered" and first.flush_due_s == 2.0
     again = engine_store.route("a2", chat, "entry-a2", 3.0, 2.0, 10.0, 600, now + 1.0)  # the redelivery
     assert again.decision == "buffered" and abs(again.flush_due_s - 1.5) < 1e-6
-    assert engine_store.route("a1", chat, "entry-a1", 3.0, 2.0, 10.0, 600, now + 1.0).flush_due_s == 0  # a direct send asks for none
+    assert (
+        engine_store.route("a1", chat, "entry-a1", 3.0, 2.0, 10.0, 600, now + 1.0).flush_due_s == 0
+    )  # a direct send asks for none
     assert store.redis.llen(f"teleglas:digest:{chat}:buffer") == 1  # and nothing was buffered twice

@@ -1,15 +1,16 @@
 """A failing task never drops its work: a Redis call that fails inside each task (the connection dropped by a
 proxy, more often than redis-py retries on its own) is retried as due work under the same task id, and the
 work completes exactly once; a task that keeps failing ends in the dead letters with its reason."""
+
 import re
 import subprocess
 import sys
 import time
 
-from teleglas.accounting import totals
-from teleglas.coinglass.events import LiquidationOrder
-from teleglas.local_stack import wait_until
-from teleglas.store import Store
+from teleglas.devstack.local_stack import wait_until
+from teleglas.devstack.readback import totals
+from teleglas.model.events import LiquidationOrder
+from teleglas.state.store import Store
 from tests.support.redis_fault_proxy import RedisFaultProxy
 
 GROUP = -1007501
@@ -22,7 +23,9 @@ cooldown_s = 2
 
 
 def liquidation(symbol: str, usd: float, offset_ms: int) -> dict:
-    return LiquidationOrder("Binance", symbol, symbol.removesuffix("USDT"), 50_000.0, 1, usd, int(time.time() * 1000) + offset_ms).to_payload()
+    return LiquidationOrder(
+        "Binance", symbol, symbol.removesuffix("USDT"), 50_000.0, 1, usd, int(time.time() * 1000) + offset_ms
+    ).to_payload()
 
 
 def start(make_stack, tmp_path, **settings):
@@ -45,17 +48,30 @@ def test_one_failing_redis_call_in_each_task_costs_a_retry_not_an_alert(make_sta
     }
     # State through the proxy; the broker straight to Redis (its own reconnects are kombu's business).
     worker = stack.start_worker(extra_env={"REDIS_URL": proxy.url, "CELERY_BROKER_URL": stack.redis_url})
-    stack.enqueue_events([
-        liquidation("BTCUSDT", 1_000_000, 0),  # lead: a message of its own
-        liquidation("ETHUSDT", 1_500_000, 10),  # the group had a message within 3 s: into its digest
-        liquidation("BTCUSDT", 2_000_000, 20),  # within BTC's cooldown: folded, summarized when it ends
-    ], batch=3)
+    stack.enqueue_events(
+        [
+            liquidation("BTCUSDT", 1_000_000, 0),  # lead: a message of its own
+            liquidation("ETHUSDT", 1_500_000, 10),  # the group had a message within 3 s: into its digest
+            liquidation("BTCUSDT", 2_000_000, 20),  # within BTC's cooldown: folded, summarized when it ends
+        ],
+        batch=3,
+    )
 
-    wait_until(lambda: stack.pending_tasks() == 0 and totals(m["text"] for m in stack.telegram_messages())[0] == {"BTCUSDT": 2, "ETHUSDT": 1},
-               60, 0.2, what="every event in a message")
+    wait_until(
+        lambda: (
+            stack.pending_tasks() == 0
+            and totals(m["text"] for m in stack.telegram_messages())[0] == {"BTCUSDT": 2, "ETHUSDT": 1}
+        ),
+        60,
+        0.2,
+        what="every event in a message",
+    )
     messages = stack.wait_for_idle(settle_s=1.0)
     count, usd = totals(m["text"] for m in messages)
-    assert (dict(count), usd) == ({"BTCUSDT": 2, "ETHUSDT": 1}, {"BTCUSDT": 3_000_000, "ETHUSDT": 1_500_000})  # once each
+    assert (dict(count), usd) == (
+        {"BTCUSDT": 2, "ETHUSDT": 1},
+        {"BTCUSDT": 3_000_000, "ETHUSDT": 1_500_000},
+    )  # once each
     assert Store(stack.redis()).dead_letters() == []
     log = worker.log_text()
     for task, rule in rules.items():
@@ -72,13 +88,24 @@ def test_a_task_that_keeps_failing_ends_in_the_dead_letters_with_its_reason(make
     stack.enqueue_events([event])
     store = Store(stack.redis())
     wait_until(lambda: store.dead_letters(), 60, 0.2, what="the dead letter")
-    (_, letter), = store.dead_letters()
-    assert (letter["task"], letter["reason"], letter["attempts"], letter["args"]) == ("teleglas.process_events", "ConnectionError", 3, [[[event, None]]])
+    ((_, letter),) = store.dead_letters()
+    assert (letter["task"], letter["reason"], letter["attempts"], letter["args"]) == (
+        "teleglas.process_events",
+        "ConnectionError",
+        3,
+        [[[event, None]]],
+    )
     assert "failed 3 times, dead-lettered" in worker.log_text()
     assert stack.telegram_messages() == []
 
     proxy.rules.clear()  # Redis answers again: an operator replays the task under its own id
-    replay = subprocess.run([sys.executable, "-m", "teleglas.deadletters", "replay"], env=stack.env(), capture_output=True, text=True, timeout=60)
+    replay = subprocess.run(
+        [sys.executable, "-m", "teleglas.ops.deadletters", "replay"],
+        env=stack.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert replay.returncode == 0 and "replayed 1 dead letter(s)" in replay.stdout
     wait_until(lambda: len(stack.telegram_messages()) == 1, 30, 0.1, what="the replayed event's alert")
     assert store.dead_letters() == [] and totals(m["text"] for m in stack.telegram_messages())[0] == {"BTCUSDT": 1}

@@ -1,4 +1,5 @@
 """The emulator's long-polling half, over a real socket, as the Bot API server behaves (telegram-bot-api.md §6)."""
+
 import json
 import threading
 import time
@@ -6,7 +7,7 @@ import time
 import pytest
 import requests
 
-from teleglas.emulators.telegram import FIRST_UPDATE_ID, TelegramEmulator
+from teleglas.devstack.emulators.telegram import FIRST_UPDATE_ID, TelegramEmulator
 
 TOKEN = "100000003:updatesTestTokenForTheEmulator_0"
 BOT = 100000003
@@ -29,13 +30,22 @@ def test_updates_are_confirmed_by_a_higher_offset(emulator):
         emulator.push_update(BOT, text, -1001234567890, user_id=11111)
     status, body = call(emulator, "getUpdates")
     updates = body["result"]
-    assert status == 200 and [u["update_id"] for u in updates] == [FIRST_UPDATE_ID, FIRST_UPDATE_ID + 1, FIRST_UPDATE_ID + 2]
+    assert status == 200 and [u["update_id"] for u in updates] == [
+        FIRST_UPDATE_ID,
+        FIRST_UPDATE_ID + 1,
+        FIRST_UPDATE_ID + 2,
+    ]
     first = updates[0]["message"]
     assert first["entities"] == [{"type": "bot_command", "offset": 0, "length": 10}]
-    assert first["chat"] == {"id": -1001234567890, "type": "supergroup", "title": "Alerts"} and first["from"]["id"] == 11111
+    assert (
+        first["chat"] == {"id": -1001234567890, "type": "supergroup", "title": "Alerts"}
+        and first["from"]["id"] == 11111
+    )
     assert "entities" not in updates[2]["message"]
     assert len(call(emulator, "getUpdates")[1]["result"]) == 3  # not confirmed yet: delivered again
-    assert [u["update_id"] for u in call(emulator, "getUpdates", offset=FIRST_UPDATE_ID + 2)[1]["result"]] == [FIRST_UPDATE_ID + 2]
+    assert [u["update_id"] for u in call(emulator, "getUpdates", offset=FIRST_UPDATE_ID + 2)[1]["result"]] == [
+        FIRST_UPDATE_ID + 2
+    ]
     assert call(emulator, "getUpdates", offset=FIRST_UPDATE_ID + 3)[1]["result"] == []  # confirmed for good
 
 
@@ -43,9 +53,15 @@ def test_negative_offset_limit_and_channel_posts(emulator):
     for n in range(5):
         emulator.push_update(BOT, f"/status {n}", 42)
     emulator.push_update(BOT, "/alerts", "@desk")
-    assert [u["message"]["text"] for u in call(emulator, "getUpdates", offset=-2, limit=1)[1]["result"]] == ["/status 4"]
+    assert [u["message"]["text"] for u in call(emulator, "getUpdates", offset=-2, limit=1)[1]["result"]] == [
+        "/status 4"
+    ]
     last = call(emulator, "getUpdates", offset=-1)[1]["result"]
-    assert "channel_post" in last[0] and "from" not in last[0]["channel_post"] and last[0]["channel_post"]["sender_chat"]["type"] == "channel"
+    assert (
+        "channel_post" in last[0]
+        and "from" not in last[0]["channel_post"]
+        and last[0]["channel_post"]["sender_chat"]["type"] == "channel"
+    )
     assert len(call(emulator, "getUpdates", limit=0)[1]["result"]) == 1  # limit clamped to 1..100
     assert len(call(emulator, "getUpdates", limit=500)[1]["result"]) == 6
 
@@ -68,7 +84,11 @@ def test_a_second_poller_ends_the_first_with_409(emulator):
     call(emulator, "getUpdates", timeout=0)
     first.join(5)
     status, body = answers["first"]
-    assert status == 409 and body["description"] == "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+    assert (
+        status == 409
+        and body["description"]
+        == "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+    )
 
 
 def test_set_my_commands_delete_webhook_and_chat_members(emulator):

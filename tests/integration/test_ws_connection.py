@@ -1,4 +1,5 @@
 """The listener's socket handling against the CoinGlass emulator over real WebSockets."""
+
 import json
 import logging
 import re
@@ -7,19 +8,29 @@ import time
 
 import pytest
 
-from teleglas.coinglass.ws_connection import StreamConfig, StreamConnection
-from teleglas.coinglass.ws_protocol import parse_frame
-from teleglas.emulators.coinglass import CoinGlassEmulator
-from teleglas.emulators.scenario import Step, steps_from_frames
-from teleglas.local_stack import wait_until
+from teleglas.devstack.emulators.coinglass import CoinGlassEmulator
+from teleglas.devstack.emulators.scenario import Step, steps_from_frames
+from teleglas.devstack.local_stack import wait_until
+from teleglas.source.coinglass.ws_connection import StreamConfig, StreamConnection
+from teleglas.source.coinglass.ws_protocol import parse_frame
 
 KEY = "ws-test-key-0123456789abcdef"
 CHANNELS = ("liquidationOrders", "futures_trades@Binance_BTCUSDT@10000")
-LIQ = {"baseAsset": "BTC", "exName": "Binance", "price": 56738.0, "side": 2, "symbol": "BTCUSDT", "time": 1725478245120, "volUsd": 1_250_000}
+LIQ = {
+    "baseAsset": "BTC",
+    "exName": "Binance",
+    "price": 56738.0,
+    "side": 2,
+    "symbol": "BTCUSDT",
+    "time": 1725478245120,
+    "volUsd": 1_250_000,
+}
 
 
 def liquidations(n, start=0):
-    return [{"channel": "liquidationOrders", "data": [{**LIQ, "time": LIQ["time"] + i}]} for i in range(start, start + n)]
+    return [
+        {"channel": "liquidationOrders", "data": [{**LIQ, "time": LIQ["time"] + i}]} for i in range(start, start + n)
+    ]
 
 
 class Run:
@@ -27,9 +38,17 @@ class Run:
 
     def __init__(self, emulator, key=KEY, **config):
         self.frames: list[str] = []
-        settings = dict(ping_interval_s=20.0, pong_timeout_s=10.0, reconnect_delay_s=0.1, max_reconnect_delay_s=0.5, connect_timeout_s=5)
+        settings = dict(
+            ping_interval_s=20.0,
+            pong_timeout_s=10.0,
+            reconnect_delay_s=0.1,
+            max_reconnect_delay_s=0.5,
+            connect_timeout_s=5,
+        )
         settings.update(config)
-        self.connection = StreamConnection(StreamConfig(emulator.url, key, CHANNELS, **settings), lambda text, ms: self.frames.append(text))
+        self.connection = StreamConnection(
+            StreamConfig(emulator.url, key, CHANNELS, **settings), lambda text, ms: self.frames.append(text)
+        )
         self.thread = threading.Thread(target=self.connection.run, daemon=True)
 
     def __enter__(self):
@@ -58,11 +77,16 @@ def emulator_for():
 
 
 def test_subscribes_with_the_documented_message_and_receives_only_its_channels(emulator_for):
-    steps = steps_from_frames(liquidations(3) + [{"channel": "futures_trades@OKX_ETHUSDT@1", "data": [LIQ]}] + liquidations(1, start=3))
+    steps = steps_from_frames(
+        liquidations(3) + [{"channel": "futures_trades@OKX_ETHUSDT@1", "data": [LIQ]}] + liquidations(1, start=3)
+    )
     emulator = emulator_for(steps)
     with Run(emulator) as run:
         wait_until(lambda: emulator.replay_done.is_set() and len(run.frames) == 4, 10, what="4 frames")
-    assert emulator.client_messages[0] == '{"method": "subscribe", "channels": ["liquidationOrders", "futures_trades@Binance_BTCUSDT@10000"]}'
+    assert (
+        emulator.client_messages[0]
+        == '{"method": "subscribe", "channels": ["liquidationOrders", "futures_trades@Binance_BTCUSDT@10000"]}'
+    )
     assert [parse_frame(f).events[0].time_ms for f in run.frames] == [LIQ["time"] + i for i in range(4)]
 
 
@@ -83,18 +107,26 @@ def test_wrong_key_is_a_clear_error_without_the_key(emulator_for, caplog):
     assert any("CoinGlass refused the API key (HTTP 401)" in m and "COINGLASS_API_KEY_WS" in m for m in errors)
     assert all(wrong not in r.getMessage() for r in caplog.records)
     # Refused keys wait at the cap (0.5 s here, jittered down by at most 25 %), not at the 0.1 s base.
-    waits = [float(m.group(1)) for r in caplog.records if (m := re.search(r"reconnecting in ([\d.]+) s", r.getMessage()))]
+    waits = [
+        float(m.group(1)) for r in caplog.records if (m := re.search(r"reconnecting in ([\d.]+) s", r.getMessage()))
+    ]
     assert waits and all(0.3 <= w <= 0.5 for w in waits), waits
 
 
 def test_dropped_connection_reconnects_and_resubscribes(emulator_for):
-    steps = steps_from_frames(liquidations(2), pause_s=0.05) + [Step("drop"), Step("pause", seconds=1.5)] + steps_from_frames(liquidations(2, start=2))
+    steps = (
+        steps_from_frames(liquidations(2), pause_s=0.05)
+        + [Step("drop"), Step("pause", seconds=1.5)]
+        + steps_from_frames(liquidations(2, start=2))
+    )
     emulator = emulator_for(steps)
     with Run(emulator) as run:
         wait_until(lambda: emulator.replay_done.is_set(), 15, what="the replay")
         wait_until(lambda: len(run.frames) == 4, 5, what="frames after the reconnect")
         assert run.connection.reconnects == 1
-    subscribes = [m for m in emulator.client_messages if json.loads(m if m != "ping" else "{}").get("method") == "subscribe"]
+    subscribes = [
+        m for m in emulator.client_messages if json.loads(m if m != "ping" else "{}").get("method") == "subscribe"
+    ]
     assert len(subscribes) == 2
 
 

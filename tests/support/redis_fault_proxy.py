@@ -5,6 +5,7 @@ Rules match a command by name and a piece of it: a Lua script by a piece of the 
 name many keys), any other command by a piece of any argument; each rule fires `times` times. redis-py retries a failed call three times on its own, so a rule that must reach the
 caller fires four times or more.
 """
+
 from __future__ import annotations
 
 import socket
@@ -33,11 +34,11 @@ def _read_command(buffer: bytearray) -> tuple[list[bytes], int] | None:
         end = buffer.find(b"\r\n", position)
         if end < 0:
             return None
-        length = int(buffer[position + 1:end])
+        length = int(buffer[position + 1 : end])
         start = end + 2
         if len(buffer) < start + length + 2:
             return None
-        args.append(bytes(buffer[start:start + length]))
+        args.append(bytes(buffer[start : start + length]))
         position = start + length + 2
     return args, position
 

@@ -1,19 +1,41 @@
 """The alert analytics: latency percentiles, price-move windows, suppression counts, alert counts."""
+
 from __future__ import annotations
 
 import pytest
 
-from teleglas import analytics
-from teleglas.alert_history import AlertRecord, DigestRecord, PriceMove, SentRecord
-from teleglas.coinglass.rest_records import Candle, parse_price_candles
+from teleglas.dashboard import analytics
+from teleglas.source.coinglass.rest_records import Candle, parse_price_candles
+from teleglas.state.history import AlertRecord, DigestRecord, PriceMove, SentRecord
 
 T0 = 1_795_000_020_000  # 20 s into a minute
 MIN = 60_000
 
 
-def record(alert_id: str, kind: str = "liquidation", side: str = "LONG", form: str = "single", symbol: str = "BTCUSDT",
-           price: float | None = 100.0, event_ms: int | None = T0, decided_ms: int | None = None) -> AlertRecord:
-    return AlertRecord(alert_id, kind, form, symbol, "BTC", side, "Binance", 1e6, price, event_ms, 1, decided_ms or (event_ms or T0) + 50)
+def record(
+    alert_id: str,
+    kind: str = "liquidation",
+    side: str = "LONG",
+    form: str = "single",
+    symbol: str = "BTCUSDT",
+    price: float | None = 100.0,
+    event_ms: int | None = T0,
+    decided_ms: int | None = None,
+) -> AlertRecord:
+    return AlertRecord(
+        alert_id,
+        kind,
+        form,
+        symbol,
+        "BTC",
+        side,
+        "Binance",
+        1e6,
+        price,
+        event_ms,
+        1,
+        decided_ms or (event_ms or T0) + 50,
+    )
 
 
 def test_percentiles_are_nearest_rank_values_that_occurred():
@@ -91,8 +113,15 @@ def test_move_summary_counts_means_and_the_share_with_the_pressure():
 
 
 def test_delivery_latency_per_chat_takes_the_first_delivery_and_expands_digests():
-    alerts = {a.alert_id: a for a in (record("lead", event_ms=T0), record("late", event_ms=T0 + 1_000),
-                                      record("storm", form="storm", event_ms=T0 - 10_000), record("notice", kind="system", event_ms=None))}
+    alerts = {
+        a.alert_id: a
+        for a in (
+            record("lead", event_ms=T0),
+            record("late", event_ms=T0 + 1_000),
+            record("storm", form="storm", event_ms=T0 - 10_000),
+            record("notice", kind="system", event_ms=None),
+        )
+    }
     digests = {"digest-1": DigestRecord("digest-1", -100, ("late", "storm", "unknown"), T0 + 2_000)}
     sent = [
         SentRecord("lead", -100, (1,), T0 + 250, "t"),
@@ -104,19 +133,28 @@ def test_delivery_latency_per_chat_takes_the_first_delivery_and_expands_digests(
     latencies = analytics.delivery_latencies(alerts, digests, sent)
     assert sorted(latencies["single"]) == [0.25, 1.25, 2.0]
     assert latencies["storm"] == [13.0]
-    assert set(latencies) == {"single", "storm"}  # the notice has no event time; "unknown" is not an alert of the window
+    assert set(latencies) == {
+        "single",
+        "storm",
+    }  # the notice has no event time; "unknown" is not an alert of the window
 
 
 def test_alert_counts_by_kind_symbol_and_hour_leave_out_notices_and_older_alerts():
     hour0 = T0 - T0 % analytics.HOUR_MS
-    alerts = [record("a", decided_ms=hour0 + 10), record("b", kind="trade", side="BUY", symbol="ETHUSDT", decided_ms=hour0 + 20),
-              record("c", decided_ms=hour0 + analytics.HOUR_MS + 5), record("n", kind="system", decided_ms=hour0 + 30),
-              record("old", decided_ms=hour0 - 1)]
+    alerts = [
+        record("a", decided_ms=hour0 + 10),
+        record("b", kind="trade", side="BUY", symbol="ETHUSDT", decided_ms=hour0 + 20),
+        record("c", decided_ms=hour0 + analytics.HOUR_MS + 5),
+        record("n", kind="system", decided_ms=hour0 + 30),
+        record("old", decided_ms=hour0 - 1),
+    ]
     counts = analytics.alert_counts(alerts, since_ms=hour0, now_ms=hour0 + analytics.HOUR_MS + 10)
     assert counts["by_kind"] == {"liquidation": 2, "trade": 1}
     assert counts["by_symbol"] == [{"symbol": "BTCUSDT", "alerts": 2}, {"symbol": "ETHUSDT", "alerts": 1}]
-    assert counts["by_hour"] == [{"hour_ms": hour0, "by_kind": {"liquidation": 1, "trade": 1}},
-                                 {"hour_ms": hour0 + analytics.HOUR_MS, "by_kind": {"liquidation": 1}}]
+    assert counts["by_hour"] == [
+        {"hour_ms": hour0, "by_kind": {"liquidation": 1, "trade": 1}},
+        {"hour_ms": hour0 + analytics.HOUR_MS, "by_kind": {"liquidation": 1}},
+    ]
 
 
 def test_alert_counts_list_empty_hours_too():

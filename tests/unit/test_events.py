@@ -1,6 +1,6 @@
 import pytest
 
-from teleglas.coinglass.events import FuturesTrade, LiquidationOrder, PayloadError, event_from_payload
+from teleglas.model.events import FuturesTrade, LiquidationOrder, PayloadError, event_from_payload
 
 LIQ = LiquidationOrder("Binance", "BTCUSDT", "BTC", 56738.0, 2, 1_250_000.0, 1725478245120)
 
@@ -14,9 +14,20 @@ def test_payload_round_trip_keeps_type_and_values():
 def test_fingerprint_depends_on_content_only():
     same = LiquidationOrder("Binance", "BTCUSDT", "BTC", 56738, 2, 1_250_000, 1725478245120)
     assert same.fingerprint() == LIQ.fingerprint()
-    assert LiquidationOrder("Binance", "BTCUSDT", "BTC", 56738.0, 1, 1_250_000.0, 1725478245120).fingerprint() != LIQ.fingerprint()
-    assert FuturesTrade(*[getattr(LIQ, f) for f in ("exchange", "symbol", "base_asset", "price", "side", "usd", "time_ms")]).fingerprint() != LIQ.fingerprint()
-    assert LiquidationOrder("Binance", "BTCUSDT", "BTC", 56738.0, 2, 1_250_000.0, 1725478245121).fingerprint() != LIQ.fingerprint()
+    assert (
+        LiquidationOrder("Binance", "BTCUSDT", "BTC", 56738.0, 1, 1_250_000.0, 1725478245120).fingerprint()
+        != LIQ.fingerprint()
+    )
+    assert (
+        FuturesTrade(
+            *[getattr(LIQ, f) for f in ("exchange", "symbol", "base_asset", "price", "side", "usd", "time_ms")]
+        ).fingerprint()
+        != LIQ.fingerprint()
+    )
+    assert (
+        LiquidationOrder("Binance", "BTCUSDT", "BTC", 56738.0, 2, 1_250_000.0, 1725478245121).fingerprint()
+        != LIQ.fingerprint()
+    )
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from teleglas.alerts.formatting import format_event_alert, format_price, format_usd
-from teleglas.coinglass.events import FuturesTrade, LiquidationOrder
-from teleglas.emulators.telegram_html import parse_html
+from teleglas.decide.formatting import format_event_alert, format_price, format_usd
+from teleglas.devstack.emulators.telegram_html import parse_html
+from teleglas.model.events import FuturesTrade, LiquidationOrder
 
 UTC = ZoneInfo("UTC")
 AT_19_30_45 = 1725478245120  # 2024-09-04 19:30:45.120 UTC
@@ -39,7 +39,12 @@ def test_whale_trade_alert_text_line_for_line():
 
 @pytest.mark.parametrize(
     "event_type, side, line",
-    [(LiquidationOrder, 1, "📈 Side: LONG"), (LiquidationOrder, 2, "📉 Side: SHORT"), (FuturesTrade, 1, "📉 Side: SELL"), (FuturesTrade, 2, "📈 Side: BUY")],
+    [
+        (LiquidationOrder, 1, "📈 Side: LONG"),
+        (LiquidationOrder, 2, "📉 Side: SHORT"),
+        (FuturesTrade, 1, "📉 Side: SELL"),
+        (FuturesTrade, 2, "📈 Side: BUY"),
+    ],
 )
 def test_side_word_and_arrow(event_type, side, line):
     text = format_event_alert(event_type("OKX", "ETHUSDT", "ETH", 2400.0, side, 1e6, AT_19_30_45), UTC)
@@ -49,8 +54,15 @@ def test_side_word_and_arrow(event_type, side, line):
 @pytest.mark.parametrize(
     "price, text",
     [
-        (56738, "$56,738.00"), (1, "$1.00"), (1234567.891, "$1,234,567.89"), (0.1234, "$0.1234"),
-        (0.5, "$0.5000"), (0.00001234, "$0.00001234"), (0.000012345678, "$0.00001235"), (0.99999, "$1.00"), (0.012, "$0.01200"),
+        (56738, "$56,738.00"),
+        (1, "$1.00"),
+        (1234567.891, "$1,234,567.89"),
+        (0.1234, "$0.1234"),
+        (0.5, "$0.5000"),
+        (0.00001234, "$0.00001234"),
+        (0.000012345678, "$0.00001235"),
+        (0.99999, "$1.00"),
+        (0.012, "$0.01200"),
     ],
 )
 def test_price_format(price, text):

@@ -1,53 +1,107 @@
 """Fuzz tests (hypothesis) of every parser of outside input: the WebSocket frame parser and FrameRouter, the REST
 `data` parsers and the manual bot's market data. Whatever arrives, they answer or raise their documented error,
 a valid item beside hostile ones still becomes its event, and what they let through obeys the field rules."""
+
 import dataclasses
 import json
 import logging
 import math
 import unicodedata
 
-import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import teleglas.listener
-from teleglas.coinglass.events import FuturesTrade, LiquidationOrder, MarketEvent
-from teleglas.coinglass.fields import MAX_TIME_MS, MIN_TIME_MS, FieldError
-from teleglas.coinglass.rest import CoinGlassError, check_envelope
-from teleglas.coinglass.rest_records import (parse_coin_market, parse_fear_greed, parse_funding_rates,
-                                             parse_liquidation_totals, parse_long_short_ratio, parse_open_interest,
-                                             parse_open_interest_rows, parse_orderbook_depth, parse_price_candles,
-                                             parse_whale_alerts)
-from teleglas.coinglass.ws_protocol import FrameKind, ItemError, parse_frame, parse_liquidation, parse_trade
+import teleglas.source.listener.frame_router
 from teleglas.defines import OTHER_CHANNEL
-from teleglas.listener import FrameRouter
 from teleglas.manual.market_data import MarketData, NoData, UnknownCoin
+from teleglas.model.events import FuturesTrade, LiquidationOrder, MarketEvent
+from teleglas.source.coinglass.fields import MAX_TIME_MS, MIN_TIME_MS, FieldError
+from teleglas.source.coinglass.rest import CoinGlassError, check_envelope
+from teleglas.source.coinglass.rest_records import (
+    parse_coin_market,
+    parse_fear_greed,
+    parse_funding_rates,
+    parse_liquidation_totals,
+    parse_long_short_ratio,
+    parse_open_interest,
+    parse_open_interest_rows,
+    parse_orderbook_depth,
+    parse_price_candles,
+    parse_whale_alerts,
+)
+from teleglas.source.coinglass.ws_protocol import FrameKind, ItemError, parse_frame, parse_liquidation, parse_trade
+from teleglas.source.listener.frame_router import FrameRouter
 
 FUZZ = settings(max_examples=300, deadline=None, database=None)
 LIQ_CHANNEL = "liquidationOrders"
 TRADE_CHANNEL = "futures_trades@Binance_BTCUSDT@10000"
 TIME = 1725416318379
-ITEM = {"baseAsset": "BTC", "exName": "Binance", "price": 56738.0, "side": 2, "symbol": "BTCUSDT", "time": TIME,
-        "volUsd": 3858.184}
+ITEM = {
+    "baseAsset": "BTC",
+    "exName": "Binance",
+    "price": 56738.0,
+    "side": 2,
+    "symbol": "BTCUSDT",
+    "time": TIME,
+    "volUsd": 3858.184,
+}
 ITEM_FIELDS = [*ITEM, "base_asset", "exchange", "volume_usd"]  # the English and the Chinese spellings
 REFUSED = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 # Strings float(), int() or str.isdigit() read as numbers although they are not ASCII decimals, text with
 # control/format characters, and a few shapes that once reached a plain exception.
-ODD_STRINGS = ["²", "¹", "٣", "①", "２", "١٢", "1_000", " 5 ", "nan", "-inf", "Infinity", "1e999", "0x10", "", " ",
-               "\u202eBTCUSDT", "BTC\u200bUSDT", "\ufeffBTC", "BTC\u2028", "\x85", "\ud800", "1" * 5000, "2" * 25]
+ODD_STRINGS = [
+    "²",
+    "¹",
+    "٣",
+    "①",
+    "２",
+    "١٢",
+    "1_000",
+    " 5 ",
+    "nan",
+    "-inf",
+    "Infinity",
+    "1e999",
+    "0x10",
+    "",
+    " ",
+    "\u202eBTCUSDT",
+    "BTC\u200bUSDT",
+    "\ufeffBTC",
+    "BTC\u2028",
+    "\x85",
+    "\ud800",
+    "1" * 5000,
+    "2" * 25,
+]
 digits = st.characters(categories=["Nd", "No", "Nl"])  # every script's digits, superscripts, circled, Roman numerals
 number_like = st.text(st.one_of(digits, st.sampled_from("0123456789.+-eE_ ")), max_size=8)
 texts = st.one_of(st.text(max_size=20), st.text(digits, max_size=8), number_like, st.sampled_from(ODD_STRINGS))
 ints = st.one_of(st.integers(), st.sampled_from([10**400, -(10**400), 2**63, 2**64, 0, 1, 2, 3, -1]))
 scalars = st.one_of(st.none(), st.booleans(), ints, st.floats(), texts)
-KEYS = [*ITEM_FIELDS, "channel", "data", "user", "position_size", "position_action", "open_interest_usd", "data_list",
-        "stablecoin_margin_list", "token_margin_list", "funding_rate", "current_price", "close", "code", "msg"]
+KEYS = [
+    *ITEM_FIELDS,
+    "channel",
+    "data",
+    "user",
+    "position_size",
+    "position_action",
+    "open_interest_usd",
+    "data_list",
+    "stablecoin_margin_list",
+    "token_margin_list",
+    "funding_rate",
+    "current_price",
+    "close",
+    "code",
+    "msg",
+]
 # Arbitrary JSON values (json.dumps writes nan and the infinities as NaN/Infinity, which json.loads reads back).
 keys = st.sampled_from(KEYS) | st.text(max_size=6)
 json_values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4), max_leaves=12)
+    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4), max_leaves=12
+)
 # In Python, not over the wire: ints past the 4300 digits int <-> str conversion refuses.
 python_values = st.one_of(json_values, st.sampled_from([10**5000, -(10**5000), ["²"] * 3, {"side": 10**5000}]))
 
@@ -129,13 +183,23 @@ class Collector:
 raw_frames = st.one_of(
     st.text(max_size=40),
     st.text(st.sampled_from('{}[]",:0123456789.-abcnul\\ '), max_size=40),
-    st.sampled_from(["pong", " pong ", "1" * 5000, "[" * 100_000 + "]" * 100_000,
-                     '{"channel": "liquidationOrders", "data": ' + "[" * 50_000,
-                     frame(LIQ_CHANNEL, {**ITEM, "side": "²"}), frame(TRADE_CHANNEL, {**ITEM, "side": "①"}, ITEM)]),
+    st.sampled_from(
+        [
+            "pong",
+            " pong ",
+            "1" * 5000,
+            "[" * 100_000 + "]" * 100_000,
+            '{"channel": "liquidationOrders", "data": ' + "[" * 50_000,
+            frame(LIQ_CHANNEL, {**ITEM, "side": "²"}),
+            frame(TRADE_CHANNEL, {**ITEM, "side": "①"}, ITEM),
+        ]
+    ),
     json_values.map(json.dumps),
-    st.builds(lambda channel, items: frame(channel, *items),
-              st.sampled_from([LIQ_CHANNEL, TRADE_CHANNEL, "x\r\x1b[2J"]),
-              st.lists(json_values | st.just(ITEM), max_size=4)),
+    st.builds(
+        lambda channel, items: frame(channel, *items),
+        st.sampled_from([LIQ_CHANNEL, TRADE_CHANNEL, "x\r\x1b[2J"]),
+        st.lists(json_values | st.just(ITEM), max_size=4),
+    ),
 )
 
 
@@ -158,14 +222,14 @@ def test_frame_router_never_raises_and_every_frame_is_counted_once(texts_in):
 
 def test_frame_router_counts_an_unexpected_exception_as_one_bad_frame_and_goes_on(monkeypatch, caplog):
     """The last resort: whatever a parser bug raises costs its frame, not the read loop."""
-    real_parse = teleglas.listener.parse_frame
+    real_parse = teleglas.source.listener.frame_router.parse_frame
 
     def parse_or_fail(text):
         if "boom" in text:
             raise TypeError("a bug")
         return real_parse(text)
 
-    monkeypatch.setattr(teleglas.listener, "parse_frame", parse_or_fail)
+    monkeypatch.setattr(teleglas.source.listener.frame_router, "parse_frame", parse_or_fail)
     caplog.set_level(logging.WARNING)
     collector = Collector()
     router = FrameRouter(collector, 1_000_000, (LIQ_CHANNEL,))
@@ -187,19 +251,38 @@ def test_a_channel_name_from_a_frame_is_logged_escaped(caplog):
 
 
 # One valid record per REST parser, and how each is called.
-WHALE = {"user": "0xabc", "symbol": "BTC", "position_size": "-12.5", "entry_price": 97000,
-         "position_value_usd": "-1212500", "position_action": 1, "create_time": TIME}
-FUNDING = {"symbol": "BTC",
-           "stablecoin_margin_list": [{"exchange": "Binance", "funding_rate": "0.15", "funding_rate_interval": 8,
-                                       "next_funding_time": TIME}],
-           "token_margin_list": [{"exchange": "OKX", "funding_rate": -0.01}]}
+WHALE = {
+    "user": "0xabc",
+    "symbol": "BTC",
+    "position_size": "-12.5",
+    "entry_price": 97000,
+    "position_value_usd": "-1212500",
+    "position_action": 1,
+    "create_time": TIME,
+}
+FUNDING = {
+    "symbol": "BTC",
+    "stablecoin_margin_list": [
+        {"exchange": "Binance", "funding_rate": "0.15", "funding_rate_interval": 8, "next_funding_time": TIME}
+    ],
+    "token_margin_list": [{"exchange": "OKX", "funding_rate": -0.01}],
+}
 OI_ROW = {"exchange": "All", "open_interest_usd": 9e9, "open_interest_change_percent_1h": -1.5}
-MARKET = {"symbol": "BTC", "current_price": 97000, "open_interest_usd": 5e10, "open_interest_volume_ratio": 0.8,
-          "avg_funding_rate_by_oi": 0.01}
+MARKET = {
+    "symbol": "BTC",
+    "current_price": 97000,
+    "open_interest_usd": 5e10,
+    "open_interest_volume_ratio": 0.8,
+    "avg_funding_rate_by_oi": 0.01,
+}
 LIQ_ROW = {"exchange": "All", "long_liquidation_usd": 1e6, "short_liquidation_usd": "2e6"}
 BOOK = {"bids_usd": 1e7, "asks_usd": 2e7, "time": TIME}
-RATIO = {"global_account_long_percent": 60, "global_account_short_percent": 40, "global_account_long_short_ratio": 1.5,
-         "time": TIME}
+RATIO = {
+    "global_account_long_percent": 60,
+    "global_account_short_percent": 40,
+    "global_account_long_short_ratio": 1.5,
+    "time": TIME,
+}
 FEAR = {"data_list": [50, 61], "time_list": [TIME - 1, TIME]}
 CANDLE = {"time": TIME, "open": 1, "close": "1.5"}
 REST_PARSERS = {
@@ -266,8 +349,12 @@ def test_rest_parsers_with_any_value_in_any_field_of_a_valid_record(value, data)
 @given(st.lists(python_values, max_size=4))
 @example([{"symbol": "ETH", "token_margin_list": 7}])
 def test_a_valid_rest_record_among_hostile_ones_is_kept(hostile):
-    for parse, record, kept in ((parse_whale_alerts, WHALE, 1), (parse_funding_rates, FUNDING, 2),
-                                (parse_open_interest_rows, OI_ROW, 1), (parse_price_candles, CANDLE, 1)):
+    for parse, record, kept in (
+        (parse_whale_alerts, WHALE, 1),
+        (parse_funding_rates, FUNDING, 2),
+        (parse_open_interest_rows, OI_ROW, 1),
+        (parse_price_candles, CANDLE, 1),
+    ):
         records, _ = parse([*hostile, record])
         assert_finite(records)
         assert len(records) >= kept
@@ -298,8 +385,12 @@ valid_or_hostile_records = st.sampled_from([WHALE, FUNDING, OI_ROW, MARKET, LIQ_
 @FUZZ
 @given(python_values | st.lists(valid_or_hostile_records, max_size=4))
 @example([{"symbol": "BTC", "stablecoin_margin_list": True}])
-@example([{"symbol": 10**5000, "current_price": 1},
-          {"exchange": ["All"], "long_liquidation_usd": 1, "short_liquidation_usd": 1}])
+@example(
+    [
+        {"symbol": 10**5000, "current_price": 1},
+        {"exchange": ["All"], "long_liquidation_usd": 1, "short_liquidation_usd": 1},
+    ]
+)
 def test_market_data_raises_only_no_data_or_unknown_coin(data):
     market = MarketData(FixedRest(data))
     for ask in ("require_coin", "coin_market", "liquidations", "orderbook", "funding", "open_interest", "sentiment"):

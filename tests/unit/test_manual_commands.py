@@ -1,18 +1,32 @@
 """The manual bot's pure parts: argument parsing, access rules, the command budget, start-up refusals, cards."""
+
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from teleglas.coinglass.rest_records import (CoinMarket, LiquidationTotals, OpenInterestRow, OrderbookDepth, parse_coin_market,
-                                             parse_fear_greed, parse_liquidation_totals)
 from teleglas.manual import market_cards as cards
 from teleglas.manual.access import Access, Requester, over_budget_reply
 from teleglas.manual.bot import refusal_to_start
-from teleglas.manual.command_args import (ArgumentError, amount_argument, duration_argument, kinds_argument, symbol_argument,
-                                          threshold_arguments)
+from teleglas.manual.command_args import (
+    ArgumentError,
+    amount_argument,
+    duration_argument,
+    kinds_argument,
+    symbol_argument,
+    threshold_arguments,
+)
 from teleglas.manual.commands import COMMANDS, help_text
+from teleglas.model.symbols import coin_of, parse_coin
 from teleglas.settings import load_settings
-from teleglas.symbols import coin_of, parse_coin
+from teleglas.source.coinglass.rest_records import (
+    CoinMarket,
+    LiquidationTotals,
+    OpenInterestRow,
+    OrderbookDepth,
+    parse_coin_market,
+    parse_fear_greed,
+    parse_liquidation_totals,
+)
 
 UTC = ZoneInfo("UTC")
 ALERT = "100000001:alertSecretAAAA"
@@ -23,7 +37,10 @@ def settings(**env):
     return load_settings({"TELEGRAM_ALERT_TOKEN": ALERT, "TELEGRAM_TOKEN": MANUAL, **env}, env_file=None)
 
 
-@pytest.mark.parametrize("raw, coin", [("btc", "BTC"), ("BTCUSDT", "BTC"), ("BTC/USDT", "BTC"), ("$eth", "ETH"), ("1000PEPEUSDT", "1000PEPE")])
+@pytest.mark.parametrize(
+    "raw, coin",
+    [("btc", "BTC"), ("BTCUSDT", "BTC"), ("BTC/USDT", "BTC"), ("$eth", "ETH"), ("1000PEPEUSDT", "1000PEPE")],
+)
 def test_symbols_become_coins(raw, coin):
     assert parse_coin(raw) == coin
 
@@ -42,12 +59,20 @@ def test_argument_errors_tell_what_to_type():
         symbol_argument([], "/raw SYMBOL")
     with pytest.raises(ArgumentError, match="is not a coin symbol"):
         symbol_argument(["<script>"], "/raw SYMBOL")
-    assert duration_argument(["30m"], "u") == 1800 and duration_argument(["2h"], "u") == 7200 and duration_argument(["15"], "u") == 900
+    assert (
+        duration_argument(["30m"], "u") == 1800
+        and duration_argument(["2h"], "u") == 7200
+        and duration_argument(["15"], "u") == 900
+    )
     with pytest.raises(ArgumentError, match="30 days"):
         duration_argument(["31d"], "u")
     with pytest.raises(ArgumentError, match="not a duration"):
         duration_argument(["forever"], "u")
-    assert amount_argument("250k", "u") == 250_000 and amount_argument("$1.5m", "u") == 1_500_000 and amount_argument("1,000,000", "u") == 1e6
+    assert (
+        amount_argument("250k", "u") == 250_000
+        and amount_argument("$1.5m", "u") == 1_500_000
+        and amount_argument("1,000,000", "u") == 1e6
+    )
     with pytest.raises(ArgumentError):
         amount_argument("-5", "u")
     assert kinds_argument(["liq,whales", "oi"]) == ["liquidation", "whale", "oi"]
@@ -66,11 +91,18 @@ def test_long_arguments_are_cut_when_quoted():
 
 def test_access_rules():
     statuses = {(-100, 1): "administrator", (-100, 2): "member", (-100, 3): "creator"}
-    access = Access(frozenset({1, 2, 3}), market_data_public=False, member_status=lambda chat, user: statuses.get((chat, user), "left"))
+    access = Access(
+        frozenset({1, 2, 3}),
+        market_data_public=False,
+        member_status=lambda chat, user: statuses.get((chat, user), "left"),
+    )
     assert access.refuse_settings_change(Requester(1, "private", 1)) is None
     assert access.refuse_settings_change(Requester(-100, "supergroup", 1)) is None
     assert access.refuse_settings_change(Requester(-100, "supergroup", 3)) is None
-    assert access.refuse_settings_change(Requester(-100, "supergroup", 2)) == "Only this group's admins can change its alerts."
+    assert (
+        access.refuse_settings_change(Requester(-100, "supergroup", 2))
+        == "Only this group's admins can change its alerts."
+    )
     assert "Your Telegram user id is <code>9</code>" in access.refuse_settings_change(Requester(9, "private", 9))
     assert "channel post" in access.refuse_settings_change(Requester(-100, "channel", None))
     assert access.refuse_market_data(Requester(9, "private", 9)).startswith("Market data from this bot is limited")
@@ -108,19 +140,41 @@ def test_cards_escape_outside_strings_and_show_missing_values():
     rows = [OpenInterestRow("All", 57.8e9, {"1h": 1.2}), OpenInterestRow("<b>Ex</b>", 1e9, {})]
     assert "&lt;b&gt;Ex&lt;/b&gt;: $1.00B · 1h n/a 4h n/a 24h n/a" in cards.open_interest_card("BTC", rows)
     depth = OrderbookDepth(300.0, 100.0, 1_732_500_000_000)
-    assert "Imbalance: +50.0% (heavier on bids)" in cards.orderbook_card("BTC", "Binance BTCUSDT", depth, UTC, 1_732_500_000)
+    assert "Imbalance: +50.0% (heavier on bids)" in cards.orderbook_card(
+        "BTC", "Binance BTCUSDT", depth, UTC, 1_732_500_000
+    )
     assert "Nov 25" in cards.orderbook_card("BTC", "Binance BTCUSDT", depth, UTC, 1_732_600_000)
-    assert cards.liquidations_card("BTC", [LiquidationTotals("1h", 2e6, 1e6)]).endswith(" 1h: $3.00M · longs $2.00M · shorts $1.00M")
+    assert cards.liquidations_card("BTC", [LiquidationTotals("1h", 2e6, 1e6)]).endswith(
+        " 1h: $3.00M · longs $2.00M · shorts $1.00M"
+    )
 
 
 def test_market_records_parse_defensively():
-    data = [{"symbol": "ETH", "current_price": 1}, {"symbol": "BTC", "current_price": "96850.5", "open_interest_usd": 50e9,
-                                                    "open_interest_volume_ratio": 0.5, "avg_funding_rate_by_oi": "-0.01"}]
+    data = [
+        {"symbol": "ETH", "current_price": 1},
+        {
+            "symbol": "BTC",
+            "current_price": "96850.5",
+            "open_interest_usd": 50e9,
+            "open_interest_volume_ratio": 0.5,
+            "avg_funding_rate_by_oi": "-0.01",
+        },
+    ]
     market = parse_coin_market(data, "BTC")
-    assert (market.price, market.volume_24h_usd, market.funding_rate_pct, market.long_short_ratio_24h) == (96850.5, 100e9, -0.01, None)
+    assert (market.price, market.volume_24h_usd, market.funding_rate_pct, market.long_short_ratio_24h) == (
+        96850.5,
+        100e9,
+        -0.01,
+        None,
+    )
     assert parse_coin_market(data, "SOL") is None
-    totals = parse_liquidation_totals([{"exchange": "Binance", "long_liquidation_usd": 1, "short_liquidation_usd": 2},
-                                       {"exchange": "OKX", "long_liquidation_usd": "3", "short_liquidation_usd": 4}], "1h")
+    totals = parse_liquidation_totals(
+        [
+            {"exchange": "Binance", "long_liquidation_usd": 1, "short_liquidation_usd": 2},
+            {"exchange": "OKX", "long_liquidation_usd": "3", "short_liquidation_usd": 4},
+        ],
+        "1h",
+    )
     assert (totals.long_usd, totals.short_usd) == (4, 6)  # no `All` row: the sum of the exchanges
     assert parse_fear_greed({"data_list": [40, 72], "time_list": [1732320000000, 1732406400000]}).value == 72
     assert parse_fear_greed([{"values": [12]}]).value == 12

@@ -1,8 +1,9 @@
 """Splitting and plain-text fallback: every part within the limit, nothing lost, no tag cut in half."""
+
 import html
 
-from teleglas.delivery.message_split import fits, html_to_plain, split_message, utf16_units
-from teleglas.emulators.telegram_html import parse_html
+from teleglas.deliver.message_split import fits, html_to_plain, split_message, utf16_units
+from teleglas.devstack.emulators.telegram_html import parse_html
 
 
 def test_short_text_is_one_part():

@@ -1,9 +1,10 @@
 """Whale score properties (hypothesis) and per-chat rules."""
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from teleglas.alerts.chat_rules import parse_chat_rules
-from teleglas.alerts.scoring import WhaleContext, agreeing_liquidation_side, whale_score
+from teleglas.decide.chat_rules import parse_chat_rules
+from teleglas.decide.scoring import WhaleContext, agreeing_liquidation_side, whale_score
 
 usd = st.floats(min_value=0, max_value=1e10, allow_nan=False)
 count = st.integers(min_value=0, max_value=50)
@@ -41,8 +42,15 @@ def test_score_factors_have_their_documented_bounds():
 
 
 def test_chat_rules_filter_by_kind_symbol_threshold_and_mute():
-    rules = parse_chat_rules({"kinds": "liquidation", "symbols": "BTC, ETHUSDT", "liquidation_min_usd": "1,000,000",
-                              "liquidation_min_usd:ETHUSDT": "250000", "muted_until": "1000"})
+    rules = parse_chat_rules(
+        {
+            "kinds": "liquidation",
+            "symbols": "BTC, ETHUSDT",
+            "liquidation_min_usd": "1,000,000",
+            "liquidation_min_usd:ETHUSDT": "250000",
+            "muted_until": "1000",
+        }
+    )
     assert rules.problems == ()
     assert not rules.accepts("liquidation", "BTCUSDT", "BTC", 5e6, now=999)  # muted
     assert rules.accepts("liquidation", "BTCUSDT", "BTC", 1e6, now=1000)

@@ -13,17 +13,32 @@ def test_documented_defaults():
     assert s.coinglass_api_url == "https://open-api-v4.coinglass.com"
     assert s.telegram_api_url == "https://api.telegram.org"
     assert s.ws_channels == DEFAULT_WS_CHANNELS == ("liquidationOrders", "futures_trades@Binance_BTCUSDT@10000")
-    assert (s.liquidation_min_usd, s.whale_min_usd, s.enable_whale_alerts, s.alert_timezone) == (None, None, True, "UTC")
+    assert (s.liquidation_min_usd, s.whale_min_usd, s.enable_whale_alerts, s.alert_timezone) == (
+        None,
+        None,
+        True,
+        "UTC",
+    )
     assert s.telegram_alert_chat_ids == () and s.secrets() == ()
 
 
 def test_contract_names_are_read():
     s = make_settings(
-        REDIS_URL="redis://r:1/2", CELERY_BROKER_URL="redis://b:3/4", COINGLASS_WS_URL="ws://x/ws-api",
-        COINGLASS_API_KEY_WS="wskey", COINGLASS_API_URL="http://api/", COINGLASS_API_KEY="restkey",
-        TELEGRAM_API_URL="http://tg/", TELEGRAM_ALERT_TOKEN="1:alert", TELEGRAM_ALERT_CHAT_IDS="-1001, 42,@news,42",
-        TELEGRAM_TOKEN="2:manual", WS_CHANNELS="liquidationOrders, futures_trades@OKX_ETHUSDT@5000",
-        LIQUIDATION_MIN_USD="250000", WHALE_MIN_USD="1e6", ENABLE_WHALE_ALERTS="no", ALERT_TIMEZONE="Asia/Jakarta",
+        REDIS_URL="redis://r:1/2",
+        CELERY_BROKER_URL="redis://b:3/4",
+        COINGLASS_WS_URL="ws://x/ws-api",
+        COINGLASS_API_KEY_WS="wskey",
+        COINGLASS_API_URL="http://api/",
+        COINGLASS_API_KEY="restkey",
+        TELEGRAM_API_URL="http://tg/",
+        TELEGRAM_ALERT_TOKEN="1:alert",
+        TELEGRAM_ALERT_CHAT_IDS="-1001, 42,@news,42",
+        TELEGRAM_TOKEN="2:manual",
+        WS_CHANNELS="liquidationOrders, futures_trades@OKX_ETHUSDT@5000",
+        LIQUIDATION_MIN_USD="250000",
+        WHALE_MIN_USD="1e6",
+        ENABLE_WHALE_ALERTS="no",
+        ALERT_TIMEZONE="Asia/Jakarta",
     )
     assert (s.redis_url, s.celery_broker_url) == ("redis://r:1/2", "redis://b:3/4")
     assert (s.coinglass_api_url, s.telegram_api_url) == ("http://api", "http://tg")

@@ -1,11 +1,11 @@
 import pytest
 
-from teleglas.emulators.telegram_html import HtmlParseError, is_valid, parse_html
+from teleglas.devstack.emulators.telegram_html import HtmlParseError, is_valid, parse_html
 
 
 def test_allowed_tags_and_entities():
     parsed = parse_html('<b>bold</b> <a href="https://x">l</a> &lt;3 &amp; &quot;q&quot; &#39; &#x1F525; a&b')
-    assert parsed.plain_text == "bold l <3 & \"q\" ' 🔥 a&b"
+    assert parsed.plain_text == 'bold l <3 & "q" \' 🔥 a&b'
 
 
 @pytest.mark.parametrize(

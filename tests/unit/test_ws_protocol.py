@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from teleglas.coinglass.events import FuturesTrade, LiquidationOrder
-from teleglas.coinglass.ws_protocol import (
+from teleglas.model.events import FuturesTrade, LiquidationOrder
+from teleglas.source.coinglass.ws_protocol import (
     FrameKind,
     parse_frame,
     stream_url,
@@ -11,7 +11,15 @@ from teleglas.coinglass.ws_protocol import (
     unsubscribe_message,
 )
 
-DOC_LIQUIDATION = {"baseAsset": "BTC", "exName": "Binance", "price": 56738.00, "side": 2, "symbol": "BTCUSDT", "time": 1725416318379, "volUsd": 3858.184}
+DOC_LIQUIDATION = {
+    "baseAsset": "BTC",
+    "exName": "Binance",
+    "price": 56738.00,
+    "side": 2,
+    "symbol": "BTCUSDT",
+    "time": 1725416318379,
+    "volUsd": 3858.184,
+}
 TRADE_CHANNEL = "futures_trades@Binance_BTCUSDT@10000"
 
 
@@ -22,11 +30,17 @@ def frame(channel, *items):
 def test_subscribe_message_uses_method_and_channels_exactly():
     text = subscribe_message(["liquidationOrders", TRADE_CHANNEL])
     assert text == '{"method": "subscribe", "channels": ["liquidationOrders", "futures_trades@Binance_BTCUSDT@10000"]}'
-    assert json.loads(unsubscribe_message(["liquidationOrders"])) == {"method": "unsubscribe", "channels": ["liquidationOrders"]}
+    assert json.loads(unsubscribe_message(["liquidationOrders"])) == {
+        "method": "unsubscribe",
+        "channels": ["liquidationOrders"],
+    }
 
 
 def test_stream_url_carries_the_key_as_query_parameter():
-    assert stream_url("wss://open-ws.coinglass.com/ws-api", "k3y/+=") == "wss://open-ws.coinglass.com/ws-api?cg-api-key=k3y%2F%2B%3D"
+    assert (
+        stream_url("wss://open-ws.coinglass.com/ws-api", "k3y/+=")
+        == "wss://open-ws.coinglass.com/ws-api?cg-api-key=k3y%2F%2B%3D"
+    )
     assert stream_url("ws://h/ws-api?x=1", "k") == "ws://h/ws-api?x=1&cg-api-key=k"
 
 
@@ -38,8 +52,24 @@ def test_documented_liquidation_frame():
 
 
 def test_trade_frame_english_and_chinese_field_names():
-    english = {"baseAsset": "BTC", "exName": "Binance", "price": 56750.0, "side": 2, "symbol": "BTCUSDT", "time": 1725416318379, "volUsd": 2500000}
-    chinese = {"base_asset": "BTC", "exchange": "Binance", "price": "56750.0", "side": "2", "symbol": "BTCUSDT", "time": "1725416318379", "volume_usd": "2500000"}
+    english = {
+        "baseAsset": "BTC",
+        "exName": "Binance",
+        "price": 56750.0,
+        "side": 2,
+        "symbol": "BTCUSDT",
+        "time": 1725416318379,
+        "volUsd": 2500000,
+    }
+    chinese = {
+        "base_asset": "BTC",
+        "exchange": "Binance",
+        "price": "56750.0",
+        "side": "2",
+        "symbol": "BTCUSDT",
+        "time": "1725416318379",
+        "volume_usd": "2500000",
+    }
     events = parse_frame(frame(TRADE_CHANNEL, english, chinese)).events
     assert len(events) == 2 and events[0] == events[1]
     assert isinstance(events[0], FuturesTrade) and events[0].side_name == "BUY"
@@ -53,7 +83,9 @@ def test_sides_differ_per_channel():
 
 def test_pong_and_batches():
     assert parse_frame("pong").kind is FrameKind.PONG
-    batch = parse_frame(frame("liquidationOrders", *[{**DOC_LIQUIDATION, "time": 1725416318379 + i} for i in range(500)]))
+    batch = parse_frame(
+        frame("liquidationOrders", *[{**DOC_LIQUIDATION, "time": 1725416318379 + i} for i in range(500)])
+    )
     assert len(batch.events) == 500
 
 
@@ -157,8 +189,9 @@ def test_a_side_in_ascii_digits_is_accepted(side):
     assert parse_frame(frame("liquidationOrders", {**DOC_LIQUIDATION, "side": side})).events[0].side == 2
 
 
-@pytest.mark.parametrize("value", ["５６７３８", "٥٦٧٣٨", "56_738", " 56738", "56738\n", "nan", "Infinity", "0x10", "1e",
-                                   ".", ""])
+@pytest.mark.parametrize(
+    "value", ["５６７３８", "٥٦٧٣٨", "56_738", " 56738", "56738\n", "nan", "Infinity", "0x10", "1e", ".", ""]
+)
 def test_a_number_string_that_is_not_plain_ascii_decimal_is_rejected(value):
     """float() reads all of these (or the first few) as numbers; CoinGlass sends numbers or strings like "56738.1"."""
     for name in ("price", "volUsd", "time"):
@@ -167,15 +200,29 @@ def test_a_number_string_that_is_not_plain_ascii_decimal_is_rejected(value):
         assert parsed.rejected == [f"item 0: {name} is not a finite number"]
 
 
-@pytest.mark.parametrize("value, expected",
-                         [("56738.1", 56738.1), ("-0", 0.0), ("5e4", 50000.0), (".5", 0.5), ("7.", 7.0), ("+3", 3.0)])
+@pytest.mark.parametrize(
+    "value, expected", [("56738.1", 56738.1), ("-0", 0.0), ("5e4", 50000.0), (".5", 0.5), ("7.", 7.0), ("+3", 3.0)]
+)
 def test_plain_decimal_strings_are_numbers(value, expected):
     parsed = parse_frame(frame("liquidationOrders", {**DOC_LIQUIDATION, "volUsd": value}))
     assert [repr(e.usd) for e in parsed.events] == [repr(expected)]
 
 
-SPOOFING = ["\u202e", "\u202a", "\u2066", "\u2069", "\u200b", "\u200d", "\ufeff", "\u2028", "\u2029", "\x85", "\x9b",
-            "\ud800", "\u00ad"]
+SPOOFING = [
+    "\u202e",
+    "\u202a",
+    "\u2066",
+    "\u2069",
+    "\u200b",
+    "\u200d",
+    "\ufeff",
+    "\u2028",
+    "\u2029",
+    "\x85",
+    "\x9b",
+    "\ud800",
+    "\u00ad",
+]
 
 
 @pytest.mark.parametrize("char", SPOOFING)

@@ -1,1 +1,0 @@
-"""Everything that speaks CoinGlass: its wire formats, and the typed events they become."""

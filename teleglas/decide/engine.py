@@ -1,0 +1,238 @@
+"""From a typed event to alerts: rules → event dedupe → window, storm and cooldown state → texts.
+
+What happens to a qualifying event (each decided atomically in Redis by EngineStore, memoized per event):
+- lead: its own alert, carrying the whale score and a summary line of what its cooldown folded;
+- fold: within the cooldown of (kind, symbol, side); shown later, in the next lead or in a summary sent
+  when the cooldown ends (a Flush the caller schedules);
+- storm_start / storm_fold: part of a liquidation storm or whale cluster; one message at the window's end.
+Every qualifying event ends up in exactly one message; below-threshold events never touch Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, fields
+
+from teleglas.decide import formatting
+from teleglas.decide.aggregation import Summary, decode_entry, encode_entry, summarize
+from teleglas.decide.rules import Rules
+from teleglas.decide.scoring import WhaleContext, agreeing_liquidation_side, whale_score
+from teleglas.decide.thresholds import qualifies
+from teleglas.defines import KIND_LIQUIDATION, LOG_ENGINE
+from teleglas.model.events import MarketEvent
+from teleglas.model.ids import content_id
+from teleglas.ops.metrics import (
+    SUPPRESSED,
+    SUPPRESSED_COOLDOWN,
+    SUPPRESSED_DUPLICATE,
+    SUPPRESSED_STORM,
+    NoMetrics,
+    Recorder,
+)
+from teleglas.settings import Settings
+from teleglas.state.engine import EngineStore
+from teleglas.state.store import Store
+
+log = logging.getLogger(__name__)
+
+FORM_SINGLE = "single"
+FORM_SUMMARY = "summary"
+FORM_STORM = "storm"
+FLUSH_FOLDED = "folded"
+FLUSH_STORM = "storm"
+_KEEP_S = 3600  # how long state outlives its window, so a late flush still finds it
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    alert_id: str  # derived from content: every retrying path stays exactly-once per chat
+    kind: str  # the event kind: liquidation or trade
+    form: str  # single, summary or storm
+    symbol: str
+    base_asset: str
+    usd: float | None  # a single event's size (per-chat thresholds); None for totals
+    text: str
+    digest_line: str
+    event_ids: tuple[str, ...]  # every event this message accounts for
+    # The event the alert quotes (a single event, or a summary's largest): for the history's latency and
+    # price moves. Empty for polled checks and notices.
+    side: str = ""
+    exchange: str = ""
+    price: float | None = None
+    event_ms: int | None = None
+    # When the news was current: the window's end for a summary or a storm, the decision for a polled check;
+    # None for a single event, which dispatch dates from when it reached TELEGLAS (a replayed or polled event
+    # keeps its own exchange time in the text). A send long after it says so ("delayed").
+    current_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Flush:
+    """A later step for the caller to schedule: send what a cooldown folded, or a storm's message."""
+
+    source: str  # folded | storm
+    kind: str
+    symbol: str
+    base_asset: str
+    scope: str  # the side (folded, whale cluster) or ALL (liquidation storm)
+    due_s: float
+    due_at: float | None = None  # when it is due (the deciding worker's clock): the summary's "current" time
+
+    def to_payload(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> Flush:
+        return cls(**{f.name: payload[f.name] for f in fields(cls) if f.name in payload})
+
+
+class Engine:
+    def __init__(
+        self,
+        rules: Rules,
+        store: Store,
+        engine_store: EngineStore,
+        settings: Settings,
+        metrics: Recorder | NoMetrics | None = None,
+    ):
+        self.rules = rules
+        self.metrics = metrics or NoMetrics()
+        self.store = store
+        self.state = engine_store
+        self.settings = settings
+        self._horizon_s = max(rules.storm.window_s, rules.whale_cluster.window_s, settings.whale_score_window_s)
+
+    def evaluate(self, event: MarketEvent, claimer: str, now: float) -> tuple[list[Alert], list[Flush]]:
+        rule = self.rules.rule_for(event.symbol, event.base_asset, event.exchange)
+        if not qualifies(event, rule, self.settings.enable_whale_alerts):
+            return [], []
+        fingerprint = event.fingerprint()
+        if not self.store.claim_event(fingerprint, claimer, self.settings.event_dedupe_ttl_s):
+            log.info(
+                "%s duplicate %s %s %s dropped (fingerprint %s)",
+                LOG_ENGINE,
+                event.kind,
+                event.exchange,
+                event.symbol,
+                fingerprint,
+            )
+            self.metrics.inc(SUPPRESSED, SUPPRESSED_DUPLICATE)
+            return [], []
+        storm = self.rules.storm_rule(event.kind)
+        is_trade = event.kind != KIND_LIQUIDATION  # whale trades and positions: per-side clusters, a score
+        admission = self.state.admit(
+            fingerprint=fingerprint,
+            kind=event.kind,
+            symbol=event.symbol,
+            side=event.side_name,
+            entry=encode_entry(event),
+            is_trade=is_trade,
+            storm_window_s=storm.window_s,
+            storm_min_count=storm.min_count,
+            storm_min_usd=storm.min_usd,
+            cooldown_s=rule.cooldown_s,
+            horizon_s=self._horizon_s,
+            score_window_s=self.settings.whale_score_window_s,
+            memo_ttl_s=self.settings.event_dedupe_ttl_s,
+            now=now,
+            keep_s=_KEEP_S,
+        )
+        if admission.outcome == "lead":
+            folded = summarize([decode_entry(raw) for raw in admission.folded])
+            score = None
+            if is_trade:
+                agree_side = agreeing_liquidation_side(event.side_name)
+                oppose_side = "LONG" if agree_side == "SHORT" else "SHORT"
+                context = WhaleContext(
+                    admission.same_side_whales,
+                    admission.liquidations_usd[agree_side],
+                    admission.liquidations_usd[oppose_side],
+                )
+                score = whale_score(event.usd, rule.whale_min_usd, rule.liquidation_min_usd, context)
+            zone = self.settings.timezone
+            alert = Alert(
+                alert_id=fingerprint,
+                kind=event.kind,
+                form=FORM_SINGLE,
+                symbol=event.symbol,
+                base_asset=event.base_asset,
+                usd=event.usd,
+                text=formatting.format_lead_alert(event, zone, folded, score),
+                digest_line=formatting.lead_digest_line(event, zone, folded),
+                event_ids=(fingerprint, *(folded.event_ids if folded else ())),
+                side=event.side_name,
+                exchange=event.exchange,
+                price=event.price,
+                event_ms=event.time_ms,
+            )
+            return [alert], []
+        self.metrics.inc(SUPPRESSED, SUPPRESSED_COOLDOWN if admission.outcome == "fold" else SUPPRESSED_STORM)
+        if admission.flush_due_s > 0:
+            source = FLUSH_STORM if admission.outcome == "storm_start" else FLUSH_FOLDED
+            scope = event.side_name if (source == FLUSH_FOLDED or is_trade) else "ALL"
+            log.info(
+                "%s %s %s %s: %s, flush in %.1f s",
+                LOG_ENGINE,
+                event.kind,
+                event.symbol,
+                event.side_name,
+                admission.outcome,
+                admission.flush_due_s,
+            )
+            return [], [
+                Flush(
+                    source,
+                    event.kind,
+                    event.symbol,
+                    event.base_asset,
+                    scope,
+                    admission.flush_due_s,
+                    now + admission.flush_due_s,
+                )
+            ]
+        return [], []
+
+    def flush(self, flush: Flush, claimer: str, now: float) -> list[Alert]:
+        """The summary of a finished cooldown, or the message of a finished storm/cluster window."""
+        if flush.source == FLUSH_STORM:
+            raw = self.state.take_storm(
+                flush.kind, flush.symbol, flush.scope, claimer, self.settings.event_dedupe_ttl_s, now
+            )
+        else:
+            raw = self.state.take_folded(
+                flush.kind, flush.symbol, flush.scope, claimer, self.settings.event_dedupe_ttl_s, now
+            )
+        summary = summarize([decode_entry(r) for r in raw])
+        if summary is None:
+            return []  # a lead took the folded events along, or a redelivered flush found them gone
+        return [self._summary_alert(flush, summary, now)]
+
+    def _summary_alert(self, flush: Flush, summary: Summary, now: float) -> Alert:
+        zone = self.settings.timezone
+        if flush.source == FLUSH_STORM:
+            text = formatting.format_storm(flush.kind, flush.symbol, summary, zone)
+            line = formatting.storm_digest_line(flush.kind, flush.symbol, summary)
+            form = FORM_STORM
+        else:
+            text = formatting.format_folded_summary(flush.kind, flush.symbol, flush.scope, summary, zone)
+            line = formatting.folded_digest_line(flush.kind, flush.symbol, flush.scope, summary)
+            form = FORM_SUMMARY
+        alert_id = f"{form}-" + content_id(sorted(summary.event_ids))
+        largest = summary.largest
+        current_s = min(flush.due_at, now) if flush.due_at is not None else now
+        return Alert(
+            alert_id,
+            flush.kind,
+            form,
+            flush.symbol,
+            flush.base_asset,
+            None,
+            text,
+            line,
+            summary.event_ids,
+            side=largest.side,
+            exchange=largest.exchange,
+            price=largest.price,
+            event_ms=largest.time_ms,
+            current_ms=int(current_s * 1000),
+        )

@@ -1,0 +1,146 @@
+"""From an alert to the chats that get it, and when: per-chat rules, then the digest gate.
+
+The gate works like Alertmanager's grouping, per chat: a chat that has not had an alert within Telegram's
+spacing (1 s for a private chat, 3 s for a group or channel) gets the alert at once. Otherwise the alert
+waits in the chat's digest buffer; the first one waiting schedules a flush after the group wait (later
+flushes keep at least the group interval apart), and the flush sends every waiting alert as one digest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from teleglas.decide import formatting
+from teleglas.decide.chat_rules import parse_chat_rules
+from teleglas.decide.engine import Alert
+from teleglas.defines import KIND_SYSTEM, LOG_ENGINE
+from teleglas.deliver.ratelimit import RateLimits
+from teleglas.model.ids import content_id
+from teleglas.ops.metrics import (
+    ALERTS,
+    DEAD_LETTERS,
+    DISABLED_CHAT_ALERTS,
+    SUPPRESSED,
+    SUPPRESSED_DIGEST,
+    NoMetrics,
+    Recorder,
+)
+from teleglas.settings import ChatId, Settings
+from teleglas.state.engine import DIRECT, EngineStore
+from teleglas.state.store import Store
+
+log = logging.getLogger(__name__)
+CHAT_DISABLED_REASON = "chat_disabled"  # the same reason the sender gives (teleglas.deliver.telegram.CHAT_DISABLED)
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    chat_id: ChatId
+    alert_id: str
+    text: str
+    covers: tuple[str, ...]  # the alert ids this message carries (one, or a digest's many)
+    current_ms: int | None = None  # when the news was current (a digest: its oldest alert's); older is "delayed"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFlush:
+    chat_id: ChatId
+    due_s: float
+
+
+class FanOut:
+    def __init__(
+        self, store: Store, engine_store: EngineStore, settings: Settings, metrics: Recorder | NoMetrics | None = None
+    ):
+        self.store = store
+        self.metrics = metrics or NoMetrics()
+        self.state = engine_store
+        self.settings = settings
+        self._limits = RateLimits.from_settings(settings)
+
+    def route(self, alert: Alert, now: float) -> tuple[list[Send], list[DigestFlush]]:
+        sends: list[Send] = []
+        flushes: list[DigestFlush] = []
+        chats = self.store.alert_chats(self.settings.telegram_alert_chat_ids)
+        for (chat, disabled), fields in zip(chats, self.store.chat_settings_many([c for c, _ in chats])):
+            rules = parse_chat_rules(fields)
+            if rules.problems:
+                log.warning("%s chat=%s settings ignored: %s", LOG_ENGINE, chat, "; ".join(rules.problems))
+            if not rules.accepts(alert.kind, alert.symbol, alert.base_asset, alert.usd, now):
+                log.debug("%s alert=%s not for chat=%s (its own rules or mute)", LOG_ENGINE, alert.alert_id, chat)
+                continue
+            if disabled:
+                self._missed(alert, chat)
+                continue
+            self.metrics.inc(ALERTS, alert.kind, chat)
+            if alert.kind == KIND_SYSTEM:  # an "online" notice: never in a digest, never delaying the next alert
+                sends.append(Send(chat, alert.alert_id, alert.text, (alert.alert_id,), alert.current_ms))
+                continue
+            entry = json.dumps(
+                {
+                    "alert_id": alert.alert_id,
+                    "text": alert.text,
+                    "line": alert.digest_line,
+                    "current_ms": alert.current_ms,
+                },
+                ensure_ascii=False,
+            )
+            route = self.state.route(
+                alert.alert_id,
+                chat,
+                entry,
+                self._limits.spacing_for(chat),
+                self.settings.digest_group_wait_s,
+                self.settings.digest_group_interval_s,
+                self.settings.event_dedupe_ttl_s,
+                now,
+            )
+            if route.decision == DIRECT:
+                sends.append(Send(chat, alert.alert_id, alert.text, (alert.alert_id,), alert.current_ms))
+            elif route.flush_due_s > 0:
+                flushes.append(DigestFlush(chat, route.flush_due_s))
+        return sends, flushes
+
+    def _missed(self, alert: Alert, chat: ChatId) -> None:
+        """A disabled chat misses the alert: counted, and kept in the dead letters when it is a configured alert
+        chat (a subscriber who blocked the bot is only counted, or its misses would crowd out the rest)."""
+        self.metrics.inc(DISABLED_CHAT_ALERTS)
+        if chat not in self.settings.telegram_alert_chat_ids:
+            return
+        self.store.push_dead_letter(
+            {
+                "alert_id": alert.alert_id,
+                "chat_id": chat,
+                "text": alert.text,
+                "origin_ms": None,
+                "current_ms": alert.current_ms,
+                "plain": False,
+                "reason": CHAT_DISABLED_REASON,
+                "error_code": None,
+                "description": "the chat refused the bot; not sent",
+                "attempts": 0,
+                "failed_at": round(time.time(), 3),
+            },
+            self.settings.deadletter_ttl_s,
+            self.settings.deadletter_max,
+        )
+        self.metrics.inc(DEAD_LETTERS, CHAT_DISABLED_REASON)
+
+    def flush_digest(self, chat_id: ChatId, claimer: str, now: float) -> list[Send]:
+        raw = self.state.take_digest(chat_id, claimer, self.settings.event_dedupe_ttl_s, now)
+        entries = list({e["alert_id"]: e for e in (json.loads(r) for r in raw)}.values())
+        if not entries:
+            return []
+        if len(entries) == 1:
+            (entry,) = entries
+            return [Send(chat_id, entry["alert_id"], entry["text"], (entry["alert_id"],), entry.get("current_ms"))]
+        covers = tuple(e["alert_id"] for e in entries)
+        digest_id = "digest-" + content_id(sorted(covers))
+        text = formatting.format_digest([e["line"] for e in entries])
+        log.info("%s chat=%s digest of %d alerts", LOG_ENGINE, chat_id, len(entries))
+        self.metrics.inc(SUPPRESSED, SUPPRESSED_DIGEST, amount=len(entries))
+        current = [e["current_ms"] for e in entries if e.get("current_ms")]
+        return [Send(chat_id, digest_id, text, covers, min(current) if current else None)]

@@ -1,0 +1,133 @@
+"""One send budget for every worker of a bot, kept in Redis: ~25/s per bot, 1/s per chat, 20/min per group.
+
+One Lua call per send attempt decides, atomically and on Redis's clock (so worker clocks never matter):
+- the earliest moment this send may start: after the bot's last send + its interval, after the chat's last
+  send + its interval, and after any 429 pause of the bot;
+- a place in the chat's queue: the first attempt reserves the chat's next free slot, so a burst to one chat
+  leaves in the order it arrived and each waiting task knows when to come back (one reschedule, not a
+  thundering herd re-polling every second). A held slot that a pause or a long delay overtook is replaced
+  by a fresh one.
+The answer is "go after a short sleep" (at most TELEGRAM_MAX_INLINE_WAIT) or "come back in N s", which the
+task turns into a Celery countdown instead of sleeping in a worker slot.
+
+Groups and channels (negative ids, @names) are spaced by the stricter of the chat and group limits. A margin
+is added to chat and group spacing: the limiter sees the start of a send, Telegram its arrival, and the
+network between them is not perfectly even.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from teleglas.settings import ChatId, Settings
+from teleglas.state import store
+
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local bot_interval = tonumber(ARGV[1])
+local chat_interval = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3])
+local slot = tonumber(ARGV[4])
+local ttl = tonumber(ARGV[5])
+local gate = now
+local v = tonumber(redis.call('GET', KEYS[2]))
+if v and v > gate then gate = v end
+v = tonumber(redis.call('GET', KEYS[1]))
+if v and v + bot_interval > gate then gate = v + bot_interval end
+v = tonumber(redis.call('GET', KEYS[3]))
+if v and v + chat_interval > gate then gate = v + chat_interval end
+if slot == nil or gate > slot + chat_interval then
+  slot = gate
+  v = tonumber(redis.call('GET', KEYS[4]))
+  if v and v > slot then slot = v end
+  redis.call('SET', KEYS[4], string.format('%.6f', slot + chat_interval), 'EX', math.ceil(slot - now + chat_interval) + ttl)
+end
+local start = math.max(gate, slot)
+local granted = 0
+if start - now <= max_wait then
+  granted = 1
+  redis.call('SET', KEYS[1], string.format('%.6f', start), 'EX', ttl)
+  redis.call('SET', KEYS[3], string.format('%.6f', start), 'EX', ttl)
+end
+return {granted, string.format('%.6f', start - now), string.format('%.6f', slot)}
+"""
+
+_PAUSE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local until_ = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]))
+if current == nil or current < until_ then
+  redis.call('SET', KEYS[1], string.format('%.6f', until_), 'EX', math.ceil(tonumber(ARGV[1])) + 60)
+  return string.format('%.6f', tonumber(ARGV[1]))
+end
+return string.format('%.6f', current - now)
+"""
+
+# State outlives an idle minute only in the chat queue horizon, which carries its own TTL.
+_KEY_TTL_S = 60
+
+
+def is_group_chat(chat_id: ChatId) -> bool:
+    """Private chats have positive ids; groups and supergroups negative ones; channels also go by @name."""
+    return isinstance(chat_id, str) or chat_id < 0
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    bot_interval_s: float
+    chat_interval_s: float
+    group_interval_s: float
+    max_inline_wait_s: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimits:
+        margin = settings.telegram_rate_margin_s
+        return cls(
+            bot_interval_s=1.0 / settings.telegram_bot_per_s,
+            chat_interval_s=settings.telegram_chat_interval_s + margin,
+            group_interval_s=max(settings.telegram_chat_interval_s, 60.0 / settings.telegram_group_per_min) + margin,
+            max_inline_wait_s=settings.telegram_max_inline_wait_s,
+        )
+
+    def spacing_for(self, chat_id: ChatId) -> float:
+        return self.group_interval_s if is_group_chat(chat_id) else self.chat_interval_s
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    granted: bool  # True: start sending after `wait_s` (a short sleep); False: come back in `wait_s`
+    wait_s: float
+    slot: float  # this send's place in the chat's queue (Redis time), to hand back on the next attempt
+
+
+class RateLimiter:
+    def __init__(self, client: redis.Redis, bot_id: str, limits: RateLimits):
+        self._bot_id = bot_id
+        self._limits = limits
+        self._acquire = client.register_script(_ACQUIRE)
+        self._pause = client.register_script(_PAUSE)
+
+    def acquire(self, chat_id: ChatId, slot: float | None = None) -> Permit:
+        keys = [
+            store.rate_bot_last_key(self._bot_id),
+            store.rate_bot_pause_key(self._bot_id),
+            store.rate_chat_last_key(self._bot_id, chat_id),
+            store.rate_chat_next_key(self._bot_id, chat_id),
+        ]
+        args = [
+            f"{self._limits.bot_interval_s:.6f}",
+            f"{self._limits.spacing_for(chat_id):.6f}",
+            f"{self._limits.max_inline_wait_s:.6f}",
+            "" if slot is None else f"{slot:.6f}",
+            _KEY_TTL_S,
+        ]
+        granted, wait, held = self._acquire(keys=keys, args=args)
+        return Permit(bool(granted), max(float(wait), 0.0), float(held))
+
+    def pause(self, seconds: float) -> float:
+        """Every worker sending for this bot waits `seconds` (Telegram's retry_after); returns the pause left."""
+        return float(self._pause(keys=[store.rate_bot_pause_key(self._bot_id)], args=[f"{max(seconds, 0.0):.6f}"]))

@@ -1,0 +1,195 @@
+"""Delivering one alert to one chat: the stages of teleglas.deliver.stages composed into one pipeline, and
+the policy table for what follows a refusal.
+
+The one window left open: Telegram accepted the message, and the process died (or the answer was lost on
+the network) before `record` ran. The Bot API has no idempotency key, so a later attempt cannot know, and
+sends again. The window is one HTTP round trip plus one Redis SET; nothing else happens inside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from teleglas.defines import LOG_SENDER
+from teleglas.deliver import telegram as tg
+from teleglas.deliver.policy import Effects, dead_letter, react
+from teleglas.deliver.ratelimit import RateLimiter
+from teleglas.deliver.stages import (
+    Attempt,
+    Claim,
+    Dedup,
+    Fit,
+    LeaseKeeper,
+    MarkLate,
+    Outcome,
+    Part,
+    PartStage,
+    PerPart,
+    Record,
+    RecordHistory,
+    Route,
+    Send,
+    SendJob,
+    Stage,
+    Status,
+    Wait,
+)
+from teleglas.deliver.telegram import DeliveryError, TelegramClient
+from teleglas.ops.metrics import (
+    FRAME_TO_SEND,
+    MESSAGES_SENT,
+    RATE_LIMIT_WAIT_SECONDS,
+    RATE_LIMIT_WAITS,
+    TELEGRAM_ERRORS,
+    NoMetrics,
+    Recorder,
+)
+from teleglas.settings import ChatId, Settings
+from teleglas.state.history import AlertHistory
+from teleglas.state.store import Store
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Outcome", "SendJob", "Sender", "Status", "job_from_dead_letter"]
+
+_MAX_AGAIN = 4  # migrated, re-encoded or re-split this many times in one run, and it is dead-lettered
+_LEASE_MARGIN_S = 5.0
+
+
+class Measured:
+    """Metrics around a part stage, so stages hold no metric calls: `after` when it passed, `failed` when it raised."""
+
+    def __init__(
+        self,
+        stage: PartStage,
+        after: Callable[[Attempt, Part], None] | None = None,
+        failed: Callable[[DeliveryError], None] | None = None,
+    ):
+        self.stage = stage
+        self._after = after
+        self._failed = failed
+
+    def __call__(self, attempt: Attempt, part: Part) -> Outcome | None:
+        try:
+            outcome = self.stage(attempt, part)
+        except DeliveryError as exc:
+            if self._failed is not None:
+                self._failed(exc)
+            raise
+        if outcome is None and self._after is not None:
+            self._after(attempt, part)
+        return outcome
+
+
+class Sender:
+    def __init__(
+        self,
+        client: TelegramClient,
+        store: Store,
+        limiter: RateLimiter,
+        settings: Settings,
+        sleep: Callable[[float], None] = time.sleep,
+        metrics: Recorder | NoMetrics | None = None,
+        history: AlertHistory | None = None,
+        recheck: Callable[[ChatId], None] | None = None,
+    ):
+        self.client = client
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics or NoMetrics()
+        # A request can take the connect and the read timeout (telebot gives both TELEGRAM_TIMEOUT); the lease
+        # outlasts that, and is renewed while a slower request (a stalled DNS lookup) is still in flight.
+        lease_s = 2 * settings.telegram_timeout_s + _LEASE_MARGIN_S
+        self.effects = Effects(
+            store,
+            limiter,
+            client.token_key,
+            settings.send_max_retries,
+            settings.deadletter_ttl_s,
+            settings.deadletter_max,
+            recheck or (lambda _chat: None),
+            self.metrics,
+        )
+        self.stages: tuple[Stage, ...] = (
+            Route(store, client.token_key),
+            MarkLate(settings.alert_max_age_s, settings.timezone),
+            PerPart(
+                Dedup(store),
+                Fit(),
+                Measured(Wait(limiter, sleep), after=self._waited),
+                Claim(store, lease_s),
+                Measured(Send(client, store, lease_s, LeaseKeeper()), after=self._sent, failed=self._refused),
+                Record(store, settings.delivery_record_ttl_s),
+            ),
+            RecordHistory(history),
+        )
+
+    def run(self, job: SendJob, owner: str) -> Outcome:
+        for _ in range(_MAX_AGAIN + 1):
+            attempt = Attempt(job, owner, time.time())
+            try:
+                outcome = self._through(attempt)
+            except DeliveryError as exc:
+                outcome = react(self.effects, attempt, exc)
+            if outcome.status is not Status.AGAIN:
+                return outcome
+            assert outcome.job is not None
+            job = outcome.job
+        exc = DeliveryError("too_many_changes", False, "migrated, re-split or re-encoded too many times")
+        return dead_letter(self.effects, Attempt(job, owner, time.time()), exc)
+
+    def _through(self, attempt: Attempt) -> Outcome:
+        for stage in self.stages:
+            outcome = stage(attempt)
+            if outcome is not None:
+                return outcome
+        status = Status.SENT if attempt.sent else Status.ALREADY_SENT
+        return Outcome(status, message_ids=tuple(attempt.message_ids), job=attempt.job)
+
+    def recheck_chat(self, chat_id: ChatId) -> None:
+        """A disabled chat, asked again: the bot re-added (or unblocked) heals it; otherwise ask again later."""
+        if not self.store.chat_route(chat_id, self.client.token_key).disabled:
+            return
+        try:
+            welcome = self.client.bot_can_post(chat_id)
+        except DeliveryError as exc:
+            welcome = False
+            if exc.reason not in (tg.FORBIDDEN, tg.CHAT_NOT_FOUND, tg.BAD_REQUEST):
+                log.warning("%s chat=%s re-check failed: %s; asking again later", LOG_SENDER, chat_id, exc)
+        if not welcome:
+            self.effects.recheck(chat_id)
+            return
+        if self.store.enable_chat(chat_id):
+            log.warning(
+                "%s chat=%s takes the bot again: alerts resume (the ones it missed are in the dead letters: "
+                "python -m teleglas.ops.deadletters replay --chat %s)",
+                LOG_SENDER,
+                chat_id,
+                chat_id,
+            )
+
+    # -- metrics, around the stages ----------------------------------------------------------------------
+
+    def _waited(self, attempt: Attempt, part: Part) -> None:
+        if part.waited_s > 0:
+            self.metrics.inc(RATE_LIMIT_WAITS)
+            self.metrics.inc(RATE_LIMIT_WAIT_SECONDS, amount=part.waited_s)
+
+    def _sent(self, attempt: Attempt, part: Part) -> None:
+        self.metrics.inc(MESSAGES_SENT, attempt.job.chat_id)
+        if attempt.job.origin_ms:
+            self.metrics.observe(FRAME_TO_SEND, time.time() - attempt.job.origin_ms / 1000)
+
+    def _refused(self, exc: DeliveryError) -> None:
+        self.metrics.inc(TELEGRAM_ERRORS, exc.reason, exc.error_code if exc.error_code is not None else "none")
+
+
+def job_from_dead_letter(entry: dict) -> SendJob:
+    """A fresh job for a replay: same alert id (so a message that did arrive is not sent twice), no failures."""
+    return replace(
+        SendJob(entry["chat_id"], entry["text"], entry["alert_id"], entry.get("origin_ms"), entry.get("current_ms")),
+        plain=bool(entry.get("plain")),
+    )

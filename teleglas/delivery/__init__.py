@@ -1,1 +1,0 @@
-"""Delivery to Telegram: the Bot API edge (`telegram`) and the send pipeline (`sender`)."""

@@ -1,0 +1,1 @@
+"""Not product code: the emulators, the local process stack, the demo, messages read back for tests."""

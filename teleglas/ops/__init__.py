@@ -1,0 +1,1 @@
+"""Operations: health, metrics, logging and redaction, the broker transport, operator commands."""

@@ -1,0 +1,283 @@
+"""Prometheus metrics for the whole alert system, exported by one process (the listener's `GET /metrics`).
+
+Workers are many processes, often on several hosts (prometheus-client's multiprocess mode needs one shared
+directory), so each process buffers its counts (teleglas.state.buffer) and adds them to Redis hashes every
+second; the exporter reads the hashes at scrape time. Gauges (queue depth, dead letters, workers) are read
+live. A metric marked `hourly` also keeps one hash per hour for the dashboard's analytics.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+import redis
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM
+from teleglas.settings import ChatId, get_settings
+from teleglas.state.buffer import RedisBuffer, shared_buffer
+from teleglas.state.due import DueWork
+from teleglas.state.store import Store, hourly_metric_key, metric_key
+
+KEEP_S = 30 * 86_400  # counters live as long as the system runs; a key untouched for a month expires
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str  # without the _total / _seconds suffix Prometheus adds for the type
+    help: str
+    labels: tuple[str, ...]
+    histogram: bool = False
+    hourly: bool = False  # also counted per hour (kept ALERT_HISTORY_TTL) for the dashboard
+
+
+ALERTS = Metric(
+    "teleglas_alerts", "Alerts routed to a chat (at once or into its digest), by kind and chat", ("kind", "chat")
+)
+MESSAGES_SENT = Metric("teleglas_messages_sent", "Messages Telegram accepted, by chat", ("chat",))
+TELEGRAM_ERRORS = Metric(
+    "teleglas_telegram_errors", "Failed sendMessage calls, by TELEGLAS reason and HTTP code", ("reason", "code")
+)
+RATE_LIMIT_WAITS = Metric(
+    "teleglas_ratelimit_waits", "Sends that waited for their rate-limit slot (in the worker or as a countdown)", ()
+)
+RATE_LIMIT_WAIT_SECONDS = Metric(
+    "teleglas_ratelimit_wait_seconds", "Seconds sends waited for their rate-limit slot", ()
+)
+DEAD_LETTERS = Metric(
+    "teleglas_dead_letters_added", "Sends and tasks moved to the dead letters, by reason", ("reason",)
+)
+TASK_RETRIES = Metric(
+    "teleglas_task_retries", "Tasks that failed and were scheduled again (due work in Redis), by task", ("task",)
+)
+DISABLED_CHAT_ALERTS = Metric(
+    "teleglas_disabled_chat_alerts", "Alerts a disabled chat missed (dead-lettered for a configured chat)", ()
+)
+EVENTS_EVALUATED = Metric("teleglas_events_evaluated", "Events the workers evaluated, by kind", ("kind",))
+SUPPRESSED = Metric(
+    "teleglas_suppressed",
+    "Qualifying events without a message of their own: duplicate, cooldown (folded into a later "
+    "lead or summary), storm (one message per window); digest counts alerts per chat sent inside a digest",
+    ("reason",),
+    hourly=True,
+)
+SUPPRESSED_DUPLICATE, SUPPRESSED_COOLDOWN, SUPPRESSED_STORM, SUPPRESSED_DIGEST = (
+    "duplicate",
+    "cooldown",
+    "storm",
+    "digest",
+)
+EVENT_LATENCY = Metric(
+    "teleglas_event_to_decision_seconds", "From the event's exchange time to the worker's decision", ("kind",), True
+)
+FRAME_TO_SEND = Metric(
+    "teleglas_frame_to_send_seconds", "From the frame reaching the listener to Telegram accepting the alert", (), True
+)
+REDIS_METRICS = (
+    ALERTS,
+    MESSAGES_SENT,
+    TELEGRAM_ERRORS,
+    RATE_LIMIT_WAITS,
+    RATE_LIMIT_WAIT_SECONDS,
+    DEAD_LETTERS,
+    TASK_RETRIES,
+    DISABLED_CHAT_ALERTS,
+    EVENTS_EVALUATED,
+    SUPPRESSED,
+    EVENT_LATENCY,
+    FRAME_TO_SEND,
+)
+
+
+def _field(values: tuple[str, ...], part: str = "") -> str:
+    return json.dumps([*values, part]) if part else json.dumps(list(values))
+
+
+def parse_fields(fields: dict[bytes, bytes]) -> dict[tuple[str, ...], float]:
+    """A metric hash read back: label values → number."""
+    return {tuple(json.loads(k)): float(v) for k, v in fields.items()}
+
+
+class Recorder:
+    """Metric updates of this process, through the shared RedisBuffer; safe from any thread and after a fork."""
+
+    def __init__(self, buffer: RedisBuffer, hourly_ttl_s: int):
+        self._buffer = buffer
+        self._hourly_ttl_s = hourly_ttl_s
+
+    def inc(self, metric: Metric, *labels: object, amount: float = 1.0) -> None:
+        field = _field(tuple(str(v) for v in labels))
+        self._buffer.add(metric_key(metric.name), field, amount, KEEP_S)
+        if metric.hourly:
+            self._buffer.add(
+                hourly_metric_key(metric.name, int(time.time() // 3600)), field, amount, self._hourly_ttl_s
+            )
+
+    def observe(self, metric: Metric, seconds: float, *labels: object) -> None:
+        values = tuple(str(v) for v in labels)
+        seconds = max(0.0, seconds)
+        bucket = next((b for b in LATENCY_BUCKETS if seconds <= b), math.inf)
+        key = metric_key(metric.name)
+        self._buffer.add(key, _field(values, f"le={bucket}"), 1.0, KEEP_S)
+        self._buffer.add(key, _field(values, "sum"), seconds, KEEP_S)
+        self._buffer.add(key, _field(values, "count"), 1.0, KEEP_S)
+
+
+class NoMetrics:
+    """For code run outside the processes that report (tests that build a Sender or FanOut directly)."""
+
+    def inc(self, metric: Metric, *labels: object, amount: float = 1.0) -> None:
+        pass
+
+    def observe(self, metric: Metric, seconds: float, *labels: object) -> None:
+        pass
+
+
+class RedisMetricsCollector:
+    """What every process recorded, plus live gauges from Redis, for prometheus-client's registry."""
+
+    def __init__(self, store: Store, alert_chats: tuple[ChatId, ...] = ()):
+        self.store = store
+        self.alert_chats = alert_chats
+
+    def collect(self):
+        try:
+            with self.store.redis.pipeline(transaction=False) as pipe:
+                for metric in REDIS_METRICS:
+                    pipe.hgetall(metric_key(metric.name))
+                stored = pipe.execute()
+            depths = self.store.queue_depths((QUEUE_EVENTS, QUEUE_TELEGRAM))
+            beats = self.store.worker_heartbeats()
+            dead = self.store.dead_letter_count()
+            due = DueWork(self.store.redis).pending()
+            disabled = list(self.store.disabled_chats())
+        except (redis.RedisError, OSError):
+            yield GaugeMetricFamily("teleglas_redis_up", "1 when the exporter could read Redis", value=0)
+            return
+        yield GaugeMetricFamily("teleglas_redis_up", "1 when the exporter could read Redis", value=1)
+        for metric, fields in zip(REDIS_METRICS, stored):
+            yield (_histogram if metric.histogram else _counter)(metric, parse_fields(fields))
+        queue = GaugeMetricFamily("teleglas_queue_depth", "Tasks waiting in a Celery queue", labels=["queue"])
+        for name, depth in depths.items():
+            queue.add_metric([name], depth)
+        yield queue
+        yield GaugeMetricFamily("teleglas_dead_letters", "Sends and tasks waiting in the dead-letter list", value=dead)
+        yield GaugeMetricFamily(
+            "teleglas_due_tasks",
+            "Delayed work waiting in Redis for its time (flushes, rate-limit slots, retries)",
+            value=due,
+        )
+        chats = GaugeMetricFamily(
+            "teleglas_disabled_chats",
+            "Chats that refused the bot (403, chat not found), configured alert chats apart",
+            labels=["configured"],
+        )
+        configured = sum(1 for chat in disabled if chat in self.alert_chats)
+        chats.add_metric(["true"], configured)
+        chats.add_metric(["false"], len(disabled) - configured)
+        yield chats
+        yield GaugeMetricFamily("teleglas_workers", "Worker processes with a heartbeat in Redis", value=len(beats))
+        if beats:
+            yield GaugeMetricFamily(
+                "teleglas_worker_heartbeat_age_seconds",
+                "Age of the newest worker heartbeat",
+                value=time.time() - max(beats.values()),
+            )
+
+
+class ListenerCollector:
+    """The listener's own figures, read live from its objects at scrape time (no Redis needed)."""
+
+    def __init__(self, snapshot, by_channel):
+        self._snapshot = snapshot  # StatusReporter.snapshot
+        self._by_channel = by_channel  # () -> {channel: (frames, events)}
+
+    def collect(self):
+        s = self._snapshot()
+        connected = int(s["is_connected"])
+        yield GaugeMetricFamily(
+            "teleglas_ws_connected", "1 while the CoinGlass WebSocket is connected", value=connected
+        )
+        yield GaugeMetricFamily(
+            "teleglas_ws_connection_uptime_seconds",
+            "Seconds since the current connection opened (0 when down)",
+            value=max(0.0, time.time() - s["connected_since"]) if connected else 0.0,
+        )
+        frames = CounterMetricFamily(
+            "teleglas_ws_frames", "Text frames received, by subscribed channel", labels=["channel"]
+        )
+        events = CounterMetricFamily(
+            "teleglas_ws_events", "Events parsed from frames, by subscribed channel", labels=["channel"]
+        )
+        for channel, (frame_count, event_count) in sorted(self._by_channel().items()):
+            frames.add_metric([channel], frame_count)
+            events.add_metric([channel], event_count)
+        yield frames
+        yield events
+        bad = CounterMetricFamily("teleglas_ws_bad_frames", "Frames dropped, by reason", labels=["reason"])
+        for reason, field in (
+            ("malformed", "bad_frames"),
+            ("unknown", "unknown_frames"),
+            ("oversized", "oversized_frames"),
+        ):
+            bad.add_metric([reason], s[field])
+        yield bad
+        yield CounterMetricFamily(
+            "teleglas_ws_rejected_items", "Items of data frames rejected by the parser", value=s["rejected_items"]
+        )
+        yield CounterMetricFamily(
+            "teleglas_ws_reconnects", "Connections lost (each followed by a reconnect attempt)", value=s["reconnects"]
+        )
+        yield CounterMetricFamily(
+            "teleglas_ws_reconnect_successes",
+            "Connections opened again after one was lost",
+            value=s["reconnect_successes"],
+        )
+        yield CounterMetricFamily(
+            "teleglas_ws_auth_failures", "Connections refused for the API key", value=s["auth_failures"]
+        )
+        yield CounterMetricFamily("teleglas_listener_published_events", "Events handed to Celery", value=s["published"])
+        yield CounterMetricFamily(
+            "teleglas_listener_dropped_events", "Events dropped because the buffer was full", value=s["dropped_events"]
+        )
+        yield GaugeMetricFamily(
+            "teleglas_listener_buffered_events", "Events waiting for Redis in the listener", value=s["buffered_events"]
+        )
+
+
+def _counter(metric: Metric, values: dict[tuple, float]) -> CounterMetricFamily:
+    family = CounterMetricFamily(metric.name, metric.help, labels=list(metric.labels))
+    for labels, value in sorted(values.items()):
+        family.add_metric(list(labels), value)
+    return family
+
+
+def _histogram(metric: Metric, values: dict[tuple, float]) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(metric.name, metric.help, labels=list(metric.labels))
+    series: dict[tuple, dict[str, float]] = defaultdict(dict)
+    for key, value in values.items():
+        *labels, part = key
+        series[tuple(labels)][part] = value
+    for labels, parts in sorted(series.items()):
+        running, buckets = 0.0, []
+        for bound in (*LATENCY_BUCKETS, math.inf):
+            running += parts.get(f"le={bound}", 0.0)
+            buckets.append(("+Inf" if bound == math.inf else repr(bound), running))
+        family.add_metric(list(labels), buckets, parts.get("sum", 0.0))
+    return family
+
+
+_recorder: Recorder | None = None
+
+
+def recorder() -> Recorder:
+    """The process-wide Recorder, writing to the Redis of Settings."""
+    global _recorder
+    if _recorder is None:
+        _recorder = Recorder(shared_buffer(), get_settings().alert_history_ttl_s)
+    return _recorder

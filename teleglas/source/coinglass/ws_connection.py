@@ -1,0 +1,229 @@
+"""The one owner of the CoinGlass socket: connect, subscribe, text heartbeat, read, reconnect.
+
+It hands every received text frame to a callback and knows nothing of events or Celery. The read thread
+blocks in recv(); a heartbeat thread sends `ping` and, when no `pong` comes back in time, shuts the socket
+down so the read thread falls out and the loop reconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import websocket
+
+from teleglas.defines import LOG_WS, WS_PONG
+from teleglas.ops.redaction import redact, register_secrets
+from teleglas.source.coinglass.backoff import Backoff
+from teleglas.source.coinglass.ws_protocol import PING_MESSAGE, stream_url, subscribe_message, unsubscribe_message
+
+log = logging.getLogger(__name__)
+
+AUTH_REFUSED = {401, 403}
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    base_url: str
+    api_key: str
+    channels: tuple[str, ...]
+    ping_interval_s: float = 20.0
+    pong_timeout_s: float = 10.0
+    connect_timeout_s: float = 30.0
+    reconnect_delay_s: float = 2.0
+    max_reconnect_delay_s: float = 60.0
+    healthy_reset_s: float = 60.0
+    close_timeout_s: float = 10.0
+
+
+FrameHandler = Callable[[str, int], None]  # (text, received_ms)
+
+
+class StreamConnection:
+    def __init__(self, config: StreamConfig, on_frame: FrameHandler, on_pong: Callable[[float], None] | None = None):
+        register_secrets(config.api_key)
+        self.config = config
+        self.channels = tuple(config.channels)
+        self.backoff = Backoff(
+            config.reconnect_delay_s, config.max_reconnect_delay_s, healthy_reset_s=config.healthy_reset_s
+        )
+        self._on_frame = on_frame
+        self._on_pong = on_pong
+        self._stop = threading.Event()
+        self._ws: websocket.WebSocket | None = None
+        self._ws_lock = threading.Lock()
+        self.connected = False
+        self.connected_since = 0.0
+        self.reconnects = 0
+        self.connects = 0
+        self._stopping = False
+        self.auth_failures = 0
+        self.last_pong_time = 0.0
+        self._last_ping_time = 0.0
+
+    def stop(self, drain_s: float = 0.0) -> None:
+        """Ends run(): callable from a signal handler or another thread. With `drain_s`, unsubscribes first and
+        keeps reading that long, so the frames CoinGlass sent before it saw the unsubscribe are still handled:
+        a restart loses nothing that reached the socket."""
+        with self._ws_lock:
+            ws = self._ws if self.connected and not self._stopping else None
+        self._stopping = True
+        if drain_s > 0 and ws is not None:
+            try:
+                ws.send(unsubscribe_message(self.channels))
+                timer = threading.Timer(drain_s, self._finish_stop)
+                timer.daemon = True
+                timer.start()
+                log.info("%s unsubscribed; reading what is in flight for %.1f s before closing", LOG_WS, drain_s)
+                return
+            except (OSError, websocket.WebSocketException):
+                pass
+        self._finish_stop()
+
+    def _finish_stop(self) -> None:
+        self._stop.set()
+        self._shutdown_socket()
+
+    def change_channels(self, channels: tuple[str, ...]) -> None:
+        """Unsubscribes what is no longer wanted and subscribes what is new, on the live connection; the
+        full set is what every reconnect subscribes to."""
+        removed = [c for c in self.channels if c not in channels]
+        added = [c for c in channels if c not in self.channels]
+        self.channels = tuple(channels)
+        with self._ws_lock:
+            ws = self._ws if self.connected else None
+        if ws is None:
+            return
+        if removed:
+            ws.send(unsubscribe_message(removed))
+        if added:
+            ws.send(subscribe_message(added))
+        log.info("%s channels now %s", LOG_WS, ", ".join(self.channels))
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            ws = self._connect()
+            if ws is None:
+                self._wait_before_retry()
+                continue
+            try:
+                self._serve(ws)
+            finally:
+                self.connected = False
+                self._close(ws)
+            if self._stopping:
+                self._stop.wait()
+            if not self._stop.is_set():
+                self.reconnects += 1
+                self.backoff.connection_ended(time.time() - self.connected_since)
+                self._wait_before_retry()
+
+    def _connect(self) -> websocket.WebSocket | None:
+        url = stream_url(self.config.base_url, self.config.api_key)
+        try:
+            ws = websocket.create_connection(url, timeout=self.config.connect_timeout_s, enable_multithread=True)
+        except websocket.WebSocketBadStatusException as exc:
+            if exc.status_code in AUTH_REFUSED:
+                self.auth_failures += 1
+                self.backoff.jump_to_cap()
+                log.error(
+                    "%s CoinGlass refused the API key (HTTP %s): check COINGLASS_API_KEY_WS and that the plan includes WebSocket (Standard or higher)",
+                    LOG_WS,
+                    exc.status_code,
+                )
+            else:
+                log.error("%s handshake refused with HTTP %s", LOG_WS, exc.status_code)
+            return None
+        except (OSError, websocket.WebSocketException) as exc:
+            log.warning("%s connect to %s failed: %s", LOG_WS, redact(url), redact(f"{type(exc).__name__}: {exc}"))
+            return None
+        ws.settimeout(None)  # reads block; the heartbeat thread decides when the connection is dead
+        with self._ws_lock:
+            self._ws = ws
+        if self._stop.is_set():  # stop() arrived while connecting
+            return ws
+        ws.send(subscribe_message(self.channels))
+        self.connected = True
+        self.connected_since = time.time()
+        self.connects += 1
+        log.info("%s connected to %s, subscribed to %s", LOG_WS, redact(url), ", ".join(self.channels))
+        return ws
+
+    def _serve(self, ws: websocket.WebSocket) -> None:
+        self._last_ping_time = 0.0
+        self.last_pong_time = time.time()
+        heartbeat = threading.Thread(target=self._heartbeat, args=(ws,), name="ws-heartbeat", daemon=True)
+        heartbeat.start()
+        try:
+            while not self._stop.is_set():
+                try:
+                    opcode, data = ws.recv_data()
+                except websocket.WebSocketConnectionClosedException:
+                    if not self._stop.is_set():
+                        log.warning("%s connection closed by server", LOG_WS)
+                    return
+                except (OSError, websocket.WebSocketException) as exc:
+                    if not self._stop.is_set():
+                        log.warning("%s connection lost: %s", LOG_WS, redact(f"{type(exc).__name__}: {exc}"))
+                    return
+                received = time.time()
+                if opcode == websocket.ABNF.OPCODE_CLOSE:
+                    log.warning("%s server closed the connection", LOG_WS)
+                    return
+                text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+                if text == WS_PONG:
+                    self.last_pong_time = received
+                    if self._on_pong:
+                        self._on_pong(self.last_pong_time)
+                    continue
+                self._on_frame(text, int(received * 1000))
+        finally:
+            heartbeat.join(timeout=1)
+
+    def _heartbeat(self, ws: websocket.WebSocket) -> None:
+        interval = self.config.ping_interval_s
+        while not self._stop.wait(min(interval, 1.0) if interval > 1.0 else interval):
+            if not ws.connected:
+                return
+            now = time.time()
+            if (
+                self._last_ping_time
+                and self.last_pong_time < self._last_ping_time
+                and now - self._last_ping_time > self.config.pong_timeout_s
+            ):
+                log.warning("%s no pong within %.1f s: connection declared dead", LOG_WS, self.config.pong_timeout_s)
+                self._shutdown_socket()
+                return
+            if now - self._last_ping_time >= interval and (
+                not self._last_ping_time or self.last_pong_time >= self._last_ping_time
+            ):
+                try:
+                    ws.send(PING_MESSAGE)
+                except (OSError, websocket.WebSocketException):
+                    return
+                self._last_ping_time = now
+
+    def _wait_before_retry(self) -> None:
+        delay = self.backoff.next_delay()
+        log.info("%s reconnecting in %.1f s (attempt %d)", LOG_WS, delay, self.backoff.attempt)
+        self._stop.wait(delay)
+
+    def _shutdown_socket(self) -> None:
+        with self._ws_lock:
+            ws = self._ws
+        if ws is not None and ws.sock is not None:
+            try:
+                ws.sock.shutdown(2)
+            except OSError:
+                pass
+
+    def _close(self, ws: websocket.WebSocket) -> None:
+        with self._ws_lock:
+            self._ws = None
+        try:
+            ws.close(timeout=self.config.close_timeout_s)
+        except (OSError, websocket.WebSocketException):
+            ws.shutdown()

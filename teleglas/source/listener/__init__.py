@@ -1,0 +1,1 @@
+"""The listener process: frames in, process_events tasks out."""

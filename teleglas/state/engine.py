@@ -1,0 +1,266 @@
+"""The alert engine's shared state in Redis: recent windows, cooldowns, folded events, storms and digests.
+
+Each state change is one Lua script, so any number of workers can evaluate events for the same symbol or
+chat at once. Every decision is memoized per event (or per alert and chat): a Celery redelivery of a task
+that already decided gets the same answer back instead of counting the event a second time. Every key has
+a TTL. Key names come from teleglas.state.store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from teleglas.defines import KIND_LIQUIDATION
+from teleglas.settings import ChatId
+from teleglas.state import store as keys
+
+_LIB = """
+local function push_all(key, items)
+  for i = 1, #items, 1000 do
+    redis.call('RPUSH', key, unpack(items, i, math.min(i + 999, #items)))
+  end
+end
+local function entry_side_usd(entry)
+  local side, usd = string.match(entry, '^[^|]*|([^|]*)|([^|]*)|')
+  return side, tonumber(usd) or 0
+end
+"""
+
+# Times are the caller's `now` (worker clocks; tests can drive them); TTLs only collect garbage.
+# KEYS: 1 decision memo, 2 recent window (kind, symbol), 3 storm list, 4 cooldown (until when), 5 folded list,
+#       6 recent liquidations of the symbol (whale context; KEYS[2] itself for liquidations), 7 storm start
+# ARGV: 1 now, 2 entry, 3 side, 4 is_trade, 5 storm window, 6 storm min count, 7 storm min usd,
+#       8 cooldown s, 9 horizon s, 10 score window s, 11 memo ttl s, 12 keep-after s, 13 grace s
+_ADMIT = (
+    _LIB
+    + """
+local memo = redis.call('LRANGE', KEYS[1], 0, -1)
+if #memo > 0 then return memo end
+local now = tonumber(ARGV[1])
+local entry, side, is_trade = ARGV[2], ARGV[3], ARGV[4] == '1'
+local window, cooldown, keep, grace = tonumber(ARGV[5]), tonumber(ARGV[8]), tonumber(ARGV[12]), tonumber(ARGV[13])
+redis.call('ZADD', KEYS[2], now, entry)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[9]))
+redis.call('EXPIRE', KEYS[2], math.ceil(tonumber(ARGV[9])) + keep)
+local same, liq_long, liq_short = 0, 0, 0
+if is_trade then
+  local since = now - tonumber(ARGV[10])
+  for _, e in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], since, '+inf')) do
+    local s = entry_side_usd(e)
+    if s == side and e ~= entry then same = same + 1 end
+  end
+  for _, e in ipairs(redis.call('ZRANGEBYSCORE', KEYS[6], since, '+inf')) do
+    local s, usd = entry_side_usd(e)
+    if s == 'LONG' then liq_long = liq_long + usd elseif s == 'SHORT' then liq_short = liq_short + usd end
+  end
+end
+local outcome, due, folded = 'lead', 0, {}
+local storm_ttl = math.ceil(window) + keep
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('RPUSH', KEYS[3], entry)
+  outcome = 'storm_fold'
+  local started = tonumber(redis.call('GET', KEYS[7])) or now
+  if now - started > window + grace then
+    -- overdue: the flush task was lost (a crash in a flush, an unpersisted restart); ask for another
+    redis.call('SET', KEYS[7], tostring(now), 'EX', storm_ttl)
+    due = 1
+  end
+else
+  local count, total = 0, 0
+  for _, e in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], now - window, '+inf')) do
+    local s, usd = entry_side_usd(e)
+    if (not is_trade) or s == side then count = count + 1; total = total + usd end
+  end
+  local until_ = tonumber(redis.call('GET', KEYS[4]))
+  if count >= tonumber(ARGV[6]) and total >= tonumber(ARGV[7]) then
+    redis.call('RPUSH', KEYS[3], entry)
+    redis.call('EXPIRE', KEYS[3], storm_ttl)
+    redis.call('SET', KEYS[7], tostring(now), 'EX', storm_ttl)
+    outcome, due = 'storm_start', window
+  elseif until_ == nil or now >= until_ then
+    redis.call('SET', KEYS[4], tostring(now + cooldown), 'EX', math.ceil(cooldown) + keep)
+    folded = redis.call('LRANGE', KEYS[5], 0, -1)
+    redis.call('DEL', KEYS[5])
+  else
+    outcome = 'fold'
+    if redis.call('RPUSH', KEYS[5], entry) == 1 then due = until_ - now end
+    redis.call('EXPIRE', KEYS[5], math.ceil(cooldown) + keep)
+  end
+end
+local result = {outcome, tostring(due), tostring(same), tostring(liq_long), tostring(liq_short)}
+for _, e in ipairs(folded) do result[#result + 1] = e end
+push_all(KEYS[1], result)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[11]))
+return result
+"""
+)
+
+# KEYS: 1 source list, 2 taken list (named by the claimer), then optional time keys to set to ARGV[2].
+# ARGV: 1 ttl of the taken list, 2 now. The same claimer (a redelivered flush) gets the same entries back.
+_TAKE = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return redis.call('LRANGE', KEYS[2], 0, -1) end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
+for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[2], 'EX', tonumber(ARGV[1])) end
+return redis.call('LRANGE', KEYS[2], 0, -1)
+"""
+
+# KEYS: 1 route memo (alert, chat), 2 chat's last direct send, 3 chat's digest buffer, 4 chat's last digest,
+#       5 when the pending digest flush is due
+# ARGV: 1 now, 2 spacing s, 3 group wait s, 4 group interval s, 5 entry, 6 ttl s, 7 grace s
+_ROUTE = """
+local now = tonumber(ARGV[1])
+local memo = redis.call('GET', KEYS[1])
+if memo then
+  -- Routed before (a redelivered task): the same answer. If that route asked for the digest flush, ask
+  -- again: the first task may have died before publishing it (a second flush finds nothing to send).
+  local decision, due_at = string.match(memo, '^([^|]+)|?(.*)$')
+  if due_at ~= '' then return {decision, tostring(math.max(0.001, tonumber(due_at) - now))} end
+  return {decision, '0'}
+end
+local decision, due = 'buffered', 0
+if redis.call('LLEN', KEYS[3]) > 0 then
+  redis.call('RPUSH', KEYS[3], ARGV[5])
+  local due_at = tonumber(redis.call('GET', KEYS[5]))
+  if due_at == nil or now > due_at + tonumber(ARGV[7]) then
+    due = tonumber(ARGV[3])  -- overdue: the flush task was lost; ask for another
+    redis.call('SET', KEYS[5], tostring(now + due), 'EX', tonumber(ARGV[6]))
+  end
+else
+  local last = tonumber(redis.call('GET', KEYS[2]))
+  if last == nil or now - last >= tonumber(ARGV[2]) then
+    decision = 'direct'
+    redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber(ARGV[6]))
+  else
+    redis.call('RPUSH', KEYS[3], ARGV[5])
+    local flushed = tonumber(redis.call('GET', KEYS[4])) or 0
+    due = math.max(tonumber(ARGV[3]), flushed + tonumber(ARGV[4]) - now)
+    redis.call('SET', KEYS[5], tostring(now + due), 'EX', tonumber(ARGV[6]))
+  end
+end
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6]))
+redis.call('SET', KEYS[1], due > 0 and (decision .. '|' .. tostring(now + due)) or decision, 'EX', tonumber(ARGV[6]))
+return {decision, tostring(due)}
+"""
+
+DIRECT = "direct"
+# A flush not done this long after it was due was lost (its task vanished with an unpersisted Redis);
+# the next event or alert for the same state asks for another, so nothing waits forever.
+FLUSH_GRACE_S = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    outcome: str  # lead | fold | storm_start | storm_fold
+    flush_due_s: float  # > 0: schedule a flush of the folded list (fold) or the storm (storm_start)
+    same_side_whales: int
+    liquidations_usd: dict[str, float]  # LONG/SHORT → USD in the score window (whales only)
+    folded: list[bytes]  # what a lead takes along: the entries its cooldown folded
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    decision: str  # direct | buffered
+    flush_due_s: float  # > 0: the first buffered alert; schedule the chat's digest
+
+
+class EngineStore:
+    def __init__(self, client: redis.Redis):
+        self.redis = client
+        self._admit = client.register_script(_ADMIT)
+        self._take = client.register_script(_TAKE)
+        self._route = client.register_script(_ROUTE)
+
+    def admit(
+        self,
+        *,
+        fingerprint: str,
+        kind: str,
+        symbol: str,
+        side: str,
+        entry: str,
+        is_trade: bool,
+        storm_window_s: float,
+        storm_min_count: int,
+        storm_min_usd: float,
+        cooldown_s: float,
+        horizon_s: float,
+        score_window_s: float,
+        memo_ttl_s: int,
+        now: float,
+        keep_s: int,
+    ) -> Admission:
+        storm_scope = side if is_trade else "ALL"
+        key_list = [
+            keys.decision_key(fingerprint),
+            keys.recent_key(kind, symbol),
+            keys.storm_key(kind, symbol, storm_scope),
+            keys.cooldown_key(kind, symbol, side),
+            keys.folded_key(kind, symbol, side),
+            keys.recent_key(KIND_LIQUIDATION, symbol),
+            keys.storm_started_key(kind, symbol, storm_scope),
+        ]
+        args = [
+            f"{now:.6f}",
+            entry,
+            side,
+            "1" if is_trade else "0",
+            storm_window_s,
+            storm_min_count,
+            storm_min_usd,
+            cooldown_s,
+            horizon_s,
+            score_window_s,
+            memo_ttl_s,
+            keep_s,
+            FLUSH_GRACE_S,
+        ]
+        outcome, due, same, liq_long, liq_short, *folded = self._admit(keys=key_list, args=args)
+        return Admission(
+            outcome.decode(), float(due), int(same), {"LONG": float(liq_long), "SHORT": float(liq_short)}, folded
+        )
+
+    def take_folded(self, kind: str, symbol: str, side: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
+        return self._take_list(keys.folded_key(kind, symbol, side), claimer, ttl_s, now)
+
+    def take_storm(self, kind: str, symbol: str, scope: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
+        return self._take_list(keys.storm_key(kind, symbol, scope), claimer, ttl_s, now)
+
+    def route(
+        self,
+        alert_id: str,
+        chat_id: ChatId,
+        entry: str,
+        spacing_s: float,
+        group_wait_s: float,
+        group_interval_s: float,
+        ttl_s: int,
+        now: float,
+    ) -> Route:
+        key_list = [
+            keys.route_key(alert_id, chat_id),
+            keys.digest_last_direct_key(chat_id),
+            keys.digest_buffer_key(chat_id),
+            keys.digest_flushed_key(chat_id),
+            keys.digest_due_key(chat_id),
+        ]
+        args = [f"{now:.6f}", spacing_s, group_wait_s, group_interval_s, entry, ttl_s, FLUSH_GRACE_S]
+        decision, due = self._route(keys=key_list, args=args)
+        return Route(decision.decode(), float(due))
+
+    def take_digest(self, chat_id: ChatId, claimer: str, ttl_s: int, now: float) -> list[bytes]:
+        """Also stamps the chat's last send and last digest with `now`, so the next alert waits its turn."""
+        return self._take_list(
+            keys.digest_buffer_key(chat_id),
+            claimer,
+            ttl_s,
+            now,
+            keys.digest_last_direct_key(chat_id),
+            keys.digest_flushed_key(chat_id),
+        )
+
+    def _take_list(self, source: str, claimer: str, ttl_s: int, now: float, *stamp_keys: str) -> list[bytes]:
+        return self._take(keys=[source, keys.taken_key(source, claimer), *stamp_keys], args=[ttl_s, f"{now:.6f}"])
