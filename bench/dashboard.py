@@ -20,7 +20,8 @@ from teleglas.decide.engine import Alert
 from teleglas.devstack.local_stack import LocalStack
 from teleglas.settings import load_settings
 from teleglas.state.history import AlertHistory
-from teleglas.state.store import Store, tape_liquidations_key
+from teleglas.state.keys import tape_liquidations_key
+from teleglas.state.system import SystemState
 from teleglas.state.tape import BUCKET_S, liquidation_field
 
 SYMBOLS = [f"COIN{i}USDT" for i in range(50)]
@@ -79,9 +80,9 @@ def run(workdir: Path, entries: int, ticks: int = 10) -> dict[str, float]:
         history = AlertHistory(client, settings.alert_history_ttl_s, max(entries, settings.alert_history_max))
         fill(history, client, entries, time.time())
         refresher = Refresher(
-            LiveStatus(Store(client), settings),
+            LiveStatus(SystemState.of(client), settings),
             HistoryMirror(history),
-            MarketView(Store(client)),
+            MarketView(client),
             AlertAnalytics(history),
         )
         catch_up, started = [], time.perf_counter()

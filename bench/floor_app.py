@@ -10,7 +10,7 @@ from celery import Celery
 from kombu import Queue
 
 from teleglas.settings import get_settings
-from teleglas.state.store import redis_client
+from teleglas.state.client import redis_client
 
 QUEUE = "floor"
 RESULTS = "bench:floor:latency"

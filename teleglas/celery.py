@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 
 from celery import Celery
@@ -13,11 +12,13 @@ from celery.signals import after_setup_logger, after_setup_task_logger, beat_ini
 
 from teleglas.defines import LOG_RUNNER, MODE_POLLING, QUEUE_EVENTS, TASK_ANNOUNCE_START
 from teleglas.ops import broker_transport
+from teleglas.ops.heartbeat import start_heartbeat
 from teleglas.ops.logging_setup import formatter_for, install_redaction, quiet_token_loggers
 from teleglas.ops.redaction import register_secrets
 from teleglas.settings import get_settings
+from teleglas.state.client import redis_client
 from teleglas.state.due import DueWork
-from teleglas.state.store import Store, redis_client
+from teleglas.state.liveness import Liveness
 from teleglas.tasks.due_mover import DueMover
 
 broker_transport.register()  # before the app opens a broker connection: a Redis restart must not stop a worker
@@ -61,18 +62,7 @@ def _start_heartbeat(sender=None, **_kwargs) -> None:
     """The worker's main process writes a heartbeat to Redis, which the health endpoint reads."""
     settings = get_settings()
     hostname = getattr(sender, "hostname", None) or socket.gethostname()
-    store = Store(redis_client(settings.redis_url))
-    ttl = max(1, int(settings.worker_heartbeat_stale_s * 2))
-
-    def beat() -> None:
-        while True:
-            try:
-                store.write_worker_heartbeat(hostname, ttl)
-            except Exception as exc:  # Redis away: the next beat tries again
-                log.debug("%s heartbeat not written: %s", LOG_RUNNER, type(exc).__name__)
-            time.sleep(settings.worker_heartbeat_interval_s)
-
-    threading.Thread(target=beat, name="worker-heartbeat", daemon=True).start()
+    start_heartbeat(Liveness(redis_client(settings.redis_url)), hostname, settings)
 
 
 @worker_ready.connect

@@ -16,8 +16,9 @@ from teleglas.dashboard.server import DashboardServer, Refresher
 from teleglas.defines import LOG_RUNNER
 from teleglas.ops.logging_setup import setup_logging
 from teleglas.settings import SettingsError, get_settings
+from teleglas.state.client import redis_client
 from teleglas.state.history import history_from_settings
-from teleglas.state.store import Store, redis_client
+from teleglas.state.system import SystemState
 
 log = logging.getLogger("teleglas.dashboard")
 
@@ -39,7 +40,7 @@ def main() -> int:
     client = redis_client(settings.redis_url)
     history = history_from_settings(client, settings)
     refresher = Refresher(
-        LiveStatus(Store(client), settings), HistoryMirror(history), MarketView(Store(client)), AlertAnalytics(history)
+        LiveStatus(SystemState.of(client), settings), HistoryMirror(history), MarketView(client), AlertAnalytics(history)
     )
     try:
         server = DashboardServer(settings.dashboard_port, settings.monitor_user, settings.monitor_password, refresher)

@@ -8,7 +8,7 @@ from teleglas.dashboard import analytics
 from teleglas.dashboard.price_moves import LOOKBACK_S
 from teleglas.ops.metrics import SUPPRESSED, parse_fields
 from teleglas.state.history import AlertHistory, AlertRecord, DigestRecord, PriceMove, SentRecord
-from teleglas.state.store import hourly_metric_key
+from teleglas.state.keys import hourly_metric_key
 
 WINDOW_H = 24
 FEED_SIZE = 50

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from teleglas.defines import LOG_RUNNER
 from teleglas.state.history import AlertHistory, AlertRecord, DigestRecord, SentRecord
-from teleglas.state.store import history_alerts_key, history_sent_key
+from teleglas.state.keys import history_alerts_key, history_sent_key
 
 log = logging.getLogger(__name__)
 READ_BATCH = 5_000

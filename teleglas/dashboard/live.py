@@ -20,9 +20,9 @@ from teleglas.defines import LOG_RUNNER, OTHER_CHANNEL, QUEUE_EVENTS, QUEUE_TELE
 from teleglas.ops.health import disabled_chat_list
 from teleglas.ops.metrics import EVENTS_EVALUATED, MESSAGES_SENT, TELEGRAM_ERRORS, parse_fields
 from teleglas.settings import Settings
-from teleglas.state.due import DueWork
+from teleglas.state.keys import metric_key
 from teleglas.state.liveness import listener_connected, source_from_statuses
-from teleglas.state.store import Store, metric_key
+from teleglas.state.system import SystemState
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,8 @@ class RateWindow:
 
 
 class LiveStatus:
-    def __init__(self, store: Store, settings: Settings, interval_s: float = 0.5):
-        self.store = store
+    def __init__(self, state: SystemState, settings: Settings, interval_s: float = 0.5):
+        self.state = state
         self.settings = settings
         self.interval_s = interval_s
         self._rates = RateWindow()
@@ -116,17 +116,17 @@ class LiveStatus:
         return snapshot
 
     def _read(self, now: float) -> dict[str, Any]:
-        store = self.store
-        with store.redis.pipeline(transaction=False) as pipe:
+        state = self.state
+        with state.redis.pipeline(transaction=False) as pipe:
             for metric in (EVENTS_EVALUATED, MESSAGES_SENT, TELEGRAM_ERRORS):
                 pipe.hgetall(metric_key(metric.name))
             evaluated, sent, errors = (parse_fields(f) for f in pipe.execute())
-        statuses = store.listener_statuses()
+        statuses = state.liveness.listener_statuses()
         listeners = [
             listener_view(lid, fields, now, self.settings.listener_stale_after_s)
             for lid, fields in sorted(statuses.items())
         ]
-        beats = store.worker_heartbeats()
+        beats = state.liveness.worker_heartbeats()
         source = source_from_statuses(statuses, self.settings, now)
         counters: dict[str, float] = {
             "evaluated": sum(evaluated.values()),
@@ -158,7 +158,7 @@ class LiveStatus:
             "events_per_s": dict(sorted(events_per_s.items())),
             "evaluated_per_s": rates["evaluated"],
             "events_evaluated": int(counters["evaluated"]),
-            "queues": store.queue_depths((QUEUE_EVENTS, QUEUE_TELEGRAM)),
+            "queues": state.liveness.queue_depths((QUEUE_EVENTS, QUEUE_TELEGRAM)),
             "workers": [{"name": name, "heartbeat_age_s": round(now - at, 1)} for name, at in sorted(beats.items())],
             "messages_sent": int(counters["sent"]),
             "messages_per_s": rates["sent"],
@@ -167,7 +167,7 @@ class LiveStatus:
                 {"reason": reason, "code": code, "count": int(n)}
                 for (reason, code), n in sorted(errors.items(), key=lambda item: -item[1])
             ],
-            "dead_letters": store.dead_letter_count(),
-            "due_tasks": DueWork(store.redis).pending(),
-            "disabled_chats": disabled_chat_list(store, self.settings.telegram_alert_chat_ids),
+            "dead_letters": state.dead_letters.dead_letter_count(),
+            "due_tasks": state.due.pending(),
+            "disabled_chats": disabled_chat_list(state.chats, self.settings.telegram_alert_chat_ids),
         }

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from teleglas.state.store import Store, tape_largest_key, tape_liquidations_key
+import redis
+
+from teleglas.state.keys import tape_largest_key, tape_liquidations_key
 from teleglas.state.tape import BUCKET_S, LiquidationCell, parse_liquidation_bucket
 
 HOUR_S = 3600
@@ -71,8 +73,8 @@ def largest_orders(
 
 
 class MarketView:
-    def __init__(self, store: Store):
-        self.store = store
+    def __init__(self, client: redis.Redis):
+        self.redis = client
         self._final: dict[int, list[LiquidationCell]] = {}
 
     def read(self, now: float) -> dict[str, Any]:
@@ -80,7 +82,7 @@ class MarketView:
         hour_start = newest - HOUR_S + BUCKET_S
         wanted = [b for b in range(hour_start, newest + 1, BUCKET_S) if b not in self._final]
         minutes = range(int(now - HOUR_S) // 60, int(now) // 60 + 1)
-        with self.store.redis.pipeline(transaction=False) as pipe:
+        with self.redis.pipeline(transaction=False) as pipe:
             for bucket in wanted:
                 pipe.hgetall(tape_liquidations_key(bucket))
             for minute in minutes:

@@ -30,8 +30,8 @@ from teleglas.ops.metrics import (
     Recorder,
 )
 from teleglas.settings import Settings
+from teleglas.state.claims import EventClaims
 from teleglas.state.engine import EngineStore
-from teleglas.state.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +90,14 @@ class Engine:
     def __init__(
         self,
         rules: Rules,
-        store: Store,
+        claims: EventClaims,
         engine_store: EngineStore,
         settings: Settings,
         metrics: Recorder | NoMetrics | None = None,
     ):
         self.rules = rules
         self.metrics = metrics or NoMetrics()
-        self.store = store
+        self.claims = claims
         self.state = engine_store
         self.settings = settings
         self._horizon_s = max(rules.storm.window_s, rules.whale_cluster.window_s, settings.whale_score_window_s)
@@ -107,7 +107,7 @@ class Engine:
         if not qualifies(event, rule, self.settings.enable_whale_alerts):
             return [], []
         fingerprint = event.fingerprint()
-        if not self.store.claim_event(fingerprint, claimer, self.settings.event_dedupe_ttl_s):
+        if not self.claims.claim_event(fingerprint, claimer, self.settings.event_dedupe_ttl_s):
             log.info(
                 "%s duplicate %s %s %s dropped (fingerprint %s)",
                 LOG_ENGINE,

@@ -17,7 +17,7 @@ from teleglas.decide import formatting
 from teleglas.decide.chat_rules import parse_chat_rules
 from teleglas.decide.engine import Alert
 from teleglas.defines import KIND_SYSTEM, LOG_ENGINE
-from teleglas.deliver.ratelimit import RateLimits
+from teleglas.model.chat import ChatId, ChatSpacing
 from teleglas.model.ids import content_id
 from teleglas.ops.metrics import (
     ALERTS,
@@ -28,9 +28,10 @@ from teleglas.ops.metrics import (
     NoMetrics,
     Recorder,
 )
-from teleglas.settings import ChatId, Settings
+from teleglas.settings import Settings
+from teleglas.state.chats import ChatState
+from teleglas.state.deadletters import DeadLetters
 from teleglas.state.engine import DIRECT, EngineStore
-from teleglas.state.store import Store
 
 log = logging.getLogger(__name__)
 CHAT_DISABLED_REASON = "chat_disabled"  # the same reason the sender gives (teleglas.deliver.telegram.CHAT_DISABLED)
@@ -53,19 +54,26 @@ class DigestFlush:
 
 class FanOut:
     def __init__(
-        self, store: Store, engine_store: EngineStore, settings: Settings, metrics: Recorder | NoMetrics | None = None
+        self,
+        chats: ChatState,
+        dead_letters: DeadLetters,
+        engine_store: EngineStore,
+        settings: Settings,
+        spacing: ChatSpacing,
+        metrics: Recorder | NoMetrics | None = None,
     ):
-        self.store = store
+        self.chats = chats
+        self.dead_letters = dead_letters
+        self.spacing = spacing
         self.metrics = metrics or NoMetrics()
         self.state = engine_store
         self.settings = settings
-        self._limits = RateLimits.from_settings(settings)
 
     def route(self, alert: Alert, now: float) -> tuple[list[Send], list[DigestFlush]]:
         sends: list[Send] = []
         flushes: list[DigestFlush] = []
-        chats = self.store.alert_chats(self.settings.telegram_alert_chat_ids)
-        for (chat, disabled), fields in zip(chats, self.store.chat_settings_many([c for c, _ in chats])):
+        chats = self.chats.alert_chats(self.settings.telegram_alert_chat_ids)
+        for (chat, disabled), fields in zip(chats, self.chats.chat_settings_many([c for c, _ in chats])):
             rules = parse_chat_rules(fields)
             if rules.problems:
                 log.warning("%s chat=%s settings ignored: %s", LOG_ENGINE, chat, "; ".join(rules.problems))
@@ -92,7 +100,7 @@ class FanOut:
                 alert.alert_id,
                 chat,
                 entry,
-                self._limits.spacing_for(chat),
+                self.spacing.for_chat(chat),
                 self.settings.digest_group_wait_s,
                 self.settings.digest_group_interval_s,
                 self.settings.event_dedupe_ttl_s,
@@ -110,7 +118,7 @@ class FanOut:
         self.metrics.inc(DISABLED_CHAT_ALERTS)
         if chat not in self.settings.telegram_alert_chat_ids:
             return
-        self.store.push_dead_letter(
+        self.dead_letters.push_dead_letter(
             {
                 "alert_id": alert.alert_id,
                 "chat_id": chat,

@@ -1,5 +1,5 @@
 """What celery beat drives: the whale fallback poll, the funding and open-interest checks, the start-up notice.
-Plain functions over the REST client, the engine and the store; the beat tasks only call them.
+Plain functions over the REST client, the engine and the checks' state; the beat tasks only call them.
 
 Two beat processes by mistake cannot double an alert: whale records go through the engine's event claim
 (their fingerprint), funding decisions through an optimistic Redis transaction per symbol/exchange/margin,
@@ -17,26 +17,27 @@ from teleglas.model.ids import content_id
 from teleglas.settings import Settings
 from teleglas.source.coinglass.rest import FUNDING_RATES, OPEN_INTEREST, WHALE_ALERTS, CoinGlassRest
 from teleglas.source.coinglass.rest_records import parse_funding_rates, parse_open_interest, parse_whale_alerts
-from teleglas.state.liveness import whale_source
-from teleglas.state.store import Store
+from teleglas.state.checks import CheckState
+from teleglas.state.liveness import Liveness, whale_source
 
 log = logging.getLogger(__name__)
 
 
 class Poller:
-    def __init__(self, rest: CoinGlassRest, engine: Engine, store: Store, settings: Settings):
+    def __init__(self, rest: CoinGlassRest, engine: Engine, checks: CheckState, liveness: Liveness, settings: Settings):
         self.rest = rest
         self.engine = engine
-        self.store = store
+        self.checks = checks
+        self.liveness = liveness
         self.settings = settings
 
     def whale_fallback_reason(self, now: float) -> str | None:
         """Why the REST fallback must poll, or None while a listener streams whales."""
-        return whale_source(self.store, self.settings, now).reason
+        return whale_source(self.liveness, self.settings, now).reason
 
     def poll_whales(self, claimer: str, now: float) -> tuple[list[Alert], list[Flush]]:
         data = self.rest.get(WHALE_ALERTS, cache_s=min(self.settings.whale_poll_interval_s / 2, 10))
-        self.store.mark_whale_poll(now, int(self.settings.whale_poll_interval_s * 10) + 60)
+        self.checks.mark_whale_poll(now, int(self.settings.whale_poll_interval_s * 10) + 60)
         events, rejected = parse_whale_alerts(data)
         for reason in rejected:
             log.warning("%s REST record rejected: %s", LOG_RUNNER, reason)
@@ -58,7 +59,7 @@ class Poller:
         for rate in rates:
             if wanted and rate.symbol.upper() not in wanted:
                 continue
-            decided = self.store.update_check_state(
+            decided = self.checks.update_check_state(
                 "funding",
                 checks.funding_subject(rate),
                 self.settings.funding_cooldown_s * 2,
@@ -98,14 +99,14 @@ class Poller:
         alerts = []
         for symbol in self.settings.oi_symbols:
             current = parse_open_interest(self.rest.get(OPEN_INTEREST, {"symbol": symbol}, cache_s=10), symbol)
-            samples = self.store.add_oi_sample(symbol, now, current.usd, self.settings.oi_window_s)
+            samples = self.checks.add_oi_sample(symbol, now, current.usd, self.settings.oi_window_s)
             measured = checks.open_interest_change(samples, now, self.settings.oi_window_s)
             if measured is None or not checks.open_interest_should_alert(
                 measured[0], self.settings.oi_change_threshold_pct
             ):
                 continue
             change, before = measured
-            if not self.store.claim_check("open_interest", symbol, claimer, self.settings.oi_cooldown_s):
+            if not self.checks.claim_check("open_interest", symbol, claimer, self.settings.oi_cooldown_s):
                 continue
             text = checks.format_open_interest_alert(symbol, change, before, current.usd, self.settings.oi_window_s)
             alert_id = content_id(("open_interest", symbol, claimer))  # a retry of this task finds the same alert

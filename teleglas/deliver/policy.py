@@ -19,8 +19,8 @@ from teleglas.deliver import telegram as tg
 from teleglas.deliver.ratelimit import RateLimiter
 from teleglas.deliver.stages import Attempt, Outcome, Status
 from teleglas.deliver.telegram import DeliveryError
+from teleglas.model.chat import ChatId
 from teleglas.ops.metrics import DEAD_LETTERS, NoMetrics, Recorder
-from teleglas.settings import ChatId
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,13 @@ MIN_SPLIT_UNITS = 256
 BACKOFF_CAP_S = 60.0
 
 
-class ChatState(Protocol):
+class ChatChanges(Protocol):
     def disable_chat(self, chat_id: ChatId, reason: str) -> bool: ...
     def migrate_chat(self, old: ChatId, new: ChatId) -> int: ...
     def flag_token_invalid(self, bot_key: str, ttl_s: int) -> bool: ...
+
+
+class DeadLetterSink(Protocol):
     def push_dead_letter(self, entry: dict, ttl_s: int, max_entries: int) -> None: ...
 
 
@@ -39,7 +42,8 @@ class ChatState(Protocol):
 class Effects:
     """What a reaction may change besides choosing the next step."""
 
-    state: ChatState
+    chats: ChatChanges
+    dead_letters: DeadLetterSink
     limiter: RateLimiter
     token_key: str
     max_retries: int
@@ -59,7 +63,7 @@ def _where(attempt: Attempt) -> str:
 def dead_letter(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
     """Kept for an operator to replay (same alert id: a message that did arrive is not sent twice)."""
     job = attempt.job
-    fx.state.push_dead_letter(
+    fx.dead_letters.push_dead_letter(
         {
             "alert_id": job.alert_id,
             "chat_id": job.chat_id,
@@ -102,7 +106,7 @@ def back_off(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
 def disable_chat(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
     """Blocked, kicked, gone: no more sends to the chat until a re-check finds the bot welcome again; what
     it misses goes to the dead letters."""
-    if fx.state.disable_chat(attempt.job.chat_id, exc.description):
+    if fx.chats.disable_chat(attempt.job.chat_id, exc.description):
         log.error(
             "%s chat disabled: %s; its alerts go to the dead letters until it takes the bot again", _where(attempt), exc
         )
@@ -113,7 +117,7 @@ def disable_chat(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
 def follow_migration(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
     if exc.migrate_to_chat_id is None:
         return dead_letter(fx, attempt, exc)
-    moved = fx.state.migrate_chat(attempt.job.chat_id, exc.migrate_to_chat_id)
+    moved = fx.chats.migrate_chat(attempt.job.chat_id, exc.migrate_to_chat_id)
     log.warning(
         "%s group became supergroup %s (%d setting key(s) moved); update TELEGRAM_ALERT_CHAT_IDS",
         _where(attempt),
@@ -145,7 +149,7 @@ def drop(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
 
 
 def stop_bot(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
-    if exc.error_code == 401 and fx.state.flag_token_invalid(fx.token_key, fx.deadletter_ttl_s):
+    if exc.error_code == 401 and fx.chats.flag_token_invalid(fx.token_key, fx.deadletter_ttl_s):
         log.error(
             "%s Telegram refused the alert bot token (401): every send stops until it is fixed; alerts go to the dead letters",
             LOG_SENDER,

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 import redis
 
-from teleglas.settings import ChatId, Settings
-from teleglas.state import store
+from teleglas.model.chat import ChatId, ChatSpacing
+from teleglas.settings import Settings
+from teleglas.state import keys
 
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -71,11 +72,6 @@ return string.format('%.6f', current - now)
 _KEY_TTL_S = 60
 
 
-def is_group_chat(chat_id: ChatId) -> bool:
-    """Private chats have positive ids; groups and supergroups negative ones; channels also go by @name."""
-    return isinstance(chat_id, str) or chat_id < 0
-
-
 @dataclass(frozen=True, slots=True)
 class RateLimits:
     bot_interval_s: float
@@ -93,8 +89,10 @@ class RateLimits:
             max_inline_wait_s=settings.telegram_max_inline_wait_s,
         )
 
-    def spacing_for(self, chat_id: ChatId) -> float:
-        return self.group_interval_s if is_group_chat(chat_id) else self.chat_interval_s
+    @property
+    def spacing(self) -> ChatSpacing:
+        """Also what the digest gate (teleglas.decide.fanout) waits for, so both agree on a chat's spacing."""
+        return ChatSpacing(self.chat_interval_s, self.group_interval_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,22 +110,22 @@ class RateLimiter:
         self._pause = client.register_script(_PAUSE)
 
     def acquire(self, chat_id: ChatId, slot: float | None = None) -> Permit:
-        keys = [
-            store.rate_bot_last_key(self._bot_id),
-            store.rate_bot_pause_key(self._bot_id),
-            store.rate_chat_last_key(self._bot_id, chat_id),
-            store.rate_chat_next_key(self._bot_id, chat_id),
+        names = [
+            keys.rate_bot_last_key(self._bot_id),
+            keys.rate_bot_pause_key(self._bot_id),
+            keys.rate_chat_last_key(self._bot_id, chat_id),
+            keys.rate_chat_next_key(self._bot_id, chat_id),
         ]
         args = [
             f"{self._limits.bot_interval_s:.6f}",
-            f"{self._limits.spacing_for(chat_id):.6f}",
+            f"{self._limits.spacing.for_chat(chat_id):.6f}",
             f"{self._limits.max_inline_wait_s:.6f}",
             "" if slot is None else f"{slot:.6f}",
             _KEY_TTL_S,
         ]
-        granted, wait, held = self._acquire(keys=keys, args=args)
+        granted, wait, held = self._acquire(keys=names, args=args)
         return Permit(bool(granted), max(float(wait), 0.0), float(held))
 
     def pause(self, seconds: float) -> float:
         """Every worker sending for this bot waits `seconds` (Telegram's retry_after); returns the pause left."""
-        return float(self._pause(keys=[store.rate_bot_pause_key(self._bot_id)], args=[f"{max(seconds, 0.0):.6f}"]))
+        return float(self._pause(keys=[keys.rate_bot_pause_key(self._bot_id)], args=[f"{max(seconds, 0.0):.6f}"]))

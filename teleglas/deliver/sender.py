@@ -38,6 +38,7 @@ from teleglas.deliver.stages import (
     Wait,
 )
 from teleglas.deliver.telegram import DeliveryError, TelegramClient
+from teleglas.model.chat import ChatId
 from teleglas.ops.metrics import (
     FRAME_TO_SEND,
     MESSAGES_SENT,
@@ -47,9 +48,11 @@ from teleglas.ops.metrics import (
     NoMetrics,
     Recorder,
 )
-from teleglas.settings import ChatId, Settings
+from teleglas.settings import Settings
+from teleglas.state.chats import ChatState
+from teleglas.state.claims import DeliveryLedger
+from teleglas.state.deadletters import DeadLetters
 from teleglas.state.history import AlertHistory
-from teleglas.state.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +91,9 @@ class Sender:
     def __init__(
         self,
         client: TelegramClient,
-        store: Store,
+        ledger: DeliveryLedger,
+        chats: ChatState,
+        dead_letters: DeadLetters,
         limiter: RateLimiter,
         settings: Settings,
         sleep: Callable[[float], None] = time.sleep,
@@ -97,14 +102,16 @@ class Sender:
         recheck: Callable[[ChatId], None] | None = None,
     ):
         self.client = client
-        self.store = store
+        self.ledger = ledger
+        self.chats = chats
         self.settings = settings
         self.metrics = metrics or NoMetrics()
         # A request can take the connect and the read timeout (telebot gives both TELEGRAM_TIMEOUT); the lease
         # outlasts that, and is renewed while a slower request (a stalled DNS lookup) is still in flight.
         lease_s = 2 * settings.telegram_timeout_s + _LEASE_MARGIN_S
         self.effects = Effects(
-            store,
+            chats,
+            dead_letters,
             limiter,
             client.token_key,
             settings.send_max_retries,
@@ -114,15 +121,15 @@ class Sender:
             self.metrics,
         )
         self.stages: tuple[Stage, ...] = (
-            Route(store, client.token_key),
+            Route(chats, client.token_key),
             MarkLate(settings.alert_max_age_s, settings.timezone),
             PerPart(
-                Dedup(store),
+                Dedup(ledger),
                 Fit(),
                 Measured(Wait(limiter, sleep), after=self._waited),
-                Claim(store, lease_s),
-                Measured(Send(client, store, lease_s, LeaseKeeper()), after=self._sent, failed=self._refused),
-                Record(store, settings.delivery_record_ttl_s),
+                Claim(ledger, lease_s),
+                Measured(Send(client, ledger, lease_s, LeaseKeeper()), after=self._sent, failed=self._refused),
+                Record(ledger, settings.delivery_record_ttl_s),
             ),
             RecordHistory(history),
         )
@@ -151,7 +158,7 @@ class Sender:
 
     def recheck_chat(self, chat_id: ChatId) -> None:
         """A disabled chat, asked again: the bot re-added (or unblocked) heals it; otherwise ask again later."""
-        if not self.store.chat_route(chat_id, self.client.token_key).disabled:
+        if not self.chats.chat_route(chat_id, self.client.token_key).disabled:
             return
         try:
             welcome = self.client.bot_can_post(chat_id)
@@ -162,7 +169,7 @@ class Sender:
         if not welcome:
             self.effects.recheck(chat_id)
             return
-        if self.store.enable_chat(chat_id):
+        if self.chats.enable_chat(chat_id):
             log.warning(
                 "%s chat=%s takes the bot again: alerts resume (the ones it missed are in the dead letters: "
                 "python -m teleglas.ops.deadletters replay --chat %s)",

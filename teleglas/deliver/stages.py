@@ -35,9 +35,10 @@ from teleglas.deliver import telegram as tg
 from teleglas.deliver.message_split import START, Cursor, html_to_plain, next_part, visible_units
 from teleglas.deliver.ratelimit import RateLimiter
 from teleglas.deliver.telegram import DeliveryError, TelegramClient
-from teleglas.settings import ChatId
+from teleglas.model.chat import ChatId
+from teleglas.state.chats import ChatRoute
+from teleglas.state.claims import DeliveryState
 from teleglas.state.history import AlertHistory
-from teleglas.state.store import ChatRoute, DeliveryState
 
 log = logging.getLogger(__name__)
 

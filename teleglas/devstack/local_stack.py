@@ -27,7 +27,7 @@ from celery import Celery
 
 from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_PROCESS_EVENTS, TASK_SEND_MESSAGE
 from teleglas.settings import PROJECT_ROOT
-from teleglas.state.store import due_inflight_key, due_key
+from teleglas.state.keys import due_inflight_key, due_key
 
 # Names the stack sets itself; anything else from the caller's environment that Settings reads is dropped
 # so a developer's shell cannot change what a demo or a test does.

@@ -32,7 +32,10 @@ from teleglas.ops.logging_setup import install_redaction, setup_logging
 from teleglas.ops.redaction import redact, register_secrets
 from teleglas.settings import Settings, SettingsError, get_settings
 from teleglas.source.coinglass.rest import CoinGlassRest
-from teleglas.state.store import Store, redis_client
+from teleglas.state.budgets import CommandBudget, RestBudget, RestCache
+from teleglas.state.chats import ChatState
+from teleglas.state.client import redis_client
+from teleglas.state.system import SystemState
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +76,12 @@ class PollingBot(telebot.TeleBot):
 
 
 class ManualBot:
-    def __init__(self, settings: Settings, bot: PollingBot, store: Store, handlers: CommandHandlers, access: Access):
+    def __init__(
+        self, settings: Settings, bot: PollingBot, budget: CommandBudget, handlers: CommandHandlers, access: Access
+    ):
         self.settings = settings
         self.bot = bot
-        self.store = store
+        self.budget = budget
         self.handlers = handlers
         self.access = access
         self.username = ""
@@ -150,7 +155,7 @@ class ManualBot:
             if who.chat_type == PRIVATE or target:
                 return f"Unknown command /{_short(name)}. /help lists the commands."
             return None
-        used = self.store.count_command(who.user_id if who.user_id is not None else who.chat_id, time.time())
+        used = self.budget.count(who.user_id if who.user_id is not None else who.chat_id, time.time())
         refused, reply = over_budget_reply(used, self.settings.manual_commands_per_minute)
         if refused:
             return reply
@@ -210,7 +215,7 @@ class ManualBot:
             "last_update_age_s": round(now - self.bot.last_update_at, 3) if self.bot.last_update_at else None,
         }
         try:
-            report["redis_reachable"] = bool(self.store.redis.ping())
+            report["redis_reachable"] = bool(self.budget.redis.ping())
         except (redis.RedisError, OSError):
             report["redis_reachable"] = False
         reasons = []
@@ -230,11 +235,12 @@ def _short(word: str) -> str:
 def build(settings: Settings) -> ManualBot:
     apihelper.API_URL = settings.telegram_api_url + "/bot{0}/{1}"
     register_secrets(settings.telegram_token)
-    store = Store(redis_client(settings.redis_url))
+    client = redis_client(settings.redis_url)
     rest = CoinGlassRest(
         settings.coinglass_api_url,
         settings.coinglass_api_key,
-        store,
+        RestBudget(client),
+        RestCache(client),
         settings.coinglass_requests_per_minute,
         settings.coinglass_timeout_s,
     )
@@ -249,13 +255,13 @@ def build(settings: Settings) -> ManualBot:
 
     handlers = CommandHandlers(
         settings,
-        store,
+        SystemState.of(client),
         MarketData(rest),
-        ChatAlerts(store, settings.telegram_alert_chat_ids),
+        ChatAlerts(ChatState(client), settings.telegram_alert_chat_ids),
         rules_from_settings(settings),
     )
     access = Access(settings.telegram_allowed_user_ids, settings.manual_market_data_public, member_status)
-    return ManualBot(settings, bot, store, handlers, access)
+    return ManualBot(settings, bot, CommandBudget(client), handlers, access)
 
 
 def main() -> int:

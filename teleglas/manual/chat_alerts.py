@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from teleglas.decide.chat_rules import ChatRules, parse_chat_rules
-from teleglas.settings import ChatId
-from teleglas.state.store import Store
+from teleglas.model.chat import ChatId
+from teleglas.state.chats import ChatState
 
 SYMBOLS = "symbols"
 MUTED_UNTIL = "muted_until"
@@ -35,13 +35,13 @@ class ChatAlertView:
 
 
 class ChatAlerts:
-    def __init__(self, store: Store, configured_chats: tuple[ChatId, ...]):
-        self.store = store
+    def __init__(self, chats: ChatState, configured_chats: tuple[ChatId, ...]):
+        self.chats = chats
         self.configured = {str(c) for c in configured_chats}
 
     def view(self, chat_id: ChatId) -> ChatAlertView:
-        fields = self.store.chat_settings(chat_id)
-        subscribed = str(chat_id) in {str(c) for c in self.store.subscribers()}
+        fields = self.chats.chat_settings(chat_id)
+        subscribed = str(chat_id) in {str(c) for c in self.chats.subscribers()}
         return ChatAlertView(fields, parse_chat_rules(fields), str(chat_id) in self.configured, subscribed)
 
     def subscribe(self, chat_id: ChatId, coin: str, kinds: list[str]) -> list[str]:
@@ -54,8 +54,8 @@ class ChatAlerts:
                 values[f"kinds:{coin}"] = ",".join(kinds)
             return values, () if kinds else (f"kinds:{coin}",)
 
-        fields = self.store.modify_chat_settings(chat_id, change)
-        self.store.add_subscriber(chat_id)
+        fields = self.chats.modify_chat_settings(chat_id, change)
+        self.chats.add_subscriber(chat_id)
         return _symbols(fields)
 
     def unsubscribe(self, chat_id: ChatId, coin: str) -> list[str] | None:
@@ -72,27 +72,27 @@ class ChatAlerts:
             drop = (f"kinds:{coin}",) + (() if rest else (SYMBOLS,))
             return ({SYMBOLS: ",".join(rest)} if rest else {}), drop
 
-        fields = self.store.modify_chat_settings(chat_id, change)
+        fields = self.chats.modify_chat_settings(chat_id, change)
         if not found[0]:
             return None
         remaining = _symbols(fields)
         if not remaining:
-            self.store.remove_subscriber(chat_id)
+            self.chats.remove_subscriber(chat_id)
         return remaining
 
     def set_threshold(self, chat_id: ChatId, coin: str, field: str, usd: float) -> None:
-        self.store.update_chat_settings(chat_id, {f"{field}:{coin}": f"{usd:.0f}"})
+        self.chats.update_chat_settings(chat_id, {f"{field}:{coin}": f"{usd:.0f}"})
 
     def mute(self, chat_id: ChatId, until: float) -> None:
-        self.store.update_chat_settings(chat_id, {MUTED_UNTIL: f"{until:.0f}"})
+        self.chats.update_chat_settings(chat_id, {MUTED_UNTIL: f"{until:.0f}"})
 
     def unmute(self, chat_id: ChatId) -> bool:
-        was_muted = MUTED_UNTIL in self.store.chat_settings(chat_id)
-        self.store.update_chat_settings(chat_id, {}, remove=(MUTED_UNTIL,))
+        was_muted = MUTED_UNTIL in self.chats.chat_settings(chat_id)
+        self.chats.update_chat_settings(chat_id, {}, remove=(MUTED_UNTIL,))
         return was_muted
 
     def set_whale_alerts(self, chat_id: ChatId, on: bool) -> None:
         if on:
-            self.store.update_chat_settings(chat_id, {}, remove=(WHALE_ALERTS,))
+            self.chats.update_chat_settings(chat_id, {}, remove=(WHALE_ALERTS,))
         else:
-            self.store.update_chat_settings(chat_id, {WHALE_ALERTS: "off"})
+            self.chats.update_chat_settings(chat_id, {WHALE_ALERTS: "off"})

@@ -40,7 +40,7 @@ from teleglas.source.coinglass.rest import (
     CoinGlassServerError,
 )
 from teleglas.state.liveness import whale_source
-from teleglas.state.store import Store
+from teleglas.state.system import SystemState
 
 log = logging.getLogger(__name__)
 
@@ -121,14 +121,14 @@ class CommandHandlers:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        state: SystemState,
         market: MarketData,
         chat_alerts: ChatAlerts,
         rules: Rules,
         clock: Callable[[], float] = time.time,
     ):
         self.settings = settings
-        self.store = store
+        self.state = state
         self.market = market
         self.chats = chat_alerts
         self.rules = rules
@@ -285,7 +285,7 @@ class CommandHandlers:
 
     def cmd_alerts_status(self, who: Requester, args: list[str]) -> str:
         view = self.chats.view(who.chat_id)
-        source = whale_source(self.store, self.settings, self.clock())
+        source = whale_source(self.state.liveness, self.settings, self.clock())
         lines = [
             f"🐋 Whale alerts in this chat: {'off' if view.rules.whales_off else 'on'}",
             f"System-wide: {'on' if self.settings.enable_whale_alerts else 'off (ENABLE_WHALE_ALERTS=false)'}",
@@ -299,9 +299,9 @@ class CommandHandlers:
 
     def cmd_status(self, who: Requester, args: list[str]) -> str:
         now = self.clock()
-        source = whale_source(self.store, self.settings, now)
-        report = gather(source.listener or {}, self.store, now)
-        return status_card(report, source.mode, source.reason, self.store.messages_sent_since(3600, now))
+        source = whale_source(self.state.liveness, self.settings, now)
+        report = gather(source.listener or {}, self.state, now)
+        return status_card(report, source.mode, source.reason, self.state.ledger.messages_sent_since(3600, now))
 
     def cmd_help(self, who: Requester, args: list[str]) -> str:
         return help_text()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from teleglas.model.chat import parse_chat_id
 from teleglas.ops.logging_setup import setup_logging
 from teleglas.settings import SettingsError, get_settings
-from teleglas.state.store import Store, parse_chat_id, redis_client
+from teleglas.state.chats import ChatState
+from teleglas.state.client import redis_client
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings)
-    store = Store(redis_client(settings.redis_url))
+    store = ChatState(redis_client(settings.redis_url))
 
     if args.command == "enable":
         try:

@@ -22,12 +22,13 @@ from teleglas.defines import QUEUE_TELEGRAM, TASK_SEND_MESSAGE
 from teleglas.deliver.sender import job_from_dead_letter
 from teleglas.ops.logging_setup import setup_logging
 from teleglas.settings import SettingsError, get_settings
-from teleglas.state.store import Store, redis_client
+from teleglas.state.client import redis_client
+from teleglas.state.deadletters import DeadLetters
 
 _PREVIEW_CHARS = 60
 
 
-def _selected(store: Store, alert: str | None, chat: str | None) -> list[tuple[bytes, dict]]:
+def _selected(store: DeadLetters, alert: str | None, chat: str | None) -> list[tuple[bytes, dict]]:
     return [
         (raw, entry)
         for raw, entry in store.dead_letters()
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings)
-    store = Store(redis_client(settings.redis_url))
+    store = DeadLetters(redis_client(settings.redis_url))
 
     if args.command == "list":
         letters = store.dead_letters()

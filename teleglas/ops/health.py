@@ -21,9 +21,9 @@ import redis
 from prometheus_client import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
 
 from teleglas.defines import LOG_RUNNER, MODE_POLLING, MODE_WEBSOCKET, QUEUE_EVENTS, QUEUE_TELEGRAM
-from teleglas.settings import ChatId
-from teleglas.state.due import DueWork
-from teleglas.state.store import Store
+from teleglas.model.chat import ChatId
+from teleglas.state.chats import ChatState
+from teleglas.state.system import SystemState
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class HealthThresholds:
     alert_chats: tuple[ChatId, ...] = ()  # the configured alert chats: one that refuses the bot is a reason
 
 
-def disabled_chat_list(store: Store, configured: tuple[ChatId, ...]) -> list[dict[str, Any]]:
+def disabled_chat_list(chats: ChatState, configured: tuple[ChatId, ...]) -> list[dict[str, Any]]:
     """The chats Telegram refused the bot in (403, chat not found), configured alert chats first."""
     chats = [
         {
@@ -44,7 +44,7 @@ def disabled_chat_list(store: Store, configured: tuple[ChatId, ...]) -> list[dic
             "reason": fields.get("reason", ""),
             "since": _float(fields.get("since")),
         }
-        for chat, fields in store.disabled_chats().items()
+        for chat, fields in chats.disabled_chats().items()
     ]
     return sorted(chats, key=lambda c: (not c["configured"], str(c["chat_id"])))
 
@@ -83,7 +83,7 @@ def assess(report: dict[str, Any], thresholds: HealthThresholds) -> list[str]:
 
 
 def gather(
-    listener: dict[str, Any], store: Store, now: float, mode: str = MODE_WEBSOCKET, alert_chats: tuple[ChatId, ...] = ()
+    listener: dict[str, Any], state: SystemState, now: float, mode: str = MODE_WEBSOCKET, alert_chats: tuple[ChatId, ...] = ()
 ) -> dict[str, Any]:
     """The listener's own figures plus what Redis knows: queue depths, delayed work, worker heartbeats, dead
     letters, disabled chats, and in polling mode the age of beat's last successful whale poll."""
@@ -96,19 +96,19 @@ def gather(
         "last_event_age_s": round(now - last_event, 3) if last_event else None,
     }
     try:
-        beats = store.worker_heartbeats()
-        depths = store.queue_depths((QUEUE_EVENTS, QUEUE_TELEGRAM))
+        beats = state.liveness.worker_heartbeats()
+        depths = state.liveness.queue_depths((QUEUE_EVENTS, QUEUE_TELEGRAM))
         report.update(
             redis_reachable=True,
             queues=depths,
             worker_heartbeat_age_s=round(now - max(beats.values()), 3) if beats else None,
             workers=len(beats),
-            dead_letters=store.dead_letter_count(),
-            due_tasks=DueWork(store.redis).pending(),
-            disabled_chats=disabled_chat_list(store, alert_chats),
+            dead_letters=state.dead_letters.dead_letter_count(),
+            due_tasks=state.due.pending(),
+            disabled_chats=disabled_chat_list(state.chats, alert_chats),
         )
         if mode == MODE_POLLING:
-            polled = store.last_whale_poll()
+            polled = state.checks.last_whale_poll()
             report["last_whale_poll_age_s"] = round(now - polled, 3) if polled else None
     except (redis.RedisError, OSError):
         report.update(
@@ -130,12 +130,12 @@ def verdict(report: dict[str, Any], reasons: list[str]) -> tuple[int, dict[str, 
 
 def alert_system_report(
     listener_snapshot: Callable[[], dict[str, Any]],
-    store: Store,
+    state: SystemState,
     thresholds: HealthThresholds,
     mode: str = MODE_WEBSOCKET,
 ) -> Callable[[], tuple[int, dict[str, Any]]]:
     def report() -> tuple[int, dict[str, Any]]:
-        gathered = gather(listener_snapshot(), store, time.time(), mode, thresholds.alert_chats)
+        gathered = gather(listener_snapshot(), state, time.time(), mode, thresholds.alert_chats)
         return verdict(gathered, assess(gathered, thresholds))
 
     return report

@@ -18,10 +18,11 @@ import redis
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM
-from teleglas.settings import ChatId, get_settings
+from teleglas.model.chat import ChatId
+from teleglas.settings import get_settings
 from teleglas.state.buffer import RedisBuffer, shared_buffer
-from teleglas.state.due import DueWork
-from teleglas.state.store import Store, hourly_metric_key, metric_key
+from teleglas.state.keys import hourly_metric_key, metric_key
+from teleglas.state.system import SystemState
 
 KEEP_S = 30 * 86_400  # counters live as long as the system runs; a key untouched for a month expires
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -141,21 +142,21 @@ class NoMetrics:
 class RedisMetricsCollector:
     """What every process recorded, plus live gauges from Redis, for prometheus-client's registry."""
 
-    def __init__(self, store: Store, alert_chats: tuple[ChatId, ...] = ()):
-        self.store = store
+    def __init__(self, state: SystemState, alert_chats: tuple[ChatId, ...] = ()):
+        self.state = state
         self.alert_chats = alert_chats
 
     def collect(self):
         try:
-            with self.store.redis.pipeline(transaction=False) as pipe:
+            with self.state.redis.pipeline(transaction=False) as pipe:
                 for metric in REDIS_METRICS:
                     pipe.hgetall(metric_key(metric.name))
                 stored = pipe.execute()
-            depths = self.store.queue_depths((QUEUE_EVENTS, QUEUE_TELEGRAM))
-            beats = self.store.worker_heartbeats()
-            dead = self.store.dead_letter_count()
-            due = DueWork(self.store.redis).pending()
-            disabled = list(self.store.disabled_chats())
+            depths = self.state.liveness.queue_depths((QUEUE_EVENTS, QUEUE_TELEGRAM))
+            beats = self.state.liveness.worker_heartbeats()
+            dead = self.state.dead_letters.dead_letter_count()
+            due = self.state.due.pending()
+            disabled = list(self.state.chats.disabled_chats())
         except (redis.RedisError, OSError):
             yield GaugeMetricFamily("teleglas_redis_up", "1 when the exporter could read Redis", value=0)
             return

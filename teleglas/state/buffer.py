@@ -19,7 +19,7 @@ import redis
 
 from teleglas.defines import LOG_RUNNER
 from teleglas.settings import get_settings
-from teleglas.state.store import redis_client
+from teleglas.state.client import redis_client
 
 log = logging.getLogger(__name__)
 

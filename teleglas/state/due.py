@@ -21,7 +21,7 @@ from typing import Any
 
 import redis
 
-from teleglas.state import store as keys
+from teleglas.state import keys
 
 # KEYS: 1 due set, 2 task hash. ARGV: 1 key, 2 delay s, 3 keep the earlier due time (1/0), 4 task JSON.
 _SCHEDULE = """

@@ -3,7 +3,7 @@
 Each state change is one Lua script, so any number of workers can evaluate events for the same symbol or
 chat at once. Every decision is memoized per event (or per alert and chat): a Celery redelivery of a task
 that already decided gets the same answer back instead of counting the event a second time. Every key has
-a TTL. Key names come from teleglas.state.store.
+a TTL. Key names come from teleglas.state.keys.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import redis
 
 from teleglas.defines import KIND_LIQUIDATION
-from teleglas.settings import ChatId
-from teleglas.state import store as keys
+from teleglas.model.chat import ChatId
+from teleglas.state import keys
 
 _LIB = """
 local function push_all(key, items)

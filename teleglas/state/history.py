@@ -19,8 +19,8 @@ from typing import Any
 import redis
 
 from teleglas.defines import LOG_ENGINE
-from teleglas.settings import ChatId
-from teleglas.state.store import history_alerts_key, history_sent_key, price_move_key
+from teleglas.model.chat import ChatId
+from teleglas.state.keys import history_alerts_key, history_sent_key, price_move_key
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,68 @@
-"""Where whale alerts come from right now: the listener's WebSocket stream, or the beat's REST polling
-fallback (no WebSocket key, or no listener connected lately). The beat, the manual bot's /status and the
-health report all ask this one question the same way."""
+"""Who is alive: worker heartbeats, listener statuses (each in a registry sorted by time, so nothing has to
+SCAN the keyspace), queue depths; and the question they answer for whales: the listener's WebSocket stream,
+or the beat's REST polling fallback (no WebSocket key, or no listener connected lately). The beat, the manual
+bot's /status, the health report and the dashboard all ask it the same way."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+
+import redis
 
 from teleglas.defines import MODE_POLLING, MODE_WEBSOCKET
 from teleglas.settings import Settings
-from teleglas.state.store import Store
+from teleglas.state.client import decoded
+from teleglas.state.keys import listener_status_key, listeners_key, worker_heartbeat_key, workers_key
+
+_REGISTRY_KEEP_S = 86_400  # a name gone quiet this long leaves the registry
+
+
+class Liveness:
+    def __init__(self, client: redis.Redis):
+        self.redis = client
+
+    def write_worker_heartbeat(self, hostname: str, ttl_s: int) -> None:
+        now = time.time()
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(worker_heartbeat_key(hostname), f"{now:.3f}", ex=ttl_s)
+            pipe.zadd(workers_key(), {hostname: now})
+            pipe.zremrangebyscore(workers_key(), "-inf", now - _REGISTRY_KEEP_S)
+            pipe.expire(workers_key(), _REGISTRY_KEEP_S)
+            pipe.execute()
+
+    def worker_heartbeats(self) -> dict[str, float]:
+        """Hostname → time of its last heartbeat, for heartbeats not yet expired."""
+        names = [n.decode() for n in self.redis.zrange(workers_key(), 0, -1)]
+        values = self.redis.mget([worker_heartbeat_key(n) for n in names]) if names else []
+        return {name: float(value) for name, value in zip(names, values) if value is not None}
+
+    def queue_depths(self, queues: tuple[str, ...]) -> dict[str, int]:
+        with self.redis.pipeline(transaction=False) as pipe:
+            for queue in queues:
+                pipe.llen(queue)
+            return dict(zip(queues, pipe.execute()))
+
+    def write_listener_status(self, listener_id: str, fields: dict[str, str | int | float], ttl_s: int) -> None:
+        """One MULTI: the hash and its TTL together, so a dead listener's status simply expires."""
+        key = listener_status_key(listener_id)
+        now = time.time()
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, ttl_s)
+            pipe.zadd(listeners_key(), {listener_id: now})
+            pipe.zremrangebyscore(listeners_key(), "-inf", now - _REGISTRY_KEEP_S)
+            pipe.expire(listeners_key(), _REGISTRY_KEEP_S)
+            pipe.execute()
+
+    def listener_statuses(self) -> dict[str, dict[str, str]]:
+        """Listener id → its status hash, for statuses not yet expired."""
+        ids = [i.decode() for i in self.redis.zrange(listeners_key(), 0, -1)]
+        with self.redis.pipeline(transaction=False) as pipe:
+            for listener_id in ids:
+                pipe.hgetall(listener_status_key(listener_id))
+            found = pipe.execute()
+        return {listener_id: decoded(fields) for listener_id, fields in zip(ids, found) if fields}
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +81,8 @@ def listener_connected(status: dict[str, str], now: float, stale_after_s: float)
     return status.get("is_connected") == "1" and now - updated_at <= stale_after_s
 
 
-def whale_source(store: Store, settings: Settings, now: float) -> WhaleSource:
-    return source_from_statuses(store.listener_statuses(), settings, now)
+def whale_source(liveness: Liveness, settings: Settings, now: float) -> WhaleSource:
+    return source_from_statuses(liveness.listener_statuses(), settings, now)
 
 
 def source_from_statuses(statuses: dict[str, dict[str, str]], settings: Settings, now: float) -> WhaleSource:

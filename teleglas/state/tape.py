@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from teleglas.defines import KIND_LIQUIDATION
 from teleglas.model.events import MarketEvent
 from teleglas.state.buffer import RedisBuffer
-from teleglas.state.store import tape_largest_key, tape_liquidations_key
+from teleglas.state.keys import tape_largest_key, tape_liquidations_key
 
 BUCKET_S = 10
 KEEP_S = 2 * 3600

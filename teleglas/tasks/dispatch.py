@@ -23,7 +23,7 @@ from teleglas.defines import (
     TASK_RECHECK_CHAT,
     TASK_SEND_MESSAGE,
 )
-from teleglas.settings import ChatId
+from teleglas.model.chat import ChatId
 from teleglas.state.due import DueTask
 from teleglas.state.history import AlertHistory
 

@@ -77,7 +77,7 @@ def _retry_or_dead_letter(
     description = redact(str(exc))[:300]
     try:
         if attempt >= settings.task_max_retries:
-            wiring.store().push_dead_letter(
+            wiring.dead_letters().push_dead_letter(
                 {
                     "task": task.name,
                     "task_id": task_id,

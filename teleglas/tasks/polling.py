@@ -100,7 +100,7 @@ def measure_price_moves(self) -> None:
 @durable
 def announce_start(self, mode: str, start_id: str) -> None:
     settings = wiring.settings()
-    if not wiring.store().claim_startup(mode, settings.startup_quiet_s, start_id):
+    if not wiring.startup_claims().claim_startup(mode, settings.startup_quiet_s, start_id):
         log.info(
             "%s start-up notice (%s) skipped: one was sent less than %d s ago",
             LOG_RUNNER,

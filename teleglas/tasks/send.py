@@ -26,9 +26,9 @@ def _warm_up(**_kwargs) -> None:
     alert after a start is as fast as the rest. A token that works again lifts an earlier 401 stop."""
     try:
         sender = wiring.sender()
-        sender.store.redis.ping()
+        sender.chats.redis.ping()
         sender.client.check_token()
-        if sender.store.clear_token_invalid(sender.client.token_key):
+        if sender.chats.clear_token_invalid(sender.client.token_key):
             log.warning(
                 "%s the alert bot token works again: sending resumes (replay dead letters with `python -m teleglas.ops.deadletters replay`)",
                 LOG_SENDER,
@@ -36,7 +36,7 @@ def _warm_up(**_kwargs) -> None:
     except DeliveryError as exc:
         log.error("%s Telegram check at start failed: %s", LOG_SENDER, exc)
         if exc.reason == tg.UNAUTHORIZED:
-            wiring.sender().store.flag_token_invalid(
+            wiring.sender().chats.flag_token_invalid(
                 wiring.sender().client.token_key, wiring.settings().deadletter_ttl_s
             )
     except Exception as exc:  # a warm-up must never stop a worker from starting

@@ -23,11 +23,17 @@ from teleglas.deliver.telegram import TelegramClient
 from teleglas.ops.metrics import recorder
 from teleglas.settings import Settings, get_settings
 from teleglas.source.coinglass.rest import CoinGlassRest
+from teleglas.state.budgets import RestBudget, RestCache
 from teleglas.state.buffer import shared_buffer
+from teleglas.state.chats import ChatState
+from teleglas.state.checks import CheckState
+from teleglas.state.claims import DeliveryLedger, EventClaims, StartupClaims
+from teleglas.state.client import redis_client
+from teleglas.state.deadletters import DeadLetters
 from teleglas.state.due import DueTask, DueWork
 from teleglas.state.engine import EngineStore
 from teleglas.state.history import AlertHistory, history_from_settings
-from teleglas.state.store import Store, redis_client
+from teleglas.state.liveness import Liveness
 from teleglas.state.tape import MarketTape
 from teleglas.tasks.dispatch import Dispatcher, recheck_task, send_task_args
 
@@ -41,8 +47,21 @@ def client() -> redis.Redis:
 
 
 @functools.lru_cache(maxsize=1)
-def store() -> Store:
-    return Store(client())
+def chats() -> ChatState:
+    return ChatState(client())
+
+
+@functools.lru_cache(maxsize=1)
+def dead_letters() -> DeadLetters:
+    return DeadLetters(client())
+
+
+def startup_claims() -> StartupClaims:
+    return StartupClaims(client())
+
+
+def limits() -> RateLimits:
+    return RateLimits.from_settings(settings())
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,12 +72,12 @@ def due() -> DueWork:
 @functools.lru_cache(maxsize=1)
 def engine() -> Engine:
     """Raises RulesError for a rules file that cannot be used (the worker stops at start)."""
-    return Engine(rules_from_settings(settings()), store(), EngineStore(client()), settings(), recorder())
+    return Engine(rules_from_settings(settings()), EventClaims(client()), EngineStore(client()), settings(), recorder())
 
 
 @functools.lru_cache(maxsize=1)
 def fanout() -> FanOut:
-    return FanOut(store(), EngineStore(client()), settings(), recorder())
+    return FanOut(chats(), dead_letters(), EngineStore(client()), settings(), limits().spacing, recorder())
 
 
 @functools.lru_cache(maxsize=1)
@@ -90,8 +109,10 @@ def sender() -> Sender:
     telegram = TelegramClient(s.telegram_api_url, s.telegram_alert_token, s.telegram_timeout_s)
     return Sender(
         telegram,
-        store(),
-        RateLimiter(client(), telegram.bot_id, RateLimits.from_settings(s)),
+        DeliveryLedger(client()),
+        chats(),
+        dead_letters(),
+        RateLimiter(client(), telegram.bot_id, limits()),
         s,
         metrics=recorder(),
         history=history(),
@@ -103,9 +124,10 @@ def sender() -> Sender:
 def poller() -> Poller:
     s = settings()
     rest = CoinGlassRest(
-        s.coinglass_api_url, s.coinglass_api_key, store(), s.coinglass_requests_per_minute, s.coinglass_timeout_s
+        s.coinglass_api_url, s.coinglass_api_key, RestBudget(client()), RestCache(client()), s.coinglass_requests_per_minute,
+        s.coinglass_timeout_s
     )
-    return Poller(rest, engine(), store(), s)
+    return Poller(rest, engine(), CheckState(client()), Liveness(client()), s)
 
 
 @functools.lru_cache(maxsize=1)

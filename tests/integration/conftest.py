@@ -11,14 +11,14 @@ import pytest
 import redis
 
 from teleglas.devstack.local_stack import LocalStack
-from teleglas.state.store import Store
+from tests.support.state import State
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
-    """One real redis-server for the tests that only need Redis (each flushes it through `store`)."""
+    """One real redis-server for the tests that only need Redis (each flushes it through `state`)."""
     stack = LocalStack(tmp_path_factory.mktemp("redis"))
     stack.start_redis()
     yield stack
@@ -26,10 +26,10 @@ def redis_server(tmp_path_factory):
 
 
 @pytest.fixture
-def store(redis_server) -> Store:
+def state(redis_server) -> State:
     client = redis_server.redis()
     client.flushdb()
-    return Store(client)
+    return State.of(client)
 
 
 @pytest.fixture

@@ -15,16 +15,17 @@ from teleglas.decide.rules import Rules
 from teleglas.defines import TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST
 from teleglas.model.events import MarketEvent
 from teleglas.settings import Settings
+from teleglas.deliver.ratelimit import RateLimits
 from teleglas.state.due import DueTask
 from teleglas.state.engine import EngineStore
-from teleglas.state.store import Store
+from tests.support.state import State
 from teleglas.tasks.dispatch import Dispatcher
 
 
 @dataclass
 class Harness:
     rules: Rules
-    store: Store
+    state: State
     settings: Settings
     sent: list[Send] = field(default_factory=list)
     events_of_alert: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -34,9 +35,10 @@ class Harness:
     _now: float = 0.0
 
     def __post_init__(self) -> None:
-        state = EngineStore(self.store.redis)
-        self.engine = Engine(self.rules, self.store, state, self.settings)
-        self.fanout = FanOut(self.store, state, self.settings)
+        engine_state = EngineStore(self.state.redis)
+        self.engine = Engine(self.rules, self.state.claims, engine_state, self.settings)
+        spacing = RateLimits.from_settings(self.settings).spacing
+        self.fanout = FanOut(self.state.chats, self.state.dead_letters, engine_state, self.settings, spacing)
         self.dispatcher = Dispatcher(
             self.fanout, None, send=lambda send, _origin: self.sent.append(send), later=self._later
         )

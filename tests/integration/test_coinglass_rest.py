@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from teleglas.state.budgets import RestBudget, RestCache
 from teleglas.devstack.emulators.coinglass import CoinGlassEmulator
 from teleglas.source.coinglass.rest import (
     CoinGlassAuthError,
@@ -27,12 +28,12 @@ def emulator():
     emu.stop()
 
 
-def client(emulator, store, key=KEY, per_minute=100) -> CoinGlassRest:
-    return CoinGlassRest(f"http://127.0.0.1:{emulator.port}", key, store, per_minute, timeout_s=5)
+def client(emulator, state, key=KEY, per_minute=100) -> CoinGlassRest:
+    return CoinGlassRest(f"http://127.0.0.1:{emulator.port}", key, RestBudget(state.redis), RestCache(state.redis), per_minute, timeout_s=5)
 
 
-def test_data_comes_out_of_the_envelope_and_the_cache_saves_a_request(emulator, store):
-    rest = client(emulator, store)
+def test_data_comes_out_of_the_envelope_and_the_cache_saves_a_request(emulator, state):
+    rest = client(emulator, state)
     whales = rest.get(WHALES, cache_s=5)
     assert len(whales) == 4 and whales[0]["symbol"] == "BTC"
     assert rest.get(WHALES, cache_s=5) == whales
@@ -50,22 +51,22 @@ def test_data_comes_out_of_the_envelope_and_the_cache_saves_a_request(emulator, 
         ("plan", CoinGlassPlanError, "not available on this CoinGlass plan"),
     ],
 )
-def test_each_fault_mode_is_a_typed_error(emulator, store, kind, error, text):
+def test_each_fault_mode_is_a_typed_error(emulator, state, kind, error, text):
     emulator.rest.add_fault(WHALES, kind)
     with pytest.raises(error) as info:
-        client(emulator, store).get(WHALES)
+        client(emulator, state).get(WHALES)
     assert text in str(info.value) and KEY not in str(info.value)
-    assert client(emulator, store).get(WHALES)  # the next request is answered again
+    assert client(emulator, state).get(WHALES)  # the next request is answered again
 
 
-def test_a_wrong_key_is_refused_without_showing_it(emulator, store):
+def test_a_wrong_key_is_refused_without_showing_it(emulator, state):
     with pytest.raises(CoinGlassAuthError) as info:
-        client(emulator, store, key="not-the-key-000000000000").get(WHALES)
+        client(emulator, state, key="not-the-key-000000000000").get(WHALES)
     assert "not-the-key" not in str(info.value)
 
 
-def test_the_budget_per_minute_is_shared_by_every_client(emulator, store):
-    first, second = client(emulator, store, per_minute=3), client(emulator, store, per_minute=3)
+def test_the_budget_per_minute_is_shared_by_every_client(emulator, state):
+    first, second = client(emulator, state, per_minute=3), client(emulator, state, per_minute=3)
     first.get(WHALES)
     second.get(WHALES)
     first.get(OI, {"symbol": "BTC"})
@@ -74,10 +75,10 @@ def test_the_budget_per_minute_is_shared_by_every_client(emulator, store):
     assert len(emulator.rest.requests) == 3
 
 
-def test_no_answer_is_a_server_error(store):
+def test_no_answer_is_a_server_error(state):
     from teleglas.devstack.local_stack import free_port
 
-    rest = CoinGlassRest(f"http://127.0.0.1:{free_port()}", KEY, store, 10, timeout_s=2)
+    rest = CoinGlassRest(f"http://127.0.0.1:{free_port()}", KEY, RestBudget(state.redis), RestCache(state.redis), 10, timeout_s=2)
     with pytest.raises(CoinGlassServerError, match="did not answer"):
         rest.get(WHALES)
 
@@ -105,13 +106,13 @@ class FixedBodyHandler(http.server.BaseHTTPRequestHandler):
         b'{"code": "0", "data": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_001,
     ],
 )
-def test_a_body_nested_too_deep_to_parse_is_a_server_error(store, body):
+def test_a_body_nested_too_deep_to_parse_is_a_server_error(state, body):
     """json raises RecursionError (not ValueError) for it: it must not escape the client as one."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FixedBodyHandler)
     server.body = body
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        rest = CoinGlassRest(f"http://127.0.0.1:{server.server_port}", KEY, store, 10, timeout_s=5)
+        rest = CoinGlassRest(f"http://127.0.0.1:{server.server_port}", KEY, RestBudget(state.redis), RestCache(state.redis), 10, timeout_s=5)
         with pytest.raises(CoinGlassServerError, match="not its envelope"):
             rest.get(WHALES)
     finally:

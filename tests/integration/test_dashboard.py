@@ -22,7 +22,9 @@ from teleglas.devstack.local_stack import DEMO_REST_KEY, LocalStack, free_port, 
 from teleglas.ops.metrics import EVENTS_EVALUATED, MESSAGES_SENT, parse_fields
 from teleglas.source.coinglass.rest import CoinGlassRest
 from teleglas.state.history import AlertHistory, AlertRecord, DigestRecord, parse_entry
-from teleglas.state.store import Store, history_alerts_key, history_sent_key, metric_key
+from teleglas.state.keys import history_alerts_key, history_sent_key, metric_key
+from teleglas.state.budgets import RestBudget, RestCache
+from tests.support.state import State
 from teleglas.state.tape import parse_liquidation_bucket
 from tests.integration.browser import Browser, chromium_missing
 
@@ -116,7 +118,7 @@ def test_page_shows_live_pipeline_figures_as_redis_holds_them(live, tmp_path):
         what="the counts",
     )
 
-    statuses = Store(client).listener_statuses()
+    statuses = State.of(client).liveness.listener_statuses()
     assert [s["is_connected"] for s in statuses.values()] == ["1"]
     assert browser.text("#ws-status") == "WebSocket connected"
     assert browser.js("return document.getElementById('ws-status').dataset.state") == "ok"
@@ -219,7 +221,7 @@ def test_price_moves_reach_the_analytics_and_the_page(live):
         event_ms=event_ms,
     )
     history.record_alerts([alert, hostile], now)
-    rest = CoinGlassRest(f"http://127.0.0.1:{live.stack.coinglass_port}", DEMO_REST_KEY, Store(client), 30)
+    rest = CoinGlassRest(f"http://127.0.0.1:{live.stack.coinglass_port}", DEMO_REST_KEY, RestBudget(client), RestCache(client), 30)
     tracker = PriceMoveTracker(rest, history, "Binance")
     assert tracker.run(time.time()) == 1  # the hostile symbol names no pair: never asked for
     assert tracker.run(time.time()) == 0  # every window measured: nothing asked again

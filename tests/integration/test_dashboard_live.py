@@ -3,13 +3,14 @@
 import json
 import time
 
+from teleglas.state.system import SystemState
 from teleglas.dashboard.live import LiveStatus
 from teleglas.settings import load_settings
-from teleglas.state.store import listener_status_key
+from teleglas.state.keys import listener_status_key
 
 
-def write_listener(store, listener_id: str, events: int) -> None:
-    store.write_listener_status(
+def write_listener(state, listener_id: str, events: int) -> None:
+    state.liveness.write_listener_status(
         listener_id,
         {
             "is_connected": 1,
@@ -21,20 +22,20 @@ def write_listener(store, listener_id: str, events: int) -> None:
     )
 
 
-def test_events_per_channel_sum_the_listeners_and_one_leaving_is_no_burst(redis_server, store):
-    live = LiveStatus(store, load_settings({"REDIS_URL": redis_server.redis_url}, env_file=None))
-    write_listener(store, "a", 100)
-    write_listener(store, "b", 50)
+def test_events_per_channel_sum_the_listeners_and_one_leaving_is_no_burst(redis_server, state):
+    live = LiveStatus(SystemState.of(state.redis), load_settings({"REDIS_URL": redis_server.redis_url}, env_file=None))
+    write_listener(state, "a", 100)
+    write_listener(state, "b", 50)
     first = live.refresh()
     assert first["websocket"]["connected"] and [l["id"] for l in first["websocket"]["listeners"]] == ["a", "b"]
     assert first["events_per_s"] == {"liquidationOrders": 0.0}  # "other" never saw a frame: not listed
     time.sleep(1.0)
-    write_listener(store, "a", 110)
-    write_listener(store, "b", 60)
+    write_listener(state, "a", 110)
+    write_listener(state, "b", 60)
     rate = live.refresh()["events_per_s"]["liquidationOrders"]
     assert 15 < rate <= 20.5
-    store.redis.delete(listener_status_key("b"))  # listener b stopped; its status is gone
+    state.redis.delete(listener_status_key("b"))  # listener b stopped; its status is gone
     time.sleep(1.0)
-    write_listener(store, "a", 120)
+    write_listener(state, "a", 120)
     rate = live.refresh()["events_per_s"]["liquidationOrders"]
     assert 8 < rate <= 10.5  # a's 20 events over about 2 s: b's 60 leaving is neither a burst nor negative

@@ -14,7 +14,7 @@ import pytest
 
 from teleglas.deliver.message_split import html_to_plain
 from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, LocalStack, wait_until
-from teleglas.state.store import Store
+from tests.support.state import State
 from tests.integration.conftest import RedisMonitor
 
 SECRET = DEMO_ALERT_TOKEN.split(":", 1)[1]
@@ -70,14 +70,14 @@ def test_429_pauses_every_send_of_the_bot_then_delivers_once(stack):
 
 
 def test_5xx_is_retried_with_backoff_then_dead_lettered_and_replayed(stack):
-    store = Store(stack.redis())
+    state = State.of(stack.redis())
     stack.add_telegram_fault(status=500, description="Internal Server Error", chat_id="2001")
     stack.add_telegram_fault(status=502, description="Bad Gateway", chat_id="2002", count=3)
     stack.enqueue_send(2001, "recovers", "5xx-a")
     stack.enqueue_send(2002, "gives up", "5xx-b")
     assert [m["text"] for m in wait_for_messages(stack, 2001, 1)] == ["recovers"]
-    wait_until(lambda: store.dead_letters(), 30, 0.1, what="a dead letter")
-    ((_, letter),) = store.dead_letters()
+    wait_until(lambda: state.dead_letters.dead_letters(), 30, 0.1, what="a dead letter")
+    ((_, letter),) = state.dead_letters.dead_letters()
     assert (letter["alert_id"], letter["chat_id"], letter["reason"], letter["error_code"], letter["attempts"]) == (
         "5xx-b",
         2002,
@@ -98,26 +98,26 @@ def test_5xx_is_retried_with_backoff_then_dead_lettered_and_replayed(stack):
     replay = run_cli(stack, "teleglas.ops.deadletters", "replay", "--chat", "2002")
     assert replay.returncode == 0 and "replayed 1 dead letter(s)" in replay.stdout
     assert [m["text"] for m in wait_for_messages(stack, 2002, 1)] == ["gives up"]
-    assert store.dead_letters() == []
+    assert state.dead_letters.dead_letters() == []
 
 
 def test_403_disables_the_chat_logs_once_and_keeps_what_it_misses(stack):
-    store = Store(stack.redis())
+    state = State.of(stack.redis())
     stack.set_telegram_chats(blocked=[3001])
     stack.enqueue_send(3001, "first", "blocked-a")
-    wait_until(lambda: 3001 in store.disabled_chats(), 15, 0.05, what="the chat to be disabled")
+    wait_until(lambda: 3001 in state.chats.disabled_chats(), 15, 0.05, what="the chat to be disabled")
     stack.enqueue_send(3001, "second", "blocked-b")
     stack.enqueue_send(3002, "a chat that still works", "blocked-c")
     wait_for_messages(stack, 3002, 1)
     time.sleep(0.5)
     assert messages_to(stack, 3001) == []
     assert [c["status"] for c in calls_to(stack, 3001)] == [403]  # the second alert never reached Telegram
-    assert store.disabled_chats()[3001]["reason"] == "Forbidden: bot was blocked by the user"
+    assert state.chats.disabled_chats()[3001]["reason"] == "Forbidden: bot was blocked by the user"
     assert stack.processes["worker"].log_text().count("chat=3001 chat disabled") == 1
-    assert store.alert_chats((3001, 3002)) == [(3001, True), (3002, False)]
+    assert state.chats.alert_chats((3001, 3002)) == [(3001, True), (3002, False)]
     # Nothing is dropped silently: the refused alert and the one after it wait in the dead letters.
-    wait_until(lambda: len(store.dead_letters()) == 2, 15, 0.05, what="both alerts in the dead letters")
-    assert sorted((e["alert_id"], e["reason"]) for _, e in store.dead_letters()) == [
+    wait_until(lambda: len(state.dead_letters.dead_letters()) == 2, 15, 0.05, what="both alerts in the dead letters")
+    assert sorted((e["alert_id"], e["reason"]) for _, e in state.dead_letters.dead_letters()) == [
         ("blocked-a", "forbidden"),
         ("blocked-b", "chat_disabled"),
     ]
@@ -125,21 +125,21 @@ def test_403_disables_the_chat_logs_once_and_keeps_what_it_misses(stack):
     listing = run_cli(stack, "teleglas.ops.chats", "list")
     assert "disabled  chat=3001" in listing.stdout and "reason=Forbidden: bot was blocked by the user" in listing.stdout
     assert run_cli(stack, "teleglas.ops.chats", "enable", "3001").returncode == 0
-    assert store.disabled_chats() == {}
+    assert state.chats.disabled_chats() == {}
 
 
 def test_migrated_group_moves_its_settings_and_the_alert_is_resent_to_the_supergroup(stack):
-    store = Store(stack.redis())
-    store.update_chat_settings(-4001, {"whale_min_usd": "2000000"})
+    state = State.of(stack.redis())
+    state.chats.update_chat_settings(-4001, {"whale_min_usd": "2000000"})
     stack.set_telegram_chats(migrated={"-4001": -1004001})
     stack.enqueue_send(-4001, "🔥 <b>to the old group</b>", "migrate-a")
     assert [m["text"] for m in wait_for_messages(stack, -1004001, 1)] == ["🔥 <b>to the old group</b>"]
-    assert store.chat_migrations() == {-4001: -1004001}
-    assert store.chat_settings(-1004001) == {"whale_min_usd": "2000000"} and store.chat_settings(-4001) == {}
+    assert state.chats.chat_migrations() == {-4001: -1004001}
+    assert state.chats.chat_settings(-1004001) == {"whale_min_usd": "2000000"} and state.chats.chat_settings(-4001) == {}
     stack.enqueue_send(-4001, "second, straight to the supergroup", "migrate-b")
     wait_for_messages(stack, -1004001, 2)
     assert [c["status"] for c in calls_to(stack, -4001)] == [400]  # only the first send met the old id
-    assert store.alert_chats((-4001,)) == [(-1004001, False)]
+    assert state.chats.alert_chats((-4001,)) == [(-1004001, False)]
 
 
 def test_unparseable_html_is_resent_as_plain_text(stack):
@@ -200,9 +200,9 @@ def test_a_duplicate_task_sends_once(stack):
 def test_no_token_in_logs_task_arguments_redis_or_dead_letters(stack):
     stack.add_telegram_fault(status=503, description="Service Unavailable", chat_id="9001", count=3)
     stack.enqueue_send(9001, "into the dead letters", "secret-a")
-    store = Store(stack.redis())
+    state = State.of(stack.redis())
     wait_until(
-        lambda: any(e["alert_id"] == "secret-a" for _, e in store.dead_letters()), 30, 0.1, what="the dead letter"
+        lambda: any(e["alert_id"] == "secret-a" for _, e in state.dead_letters.dead_letters()), 30, 0.1, what="the dead letter"
     )
     monitor: RedisMonitor = stack.monitor
     bodies = monitor.task_bodies()
@@ -211,7 +211,7 @@ def test_no_token_in_logs_task_arguments_redis_or_dead_letters(stack):
         "worker log": stack.processes["worker"].log_text(),
         "emulator log": stack.processes["telegram-emulator"].log_text(),
         "redis commands and task bodies": "\n".join(monitor.commands),
-        "dead letters": json.dumps([entry for _, entry in store.dead_letters()]),
+        "dead letters": json.dumps([entry for _, entry in state.dead_letters.dead_letters()]),
     }
     assert "DEBUG" in searched["worker log"] and len(monitor.commands) > 100
     for where, text in searched.items():

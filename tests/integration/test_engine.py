@@ -49,21 +49,21 @@ def trade(usd, side=2, symbol="BTCUSDT", exchange="Binance", t=0.0):
 
 
 @pytest.fixture
-def harness(store):
+def harness(state):
     settings = make_settings(TELEGRAM_ALERT_CHAT_IDS=str(PRIVATE))
-    return Harness(RULES, store, settings)
+    return Harness(RULES, state, settings)
 
 
 def texts(harness):
     return [send.text for send in harness.sent]
 
 
-def test_below_threshold_costs_no_redis_command(store):
-    engine = Engine(RULES, store, EngineStore(store.redis), make_settings())
-    before = store.redis.info("stats")["total_commands_processed"]
+def test_below_threshold_costs_no_redis_command(state):
+    engine = Engine(RULES, state.claims, EngineStore(state.redis), make_settings())
+    before = state.redis.info("stats")["total_commands_processed"]
     assert engine.evaluate(liq(499_999), "t1", T0) == ([], [])
     assert engine.evaluate(trade(999_999), "t2", T0) == ([], [])
-    assert store.redis.info("stats")["total_commands_processed"] == before + 1  # only the INFO itself
+    assert state.redis.info("stats")["total_commands_processed"] == before + 1  # only the INFO itself
 
 
 def test_cooldown_folds_into_a_summary_sent_when_it_ends(harness):
@@ -132,10 +132,10 @@ def test_a_redelivered_evaluation_gets_the_same_decision_and_counts_nothing_twic
     assert len(harness.sent) == 2 and "➕ 1 more since the last alert: $700,000" in harness.sent[1].text
 
 
-def test_a_busy_chat_gets_digests_and_a_quiet_one_each_alert_at_once(store):
+def test_a_busy_chat_gets_digests_and_a_quiet_one_each_alert_at_once(state):
     harness = Harness(
         RULES,
-        store,
+        state,
         make_settings(TELEGRAM_ALERT_CHAT_IDS=f"{GROUP}", DIGEST_GROUP_WAIT="2", DIGEST_GROUP_INTERVAL="10"),
     )
     symbols = ["AUSDT", "BUSDT", "CUSDT", "DUSDT", "EUSDT"]
@@ -150,11 +150,11 @@ def test_a_busy_chat_gets_digests_and_a_quiet_one_each_alert_at_once(store):
     assert "📊 Symbol: FUSDT" in quiet.text and "DIGEST" not in quiet.text
 
 
-def test_chat_rules_and_mute_apply_at_fan_out(store):
-    harness = Harness(RULES, store, make_settings(TELEGRAM_ALERT_CHAT_IDS="1,2,3"))
-    store.update_chat_settings(1, {"kinds": "whale"})
-    store.update_chat_settings(2, {"liquidation_min_usd": "800000"})
-    store.update_chat_settings(3, {"muted_until": str(T0 + 100)})
+def test_chat_rules_and_mute_apply_at_fan_out(state):
+    harness = Harness(RULES, state, make_settings(TELEGRAM_ALERT_CHAT_IDS="1,2,3"))
+    state.chats.update_chat_settings(1, {"kinds": "whale"})
+    state.chats.update_chat_settings(2, {"liquidation_min_usd": "800000"})
+    state.chats.update_chat_settings(3, {"muted_until": str(T0 + 100)})
     harness.event(T0, liq(600_000))
     harness.event(T0 + 200, liq(900_000, t=200))
     harness.run()
@@ -164,19 +164,19 @@ def test_chat_rules_and_mute_apply_at_fan_out(store):
     ]
 
 
-def test_every_engine_key_has_a_ttl(store):
-    harness = Harness(RULES, store, make_settings(TELEGRAM_ALERT_CHAT_IDS=f"{GROUP},{PRIVATE}"))
-    store.update_chat_settings(PRIVATE, {"kinds": "liquidation"})  # configuration: the one kind of key without one
+def test_every_engine_key_has_a_ttl(state):
+    harness = Harness(RULES, state, make_settings(TELEGRAM_ALERT_CHAT_IDS=f"{GROUP},{PRIVATE}"))
+    state.chats.update_chat_settings(PRIVATE, {"kinds": "liquidation"})  # configuration: the one kind of key without one
     for i in range(14):
         harness.event(T0 + i * 0.3, liq(900_000 + i, side=1 + i % 2, t=i * 0.3))
         harness.event(T0 + i * 0.3, trade(2_500_000 + i, t=i * 0.3))
     harness.run()
     assert len(harness.sent) > 3
-    keys = [key.decode() for key in store.redis.scan_iter(count=1000)]
+    keys = [key.decode() for key in state.redis.scan_iter(count=1000)]
     assert (
         any(":storm:" in k for k in keys)
         and any(":digest:" in k for k in keys)
         and any(":cooldown:" in k for k in keys)
     )
-    without_ttl = [k for k in keys if store.redis.ttl(k) < 0]
+    without_ttl = [k for k in keys if state.redis.ttl(k) < 0]
     assert without_ttl == [f"teleglas:chat:{PRIVATE}:settings"]

@@ -35,9 +35,9 @@ event_strategy = st.builds(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 @given(st.lists(event_strategy, min_size=1, max_size=60), st.integers(0, 3))
-def test_every_qualifying_event_is_in_exactly_one_message(store, stream, repeats):
-    store.redis.flushdb()
-    harness = Harness(RULES, store, make_settings(TELEGRAM_ALERT_CHAT_IDS=CHATS))
+def test_every_qualifying_event_is_in_exactly_one_message(state, stream, repeats):
+    state.redis.flushdb()
+    harness = Harness(RULES, state, make_settings(TELEGRAM_ALERT_CHAT_IDS=CHATS))
     at = T0
     qualifying = set()
     events = []

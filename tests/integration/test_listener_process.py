@@ -5,7 +5,7 @@ import signal
 import time
 
 from teleglas.devstack.local_stack import wait_until
-from teleglas.state.store import Store
+from tests.support.state import State
 from tests.integration.conftest import alerted, write_scenario
 
 LIQ = {
@@ -124,12 +124,12 @@ def test_two_listeners_on_one_stream_alert_once_each_and_report_status(make_stac
     stack.start_worker()
     stack.start_listener("listener-a")
     stack.start_listener("listener-b")
-    wait_until(lambda: len(Store(stack.redis()).listener_statuses()) == 2, 30, what="two listener statuses")
+    wait_until(lambda: len(State.of(stack.redis()).liveness.listener_statuses()) == 2, 30, what="two listener statuses")
     stack.wait_for_replay()
     messages = stack.wait_for_idle()
     # One alert, then a digest of the rest (the chat is a group): each of the 4 qualifying events once.
     assert sorted(alerted(messages)) == ["BTCUSDT", "BTCUSDT", "DOGEUSDT", "ETHUSDT"]
-    statuses = Store(stack.redis()).listener_statuses()
+    statuses = State.of(stack.redis()).liveness.listener_statuses()
     assert len(statuses) == 2
     for status in statuses.values():
         assert status["is_connected"] == "1" and int(status["events"]) == 8 and int(status["bad_frames"]) == 1

@@ -7,7 +7,7 @@ import time
 from teleglas.defines import TASK_POLL_WHALES
 from teleglas.devstack.emulators.coinglass_rest import DEFAULT_REST_DATA
 from teleglas.devstack.local_stack import wait_until
-from teleglas.state.store import Store
+from tests.support.state import State
 from tests.integration.conftest import alerted
 
 NO_WS_KEY = {"COINGLASS_API_KEY_WS": ""}
@@ -59,8 +59,8 @@ def test_fallback_idles_while_a_listener_streams_and_resumes_when_its_status_goe
     stack.start_telegram_emulator()
     stack.start_coinglass_emulator()
     stack.start_worker(loglevel="DEBUG")
-    store = Store(stack.redis())
-    store.write_listener_status("host-1", {"is_connected": 1, "updated_at": time.time()}, ttl_s=60)
+    state = State.of(stack.redis())
+    state.liveness.write_listener_status("host-1", {"is_connected": 1, "updated_at": time.time()}, ttl_s=60)
     poll_whales(stack)
     wait_until(
         lambda: "whale fallback idle: a listener is streaming" in stack.processes["worker"].log_text(),
@@ -70,7 +70,7 @@ def test_fallback_idles_while_a_listener_streams_and_resumes_when_its_status_goe
     )
     assert rest_requests(stack) == 0 and stack.wait_for_idle() == []
 
-    store.write_listener_status(
+    state.liveness.write_listener_status(
         "host-1", {"is_connected": 1, "updated_at": time.time() - 120}, ttl_s=60
     )  # stopped updating
     poll_whales(stack)

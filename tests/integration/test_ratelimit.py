@@ -5,15 +5,16 @@ import time
 
 import pytest
 
-from teleglas.deliver.ratelimit import RateLimiter, RateLimits, is_group_chat
+from teleglas.deliver.ratelimit import RateLimiter, RateLimits
+from teleglas.model.chat import is_group_chat
 from tests.conftest import make_settings
 
 LIMITS = RateLimits(bot_interval_s=0.01, chat_interval_s=0.2, group_interval_s=0.5, max_inline_wait_s=0.05)
 
 
 @pytest.fixture
-def limiter(store):
-    return RateLimiter(store.redis, "100000001", LIMITS)
+def limiter(state):
+    return RateLimiter(state.redis, "100000001", LIMITS)
 
 
 def test_limits_from_settings_follow_telegram_with_a_margin():
@@ -61,8 +62,8 @@ def test_a_pause_holds_every_chat_and_overtaken_slots_are_renewed(limiter):
     assert not renewed.granted and renewed.slot > held.slot + LIMITS.chat_interval_s
 
 
-def test_many_senders_at_once_never_start_closer_than_the_spacing(store):
-    limiter = RateLimiter(store.redis, "100000001", RateLimits(0.001, 0.05, 0.2, 0.03))
+def test_many_senders_at_once_never_start_closer_than_the_spacing(state):
+    limiter = RateLimiter(state.redis, "100000001", RateLimits(0.001, 0.05, 0.2, 0.03))
     starts: list[float] = []
     lock = threading.Lock()
 

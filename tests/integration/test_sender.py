@@ -22,11 +22,16 @@ def emulator():
     emu.stop()
 
 
+def make_sender(client, state, settings, **kwargs) -> Sender:
+    limiter = RateLimiter(state.redis, client.bot_id, RateLimits.from_settings(settings))
+    return Sender(client, state.ledger, state.chats, state.dead_letters, limiter, settings, **kwargs)
+
+
 @pytest.fixture
-def sender(emulator, store):
+def sender(emulator, state):
     settings = make_settings(TELEGRAM_TIMEOUT="2", TELEGRAM_SEND_MAX_RETRIES="1")
     client = TelegramClient(emulator.url, TOKEN, settings.telegram_timeout_s)
-    return Sender(client, store, RateLimiter(store.redis, client.bot_id, RateLimits.from_settings(settings)), settings)
+    return make_sender(client, state, settings)
 
 
 def test_a_second_run_of_a_delivered_job_sends_nothing(sender, emulator):
@@ -37,9 +42,9 @@ def test_a_second_run_of_a_delivered_job_sends_nothing(sender, emulator):
     assert len(emulator.messages) == 1
 
 
-def test_a_send_in_flight_elsewhere_is_waited_for_not_duplicated(sender, emulator, store):
+def test_a_send_in_flight_elsewhere_is_waited_for_not_duplicated(sender, emulator, state):
     job = SendJob(42, "held by a worker that died", "alert-2")
-    assert store.claim_delivery("alert-2", 42, "dead-task", 0.4)
+    assert state.ledger.claim_delivery("alert-2", 42, "dead-task", 0.4)
     waiting = sender.run(job, "task-2")
     assert waiting.status is Status.LATER and 0.2 < waiting.delay_s <= 0.4 and emulator.messages == []
     time.sleep(waiting.delay_s + 0.05)  # the dead sender's lease runs out
@@ -54,15 +59,15 @@ def test_a_busy_chat_reschedules_with_a_held_slot(sender, emulator):
     assert len(emulator.messages) == 1
 
 
-def test_401_stops_every_send_until_the_token_works_again(sender, emulator, store):
+def test_401_stops_every_send_until_the_token_works_again(sender, emulator, state):
     emulator.add_fault(Fault(401, "Unauthorized"))
     first = sender.run(SendJob(42, "refused", "alert-3"), "t1")
     assert first.status is Status.DEAD_LETTER
     calls = len(emulator.calls)
     second = sender.run(SendJob(43, "not even tried", "alert-4"), "t2")
     assert second.status is Status.DEAD_LETTER and len(emulator.calls) == calls  # no call while the token is refused
-    assert [e["reason"] for _, e in store.dead_letters()] == ["unauthorized", "unauthorized"]
-    assert store.clear_token_invalid(sender.client.token_key)  # what a worker start does after getMe succeeds
+    assert [e["reason"] for _, e in state.dead_letters.dead_letters()] == ["unauthorized", "unauthorized"]
+    assert state.chats.clear_token_invalid(sender.client.token_key)  # what a worker start does after getMe succeeds
     assert sender.run(SendJob(43, "sent again", "alert-4"), "t3").status is Status.SENT
 
 
@@ -71,15 +76,13 @@ def test_empty_text_is_dropped_without_a_call(sender, emulator):
     assert emulator.calls == []
 
 
-def test_a_missing_token_dead_letters_instead_of_crashing(emulator, store):
+def test_a_missing_token_dead_letters_instead_of_crashing(emulator, state):
     settings = make_settings()
     client = TelegramClient(emulator.url, "", settings.telegram_timeout_s)
-    sender = Sender(
-        client, store, RateLimiter(store.redis, client.bot_id, RateLimits.from_settings(settings)), settings
-    )
+    sender = make_sender(client, state, settings)
     outcome = sender.run(SendJob(42, "no token configured", "alert-6"), "t1")
     assert outcome.status is Status.DEAD_LETTER and emulator.calls == []
-    assert "TELEGRAM_ALERT_TOKEN is missing" in store.dead_letters()[0][1]["description"]
+    assert "TELEGRAM_ALERT_TOKEN is missing" in state.dead_letters.dead_letters()[0][1]["description"]
 
 
 def test_a_send_long_after_its_news_says_it_is_delayed(sender, emulator):
@@ -132,53 +135,45 @@ def test_a_text_split_again_after_part_one_went_out_does_not_send_part_one_twice
     assert len(emulator.messages) == len(texts)
 
 
-def test_a_lease_outlives_a_request_slower_than_the_lease(emulator, store):
+def test_a_lease_outlives_a_request_slower_than_the_lease(emulator, state):
     """A read timeout counts per read: an answer that trickles in takes longer than any sum of timeouts. The
     lease is renewed while the request is in flight, so a second copy of the task waits instead of sending."""
     settings = make_settings(TELEGRAM_TIMEOUT="1")  # lease 2 × 1 + 5 = 7 s
     client = TelegramClient(emulator.url, TOKEN, settings.telegram_timeout_s)
-    first = Sender(client, store, RateLimiter(store.redis, client.bot_id, RateLimits.from_settings(settings)), settings)
+    first = make_sender(client, state, settings)
     emulator.add_fault(Fault(slow_s=10.0))
     result: list = []
     thread = threading.Thread(target=lambda: result.append(first.run(SendJob(42, "slow", "slow-1"), "copy-a")))
     thread.start()
     wait_until(
-        lambda: store.delivery_state("slow-1", 42).sending_owner == "copy-a", 5, 0.05, what="the first copy to claim"
+        lambda: state.ledger.delivery_state("slow-1", 42).sending_owner == "copy-a", 5, 0.05, what="the first copy to claim"
     )
     time.sleep(8.5)  # past the lease's first length: only renewal keeps it
-    second = Sender(
-        client, store, RateLimiter(store.redis, client.bot_id, RateLimits.from_settings(settings)), settings
-    )
+    second = make_sender(client, state, settings)
     waiting = second.run(SendJob(42, "slow", "slow-1"), "copy-b")
-    assert waiting.status is Status.LATER and store.delivery_state("slow-1", 42).sending_owner == "copy-a"
+    assert waiting.status is Status.LATER and state.ledger.delivery_state("slow-1", 42).sending_owner == "copy-a"
     thread.join(15)
     assert result[0].status is Status.SENT
     assert second.run(waiting.job, "copy-b").status is Status.ALREADY_SENT
     assert len(emulator.messages) == 1
 
 
-def test_a_refused_chat_is_disabled_its_alerts_kept_and_it_heals_when_the_bot_is_back(emulator, store):
+def test_a_refused_chat_is_disabled_its_alerts_kept_and_it_heals_when_the_bot_is_back(emulator, state):
     settings = make_settings()
     client = TelegramClient(emulator.url, TOKEN, settings.telegram_timeout_s)
     rechecks: list = []
-    sender = Sender(
-        client,
-        store,
-        RateLimiter(store.redis, client.bot_id, RateLimits.from_settings(settings)),
-        settings,
-        recheck=rechecks.append,
-    )
+    sender = make_sender(client, state, settings, recheck=rechecks.append)
     emulator.set_chat_states(blocked=[-1009001])
     assert sender.run(SendJob(-1009001, "refused", "d-1"), "t1").status is Status.DEAD_LETTER
     assert sender.run(SendJob(-1009001, "not tried", "d-2"), "t2").status is Status.DEAD_LETTER
-    assert [(e["alert_id"], e["reason"]) for _, e in store.dead_letters()] == [
+    assert [(e["alert_id"], e["reason"]) for _, e in state.dead_letters.dead_letters()] == [
         ("d-2", "chat_disabled"),
         ("d-1", "forbidden"),
     ]
     assert rechecks == [-1009001]  # asked again later (due work), once
     sender.recheck_chat(-1009001)  # still kicked: asked again later
-    assert rechecks == [-1009001, -1009001] and -1009001 in store.disabled_chats()
+    assert rechecks == [-1009001, -1009001] and -1009001 in state.chats.disabled_chats()
     emulator.set_chat_states(unblocked=[-1009001])  # the bot is re-added
     sender.recheck_chat(-1009001)
-    assert store.disabled_chats() == {} and len(rechecks) == 2
+    assert state.chats.disabled_chats() == {} and len(rechecks) == 2
     assert _send_all(sender, SendJob(-1009001, "back", "d-3"), "t3").status is Status.SENT

@@ -1,100 +1,100 @@
 """Event dedupe, delivery records, chat state and dead letters against a real redis-server."""
 
 from teleglas.state.engine import DIRECT, EngineStore
-from teleglas.state.store import delivery_key, event_key
+from teleglas.state.keys import delivery_key, event_key
 
 
-def test_first_claimer_and_its_redelivery_win_others_lose(store):
-    assert store.claim_event("fp", "task-1", 60)
-    assert store.claim_event("fp", "task-1", 60)  # the same task redelivered after a worker died
-    assert not store.claim_event("fp", "task-2", 60)  # the same event from a second listener or a replay
-    assert 0 < store.redis.ttl(event_key("fp")) <= 60
+def test_first_claimer_and_its_redelivery_win_others_lose(state):
+    assert state.claims.claim_event("fp", "task-1", 60)
+    assert state.claims.claim_event("fp", "task-1", 60)  # the same task redelivered after a worker died
+    assert not state.claims.claim_event("fp", "task-2", 60)  # the same event from a second listener or a replay
+    assert 0 < state.redis.ttl(event_key("fp")) <= 60
 
 
-def test_delivery_record_has_a_ttl(store):
-    assert store.delivery_state("alert", -100).message_id is None
-    store.record_delivery("alert", -100, 17, 120)
-    assert store.delivery_state("alert", -100).message_id == 17
-    assert 0 < store.redis.ttl(delivery_key("alert", -100)) <= 120
+def test_delivery_record_has_a_ttl(state):
+    assert state.ledger.delivery_state("alert", -100).message_id is None
+    state.ledger.record_delivery("alert", -100, 17, 120)
+    assert state.ledger.delivery_state("alert", -100).message_id == 17
+    assert 0 < state.redis.ttl(delivery_key("alert", -100)) <= 120
 
 
-def test_delivery_lease_lets_one_sender_in_and_only_its_owner_release_it(store):
-    assert store.claim_delivery("alert", 42, "task-a", 5.0)
-    assert not store.claim_delivery("alert", 42, "task-b", 5.0)
-    state = store.delivery_state("alert", 42)
-    assert state.message_id is None and state.sending_owner == "task-a" and 4.0 < state.lease_left_s <= 5.0
-    store.release_delivery("alert", 42, "task-b")  # not the owner: nothing happens
-    assert store.delivery_state("alert", 42).sending_owner == "task-a"
-    store.release_delivery("alert", 42, "task-a")
-    assert store.claim_delivery("alert", 42, "task-b", 5.0)
-    store.record_delivery("alert", 42, 9, 60)
-    assert store.delivery_state("alert", 42) == type(state)(9, None, 0.0)
-    assert not store.claim_delivery("alert", 42, "task-c", 5.0)  # a recorded delivery is never claimed again
+def test_delivery_lease_lets_one_sender_in_and_only_its_owner_release_it(state):
+    assert state.ledger.claim_delivery("alert", 42, "task-a", 5.0)
+    assert not state.ledger.claim_delivery("alert", 42, "task-b", 5.0)
+    delivery = state.ledger.delivery_state("alert", 42)
+    assert delivery.message_id is None and delivery.sending_owner == "task-a" and 4.0 < delivery.lease_left_s <= 5.0
+    state.ledger.release_delivery("alert", 42, "task-b")  # not the owner: nothing happens
+    assert state.ledger.delivery_state("alert", 42).sending_owner == "task-a"
+    state.ledger.release_delivery("alert", 42, "task-a")
+    assert state.ledger.claim_delivery("alert", 42, "task-b", 5.0)
+    state.ledger.record_delivery("alert", 42, 9, 60)
+    assert state.ledger.delivery_state("alert", 42) == type(delivery)(9, None, 0.0)
+    assert not state.ledger.claim_delivery("alert", 42, "task-c", 5.0)  # a recorded delivery is never claimed again
 
 
-def test_migration_moves_chat_settings_and_rewrites_older_migrations(store):
-    store.update_chat_settings(-4001, {"liquidation_min_usd": "250000"})
-    store.disable_chat(-4001, "Forbidden: bot was kicked from the group chat")
-    store.migrate_chat(-3001, -4001)  # an older hop that must now lead to the newest id
-    assert store.migrate_chat(-4001, -1004001) == 2
-    assert store.chat_settings(-1004001) == {"liquidation_min_usd": "250000"}
+def test_migration_moves_chat_settings_and_rewrites_older_migrations(state):
+    state.chats.update_chat_settings(-4001, {"liquidation_min_usd": "250000"})
+    state.chats.disable_chat(-4001, "Forbidden: bot was kicked from the group chat")
+    state.chats.migrate_chat(-3001, -4001)  # an older hop that must now lead to the newest id
+    assert state.chats.migrate_chat(-4001, -1004001) == 2
+    assert state.chats.chat_settings(-1004001) == {"liquidation_min_usd": "250000"}
     assert (
-        store.chat_settings(-4001) == {} and -4001 not in store.disabled_chats() and -1004001 in store.disabled_chats()
+        state.chats.chat_settings(-4001) == {} and -4001 not in state.chats.disabled_chats() and -1004001 in state.chats.disabled_chats()
     )
-    assert store.chat_migrations() == {-3001: -1004001, -4001: -1004001}
-    assert store.chat_route(-3001, "bot").chat_id == -1004001
+    assert state.chats.chat_migrations() == {-3001: -1004001, -4001: -1004001}
+    assert state.chats.chat_route(-3001, "bot").chat_id == -1004001
 
 
-def test_alert_chats_follow_migrations_and_mark_disabled_chats(store):
-    store.migrate_chat(-4001, -1004001)
-    assert store.disable_chat(42, "Forbidden: bot was blocked by the user")
-    assert not store.disable_chat(42, "again")  # only the first refusal is news
-    assert store.alert_chats((-4001, 42, "@news", -1004001)) == [(-1004001, False), (42, True), ("@news", False)]
-    assert store.disabled_chats() == {
-        42: {"reason": "Forbidden: bot was blocked by the user", "since": store.disabled_chats()[42]["since"]}
+def test_alert_chats_follow_migrations_and_mark_disabled_chats(state):
+    state.chats.migrate_chat(-4001, -1004001)
+    assert state.chats.disable_chat(42, "Forbidden: bot was blocked by the user")
+    assert not state.chats.disable_chat(42, "again")  # only the first refusal is news
+    assert state.chats.alert_chats((-4001, 42, "@news", -1004001)) == [(-1004001, False), (42, True), ("@news", False)]
+    assert state.chats.disabled_chats() == {
+        42: {"reason": "Forbidden: bot was blocked by the user", "since": state.chats.disabled_chats()[42]["since"]}
     }
-    assert store.enable_chat(42) and store.alert_chats((42,)) == [(42, False)] and store.disabled_chats() == {}
+    assert state.chats.enable_chat(42) and state.chats.alert_chats((42,)) == [(42, False)] and state.chats.disabled_chats() == {}
 
 
-def test_a_disabled_chat_that_migrates_stays_disabled_under_its_new_id(store):
-    store.disable_chat(-4001, "Forbidden: bot was kicked from the group chat")
-    store.migrate_chat(-4001, -1004001)
-    assert list(store.disabled_chats()) == [-1004001]
-    assert store.alert_chats((-4001,)) == [(-1004001, True)]
+def test_a_disabled_chat_that_migrates_stays_disabled_under_its_new_id(state):
+    state.chats.disable_chat(-4001, "Forbidden: bot was kicked from the group chat")
+    state.chats.migrate_chat(-4001, -1004001)
+    assert list(state.chats.disabled_chats()) == [-1004001]
+    assert state.chats.alert_chats((-4001,)) == [(-1004001, True)]
 
 
-def test_a_part_of_a_split_text_records_where_the_next_part_begins(store):
-    store.record_delivery("alert", 42, 7, 60, next_part=(12, 0))
-    store.record_delivery("alert/12.0", 42, 8, 60, next_part=(20, 4096))
-    store.record_delivery("alert/20.4096", 42, 9, 60)
-    assert [store.delivery_state(p, 42).next_part for p in ("alert", "alert/12.0", "alert/20.4096")] == [
+def test_a_part_of_a_split_text_records_where_the_next_part_begins(state):
+    state.ledger.record_delivery("alert", 42, 7, 60, next_part=(12, 0))
+    state.ledger.record_delivery("alert/12.0", 42, 8, 60, next_part=(20, 4096))
+    state.ledger.record_delivery("alert/20.4096", 42, 9, 60)
+    assert [state.ledger.delivery_state(p, 42).next_part for p in ("alert", "alert/12.0", "alert/20.4096")] == [
         (12, 0),
         (20, 4096),
         None,
     ]
-    assert store.delivery_state("alert/12.0", 42).message_id == 8
+    assert state.ledger.delivery_state("alert/12.0", 42).message_id == 8
 
 
-def test_a_lease_is_renewed_only_by_its_owner(store):
-    assert store.claim_delivery("alert", 42, "task-a", 1.0)
-    assert not store.renew_delivery("alert", 42, "task-b", 30.0)
-    assert store.renew_delivery("alert", 42, "task-a", 30.0)
-    assert store.delivery_state("alert", 42).lease_left_s > 25
+def test_a_lease_is_renewed_only_by_its_owner(state):
+    assert state.ledger.claim_delivery("alert", 42, "task-a", 1.0)
+    assert not state.ledger.renew_delivery("alert", 42, "task-b", 30.0)
+    assert state.ledger.renew_delivery("alert", 42, "task-a", 30.0)
+    assert state.ledger.delivery_state("alert", 42).lease_left_s > 25
 
 
-def test_dead_letters_are_newest_first_capped_and_expire(store):
+def test_dead_letters_are_newest_first_capped_and_expire(state):
     for i in range(5):
-        store.push_dead_letter({"alert_id": f"a{i}"}, ttl_s=100, max_entries=3)
-    letters = store.dead_letters()
+        state.dead_letters.push_dead_letter({"alert_id": f"a{i}"}, ttl_s=100, max_entries=3)
+    letters = state.dead_letters.dead_letters()
     assert [entry["alert_id"] for _, entry in letters] == ["a4", "a3", "a2"]
-    assert 0 < store.redis.ttl("teleglas:deadletters") <= 100
-    assert store.remove_dead_letter(letters[1][0]) and [e["alert_id"] for _, e in store.dead_letters()] == ["a4", "a2"]
+    assert 0 < state.redis.ttl("teleglas:deadletters") <= 100
+    assert state.dead_letters.remove_dead_letter(letters[1][0]) and [e["alert_id"] for _, e in state.dead_letters.dead_letters()] == ["a4", "a2"]
 
 
-def test_a_redelivered_route_asks_again_for_the_digest_flush(store):
+def test_a_redelivered_route_asks_again_for_the_digest_flush(state):
     """A task that routed an alert into a digest and died before publishing the flush leaves the digest
     waiting; its redelivery must ask for the flush again (found by `make chaos`: one alert lost in 721)."""
-    engine_store = EngineStore(store.redis)
+    engine_store = EngineStore(state.redis)
     chat, now = -100777, 1_000.0
     assert engine_store.route("a1", chat, "entry-a1", 3.0, 2.0, 10.0, 600, now).decision == DIRECT
     first = engine_store.route("a2", chat, "entry-a2", 3.0, 2.0, 10.0, 600, now + 0.5)
@@ -104,4 +104,4 @@ def test_a_redelivered_route_asks_again_for_the_digest_flush(store):
     assert (
         engine_store.route("a1", chat, "entry-a1", 3.0, 2.0, 10.0, 600, now + 1.0).flush_due_s == 0
     )  # a direct send asks for none
-    assert store.redis.llen(f"teleglas:digest:{chat}:buffer") == 1  # and nothing was buffered twice
+    assert state.redis.llen(f"teleglas:digest:{chat}:buffer") == 1  # and nothing was buffered twice

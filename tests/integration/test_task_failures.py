@@ -10,7 +10,7 @@ import time
 from teleglas.devstack.local_stack import wait_until
 from teleglas.devstack.readback import totals
 from teleglas.model.events import LiquidationOrder
-from teleglas.state.store import Store
+from tests.support.state import State
 from tests.support.redis_fault_proxy import RedisFaultProxy
 
 GROUP = -1007501
@@ -72,7 +72,7 @@ def test_one_failing_redis_call_in_each_task_costs_a_retry_not_an_alert(make_sta
         {"BTCUSDT": 2, "ETHUSDT": 1},
         {"BTCUSDT": 3_000_000, "ETHUSDT": 1_500_000},
     )  # once each
-    assert Store(stack.redis()).dead_letters() == []
+    assert State.of(stack.redis()).dead_letters.dead_letters() == []
     log = worker.log_text()
     for task, rule in rules.items():
         assert rule.hits >= 4, task  # more than redis-py's own three retries: the task itself saw the failure
@@ -86,9 +86,9 @@ def test_a_task_that_keeps_failing_ends_in_the_dead_letters_with_its_reason(make
     worker = stack.start_worker(extra_env={"REDIS_URL": proxy.url, "CELERY_BROKER_URL": stack.redis_url})
     event = liquidation("BTCUSDT", 1_000_000, 0)
     stack.enqueue_events([event])
-    store = Store(stack.redis())
-    wait_until(lambda: store.dead_letters(), 60, 0.2, what="the dead letter")
-    ((_, letter),) = store.dead_letters()
+    state = State.of(stack.redis())
+    wait_until(lambda: state.dead_letters.dead_letters(), 60, 0.2, what="the dead letter")
+    ((_, letter),) = state.dead_letters.dead_letters()
     assert (letter["task"], letter["reason"], letter["attempts"], letter["args"]) == (
         "teleglas.process_events",
         "ConnectionError",
@@ -108,5 +108,5 @@ def test_a_task_that_keeps_failing_ends_in_the_dead_letters_with_its_reason(make
     )
     assert replay.returncode == 0 and "replayed 1 dead letter(s)" in replay.stdout
     wait_until(lambda: len(stack.telegram_messages()) == 1, 30, 0.1, what="the replayed event's alert")
-    assert store.dead_letters() == [] and totals(m["text"] for m in stack.telegram_messages())[0] == {"BTCUSDT": 1}
+    assert state.dead_letters.dead_letters() == [] and totals(m["text"] for m in stack.telegram_messages())[0] == {"BTCUSDT": 1}
     proxy.close()

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import requests
 
 from teleglas.ops.redaction import redact, register_secrets
-from teleglas.state.store import Store
 
 SUCCESS_CODE = "0"
 
@@ -88,11 +87,27 @@ def check_envelope(status: int, body: Any, path: str) -> Any:
     raise CoinGlassRequestError(f"CoinGlass error {code} for {path}: {message}")
 
 
+class Budget(Protocol):
+    """The request budget per minute that every process shares (teleglas.state.budgets.RestBudget)."""
+
+    def take(self, per_minute: int) -> bool: ...
+
+
+class Cache(Protocol):
+    """A short cache of answers that every process shares (teleglas.state.budgets.RestCache)."""
+
+    def get(self, request: str) -> bytes | None: ...
+    def put(self, request: str, value: str, ttl_s: float) -> None: ...
+
+
 class CoinGlassRest:
-    def __init__(self, base_url: str, api_key: str, store: Store, requests_per_minute: int, timeout_s: float = 10.0):
+    def __init__(
+        self, base_url: str, api_key: str, budget: Budget, cache: Cache, requests_per_minute: int, timeout_s: float = 10.0
+    ):
         register_secrets(api_key)
         self._base = base_url.rstrip("/")
-        self._store = store
+        self._budget = budget
+        self._cache = cache
         self._per_minute = requests_per_minute
         self._timeout = (min(timeout_s, 5.0), timeout_s)
         self._session = requests.Session()
@@ -103,10 +118,10 @@ class CoinGlassRest:
         params = {k: v for k, v in (params or {}).items() if v is not None}
         cache_key = f"{path}?{urlencode(sorted(params.items()))}"
         if cache_s > 0:
-            cached = self._store.rest_cache_get(cache_key)
+            cached = self._cache.get(cache_key)
             if cached is not None:
                 return json.loads(cached)
-        if not self._store.take_rest_budget(self._per_minute):
+        if not self._budget.take(self._per_minute):
             raise CoinGlassRateLimited(
                 f"the CoinGlass budget of {self._per_minute} requests/minute is used up (COINGLASS_REQUESTS_PER_MINUTE)",
                 60 - time.time() % 60,
@@ -121,5 +136,5 @@ class CoinGlassRest:
             body = None
         data = check_envelope(response.status_code, body, path)
         if cache_s > 0:
-            self._store.rest_cache_put(cache_key, json.dumps(data), cache_s)
+            self._cache.put(cache_key, json.dumps(data), cache_s)
         return data

@@ -25,7 +25,9 @@ from teleglas.source.coinglass.ws_connection import StreamConfig, StreamConnecti
 from teleglas.source.listener.frame_router import FrameRouter
 from teleglas.source.listener.publisher import EventPublisher
 from teleglas.source.listener.status import StatusReporter
-from teleglas.state.store import Store, redis_client
+from teleglas.state.client import redis_client
+from teleglas.state.liveness import Liveness
+from teleglas.state.system import SystemState
 
 log = logging.getLogger(__name__)
 SHUTDOWN_FLUSH_S = 4.0
@@ -79,11 +81,11 @@ def serve_polling_mode(settings: Settings) -> int:
         "Serving health and metrics only",
         LOG_RUNNER,
     )
-    store = Store(redis_client(settings.redis_url))
+    state = SystemState.of(redis_client(settings.redis_url))
     health = start_health(
         settings,
-        alert_system_report(dict, store, health_thresholds(settings), MODE_POLLING),
-        [RedisMetricsCollector(store, settings.telegram_alert_chat_ids)],
+        alert_system_report(dict, state, health_thresholds(settings), MODE_POLLING),
+        [RedisMetricsCollector(state, settings.telegram_alert_chat_ids)],
     )
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -116,7 +118,7 @@ def main() -> int:
     connection = StreamConnection(stream_config(settings), router)
     listener_id = f"{socket.gethostname()}-{os.getpid()}"
     status = StatusReporter(
-        Store(redis_client(settings.redis_url)),
+        Liveness(redis_client(settings.redis_url)),
         listener_id,
         settings.listener_status_ttl_s,
         connection,
@@ -138,13 +140,14 @@ def main() -> int:
     log.info("%s listener %s starting: %d channel(s)", LOG_RUNNER, listener_id, len(settings.ws_channels))
     threading.Thread(target=announce_start, args=(MODE_WEBSOCKET,), name="start-notice", daemon=True).start()
     status.start()
-    report = alert_system_report(status.snapshot, status.store, health_thresholds(settings))
+    state = SystemState.of(redis_client(settings.redis_url))
+    report = alert_system_report(status.snapshot, state, health_thresholds(settings))
     health = start_health(
         settings,
         report,
         [
             ListenerCollector(status.snapshot, lambda: {c: tuple(v) for c, v in router.by_channel.items()}),
-            RedisMetricsCollector(status.store, settings.telegram_alert_chat_ids),
+            RedisMetricsCollector(state, settings.telegram_alert_chat_ids),
         ],
     )
     connection.run()

@@ -13,7 +13,7 @@ from teleglas.defines import LOG_RUNNER
 from teleglas.source.coinglass.ws_connection import StreamConnection
 from teleglas.source.listener.frame_router import FrameRouter
 from teleglas.source.listener.publisher import EventPublisher
-from teleglas.state.store import Store
+from teleglas.state.liveness import Liveness
 
 log = logging.getLogger(__name__)
 STATUS_INTERVAL_S = 1.0
@@ -25,14 +25,14 @@ class StatusReporter:
 
     def __init__(
         self,
-        store: Store,
+        liveness: Liveness,
         listener_id: str,
         ttl_s: int,
         connection: StreamConnection,
         router: FrameRouter,
         publisher: EventPublisher,
     ):
-        self.store, self.listener_id, self.ttl_s = store, listener_id, ttl_s
+        self.liveness, self.listener_id, self.ttl_s = liveness, listener_id, ttl_s
         self.connection, self.router, self.publisher = connection, router, publisher
         self._stop = threading.Event()
         self._redis_ok = True
@@ -67,7 +67,7 @@ class StatusReporter:
 
     def write(self) -> None:
         try:
-            self.store.write_listener_status(self.listener_id, self.snapshot(), self.ttl_s)
+            self.liveness.write_listener_status(self.listener_id, self.snapshot(), self.ttl_s)
         except Exception as exc:  # Redis away: the listener keeps streaming; say it once per outage
             if self._redis_ok:
                 log.warning("%s cannot write listener status to Redis (%s)", LOG_RUNNER, type(exc).__name__)

@@ -1,0 +1,169 @@
+"""The chats alerts go to, as Redis knows them: migrations (group → supergroup), chats that refused the bot,
+each chat's own settings, the chats that subscribed through the manual bot, and the bot token refused (401)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import redis
+
+from teleglas.model.chat import ChatId, parse_chat_id
+from teleglas.state.client import decoded
+from teleglas.state.keys import (
+    CHAT_SCOPED_SUFFIXES,
+    chat_key,
+    chat_migrations_key,
+    disabled_chats_key,
+    subscribers_key,
+    token_invalid_key,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRoute:
+    chat_id: ChatId  # after following any migration
+    disabled: bool
+    token_invalid: bool
+
+
+_MIGRATE = """
+if redis.call('SREM', KEYS[2], ARGV[1]) == 1 then redis.call('SADD', KEYS[2], ARGV[2]) end
+local flat = redis.call('HGETALL', KEYS[1])
+for i = 1, #flat, 2 do
+  if flat[i + 1] == ARGV[1] then redis.call('HSET', KEYS[1], flat[i], ARGV[2]) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local moved = 0
+for i = 3, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('EXISTS', KEYS[i + 1]) == 0 then
+    redis.call('RENAME', KEYS[i], KEYS[i + 1])
+    moved = moved + 1
+  end
+end
+return moved
+"""
+
+
+class ChatState:
+    """Chat configuration: each method one atomic Redis operation or a read."""
+
+    def __init__(self, client: redis.Redis):
+        self.redis = client
+
+
+    def chat_route(self, chat_id: ChatId, bot_key: str) -> ChatRoute:
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(chat_migrations_key(), str(chat_id))
+            pipe.exists(chat_key(chat_id, "disabled"))
+            pipe.exists(token_invalid_key(bot_key))
+            migrated, disabled, token_invalid = pipe.execute()
+        if migrated is not None:
+            chat_id = parse_chat_id(migrated)
+            disabled = self.redis.exists(chat_key(chat_id, "disabled"))
+        return ChatRoute(chat_id, bool(disabled), bool(token_invalid))
+
+    def alert_chats(self, configured: tuple[ChatId, ...]) -> list[tuple[ChatId, bool]]:
+        """The configured alert chats, then the chats subscribed through the manual bot, after migrations, in
+        order and without repeats, each with whether it is disabled (Telegram refused the bot there)."""
+        chat_ids = tuple(configured) + tuple(self.subscribers())
+        if not chat_ids:
+            return []
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(chat_migrations_key(), [str(c) for c in chat_ids])
+            pipe.smembers(disabled_chats_key())
+            migrated, disabled = pipe.execute()
+        resolved = list(dict.fromkeys(parse_chat_id(m) if m is not None else c for c, m in zip(chat_ids, migrated)))
+        off = {parse_chat_id(member) for member in disabled}
+        return [(chat, chat in off) for chat in resolved]
+
+    def migrate_chat(self, old: ChatId, new: ChatId) -> int:
+        """Follows Telegram's group → supergroup upgrade: later sends to `old` go to `new`, and the chat's
+        settings move with it. Returns how many chat-scoped keys moved."""
+        keys = [chat_migrations_key(), disabled_chats_key()]
+        for suffix in CHAT_SCOPED_SUFFIXES:
+            keys += [chat_key(old, suffix), chat_key(new, suffix)]
+        return int(self.redis.eval(_MIGRATE, len(keys), *keys, str(old), str(new)))
+
+    def chat_migrations(self) -> dict[ChatId, ChatId]:
+        return {parse_chat_id(k): parse_chat_id(v) for k, v in self.redis.hgetall(chat_migrations_key()).items()}
+
+    def disable_chat(self, chat_id: ChatId, reason: str) -> bool:
+        """Marks a chat that refused the bot; True only for the call that disabled it (log once)."""
+        key = chat_key(chat_id, "disabled")
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "reason", reason)
+            pipe.hsetnx(key, "since", f"{time.time():.0f}")
+            pipe.sadd(disabled_chats_key(), str(chat_id))
+            newly, *_ = pipe.execute()
+        return bool(newly)
+
+    def enable_chat(self, chat_id: ChatId) -> bool:
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(chat_key(chat_id, "disabled"))
+            pipe.srem(disabled_chats_key(), str(chat_id))
+            deleted, _ = pipe.execute()
+        return bool(deleted)
+
+    def disabled_chats(self) -> dict[ChatId, dict[str, str]]:
+        """Disabled chats with their reason and since when (from the registry set: no SCAN of the keyspace)."""
+        chats = sorted((parse_chat_id(m) for m in self.redis.smembers(disabled_chats_key())), key=str)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for chat in chats:
+                pipe.hgetall(chat_key(chat, "disabled"))
+            details = pipe.execute()
+        return {chat: decoded(fields) for chat, fields in zip(chats, details)}
+
+    def chat_settings(self, chat_id: ChatId) -> dict[str, str]:
+        return decoded(self.redis.hgetall(chat_key(chat_id, "settings")))
+
+    def chat_settings_many(self, chat_ids: list[ChatId]) -> list[dict[str, str]]:
+        with self.redis.pipeline(transaction=False) as pipe:
+            for chat in chat_ids:
+                pipe.hgetall(chat_key(chat, "settings"))
+            return [decoded(fields) for fields in pipe.execute()]
+
+    def update_chat_settings(self, chat_id: ChatId, values: dict[str, str], remove: tuple[str, ...] = ()) -> None:
+        key = chat_key(chat_id, "settings")
+        with self.redis.pipeline(transaction=True) as pipe:
+            if values:
+                pipe.hset(key, mapping=values)
+            if remove:
+                pipe.hdel(key, *remove)
+            pipe.execute()
+
+    def modify_chat_settings(self, chat_id: ChatId, change) -> dict[str, str]:
+        """Optimistic read-modify-write of a chat's settings: `change(fields)` returns (values to set, fields to
+        remove); two commands in one chat at once cannot lose each other's change. Returns the new fields."""
+        key = chat_key(chat_id, "settings")
+        with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    fields = decoded(pipe.hgetall(key))
+                    values, remove = change(dict(fields))
+                    pipe.multi()
+                    if values:
+                        pipe.hset(key, mapping=values)
+                    if remove:
+                        pipe.hdel(key, *remove)
+                    pipe.execute()
+                    fields.update(values)
+                    return {k: v for k, v in fields.items() if k not in remove}
+                except redis.WatchError:
+                    continue
+
+    def add_subscriber(self, chat_id: ChatId) -> bool:
+        return bool(self.redis.sadd(subscribers_key(), str(chat_id)))
+
+    def remove_subscriber(self, chat_id: ChatId) -> bool:
+        return bool(self.redis.srem(subscribers_key(), str(chat_id)))
+
+    def subscribers(self) -> list[ChatId]:
+        return sorted((parse_chat_id(m) for m in self.redis.smembers(subscribers_key())), key=str)
+
+    def flag_token_invalid(self, bot_key: str, ttl_s: int) -> bool:
+        return bool(self.redis.set(token_invalid_key(bot_key), f"{time.time():.0f}", nx=True, ex=ttl_s))
+
+    def clear_token_invalid(self, bot_key: str) -> bool:
+        return bool(self.redis.delete(token_invalid_key(bot_key)))
