@@ -24,7 +24,7 @@ from teleglas.settings import get_settings
 
 _settings = get_settings()
 
-broker_url = _settings.celery_broker_url
+broker_url = _settings.redis.broker_url
 # Publishing retries on a broker blip; the listener publishes from its own thread so this never blocks reading.
 broker_connection_retry_on_startup = True
 task_publish_retry = True
@@ -65,7 +65,7 @@ task_reject_on_worker_lost = True
 # (kombu's default is every 100 s), and the sweep's lock expires in 10 s, so a worker killed while
 # sweeping cannot hold the others off for kombu's default of 5 minutes.
 broker_transport_options = {
-    "visibility_timeout": _settings.celery_visibility_timeout_s,
+    "visibility_timeout": _settings.redis.visibility_timeout_s,
     "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
     "unacked_mutex_expire": 10,
@@ -83,9 +83,9 @@ enable_utc = True
 beat_schedule = {
     name: {"task": task, "schedule": interval, "options": {"queue": QUEUE_EVENTS, "expires": interval}}
     for name, task, interval in (
-        ("whale-fallback-poll", TASK_POLL_WHALES, _settings.whale_poll_interval_s),
-        ("funding-check", TASK_CHECK_FUNDING, _settings.funding_check_interval_s),
-        ("open-interest-check", TASK_CHECK_OPEN_INTEREST, _settings.oi_check_interval_s),
-        ("price-moves", TASK_MEASURE_PRICE_MOVES, _settings.price_move_interval_s),
+        ("whale-fallback-poll", TASK_POLL_WHALES, _settings.beat.whale_poll_interval_s),
+        ("funding-check", TASK_CHECK_FUNDING, _settings.beat.funding_check_interval_s),
+        ("open-interest-check", TASK_CHECK_OPEN_INTEREST, _settings.beat.oi_check_interval_s),
+        ("price-moves", TASK_MEASURE_PRICE_MOVES, _settings.beat.price_move_interval_s),
     )
 }

@@ -10,12 +10,12 @@ import sys
 from teleglas.settings import get_settings
 
 _settings = get_settings()
-if not (_settings.monitor_user and _settings.monitor_password):
+if not (_settings.ops.monitor_user and _settings.ops.monitor_password):
     sys.stderr.write(
         "[RUNNER] Flower needs MONITOR_USER and MONITOR_PASSWORD (basic auth); it does not run without them\n"
     )
     raise SystemExit(2)
 
-basic_auth = [f"{_settings.monitor_user}:{_settings.monitor_password}"]
+basic_auth = [f"{_settings.ops.monitor_user}:{_settings.ops.monitor_password}"]
 # Task arguments are alert texts and chat ids (no secret is ever in one); keep them readable, not truncated.
 max_tasks = 10_000

@@ -115,7 +115,7 @@ def main() -> None:
     count, seconds = (1_200, 4.0) if args.quick else (12_000, 20.0)
     visibility_s = load_settings(
         {}, env_file=Path(os.devnull)
-    ).celery_visibility_timeout_s  # the default, as users run it
+    ).redis.visibility_timeout_s  # the default, as users run it
     rows = [
         (
             "scenario",

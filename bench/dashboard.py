@@ -77,7 +77,7 @@ def run(workdir: Path, entries: int, ticks: int = 10) -> dict[str, float]:
         stack.start_redis()
         client = stack.redis()
         settings = load_settings({"REDIS_URL": stack.redis_url}, env_file=None)
-        history = AlertHistory(client, settings.alert_history_ttl_s, max(entries, settings.alert_history_max))
+        history = AlertHistory(client, settings.ops.alert_history_ttl_s, max(entries, settings.ops.alert_history_max))
         fill(history, client, entries, time.time())
         refresher = Refresher(
             LiveStatus(SystemState.of(client), settings),

@@ -30,4 +30,4 @@ def hop1(published_at: float) -> None:
 
 @app.task(name="bench.hop2")
 def hop2(published_at: float) -> None:
-    redis_client(get_settings().redis_url).rpush(RESULTS, time.time() - published_at)
+    redis_client(get_settings().redis.url).rpush(RESULTS, time.time() - published_at)

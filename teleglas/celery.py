@@ -40,7 +40,7 @@ def announce_start(mode: str) -> None:
 @beat_init.connect
 def _beat_started(**_kwargs) -> None:
     """Without a WebSocket key beat is the alert source: it says so. With one, the listener announces."""
-    if not get_settings().coinglass_api_key_ws:
+    if not get_settings().coinglass.api_key_ws:
         announce_start(MODE_POLLING)
 
 
@@ -52,7 +52,7 @@ def _redact_worker_logs(logger, **_kwargs) -> None:
     register_secrets(*settings.secrets())
     install_redaction(logger)
     quiet_token_loggers()
-    if settings.log_format == "json":
+    if settings.ops.log_format == "json":
         for handler in logger.handlers:
             handler.setFormatter(formatter_for(settings))
 
@@ -62,14 +62,14 @@ def _start_heartbeat(sender=None, **_kwargs) -> None:
     """The worker's main process writes a heartbeat to Redis, which the health endpoint reads."""
     settings = get_settings()
     hostname = getattr(sender, "hostname", None) or socket.gethostname()
-    start_heartbeat(Liveness(redis_client(settings.redis_url)), hostname, settings)
+    start_heartbeat(Liveness(redis_client(settings.redis.url)), hostname, settings)
 
 
 @worker_ready.connect
 def _start_due_mover(**_kwargs) -> None:
     """Every worker publishes the delayed work that is due (teleglas.state.due)."""
     global _mover
-    _mover = DueMover.for_app(app, DueWork(redis_client(get_settings().redis_url)))
+    _mover = DueMover.for_app(app, DueWork(redis_client(get_settings().redis.url)))
     _mover.start()
 
 

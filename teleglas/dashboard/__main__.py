@@ -31,28 +31,33 @@ def main() -> int:
         log.error("%s configuration error: %s", LOG_RUNNER, exc)
         return 2
     setup_logging(settings)
-    if not (settings.monitor_user and settings.monitor_password):
+    if not (settings.ops.monitor_user and settings.ops.monitor_password):
         log.error(
             "%s the dashboard needs MONITOR_USER and MONITOR_PASSWORD (basic auth); it does not run without them",
             LOG_RUNNER,
         )
         return 2
-    client = redis_client(settings.redis_url)
+    client = redis_client(settings.redis.url)
     history = history_from_settings(client, settings)
     refresher = Refresher(
-        LiveStatus(SystemState.of(client), settings), HistoryMirror(history), MarketView(client), AlertAnalytics(history)
+        LiveStatus(SystemState.of(client), settings),
+        HistoryMirror(history),
+        MarketView(client),
+        AlertAnalytics(history),
     )
     try:
-        server = DashboardServer(settings.dashboard_port, settings.monitor_user, settings.monitor_password, refresher)
+        server = DashboardServer(
+            settings.ops.dashboard_port, settings.ops.monitor_user, settings.ops.monitor_password, refresher
+        )
     except OSError as exc:
-        log.error("%s dashboard cannot listen on :%d: %s", LOG_RUNNER, settings.dashboard_port, exc.strerror)
+        log.error("%s dashboard cannot listen on :%d: %s", LOG_RUNNER, settings.ops.dashboard_port, exc.strerror)
         return 1
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     refresher.start()
     server.start()
-    log.info("%s dashboard on :%d (basic auth as %s)", LOG_RUNNER, server.port, settings.monitor_user)
+    log.info("%s dashboard on :%d (basic auth as %s)", LOG_RUNNER, server.port, settings.ops.monitor_user)
     stopping.wait()
     refresher.stop()
     server.stop()

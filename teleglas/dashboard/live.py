@@ -123,8 +123,7 @@ class LiveStatus:
             evaluated, sent, errors = (parse_fields(f) for f in pipe.execute())
         statuses = state.liveness.listener_statuses()
         listeners = [
-            listener_view(lid, fields, now, self.settings.listener_stale_after_s)
-            for lid, fields in sorted(statuses.items())
+            listener_view(lid, fields, now, self.settings.ws.stale_after_s) for lid, fields in sorted(statuses.items())
         ]
         beats = state.liveness.worker_heartbeats()
         source = source_from_statuses(statuses, self.settings, now)
@@ -169,5 +168,5 @@ class LiveStatus:
             ],
             "dead_letters": state.dead_letters.dead_letter_count(),
             "due_tasks": state.due.pending(),
-            "disabled_chats": disabled_chat_list(state.chats, self.settings.telegram_alert_chat_ids),
+            "disabled_chats": disabled_chat_list(state.chats, self.settings.telegram.alert_chat_ids),
         }

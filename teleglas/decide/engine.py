@@ -100,14 +100,14 @@ class Engine:
         self.claims = claims
         self.state = engine_store
         self.settings = settings
-        self._horizon_s = max(rules.storm.window_s, rules.whale_cluster.window_s, settings.whale_score_window_s)
+        self._horizon_s = max(rules.storm.window_s, rules.whale_cluster.window_s, settings.rules.whale_score_window_s)
 
     def evaluate(self, event: MarketEvent, claimer: str, now: float) -> tuple[list[Alert], list[Flush]]:
         rule = self.rules.rule_for(event.symbol, event.base_asset, event.exchange)
-        if not qualifies(event, rule, self.settings.enable_whale_alerts):
+        if not qualifies(event, rule, self.settings.rules.enable_whale_alerts):
             return [], []
         fingerprint = event.fingerprint()
-        if not self.claims.claim_event(fingerprint, claimer, self.settings.event_dedupe_ttl_s):
+        if not self.claims.claim_event(fingerprint, claimer, self.settings.rules.event_dedupe_ttl_s):
             log.info(
                 "%s duplicate %s %s %s dropped (fingerprint %s)",
                 LOG_ENGINE,
@@ -132,8 +132,8 @@ class Engine:
             storm_min_usd=storm.min_usd,
             cooldown_s=rule.cooldown_s,
             horizon_s=self._horizon_s,
-            score_window_s=self.settings.whale_score_window_s,
-            memo_ttl_s=self.settings.event_dedupe_ttl_s,
+            score_window_s=self.settings.rules.whale_score_window_s,
+            memo_ttl_s=self.settings.rules.event_dedupe_ttl_s,
             now=now,
             keep_s=_KEEP_S,
         )
@@ -196,11 +196,11 @@ class Engine:
         """The summary of a finished cooldown, or the message of a finished storm/cluster window."""
         if flush.source == FLUSH_STORM:
             raw = self.state.take_storm(
-                flush.kind, flush.symbol, flush.scope, claimer, self.settings.event_dedupe_ttl_s, now
+                flush.kind, flush.symbol, flush.scope, claimer, self.settings.rules.event_dedupe_ttl_s, now
             )
         else:
             raw = self.state.take_folded(
-                flush.kind, flush.symbol, flush.scope, claimer, self.settings.event_dedupe_ttl_s, now
+                flush.kind, flush.symbol, flush.scope, claimer, self.settings.rules.event_dedupe_ttl_s, now
             )
         summary = summarize([decode_entry(r) for r in raw])
         if summary is None:

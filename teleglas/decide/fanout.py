@@ -72,7 +72,7 @@ class FanOut:
     def route(self, alert: Alert, now: float) -> tuple[list[Send], list[DigestFlush]]:
         sends: list[Send] = []
         flushes: list[DigestFlush] = []
-        chats = self.chats.alert_chats(self.settings.telegram_alert_chat_ids)
+        chats = self.chats.alert_chats(self.settings.telegram.alert_chat_ids)
         for (chat, disabled), fields in zip(chats, self.chats.chat_settings_many([c for c, _ in chats])):
             rules = parse_chat_rules(fields)
             if rules.problems:
@@ -101,9 +101,9 @@ class FanOut:
                 chat,
                 entry,
                 self.spacing.for_chat(chat),
-                self.settings.digest_group_wait_s,
-                self.settings.digest_group_interval_s,
-                self.settings.event_dedupe_ttl_s,
+                self.settings.rules.digest_group_wait_s,
+                self.settings.rules.digest_group_interval_s,
+                self.settings.rules.event_dedupe_ttl_s,
                 now,
             )
             if route.decision == DIRECT:
@@ -116,7 +116,7 @@ class FanOut:
         """A disabled chat misses the alert: counted, and kept in the dead letters when it is a configured alert
         chat (a subscriber who blocked the bot is only counted, or its misses would crowd out the rest)."""
         self.metrics.inc(DISABLED_CHAT_ALERTS)
-        if chat not in self.settings.telegram_alert_chat_ids:
+        if chat not in self.settings.telegram.alert_chat_ids:
             return
         self.dead_letters.push_dead_letter(
             {
@@ -132,13 +132,13 @@ class FanOut:
                 "attempts": 0,
                 "failed_at": round(time.time(), 3),
             },
-            self.settings.deadletter_ttl_s,
-            self.settings.deadletter_max,
+            self.settings.delivery.deadletter_ttl_s,
+            self.settings.delivery.deadletter_max,
         )
         self.metrics.inc(DEAD_LETTERS, CHAT_DISABLED_REASON)
 
     def flush_digest(self, chat_id: ChatId, claimer: str, now: float) -> list[Send]:
-        raw = self.state.take_digest(chat_id, claimer, self.settings.event_dedupe_ttl_s, now)
+        raw = self.state.take_digest(chat_id, claimer, self.settings.rules.event_dedupe_ttl_s, now)
         entries = list({e["alert_id"]: e for e in (json.loads(r) for r in raw)}.values())
         if not entries:
             return []

@@ -36,12 +36,12 @@ class Poller:
         return whale_source(self.liveness, self.settings, now).reason
 
     def poll_whales(self, claimer: str, now: float) -> tuple[list[Alert], list[Flush]]:
-        data = self.rest.get(WHALE_ALERTS, cache_s=min(self.settings.whale_poll_interval_s / 2, 10))
-        self.checks.mark_whale_poll(now, int(self.settings.whale_poll_interval_s * 10) + 60)
+        data = self.rest.get(WHALE_ALERTS, cache_s=min(self.settings.beat.whale_poll_interval_s / 2, 10))
+        self.checks.mark_whale_poll(now, int(self.settings.beat.whale_poll_interval_s * 10) + 60)
         events, rejected = parse_whale_alerts(data)
         for reason in rejected:
             log.warning("%s REST record rejected: %s", LOG_RUNNER, reason)
-        since_ms = (now - self.settings.whale_poll_lookback_s) * 1000
+        since_ms = (now - self.settings.beat.whale_poll_lookback_s) * 1000
         alerts: list[Alert] = []
         flushes: list[Flush] = []
         for event in sorted((e for e in events if e.time_ms >= since_ms), key=lambda e: e.time_ms):
@@ -54,7 +54,7 @@ class Poller:
         rates, rejected = parse_funding_rates(self.rest.get(FUNDING_RATES, cache_s=20))
         for reason in rejected:
             log.warning("%s REST record rejected: %s", LOG_RUNNER, reason)
-        wanted = set(self.settings.funding_symbols)
+        wanted = set(self.settings.beat.funding_symbols)
         alerts = []
         for rate in rates:
             if wanted and rate.symbol.upper() not in wanted:
@@ -62,7 +62,7 @@ class Poller:
             decided = self.checks.update_check_state(
                 "funding",
                 checks.funding_subject(rate),
-                self.settings.funding_cooldown_s * 2,
+                self.settings.beat.funding_cooldown_s * 2,
                 lambda previous, rate=rate: self._funding_update(rate, previous, claimer, now),
             )
             if decided is None:
@@ -90,27 +90,33 @@ class Poller:
         if state is not None and state.by == claimer and state.sign == checks.funding_sign(rate.rate_pct):
             return previous  # this task decided already and was redelivered: the same alert again
         if not checks.funding_should_alert(
-            rate.rate_pct, self.settings.funding_rate_threshold_pct, state, now, self.settings.funding_cooldown_s
+            rate.rate_pct,
+            self.settings.beat.funding_rate_threshold_pct,
+            state,
+            now,
+            self.settings.beat.funding_cooldown_s,
         ):
             return None
         return {"sign": str(checks.funding_sign(rate.rate_pct)), "at": f"{now:.3f}", "by": claimer}
 
     def check_open_interest(self, claimer: str, now: float) -> list[Alert]:
         alerts = []
-        for symbol in self.settings.oi_symbols:
+        for symbol in self.settings.beat.oi_symbols:
             current = parse_open_interest(self.rest.get(OPEN_INTEREST, {"symbol": symbol}, cache_s=10), symbol)
-            samples = self.checks.add_oi_sample(symbol, now, current.usd, self.settings.oi_window_s)
-            measured = checks.open_interest_change(samples, now, self.settings.oi_window_s)
+            samples = self.checks.add_oi_sample(symbol, now, current.usd, self.settings.beat.oi_window_s)
+            measured = checks.open_interest_change(samples, now, self.settings.beat.oi_window_s)
             if measured is None or not checks.open_interest_should_alert(
-                measured[0], self.settings.oi_change_threshold_pct
+                measured[0], self.settings.beat.oi_change_threshold_pct
             ):
                 continue
             change, before = measured
-            if not self.checks.claim_check("open_interest", symbol, claimer, self.settings.oi_cooldown_s):
+            if not self.checks.claim_check("open_interest", symbol, claimer, self.settings.beat.oi_cooldown_s):
                 continue
-            text = checks.format_open_interest_alert(symbol, change, before, current.usd, self.settings.oi_window_s)
+            text = checks.format_open_interest_alert(
+                symbol, change, before, current.usd, self.settings.beat.oi_window_s
+            )
             alert_id = content_id(("open_interest", symbol, claimer))  # a retry of this task finds the same alert
-            line = checks.open_interest_digest_line(symbol, change, self.settings.oi_window_s)
+            line = checks.open_interest_digest_line(symbol, change, self.settings.beat.oi_window_s)
             alerts.append(
                 Alert(
                     alert_id,

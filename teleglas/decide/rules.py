@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from teleglas.defines import KIND_LIQUIDATION
-from teleglas.settings import DEFAULT_RULES_PATH, Settings
+from teleglas.settings import RuleSettings
+
+DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "default_rules.toml"
 
 _RULE_FIELDS = ("liquidation_min_usd", "whale_min_usd", "cooldown_s")
 _STORM_FIELDS = ("window_s", "min_count", "min_usd")
@@ -73,7 +75,7 @@ class Rules:
     def storm_rule(self, kind: str) -> StormRule:
         return self.storm if kind == KIND_LIQUIDATION else self.whale_cluster
 
-    def with_default_floor(self, liquidation_min_usd: float | None, whale_min_usd: float | None) -> Rules:
+    def with_default_thresholds(self, liquidation_min_usd: float | None, whale_min_usd: float | None) -> Rules:
         """LIQUIDATION_MIN_USD / WHALE_MIN_USD from Settings replace the default group's thresholds."""
         values = {
             k: v
@@ -83,9 +85,10 @@ class Rules:
         return replace(self, default=replace(self.default, **values)) if values else self
 
 
-def rules_from_settings(settings: Settings) -> Rules:
-    """The rules file named by ALERT_RULES_FILE (or the bundled one), with the Settings floor applied."""
-    return load_rules(settings.alert_rules_file).with_default_floor(
+def rules_from_settings(settings: RuleSettings) -> Rules:
+    """The rules file named by ALERT_RULES_FILE (or the bundled one), its default group's thresholds replaced by
+    LIQUIDATION_MIN_USD / WHALE_MIN_USD when they are set."""
+    return load_rules(settings.rules_file or DEFAULT_RULES_PATH).with_default_thresholds(
         settings.liquidation_min_usd, settings.whale_min_usd
     )
 

@@ -81,12 +81,12 @@ class RateLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:
-        margin = settings.telegram_rate_margin_s
+        margin = settings.telegram.rate_margin_s
         return cls(
-            bot_interval_s=1.0 / settings.telegram_bot_per_s,
-            chat_interval_s=settings.telegram_chat_interval_s + margin,
-            group_interval_s=max(settings.telegram_chat_interval_s, 60.0 / settings.telegram_group_per_min) + margin,
-            max_inline_wait_s=settings.telegram_max_inline_wait_s,
+            bot_interval_s=1.0 / settings.telegram.bot_per_s,
+            chat_interval_s=settings.telegram.chat_interval_s + margin,
+            group_interval_s=max(settings.telegram.chat_interval_s, 60.0 / settings.telegram.group_per_min) + margin,
+            max_inline_wait_s=settings.telegram.max_inline_wait_s,
         )
 
     @property

@@ -108,28 +108,28 @@ class Sender:
         self.metrics = metrics or NoMetrics()
         # A request can take the connect and the read timeout (telebot gives both TELEGRAM_TIMEOUT); the lease
         # outlasts that, and is renewed while a slower request (a stalled DNS lookup) is still in flight.
-        lease_s = 2 * settings.telegram_timeout_s + _LEASE_MARGIN_S
+        lease_s = 2 * settings.telegram.timeout_s + _LEASE_MARGIN_S
         self.effects = Effects(
             chats,
             dead_letters,
             limiter,
             client.token_key,
-            settings.send_max_retries,
-            settings.deadletter_ttl_s,
-            settings.deadletter_max,
+            settings.telegram.send_max_retries,
+            settings.delivery.deadletter_ttl_s,
+            settings.delivery.deadletter_max,
             recheck or (lambda _chat: None),
             self.metrics,
         )
         self.stages: tuple[Stage, ...] = (
             Route(chats, client.token_key),
-            MarkLate(settings.alert_max_age_s, settings.timezone),
+            MarkLate(settings.rules.max_age_s, settings.timezone),
             PerPart(
                 Dedup(ledger),
                 Fit(),
                 Measured(Wait(limiter, sleep), after=self._waited),
                 Claim(ledger, lease_s),
                 Measured(Send(client, ledger, lease_s, LeaseKeeper()), after=self._sent, failed=self._refused),
-                Record(ledger, settings.delivery_record_ttl_s),
+                Record(ledger, settings.delivery.record_ttl_s),
             ),
             RecordHistory(history),
         )

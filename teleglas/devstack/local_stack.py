@@ -26,38 +26,12 @@ import redis
 from celery import Celery
 
 from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_PROCESS_EVENTS, TASK_SEND_MESSAGE
-from teleglas.settings import PROJECT_ROOT
+from teleglas.settings import PROJECT_ROOT, every_variable
 from teleglas.state.keys import due_inflight_key, due_key
 
-# Names the stack sets itself; anything else from the caller's environment that Settings reads is dropped
-# so a developer's shell cannot change what a demo or a test does.
-_SETTINGS_PREFIXES = (
-    "REDIS_",
-    "CELERY_",
-    "COINGLASS_",
-    "TELEGRAM_",
-    "WS_",
-    "LIQUIDATION_",
-    "WHALE_",
-    "ENABLE_",
-    "ALERT_",
-    "EVENT_",
-    "DELIVERY_",
-    "DEADLETTER_",
-    "DIGEST_",
-    "FUNDING_",
-    "OI_",
-    "LISTENER_",
-    "STARTUP_",
-    "HEALTH_",
-    "WORKER_",
-    "LOG_",
-    "TELEGLAS_",
-    "MANUAL_",
-    "MONITOR_",
-    "DASHBOARD_",
-    "PRICE_",
-)
+# Anything from the caller's environment that Settings reads (or its *_FILE form) is dropped, so a developer's
+# shell cannot change what a demo or a test does; the stack sets what it needs.
+_SETTINGS_VARIABLES = frozenset(every_variable()) | {"TELEGLAS_ENV_FILE"}
 DEMO_ALERT_TOKEN = "100000001:demoAlertTokenForTheEmulatorOnly"
 DEMO_MANUAL_TOKEN = "100000002:demoManualBotTokenForTheEmulatorOnly"
 DEMO_WS_KEY = "demo-coinglass-ws-key-0123456789"
@@ -186,7 +160,7 @@ class LocalStack:
         return f"ws://127.0.0.1:{self.coinglass_port}/ws-api"
 
     def env(self, **overrides: str) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS_PREFIXES)}
+        base = {k: v for k, v in os.environ.items() if k.removesuffix("_FILE") not in _SETTINGS_VARIABLES}
         base.update(
             {
                 "TELEGLAS_ENV_FILE": os.devnull,

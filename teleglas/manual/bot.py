@@ -49,14 +49,14 @@ REDIS_DOWN = "The alert system's database (Redis) is unreachable right now. Plea
 
 def refusal_to_start(settings: Settings) -> str | None:
     """Why the bot must not start with these settings, or None."""
-    if not settings.telegram_token:
+    if not settings.manual.token:
         return "TELEGRAM_TOKEN is empty: the manual bot needs a bot token of its own (from @BotFather)"
-    if settings.telegram_token == settings.telegram_alert_token:
+    if settings.manual.token == settings.telegram.alert_token:
         return (
             "TELEGRAM_TOKEN equals TELEGRAM_ALERT_TOKEN: give the manual bot a bot of its own, so commands and "
             "alerts do not share one getUpdates stream and one rate limit"
         )
-    if not re.match(TELEGRAM_TOKEN_PATTERN, settings.telegram_token):
+    if not re.match(TELEGRAM_TOKEN_PATTERN, settings.manual.token):
         return "TELEGRAM_TOKEN is not a bot token (expected <bot id>:<secret>, as @BotFather gives it)"
     return None
 
@@ -156,7 +156,7 @@ class ManualBot:
                 return f"Unknown command /{_short(name)}. /help lists the commands."
             return None
         used = self.budget.count(who.user_id if who.user_id is not None else who.chat_id, time.time())
-        refused, reply = over_budget_reply(used, self.settings.manual_commands_per_minute)
+        refused, reply = over_budget_reply(used, self.settings.manual.commands_per_minute)
         if refused:
             return reply
         if command.group == MARKET:
@@ -210,7 +210,7 @@ class ManualBot:
         now = time.time()
         poll_age = now - self.bot.last_poll_ok if self.bot.last_poll_ok else None
         report: dict[str, Any] = {
-            "polling_alive": poll_age is not None and poll_age <= self.settings.manual_poll_timeout_s + 30,
+            "polling_alive": poll_age is not None and poll_age <= self.settings.manual.poll_timeout_s + 30,
             "last_poll_age_s": None if poll_age is None else round(poll_age, 3),
             "last_update_age_s": round(now - self.bot.last_update_at, 3) if self.bot.last_update_at else None,
         }
@@ -233,18 +233,18 @@ def _short(word: str) -> str:
 
 
 def build(settings: Settings) -> ManualBot:
-    apihelper.API_URL = settings.telegram_api_url + "/bot{0}/{1}"
-    register_secrets(settings.telegram_token)
-    client = redis_client(settings.redis_url)
+    apihelper.API_URL = settings.telegram.api_url + "/bot{0}/{1}"
+    register_secrets(settings.manual.token)
+    client = redis_client(settings.redis.url)
     rest = CoinGlassRest(
-        settings.coinglass_api_url,
-        settings.coinglass_api_key,
+        settings.coinglass.api_url,
+        settings.coinglass.api_key,
         RestBudget(client),
         RestCache(client),
-        settings.coinglass_requests_per_minute,
-        settings.coinglass_timeout_s,
+        settings.coinglass.requests_per_minute,
+        settings.coinglass.timeout_s,
     )
-    bot = PollingBot(settings.telegram_token, threaded=True, num_threads=4)
+    bot = PollingBot(settings.manual.token, threaded=True, num_threads=4)
 
     def member_status(chat_id: int, user_id: int) -> str:
         try:
@@ -257,10 +257,10 @@ def build(settings: Settings) -> ManualBot:
         settings,
         SystemState.of(client),
         MarketData(rest),
-        ChatAlerts(ChatState(client), settings.telegram_alert_chat_ids),
-        rules_from_settings(settings),
+        ChatAlerts(ChatState(client), settings.telegram.alert_chat_ids),
+        rules_from_settings(settings.rules),
     )
-    access = Access(settings.telegram_allowed_user_ids, settings.manual_market_data_public, member_status)
+    access = Access(settings.manual.allowed_user_ids, settings.manual.market_data_public, member_status)
     return ManualBot(settings, bot, CommandBudget(client), handlers, access)
 
 
@@ -292,13 +292,13 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     health = None
-    if settings.manual_health_port:
+    if settings.manual.health_port:
         try:
-            health = HealthServer(settings.manual_health_port, manual.health, log_prefix=LOG_MANUAL)
+            health = HealthServer(settings.manual.health_port, manual.health, log_prefix=LOG_MANUAL)
             health.start()
         except OSError as exc:
             log.warning(
-                "%s health endpoint not started on :%d: %s", LOG_MANUAL, settings.manual_health_port, exc.strerror
+                "%s health endpoint not started on :%d: %s", LOG_MANUAL, settings.manual.health_port, exc.strerror
             )
     if not manual.prepare(stopping):
         return 0 if stopping.is_set() else 2
@@ -309,7 +309,7 @@ def main() -> int:
         manual.username,
         len(COMMANDS),
     )
-    poll = settings.manual_poll_timeout_s
+    poll = settings.manual.poll_timeout_s
     manual.bot.infinity_polling(
         timeout=poll + 10, long_polling_timeout=poll, allowed_updates=ALLOWED_UPDATES, logger_level=logging.ERROR
     )

@@ -275,7 +275,7 @@ class CommandHandlers:
     def cmd_alerts_on_w(self, who: Requester, args: list[str]) -> str:
         self.chats.set_whale_alerts(who.chat_id, True)
         reply = "🐋 Whale alerts on in this chat."
-        if not self.settings.enable_whale_alerts:
+        if not self.settings.rules.enable_whale_alerts:
             reply += "\nThey are switched off for the whole system, though (ENABLE_WHALE_ALERTS=false)."
         return reply
 
@@ -288,7 +288,7 @@ class CommandHandlers:
         source = whale_source(self.state.liveness, self.settings, self.clock())
         lines = [
             f"🐋 Whale alerts in this chat: {'off' if view.rules.whales_off else 'on'}",
-            f"System-wide: {'on' if self.settings.enable_whale_alerts else 'off (ENABLE_WHALE_ALERTS=false)'}",
+            f"System-wide: {'on' if self.settings.rules.enable_whale_alerts else 'off (ENABLE_WHALE_ALERTS=false)'}",
             "Source: WebSocket stream"
             if source.mode == MODE_WEBSOCKET
             else f"Source: REST polling fallback ({escape(source.reason or '')})",

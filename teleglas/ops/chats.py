@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings)
-    store = ChatState(redis_client(settings.redis_url))
+    store = ChatState(redis_client(settings.redis.url))
 
     if args.command == "enable":
         try:

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings)
-    store = DeadLetters(redis_client(settings.redis_url))
+    store = DeadLetters(redis_client(settings.redis.url))
 
     if args.command == "list":
         letters = store.dead_letters()

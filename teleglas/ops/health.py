@@ -83,7 +83,11 @@ def assess(report: dict[str, Any], thresholds: HealthThresholds) -> list[str]:
 
 
 def gather(
-    listener: dict[str, Any], state: SystemState, now: float, mode: str = MODE_WEBSOCKET, alert_chats: tuple[ChatId, ...] = ()
+    listener: dict[str, Any],
+    state: SystemState,
+    now: float,
+    mode: str = MODE_WEBSOCKET,
+    alert_chats: tuple[ChatId, ...] = (),
 ) -> dict[str, Any]:
     """The listener's own figures plus what Redis knows: queue depths, delayed work, worker heartbeats, dead
     letters, disabled chats, and in polling mode the age of beat's last successful whale poll."""

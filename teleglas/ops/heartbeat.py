@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def start_heartbeat(liveness: Liveness, hostname: str, settings: Settings) -> threading.Thread:
-    ttl = max(1, int(settings.worker_heartbeat_stale_s * 2))
+    ttl = max(1, int(settings.ops.worker_heartbeat_stale_s * 2))
 
     def beat() -> None:
         while True:
@@ -23,7 +23,7 @@ def start_heartbeat(liveness: Liveness, hostname: str, settings: Settings) -> th
                 liveness.write_worker_heartbeat(hostname, ttl)
             except Exception as exc:  # Redis away: the next beat tries again
                 log.debug("%s heartbeat not written: %s", LOG_RUNNER, type(exc).__name__)
-            time.sleep(settings.worker_heartbeat_interval_s)
+            time.sleep(settings.ops.worker_heartbeat_interval_s)
 
     thread = threading.Thread(target=beat, name="worker-heartbeat", daemon=True)
     thread.start()

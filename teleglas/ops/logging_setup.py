@@ -59,7 +59,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def formatter_for(settings: Settings) -> logging.Formatter:
-    return JsonFormatter() if settings.log_format == "json" else logging.Formatter(LOG_FORMAT)
+    return JsonFormatter() if settings.ops.log_format == "json" else logging.Formatter(LOG_FORMAT)
 
 
 def install_redaction(logger: logging.Logger | None = None) -> None:
@@ -79,7 +79,7 @@ def setup_logging(settings: Settings) -> None:
         root.addHandler(handler)
     for handler in root.handlers:
         handler.setFormatter(formatter_for(settings))
-    root.setLevel(settings.log_level)
+    root.setLevel(settings.ops.log_level)
     quiet_token_loggers()
     install_redaction(root)
 

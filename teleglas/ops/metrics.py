@@ -280,5 +280,5 @@ def recorder() -> Recorder:
     """The process-wide Recorder, writing to the Redis of Settings."""
     global _recorder
     if _recorder is None:
-        _recorder = Recorder(shared_buffer(), get_settings().alert_history_ttl_s)
+        _recorder = Recorder(shared_buffer(), get_settings().ops.alert_history_ttl_s)
     return _recorder

@@ -125,5 +125,5 @@ def shared_buffer() -> RedisBuffer:
     global _buffer
     with _buffer_lock:
         if _buffer is None:
-            _buffer = RedisBuffer(lambda: redis_client(get_settings().redis_url))
+            _buffer = RedisBuffer(lambda: redis_client(get_settings().redis.url))
         return _buffer

@@ -51,7 +51,6 @@ class ChatState:
     def __init__(self, client: redis.Redis):
         self.redis = client
 
-
     def chat_route(self, chat_id: ChatId, bot_key: str) -> ChatRoute:
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.hget(chat_migrations_key(), str(chat_id))

@@ -15,7 +15,6 @@ class CheckState:
     def __init__(self, client: redis.Redis):
         self.redis = client
 
-
     def update_check_state(self, check: str, subject: str, ttl_s: float, update) -> dict[str, str] | None:
         """Optimistic transaction on a check's state hash: `update(previous or None)` returns the new state
         (the decision to alert) or None (no alert); two beat processes cannot both decide the same change."""

@@ -38,7 +38,6 @@ class EventClaims:
     def __init__(self, client: redis.Redis):
         self.redis = client
 
-
     def claim_event(self, fingerprint: str, claimer: str, ttl_s: int) -> bool:
         """True for the first claimer of an event, and again for that same claimer (a Celery redelivery of
         the task that claimed it must still finish its work); False for a duplicate from anyone else."""
@@ -53,7 +52,6 @@ class DeliveryLedger:
 
     def __init__(self, client: redis.Redis):
         self.redis = client
-
 
     def delivery_state(self, alert_id: str, chat_id: ChatId) -> DeliveryState:
         key = delivery_key(alert_id, chat_id)
@@ -104,7 +102,6 @@ class StartupClaims:
 
     def __init__(self, client: redis.Redis):
         self.redis = client
-
 
     def claim_startup(self, mode: str, quiet_s: int, start_id: str) -> bool:
         """At most one start-up message per mode and `quiet_s`, so a crash loop cannot flood the chats; the same

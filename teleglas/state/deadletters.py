@@ -16,7 +16,6 @@ class DeadLetters:
     def __init__(self, client: redis.Redis):
         self.redis = client
 
-
     def push_dead_letter(self, entry: dict, ttl_s: int, max_entries: int) -> None:
         key = deadletters_key()
         with self.redis.pipeline(transaction=True) as pipe:

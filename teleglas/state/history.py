@@ -194,4 +194,4 @@ class AlertHistory:
 
 
 def history_from_settings(client: redis.Redis, settings) -> AlertHistory:
-    return AlertHistory(client, settings.alert_history_ttl_s, settings.alert_history_max)
+    return AlertHistory(client, settings.ops.alert_history_ttl_s, settings.ops.alert_history_max)

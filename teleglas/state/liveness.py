@@ -94,10 +94,10 @@ def source_from_statuses(statuses: dict[str, dict[str, str]], settings: Settings
         except ValueError:
             continue
     newest = max(dated, key=lambda pair: pair[0])[1] if dated else None
-    if not settings.coinglass_api_key_ws:
+    if not settings.coinglass.api_key_ws:
         return WhaleSource(MODE_POLLING, "no COINGLASS_API_KEY_WS", newest)
     connected = next(
-        (status for _, status in dated if listener_connected(status, now, settings.listener_stale_after_s)), None
+        (status for _, status in dated if listener_connected(status, now, settings.ws.stale_after_s)), None
     )
     if connected is not None:
         return WhaleSource(MODE_WEBSOCKET, None, connected)

@@ -29,5 +29,12 @@ class SystemState:
 
     @classmethod
     def of(cls, client: redis.Redis) -> SystemState:
-        return cls(client, Liveness(client), DeadLetters(client), CheckState(client), ChatState(client), DueWork(client),
-                   DeliveryLedger(client))
+        return cls(
+            client,
+            Liveness(client),
+            DeadLetters(client),
+            CheckState(client),
+            ChatState(client),
+            DueWork(client),
+            DeliveryLedger(client),
+        )

@@ -76,7 +76,7 @@ def _retry_or_dead_letter(
     reason = type(exc).__name__
     description = redact(str(exc))[:300]
     try:
-        if attempt >= settings.task_max_retries:
+        if attempt >= settings.delivery.task_max_retries:
             wiring.dead_letters().push_dead_letter(
                 {
                     "task": task.name,
@@ -88,8 +88,8 @@ def _retry_or_dead_letter(
                     "attempts": attempt + 1,
                     "failed_at": round(time.time(), 3),
                 },
-                settings.deadletter_ttl_s,
-                settings.deadletter_max,
+                settings.delivery.deadletter_ttl_s,
+                settings.delivery.deadletter_max,
             )
             recorder().inc(DEAD_LETTERS, reason)
             log.error(
@@ -116,7 +116,7 @@ def _retry_or_dead_letter(
             reason,
             description,
             attempt + 1,
-            settings.task_max_retries,
+            settings.delivery.task_max_retries,
             delay,
         )
     except (redis.RedisError, OSError) as again:

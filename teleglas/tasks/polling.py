@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 def _rest_ready(check: str) -> bool:
-    if wiring.settings().coinglass_api_key:
+    if wiring.settings().coinglass.api_key:
         return True
     log.debug("%s %s skipped: COINGLASS_API_KEY is empty", LOG_RUNNER, check)
     return False
@@ -100,18 +100,16 @@ def measure_price_moves(self) -> None:
 @durable
 def announce_start(self, mode: str, start_id: str) -> None:
     settings = wiring.settings()
-    if not wiring.startup_claims().claim_startup(mode, settings.startup_quiet_s, start_id):
+    if not wiring.startup_claims().claim_startup(mode, settings.beat.startup_quiet_s, start_id):
         log.info(
             "%s start-up notice (%s) skipped: one was sent less than %d s ago",
             LOG_RUNNER,
             mode,
-            settings.startup_quiet_s,
+            settings.beat.startup_quiet_s,
         )
         return
     if mode == MODE_WEBSOCKET:
-        detail = "Channels: " + ", ".join(escape(c) for c in settings.ws_channels)
+        detail = "Channels: " + ", ".join(escape(c) for c in settings.ws.channels)
     else:
-        detail = (
-            f"No COINGLASS_API_KEY_WS: whale alerts come from the REST API every {settings.whale_poll_interval_s:g} s"
-        )
+        detail = f"No COINGLASS_API_KEY_WS: whale alerts come from the REST API every {settings.beat.whale_poll_interval_s:g} s"
     wiring.dispatcher().alerts([startup_alert(mode, detail, start_id)], time.time(), None)

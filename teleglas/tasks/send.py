@@ -37,7 +37,7 @@ def _warm_up(**_kwargs) -> None:
         log.error("%s Telegram check at start failed: %s", LOG_SENDER, exc)
         if exc.reason == tg.UNAUTHORIZED:
             wiring.sender().chats.flag_token_invalid(
-                wiring.sender().client.token_key, wiring.settings().deadletter_ttl_s
+                wiring.sender().client.token_key, wiring.settings().delivery.deadletter_ttl_s
             )
     except Exception as exc:  # a warm-up must never stop a worker from starting
         log.warning("%s warm-up skipped: %s", LOG_SENDER, type(exc).__name__)

@@ -43,7 +43,7 @@ def settings() -> Settings:
 
 
 def client() -> redis.Redis:
-    return redis_client(settings().redis_url)
+    return redis_client(settings().redis.url)
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,7 +72,9 @@ def due() -> DueWork:
 @functools.lru_cache(maxsize=1)
 def engine() -> Engine:
     """Raises RulesError for a rules file that cannot be used (the worker stops at start)."""
-    return Engine(rules_from_settings(settings()), EventClaims(client()), EngineStore(client()), settings(), recorder())
+    return Engine(
+        rules_from_settings(settings().rules), EventClaims(client()), EngineStore(client()), settings(), recorder()
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -106,7 +108,7 @@ def dispatcher() -> Dispatcher:
 @functools.lru_cache(maxsize=1)
 def sender() -> Sender:
     s = settings()
-    telegram = TelegramClient(s.telegram_api_url, s.telegram_alert_token, s.telegram_timeout_s)
+    telegram = TelegramClient(s.telegram.api_url, s.telegram.alert_token, s.telegram.timeout_s)
     return Sender(
         telegram,
         DeliveryLedger(client()),
@@ -116,7 +118,7 @@ def sender() -> Sender:
         s,
         metrics=recorder(),
         history=history(),
-        recheck=lambda chat: later(recheck_task(chat), s.chat_recheck_interval_s, True),
+        recheck=lambda chat: later(recheck_task(chat), s.delivery.chat_recheck_interval_s, True),
     )
 
 
@@ -124,12 +126,16 @@ def sender() -> Sender:
 def poller() -> Poller:
     s = settings()
     rest = CoinGlassRest(
-        s.coinglass_api_url, s.coinglass_api_key, RestBudget(client()), RestCache(client()), s.coinglass_requests_per_minute,
-        s.coinglass_timeout_s
+        s.coinglass.api_url,
+        s.coinglass.api_key,
+        RestBudget(client()),
+        RestCache(client()),
+        s.coinglass.requests_per_minute,
+        s.coinglass.timeout_s,
     )
     return Poller(rest, engine(), CheckState(client()), Liveness(client()), s)
 
 
 @functools.lru_cache(maxsize=1)
 def price_moves() -> PriceMoveTracker:
-    return PriceMoveTracker(poller().rest, history(), settings().price_move_exchange)
+    return PriceMoveTracker(poller().rest, history(), settings().beat.price_move_exchange)

@@ -13,13 +13,13 @@ from teleglas.decide.engine import Engine, Flush
 from teleglas.decide.fanout import FanOut, Send
 from teleglas.decide.rules import Rules
 from teleglas.defines import TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST
+from teleglas.deliver.ratelimit import RateLimits
 from teleglas.model.events import MarketEvent
 from teleglas.settings import Settings
-from teleglas.deliver.ratelimit import RateLimits
 from teleglas.state.due import DueTask
 from teleglas.state.engine import EngineStore
-from tests.support.state import State
 from teleglas.tasks.dispatch import Dispatcher
+from tests.support.state import State
 
 
 @dataclass

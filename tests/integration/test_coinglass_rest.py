@@ -6,7 +6,6 @@ import threading
 
 import pytest
 
-from teleglas.state.budgets import RestBudget, RestCache
 from teleglas.devstack.emulators.coinglass import CoinGlassEmulator
 from teleglas.source.coinglass.rest import (
     CoinGlassAuthError,
@@ -15,6 +14,7 @@ from teleglas.source.coinglass.rest import (
     CoinGlassRest,
     CoinGlassServerError,
 )
+from teleglas.state.budgets import RestBudget, RestCache
 
 KEY = "rest-test-key-0123456789abcdef"
 WHALES = "/api/hyperliquid/whale-alert"
@@ -29,7 +29,14 @@ def emulator():
 
 
 def client(emulator, state, key=KEY, per_minute=100) -> CoinGlassRest:
-    return CoinGlassRest(f"http://127.0.0.1:{emulator.port}", key, RestBudget(state.redis), RestCache(state.redis), per_minute, timeout_s=5)
+    return CoinGlassRest(
+        f"http://127.0.0.1:{emulator.port}",
+        key,
+        RestBudget(state.redis),
+        RestCache(state.redis),
+        per_minute,
+        timeout_s=5,
+    )
 
 
 def test_data_comes_out_of_the_envelope_and_the_cache_saves_a_request(emulator, state):
@@ -78,7 +85,9 @@ def test_the_budget_per_minute_is_shared_by_every_client(emulator, state):
 def test_no_answer_is_a_server_error(state):
     from teleglas.devstack.local_stack import free_port
 
-    rest = CoinGlassRest(f"http://127.0.0.1:{free_port()}", KEY, RestBudget(state.redis), RestCache(state.redis), 10, timeout_s=2)
+    rest = CoinGlassRest(
+        f"http://127.0.0.1:{free_port()}", KEY, RestBudget(state.redis), RestCache(state.redis), 10, timeout_s=2
+    )
     with pytest.raises(CoinGlassServerError, match="did not answer"):
         rest.get(WHALES)
 
@@ -112,7 +121,14 @@ def test_a_body_nested_too_deep_to_parse_is_a_server_error(state, body):
     server.body = body
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        rest = CoinGlassRest(f"http://127.0.0.1:{server.server_port}", KEY, RestBudget(state.redis), RestCache(state.redis), 10, timeout_s=5)
+        rest = CoinGlassRest(
+            f"http://127.0.0.1:{server.server_port}",
+            KEY,
+            RestBudget(state.redis),
+            RestCache(state.redis),
+            10,
+            timeout_s=5,
+        )
         with pytest.raises(CoinGlassServerError, match="not its envelope"):
             rest.get(WHALES)
     finally:

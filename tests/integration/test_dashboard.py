@@ -21,12 +21,12 @@ from teleglas.devstack.emulators.coinglass_rest import DEFAULT_REST_DATA
 from teleglas.devstack.local_stack import DEMO_REST_KEY, LocalStack, free_port, wait_until
 from teleglas.ops.metrics import EVENTS_EVALUATED, MESSAGES_SENT, parse_fields
 from teleglas.source.coinglass.rest import CoinGlassRest
+from teleglas.state.budgets import RestBudget, RestCache
 from teleglas.state.history import AlertHistory, AlertRecord, DigestRecord, parse_entry
 from teleglas.state.keys import history_alerts_key, history_sent_key, metric_key
-from teleglas.state.budgets import RestBudget, RestCache
-from tests.support.state import State
 from teleglas.state.tape import parse_liquidation_bucket
 from tests.integration.browser import Browser, chromium_missing
+from tests.support.state import State
 
 pytestmark = pytest.mark.integration
 
@@ -221,7 +221,9 @@ def test_price_moves_reach_the_analytics_and_the_page(live):
         event_ms=event_ms,
     )
     history.record_alerts([alert, hostile], now)
-    rest = CoinGlassRest(f"http://127.0.0.1:{live.stack.coinglass_port}", DEMO_REST_KEY, RestBudget(client), RestCache(client), 30)
+    rest = CoinGlassRest(
+        f"http://127.0.0.1:{live.stack.coinglass_port}", DEMO_REST_KEY, RestBudget(client), RestCache(client), 30
+    )
     tracker = PriceMoveTracker(rest, history, "Binance")
     assert tracker.run(time.time()) == 1  # the hostile symbol names no pair: never asked for
     assert tracker.run(time.time()) == 0  # every window measured: nothing asked again

@@ -3,10 +3,10 @@
 import json
 import time
 
-from teleglas.state.system import SystemState
 from teleglas.dashboard.live import LiveStatus
 from teleglas.settings import load_settings
 from teleglas.state.keys import listener_status_key
+from teleglas.state.system import SystemState
 
 
 def write_listener(state, listener_id: str, events: int) -> None:

@@ -17,7 +17,7 @@ from tests.conftest import make_settings
 CHATS = (7201, 7202, 7203)
 PER_CHAT = 10
 DEFAULTS = make_settings()
-BOUND_S = DEFAULTS.celery_visibility_timeout_s + 10  # the README's bound: the visibility timeout and a few seconds
+BOUND_S = DEFAULTS.redis.visibility_timeout_s + 10  # the README's bound: the visibility timeout and a few seconds
 
 
 def pool_processes(worker) -> list[str]:

@@ -14,8 +14,8 @@ import pytest
 
 from teleglas.deliver.message_split import html_to_plain
 from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, LocalStack, wait_until
-from tests.support.state import State
 from tests.integration.conftest import RedisMonitor
+from tests.support.state import State
 
 SECRET = DEMO_ALERT_TOKEN.split(":", 1)[1]
 
@@ -135,7 +135,9 @@ def test_migrated_group_moves_its_settings_and_the_alert_is_resent_to_the_superg
     stack.enqueue_send(-4001, "🔥 <b>to the old group</b>", "migrate-a")
     assert [m["text"] for m in wait_for_messages(stack, -1004001, 1)] == ["🔥 <b>to the old group</b>"]
     assert state.chats.chat_migrations() == {-4001: -1004001}
-    assert state.chats.chat_settings(-1004001) == {"whale_min_usd": "2000000"} and state.chats.chat_settings(-4001) == {}
+    assert (
+        state.chats.chat_settings(-1004001) == {"whale_min_usd": "2000000"} and state.chats.chat_settings(-4001) == {}
+    )
     stack.enqueue_send(-4001, "second, straight to the supergroup", "migrate-b")
     wait_for_messages(stack, -1004001, 2)
     assert [c["status"] for c in calls_to(stack, -4001)] == [400]  # only the first send met the old id
@@ -202,7 +204,10 @@ def test_no_token_in_logs_task_arguments_redis_or_dead_letters(stack):
     stack.enqueue_send(9001, "into the dead letters", "secret-a")
     state = State.of(stack.redis())
     wait_until(
-        lambda: any(e["alert_id"] == "secret-a" for _, e in state.dead_letters.dead_letters()), 30, 0.1, what="the dead letter"
+        lambda: any(e["alert_id"] == "secret-a" for _, e in state.dead_letters.dead_letters()),
+        30,
+        0.1,
+        what="the dead letter",
     )
     monitor: RedisMonitor = stack.monitor
     bodies = monitor.task_bodies()

@@ -166,7 +166,9 @@ def test_chat_rules_and_mute_apply_at_fan_out(state):
 
 def test_every_engine_key_has_a_ttl(state):
     harness = Harness(RULES, state, make_settings(TELEGRAM_ALERT_CHAT_IDS=f"{GROUP},{PRIVATE}"))
-    state.chats.update_chat_settings(PRIVATE, {"kinds": "liquidation"})  # configuration: the one kind of key without one
+    state.chats.update_chat_settings(
+        PRIVATE, {"kinds": "liquidation"}
+    )  # configuration: the one kind of key without one
     for i in range(14):
         harness.event(T0 + i * 0.3, liq(900_000 + i, side=1 + i % 2, t=i * 0.3))
         harness.event(T0 + i * 0.3, trade(2_500_000 + i, t=i * 0.3))

@@ -14,9 +14,9 @@ from teleglas.dashboard.live import LiveStatus
 from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, DEMO_REST_KEY, DEMO_WS_KEY, free_port, wait_until
 from teleglas.model.events import LiquidationOrder
 from teleglas.state.system import SystemState
-from tests.support.state import State
 from tests.conftest import make_settings
 from tests.integration.conftest import health, write_scenario
+from tests.support.state import State
 
 FAST = {"WORKER_HEARTBEAT_INTERVAL": "0.5", "WORKER_HEARTBEAT_STALE": "2"}
 
@@ -163,13 +163,21 @@ def test_a_chat_that_refuses_the_bot_is_visible_until_the_bot_is_back(make_stack
     ]
     assert [(c["chat_id"], c["configured"]) for c in report["disabled_chats"]] == [(refusing, True)]
     assert metrics(port)[("teleglas_disabled_chats", (("configured", "true"),))] == 1
-    snapshot = LiveStatus(SystemState.of(stack.redis()), make_settings(TELEGRAM_ALERT_CHAT_IDS=f"{refusing},{fine}")).refresh()
+    snapshot = LiveStatus(
+        SystemState.of(stack.redis()), make_settings(TELEGRAM_ALERT_CHAT_IDS=f"{refusing},{fine}")
+    ).refresh()
     assert [c["chat_id"] for c in snapshot["disabled_chats"]] == [refusing]  # what the dashboard shows
     stack.enqueue_events([_liquidation("ETHUSDT", 1)])  # missed while disabled: kept, not dropped
     wait_until(
-        lambda: len(State.of(stack.redis()).dead_letters.dead_letters()) == 2, 20, 0.2, what="both missed alerts in the dead letters"
+        lambda: len(State.of(stack.redis()).dead_letters.dead_letters()) == 2,
+        20,
+        0.2,
+        what="both missed alerts in the dead letters",
     )
-    assert {e["reason"] for _, e in State.of(stack.redis()).dead_letters.dead_letters()} == {"forbidden", "chat_disabled"}
+    assert {e["reason"] for _, e in State.of(stack.redis()).dead_letters.dead_letters()} == {
+        "forbidden",
+        "chat_disabled",
+    }
 
     stack.set_telegram_chats(unblocked=[refusing])  # the bot is re-added
     wait_until(lambda: _status(port) == 200, 30, 0.2, what="the re-check to heal the chat")

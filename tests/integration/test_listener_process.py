@@ -5,8 +5,8 @@ import signal
 import time
 
 from teleglas.devstack.local_stack import wait_until
-from tests.support.state import State
 from tests.integration.conftest import alerted, write_scenario
+from tests.support.state import State
 
 LIQ = {
     "baseAsset": "BTC",

@@ -7,8 +7,8 @@ import time
 from teleglas.defines import TASK_POLL_WHALES
 from teleglas.devstack.emulators.coinglass_rest import DEFAULT_REST_DATA
 from teleglas.devstack.local_stack import wait_until
-from tests.support.state import State
 from tests.integration.conftest import alerted
+from tests.support.state import State
 
 NO_WS_KEY = {"COINGLASS_API_KEY_WS": ""}
 ONLINE_POLLING = "✅ TELEGLAS online · polling fallback"

@@ -30,7 +30,7 @@ def make_sender(client, state, settings, **kwargs) -> Sender:
 @pytest.fixture
 def sender(emulator, state):
     settings = make_settings(TELEGRAM_TIMEOUT="2", TELEGRAM_SEND_MAX_RETRIES="1")
-    client = TelegramClient(emulator.url, TOKEN, settings.telegram_timeout_s)
+    client = TelegramClient(emulator.url, TOKEN, settings.telegram.timeout_s)
     return make_sender(client, state, settings)
 
 
@@ -78,7 +78,7 @@ def test_empty_text_is_dropped_without_a_call(sender, emulator):
 
 def test_a_missing_token_dead_letters_instead_of_crashing(emulator, state):
     settings = make_settings()
-    client = TelegramClient(emulator.url, "", settings.telegram_timeout_s)
+    client = TelegramClient(emulator.url, "", settings.telegram.timeout_s)
     sender = make_sender(client, state, settings)
     outcome = sender.run(SendJob(42, "no token configured", "alert-6"), "t1")
     assert outcome.status is Status.DEAD_LETTER and emulator.calls == []
@@ -139,14 +139,17 @@ def test_a_lease_outlives_a_request_slower_than_the_lease(emulator, state):
     """A read timeout counts per read: an answer that trickles in takes longer than any sum of timeouts. The
     lease is renewed while the request is in flight, so a second copy of the task waits instead of sending."""
     settings = make_settings(TELEGRAM_TIMEOUT="1")  # lease 2 × 1 + 5 = 7 s
-    client = TelegramClient(emulator.url, TOKEN, settings.telegram_timeout_s)
+    client = TelegramClient(emulator.url, TOKEN, settings.telegram.timeout_s)
     first = make_sender(client, state, settings)
     emulator.add_fault(Fault(slow_s=10.0))
     result: list = []
     thread = threading.Thread(target=lambda: result.append(first.run(SendJob(42, "slow", "slow-1"), "copy-a")))
     thread.start()
     wait_until(
-        lambda: state.ledger.delivery_state("slow-1", 42).sending_owner == "copy-a", 5, 0.05, what="the first copy to claim"
+        lambda: state.ledger.delivery_state("slow-1", 42).sending_owner == "copy-a",
+        5,
+        0.05,
+        what="the first copy to claim",
     )
     time.sleep(8.5)  # past the lease's first length: only renewal keeps it
     second = make_sender(client, state, settings)
@@ -160,7 +163,7 @@ def test_a_lease_outlives_a_request_slower_than_the_lease(emulator, state):
 
 def test_a_refused_chat_is_disabled_its_alerts_kept_and_it_heals_when_the_bot_is_back(emulator, state):
     settings = make_settings()
-    client = TelegramClient(emulator.url, TOKEN, settings.telegram_timeout_s)
+    client = TelegramClient(emulator.url, TOKEN, settings.telegram.timeout_s)
     rechecks: list = []
     sender = make_sender(client, state, settings, recheck=rechecks.append)
     emulator.set_chat_states(blocked=[-1009001])

@@ -39,7 +39,9 @@ def test_migration_moves_chat_settings_and_rewrites_older_migrations(state):
     assert state.chats.migrate_chat(-4001, -1004001) == 2
     assert state.chats.chat_settings(-1004001) == {"liquidation_min_usd": "250000"}
     assert (
-        state.chats.chat_settings(-4001) == {} and -4001 not in state.chats.disabled_chats() and -1004001 in state.chats.disabled_chats()
+        state.chats.chat_settings(-4001) == {}
+        and -4001 not in state.chats.disabled_chats()
+        and -1004001 in state.chats.disabled_chats()
     )
     assert state.chats.chat_migrations() == {-3001: -1004001, -4001: -1004001}
     assert state.chats.chat_route(-3001, "bot").chat_id == -1004001
@@ -53,7 +55,11 @@ def test_alert_chats_follow_migrations_and_mark_disabled_chats(state):
     assert state.chats.disabled_chats() == {
         42: {"reason": "Forbidden: bot was blocked by the user", "since": state.chats.disabled_chats()[42]["since"]}
     }
-    assert state.chats.enable_chat(42) and state.chats.alert_chats((42,)) == [(42, False)] and state.chats.disabled_chats() == {}
+    assert (
+        state.chats.enable_chat(42)
+        and state.chats.alert_chats((42,)) == [(42, False)]
+        and state.chats.disabled_chats() == {}
+    )
 
 
 def test_a_disabled_chat_that_migrates_stays_disabled_under_its_new_id(state):
@@ -88,7 +94,9 @@ def test_dead_letters_are_newest_first_capped_and_expire(state):
     letters = state.dead_letters.dead_letters()
     assert [entry["alert_id"] for _, entry in letters] == ["a4", "a3", "a2"]
     assert 0 < state.redis.ttl("teleglas:deadletters") <= 100
-    assert state.dead_letters.remove_dead_letter(letters[1][0]) and [e["alert_id"] for _, e in state.dead_letters.dead_letters()] == ["a4", "a2"]
+    assert state.dead_letters.remove_dead_letter(letters[1][0]) and [
+        e["alert_id"] for _, e in state.dead_letters.dead_letters()
+    ] == ["a4", "a2"]
 
 
 def test_a_redelivered_route_asks_again_for_the_digest_flush(state):

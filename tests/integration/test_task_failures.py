@@ -10,8 +10,8 @@ import time
 from teleglas.devstack.local_stack import wait_until
 from teleglas.devstack.readback import totals
 from teleglas.model.events import LiquidationOrder
-from tests.support.state import State
 from tests.support.redis_fault_proxy import RedisFaultProxy
+from tests.support.state import State
 
 GROUP = -1007501
 RULES = """
@@ -108,5 +108,7 @@ def test_a_task_that_keeps_failing_ends_in_the_dead_letters_with_its_reason(make
     )
     assert replay.returncode == 0 and "replayed 1 dead letter(s)" in replay.stdout
     wait_until(lambda: len(stack.telegram_messages()) == 1, 30, 0.1, what="the replayed event's alert")
-    assert state.dead_letters.dead_letters() == [] and totals(m["text"] for m in stack.telegram_messages())[0] == {"BTCUSDT": 1}
+    assert state.dead_letters.dead_letters() == [] and totals(m["text"] for m in stack.telegram_messages())[0] == {
+        "BTCUSDT": 1
+    }
     proxy.close()

@@ -28,5 +28,13 @@ class State:
 
     @classmethod
     def of(cls, client: redis.Redis) -> State:
-        return cls(client, EventClaims(client), DeliveryLedger(client), ChatState(client), DeadLetters(client), Liveness(client),
-                   CheckState(client), DueWork(client))
+        return cls(
+            client,
+            EventClaims(client),
+            DeliveryLedger(client),
+            ChatState(client),
+            DeadLetters(client),
+            Liveness(client),
+            CheckState(client),
+            DueWork(client),
+        )

@@ -68,23 +68,23 @@ def test_compose_environment_names_are_settings_and_defaults_are_the_demo():
     }
     settings = load_settings(defaults, env_file=None)  # the demo defaults make a valid configuration
     assert (
-        settings.coinglass_api_key_ws == local_stack.DEMO_WS_KEY
-        and settings.coinglass_api_key == local_stack.DEMO_REST_KEY
+        settings.coinglass.api_key_ws == local_stack.DEMO_WS_KEY
+        and settings.coinglass.api_key == local_stack.DEMO_REST_KEY
     )
     assert (
-        settings.telegram_alert_token == local_stack.DEMO_ALERT_TOKEN
-        and settings.telegram_token == local_stack.DEMO_MANUAL_TOKEN
+        settings.telegram.alert_token == local_stack.DEMO_ALERT_TOKEN
+        and settings.manual.token == local_stack.DEMO_MANUAL_TOKEN
     )
     emulators = COMPOSE["services"]
     coinglass = " ".join(emulators["coinglass-emulator"]["command"])
     telegram = " ".join(emulators["telegram-emulator"]["command"])
     assert (
-        f"--api-key {settings.coinglass_api_key_ws}" in coinglass
-        and f"--rest-key {settings.coinglass_api_key}" in coinglass
+        f"--api-key {settings.coinglass.api_key_ws}" in coinglass
+        and f"--rest-key {settings.coinglass.api_key}" in coinglass
     )
-    assert f"--token {settings.telegram_alert_token}" in telegram and f"--token {settings.telegram_token}" in telegram
-    assert settings.coinglass_ws_url == "ws://coinglass-emulator:8765/ws-api" and "--port 8765" in coinglass
-    assert settings.telegram_api_url == "http://telegram-emulator:8090" and "--port 8090" in telegram
+    assert f"--token {settings.telegram.alert_token}" in telegram and f"--token {settings.manual.token}" in telegram
+    assert settings.coinglass.ws_url == "ws://coinglass-emulator:8765/ws-api" and "--port 8765" in coinglass
+    assert settings.telegram.api_url == "http://telegram-emulator:8090" and "--port 8090" in telegram
 
 
 def test_compose_health_checks_use_the_health_endpoints():

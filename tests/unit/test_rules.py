@@ -85,7 +85,7 @@ def test_most_specific_entry_wins_field_by_field():
 
 
 def test_settings_replace_the_default_group_thresholds_only():
-    rules = rules_from_settings(make_settings(LIQUIDATION_MIN_USD="50000"))
+    rules = rules_from_settings(make_settings(LIQUIDATION_MIN_USD="50000").rules)
     assert rules.rule_for("PEPEUSDT", "PEPE", "Binance").liquidation_min_usd == 50_000
     assert rules.rule_for("PEPEUSDT", "PEPE", "Binance").whale_min_usd == 200_000
     assert rules.rule_for("BTCUSDT", "BTC", "Binance").liquidation_min_usd == 500_000
@@ -116,4 +116,4 @@ def test_a_bad_rules_file_is_an_error_naming_its_line(text, message):
 
 def test_a_missing_rules_file_is_a_clear_error(tmp_path):
     with pytest.raises(RulesError, match="cannot read the rules file"):
-        rules_from_settings(make_settings(ALERT_RULES_FILE=str(tmp_path / "nope.toml")))
+        rules_from_settings(make_settings(ALERT_RULES_FILE=str(tmp_path / "nope.toml")).rules)

@@ -102,7 +102,13 @@ class Cache(Protocol):
 
 class CoinGlassRest:
     def __init__(
-        self, base_url: str, api_key: str, budget: Budget, cache: Cache, requests_per_minute: int, timeout_s: float = 10.0
+        self,
+        base_url: str,
+        api_key: str,
+        budget: Budget,
+        cache: Cache,
+        requests_per_minute: int,
+        timeout_s: float = 10.0,
     ):
         register_secrets(api_key)
         self._base = base_url.rstrip("/")

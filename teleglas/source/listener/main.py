@@ -36,30 +36,30 @@ STOP_DRAIN_S = 1.0  # after unsubscribing at shutdown: long enough for frames al
 
 def stream_config(settings: Settings) -> StreamConfig:
     return StreamConfig(
-        base_url=settings.coinglass_ws_url,
-        api_key=settings.coinglass_api_key_ws,
-        channels=settings.ws_channels,
-        ping_interval_s=settings.ws_ping_interval_s,
-        pong_timeout_s=settings.ws_pong_timeout_s,
-        connect_timeout_s=settings.ws_connect_timeout_s,
-        reconnect_delay_s=settings.ws_reconnect_delay_s,
-        max_reconnect_delay_s=settings.ws_reconnect_max_delay_s,
-        healthy_reset_s=settings.ws_healthy_reset_s,
-        close_timeout_s=settings.ws_close_timeout_s,
+        base_url=settings.coinglass.ws_url,
+        api_key=settings.coinglass.api_key_ws,
+        channels=settings.ws.channels,
+        ping_interval_s=settings.ws.ping_interval_s,
+        pong_timeout_s=settings.ws.pong_timeout_s,
+        connect_timeout_s=settings.ws.connect_timeout_s,
+        reconnect_delay_s=settings.ws.reconnect_delay_s,
+        max_reconnect_delay_s=settings.ws.reconnect_max_delay_s,
+        healthy_reset_s=settings.ws.healthy_reset_s,
+        close_timeout_s=settings.ws.close_timeout_s,
     )
 
 
 def start_health(settings: Settings, report, collectors=()) -> HealthServer | None:
     """`GET /health` and `GET /metrics` on HEALTH_PORT (0: none). A port already taken is logged, not fatal."""
-    if not settings.health_port:
+    if not settings.ops.health_port:
         return None
     registry = CollectorRegistry(auto_describe=False)
     for collector in collectors:
         registry.register(collector)
     try:
-        health = HealthServer(settings.health_port, report, metrics=lambda: generate_latest(registry))
+        health = HealthServer(settings.ops.health_port, report, metrics=lambda: generate_latest(registry))
     except OSError as exc:
-        log.warning("%s health endpoint not started on :%d: %s", LOG_RUNNER, settings.health_port, exc.strerror)
+        log.warning("%s health endpoint not started on :%d: %s", LOG_RUNNER, settings.ops.health_port, exc.strerror)
         return None
     health.start()
     return health
@@ -67,9 +67,9 @@ def start_health(settings: Settings, report, collectors=()) -> HealthServer | No
 
 def health_thresholds(settings: Settings) -> HealthThresholds:
     return HealthThresholds(
-        settings.worker_heartbeat_stale_s,
-        whale_poll_stale_s=3 * settings.whale_poll_interval_s + 30,
-        alert_chats=settings.telegram_alert_chat_ids,
+        settings.ops.worker_heartbeat_stale_s,
+        whale_poll_stale_s=3 * settings.beat.whale_poll_interval_s + 30,
+        alert_chats=settings.telegram.alert_chat_ids,
     )
 
 
@@ -81,11 +81,11 @@ def serve_polling_mode(settings: Settings) -> int:
         "Serving health and metrics only",
         LOG_RUNNER,
     )
-    state = SystemState.of(redis_client(settings.redis_url))
+    state = SystemState.of(redis_client(settings.redis.url))
     health = start_health(
         settings,
         alert_system_report(dict, state, health_thresholds(settings), MODE_POLLING),
-        [RedisMetricsCollector(state, settings.telegram_alert_chat_ids)],
+        [RedisMetricsCollector(state, settings.telegram.alert_chat_ids)],
     )
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -105,22 +105,22 @@ def main() -> int:
         log.error("%s configuration error: %s", LOG_RUNNER, exc)
         return 2
     setup_logging(settings)
-    if not settings.coinglass_api_key_ws:
+    if not settings.coinglass.api_key_ws:
         return serve_polling_mode(settings)
-    if not settings.ws_channels:
+    if not settings.ws.channels:
         log.error("%s WS_CHANNELS is empty: nothing to subscribe to", LOG_RUNNER)
         return 2
 
     publisher = EventPublisher(
-        app, settings.listener_buffer_max_events, settings.listener_buffer_max_bytes, settings.listener_batch_max_events
+        app, settings.ws.buffer_max_events, settings.ws.buffer_max_bytes, settings.ws.batch_max_events
     )
-    router = FrameRouter(publisher, settings.ws_max_message_bytes, settings.ws_channels)
+    router = FrameRouter(publisher, settings.ws.max_message_bytes, settings.ws.channels)
     connection = StreamConnection(stream_config(settings), router)
     listener_id = f"{socket.gethostname()}-{os.getpid()}"
     status = StatusReporter(
-        Liveness(redis_client(settings.redis_url)),
+        Liveness(redis_client(settings.redis.url)),
         listener_id,
-        settings.listener_status_ttl_s,
+        settings.ws.status_ttl_s,
         connection,
         router,
         publisher,
@@ -137,17 +137,17 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    log.info("%s listener %s starting: %d channel(s)", LOG_RUNNER, listener_id, len(settings.ws_channels))
+    log.info("%s listener %s starting: %d channel(s)", LOG_RUNNER, listener_id, len(settings.ws.channels))
     threading.Thread(target=announce_start, args=(MODE_WEBSOCKET,), name="start-notice", daemon=True).start()
     status.start()
-    state = SystemState.of(redis_client(settings.redis_url))
+    state = SystemState.of(redis_client(settings.redis.url))
     report = alert_system_report(status.snapshot, state, health_thresholds(settings))
     health = start_health(
         settings,
         report,
         [
             ListenerCollector(status.snapshot, lambda: {c: tuple(v) for c, v in router.by_channel.items()}),
-            RedisMetricsCollector(state, settings.telegram_alert_chat_ids),
+            RedisMetricsCollector(state, settings.telegram.alert_chat_ids),
         ],
     )
     connection.run()
