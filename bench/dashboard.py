@@ -16,8 +16,8 @@ from teleglas.dashboard.history_mirror import HistoryMirror
 from teleglas.dashboard.live import LiveStatus
 from teleglas.dashboard.market_view import MarketView
 from teleglas.dashboard.server import Refresher
-from teleglas.decide.engine import Alert
 from teleglas.devstack.local_stack import LocalStack
+from teleglas.model.alerts import Alert
 from teleglas.settings import load_settings
 from teleglas.state.history import AlertHistory
 from teleglas.state.keys import tape_liquidations_key

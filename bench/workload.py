@@ -17,7 +17,6 @@ from pathlib import Path
 import redis
 
 from teleglas.decide.rules import Rules
-from teleglas.decide.thresholds import qualifies
 from teleglas.defines import CHANNEL_LIQUIDATIONS, QUEUE_EVENTS
 from teleglas.devstack.local_stack import LocalStack
 from teleglas.devstack.readback import totals
@@ -190,9 +189,7 @@ class Accounting:
 
 def account_chats(events: list[LiquidationOrder], rules: Rules, messages: list[dict], chats: list) -> Accounting:
     """Every qualifying event must be reported exactly once in every chat: the worst chat is the row."""
-    expected = Counter(
-        e.symbol for e in events if qualifies(e, rules.rule_for(e.symbol, e.base_asset, e.exchange), True)
-    )
+    expected = Counter(e.symbol for e in events if rules.rule_for(e.symbol, e.base_asset, e.exchange).admits(e, True))
     qualifying = sum(expected.values())
     lost = duplicates = 0
     delivered = qualifying

@@ -11,14 +11,13 @@ Every qualifying event ends up in exactly one message; below-threshold events ne
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, fields
 
 from teleglas.decide import formatting
 from teleglas.decide.aggregation import Summary, decode_entry, encode_entry, summarize
 from teleglas.decide.rules import Rules
 from teleglas.decide.scoring import WhaleContext, agreeing_liquidation_side, whale_score
-from teleglas.decide.thresholds import qualifies
 from teleglas.defines import KIND_LIQUIDATION, LOG_ENGINE
+from teleglas.model.alerts import Alert, Flush, FlushSource, Form
 from teleglas.model.events import MarketEvent
 from teleglas.model.ids import content_id
 from teleglas.ops.metrics import (
@@ -31,59 +30,11 @@ from teleglas.ops.metrics import (
 )
 from teleglas.settings import Settings
 from teleglas.state.claims import EventClaims
-from teleglas.state.engine import EngineStore
+from teleglas.state.engine import EngineStore, Outcome
 
 log = logging.getLogger(__name__)
 
-FORM_SINGLE = "single"
-FORM_SUMMARY = "summary"
-FORM_STORM = "storm"
-FLUSH_FOLDED = "folded"
-FLUSH_STORM = "storm"
 _KEEP_S = 3600  # how long state outlives its window, so a late flush still finds it
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    alert_id: str  # derived from content: every retrying path stays exactly-once per chat
-    kind: str  # the event kind: liquidation or trade
-    form: str  # single, summary or storm
-    symbol: str
-    base_asset: str
-    usd: float | None  # a single event's size (per-chat thresholds); None for totals
-    text: str
-    digest_line: str
-    event_ids: tuple[str, ...]  # every event this message accounts for
-    # The event the alert quotes (a single event, or a summary's largest): for the history's latency and
-    # price moves. Empty for polled checks and notices.
-    side: str = ""
-    exchange: str = ""
-    price: float | None = None
-    event_ms: int | None = None
-    # When the news was current: the window's end for a summary or a storm, the decision for a polled check;
-    # None for a single event, which dispatch dates from when it reached TELEGLAS (a replayed or polled event
-    # keeps its own exchange time in the text). A send long after it says so ("delayed").
-    current_ms: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Flush:
-    """A later step for the caller to schedule: send what a cooldown folded, or a storm's message."""
-
-    source: str  # folded | storm
-    kind: str
-    symbol: str
-    base_asset: str
-    scope: str  # the side (folded, whale cluster) or ALL (liquidation storm)
-    due_s: float
-    due_at: float | None = None  # when it is due (the deciding worker's clock): the summary's "current" time
-
-    def to_payload(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_payload(cls, payload: dict) -> Flush:
-        return cls(**{f.name: payload[f.name] for f in fields(cls) if f.name in payload})
 
 
 class Engine:
@@ -104,7 +55,7 @@ class Engine:
 
     def evaluate(self, event: MarketEvent, claimer: str, now: float) -> tuple[list[Alert], list[Flush]]:
         rule = self.rules.rule_for(event.symbol, event.base_asset, event.exchange)
-        if not qualifies(event, rule, self.settings.rules.enable_whale_alerts):
+        if not rule.admits(event, self.settings.rules.enable_whale_alerts):
             return [], []
         fingerprint = event.fingerprint()
         if not self.claims.claim_event(fingerprint, claimer, self.settings.rules.event_dedupe_ttl_s):
@@ -137,7 +88,7 @@ class Engine:
             now=now,
             keep_s=_KEEP_S,
         )
-        if admission.outcome == "lead":
+        if admission.outcome is Outcome.LEAD:
             folded = summarize([decode_entry(raw) for raw in admission.folded])
             score = None
             if is_trade:
@@ -153,7 +104,7 @@ class Engine:
             alert = Alert(
                 alert_id=fingerprint,
                 kind=event.kind,
-                form=FORM_SINGLE,
+                form=Form.SINGLE,
                 symbol=event.symbol,
                 base_asset=event.base_asset,
                 usd=event.usd,
@@ -166,10 +117,10 @@ class Engine:
                 event_ms=event.time_ms,
             )
             return [alert], []
-        self.metrics.inc(SUPPRESSED, SUPPRESSED_COOLDOWN if admission.outcome == "fold" else SUPPRESSED_STORM)
+        self.metrics.inc(SUPPRESSED, SUPPRESSED_COOLDOWN if admission.outcome is Outcome.FOLD else SUPPRESSED_STORM)
         if admission.flush_due_s > 0:
-            source = FLUSH_STORM if admission.outcome == "storm_start" else FLUSH_FOLDED
-            scope = event.side_name if (source == FLUSH_FOLDED or is_trade) else "ALL"
+            source = FlushSource.STORM if admission.outcome is Outcome.STORM_START else FlushSource.FOLDED
+            scope = event.side_name if (source == FlushSource.FOLDED or is_trade) else "ALL"
             log.info(
                 "%s %s %s %s: %s, flush in %.1f s",
                 LOG_ENGINE,
@@ -194,7 +145,7 @@ class Engine:
 
     def flush(self, flush: Flush, claimer: str, now: float) -> list[Alert]:
         """The summary of a finished cooldown, or the message of a finished storm/cluster window."""
-        if flush.source == FLUSH_STORM:
+        if flush.source == FlushSource.STORM:
             raw = self.state.take_storm(
                 flush.kind, flush.symbol, flush.scope, claimer, self.settings.rules.event_dedupe_ttl_s, now
             )
@@ -209,14 +160,14 @@ class Engine:
 
     def _summary_alert(self, flush: Flush, summary: Summary, now: float) -> Alert:
         zone = self.settings.timezone
-        if flush.source == FLUSH_STORM:
+        if flush.source == FlushSource.STORM:
             text = formatting.format_storm(flush.kind, flush.symbol, summary, zone)
             line = formatting.storm_digest_line(flush.kind, flush.symbol, summary)
-            form = FORM_STORM
+            form = Form.STORM
         else:
             text = formatting.format_folded_summary(flush.kind, flush.symbol, flush.scope, summary, zone)
             line = formatting.folded_digest_line(flush.kind, flush.symbol, flush.scope, summary)
-            form = FORM_SUMMARY
+            form = Form.SUMMARY
         alert_id = f"{form}-" + content_id(sorted(summary.event_ids))
         largest = summary.largest
         current_s = min(flush.due_at, now) if flush.due_at is not None else now

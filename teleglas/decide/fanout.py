@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
 
 from teleglas.decide import formatting
 from teleglas.decide.chat_rules import parse_chat_rules
-from teleglas.decide.engine import Alert
 from teleglas.defines import KIND_SYSTEM, LOG_ENGINE
+from teleglas.model.alerts import Alert, DigestFlush, Send
 from teleglas.model.chat import ChatId, ChatSpacing
 from teleglas.model.ids import content_id
 from teleglas.ops.metrics import (
@@ -31,25 +30,10 @@ from teleglas.ops.metrics import (
 from teleglas.settings import Settings
 from teleglas.state.chats import ChatState
 from teleglas.state.deadletters import DeadLetters
-from teleglas.state.engine import DIRECT, EngineStore
+from teleglas.state.engine import Decision, EngineStore
 
 log = logging.getLogger(__name__)
 CHAT_DISABLED_REASON = "chat_disabled"  # the same reason the sender gives (teleglas.deliver.telegram.CHAT_DISABLED)
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    chat_id: ChatId
-    alert_id: str
-    text: str
-    covers: tuple[str, ...]  # the alert ids this message carries (one, or a digest's many)
-    current_ms: int | None = None  # when the news was current (a digest: its oldest alert's); older is "delayed"
-
-
-@dataclass(frozen=True, slots=True)
-class DigestFlush:
-    chat_id: ChatId
-    due_s: float
 
 
 class FanOut:
@@ -106,7 +90,7 @@ class FanOut:
                 self.settings.rules.event_dedupe_ttl_s,
                 now,
             )
-            if route.decision == DIRECT:
+            if route.decision is Decision.DIRECT:
                 sends.append(Send(chat, alert.alert_id, alert.text, (alert.alert_id,), alert.current_ms))
             elif route.flush_due_s > 0:
                 flushes.append(DigestFlush(chat, route.flush_due_s))

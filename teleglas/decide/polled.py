@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 
 from teleglas.decide import market_checks as checks
-from teleglas.decide.engine import FORM_SINGLE, Alert, Engine, Flush
+from teleglas.decide.engine import Engine
 from teleglas.defines import KIND_FUNDING, KIND_OPEN_INTEREST, KIND_SYSTEM, LOG_RUNNER, MODE_WEBSOCKET
+from teleglas.model.alerts import Alert, Flush, Form
 from teleglas.model.ids import content_id
 from teleglas.settings import Settings
 from teleglas.source.coinglass.rest import FUNDING_RATES, OPEN_INTEREST, WHALE_ALERTS, CoinGlassRest
@@ -73,7 +74,7 @@ class Poller:
                 Alert(
                     alert_id,
                     KIND_FUNDING,
-                    FORM_SINGLE,
+                    Form.SINGLE,
                     rate.symbol,
                     rate.symbol,
                     None,
@@ -121,7 +122,7 @@ class Poller:
                 Alert(
                     alert_id,
                     KIND_OPEN_INTEREST,
-                    FORM_SINGLE,
+                    Form.SINGLE,
                     symbol,
                     symbol,
                     None,
@@ -141,4 +142,4 @@ def startup_alert(mode: str, detail: str, start_id: str) -> Alert:
     )
     text = f"{title}\n{detail}"
     alert_id = content_id(("startup", start_id))
-    return Alert(alert_id, KIND_SYSTEM, FORM_SINGLE, "", "", None, text, title, (alert_id,))
+    return Alert(alert_id, KIND_SYSTEM, Form.SINGLE, "", "", None, text, title, (alert_id,))

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from teleglas.defines import KIND_LIQUIDATION
+from teleglas.defines import KIND_LIQUIDATION, WHALE_KINDS
+from teleglas.model.events import MarketEvent
 from teleglas.settings import RuleSettings
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "default_rules.toml"
@@ -35,8 +36,13 @@ class Rule:
     cooldown_s: float
     group: str = "default"
 
-    def min_usd(self, kind: str) -> float:
-        return self.liquidation_min_usd if kind == KIND_LIQUIDATION else self.whale_min_usd
+    def admits(self, event: MarketEvent, whale_alerts_enabled: bool) -> bool:
+        """Big enough to alert on. No I/O: the below-threshold fast path costs nothing."""
+        if event.kind == KIND_LIQUIDATION:
+            return event.usd >= self.liquidation_min_usd
+        if event.kind in WHALE_KINDS:
+            return whale_alerts_enabled and event.usd >= self.whale_min_usd
+        return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,13 @@ import redis
 import requests
 import telebot
 from telebot import apihelper
-from telebot.types import BotCommand, LinkPreviewOptions, Message
+from telebot.types import BotCommand, Message
 
 from teleglas.decide.rules import RulesError, rules_from_settings
 from teleglas.defines import LOG_MANUAL, TELEGRAM_TOKEN_PATTERN
-from teleglas.deliver.message_split import html_to_plain
+from teleglas.deliver import telegram as tg
+from teleglas.deliver.message_split import html_to_plain, split_message
+from teleglas.deliver.telegram import DeliveryError, TelegramClient
 from teleglas.manual.access import PRIVATE, Access, Requester, over_budget_reply
 from teleglas.manual.chat_alerts import ChatAlerts
 from teleglas.manual.command_args import split_arguments
@@ -29,7 +31,7 @@ from teleglas.manual.commands import BY_NAME, COMMANDS, INFO, MARKET, CommandHan
 from teleglas.manual.market_data import MarketData
 from teleglas.ops.health import HealthServer, verdict
 from teleglas.ops.logging_setup import install_redaction, setup_logging
-from teleglas.ops.redaction import redact, register_secrets
+from teleglas.ops.redaction import redact
 from teleglas.settings import Settings, SettingsError, get_settings
 from teleglas.source.coinglass.rest import CoinGlassRest
 from teleglas.state.budgets import CommandBudget, RestBudget, RestCache
@@ -77,10 +79,17 @@ class PollingBot(telebot.TeleBot):
 
 class ManualBot:
     def __init__(
-        self, settings: Settings, bot: PollingBot, budget: CommandBudget, handlers: CommandHandlers, access: Access
+        self,
+        settings: Settings,
+        bot: PollingBot,
+        telegram: TelegramClient,
+        budget: CommandBudget,
+        handlers: CommandHandlers,
+        access: Access,
     ):
         self.settings = settings
         self.bot = bot
+        self.telegram = telegram
         self.budget = budget
         self.handlers = handlers
         self.access = access
@@ -170,39 +179,28 @@ class ManualBot:
         return self.handlers.answer(command, who, split_arguments(text))
 
     def reply(self, chat_id: int, text: str) -> None:
-        """Sends the answer; a 429 waits the `retry_after` Telegram asks for (a person sending commands
-        quickly is answered a little later, not never)."""
+        """Through the same Telegram edge as the alerts (teleglas.deliver.telegram: one classification of
+        Telegram's answers). An answer over Telegram's length is split on line boundaries like an alert; a 429
+        waits the `retry_after` Telegram asks for, up to MAX_REPLY_WAIT_S (a person sending commands quickly is
+        answered a little later, not never); HTML Telegram cannot parse goes again as plain text."""
+        for part in split_message(text, is_html=True):
+            self._send(chat_id, part, html=True)
+
+    def _send(self, chat_id: int, text: str, html: bool) -> None:
         for attempt in range(REPLY_ATTEMPTS):
             try:
-                self.bot.send_message(
-                    chat_id, text, parse_mode="HTML", link_preview_options=LinkPreviewOptions(is_disabled=True)
-                )
+                self.telegram.send(chat_id, text, html=html)
                 return
-            except apihelper.ApiTelegramException as exc:
-                retry_after = (exc.result_json or {}).get("parameters", {}).get("retry_after")
-                if exc.error_code == 429 and retry_after is not None and attempt + 1 < REPLY_ATTEMPTS:
-                    time.sleep(min(float(retry_after), MAX_REPLY_WAIT_S))
+            except DeliveryError as exc:
+                if exc.reason == tg.RATE_LIMITED and attempt + 1 < REPLY_ATTEMPTS:
+                    time.sleep(min(exc.retry_after or 1.0, MAX_REPLY_WAIT_S))
                     continue
-                self._reply_failed(chat_id, text, exc)
+                if exc.reason == tg.BAD_HTML and html:
+                    log.error("%s chat=%s reply had bad HTML, sent as plain text: %s", LOG_MANUAL, chat_id, exc)
+                    self._send(chat_id, html_to_plain(text), html=False)
+                    return
+                log.warning("%s chat=%s reply not sent: %s", LOG_MANUAL, chat_id, exc)
                 return
-            except (requests.RequestException, apihelper.ApiException) as exc:
-                log.warning("%s chat=%s reply not sent: %s", LOG_MANUAL, chat_id, type(exc).__name__)
-                return
-
-    def _reply_failed(self, chat_id: int, text: str, exc: apihelper.ApiTelegramException) -> None:
-        if exc.error_code == 400 and "parse" in (exc.description or "").lower():
-            log.error("%s chat=%s reply had bad HTML, sent as plain text: %s", LOG_MANUAL, chat_id, exc.description)
-            self._send_plain(chat_id, html_to_plain(text))
-        else:
-            log.warning(
-                "%s chat=%s reply not sent: %s %s", LOG_MANUAL, chat_id, exc.error_code, redact(exc.description or "")
-            )
-
-    def _send_plain(self, chat_id: int, text: str) -> None:
-        try:
-            self.bot.send_message(chat_id, text)
-        except (requests.RequestException, apihelper.ApiException) as exc:
-            log.warning("%s chat=%s plain reply not sent either: %s", LOG_MANUAL, chat_id, type(exc).__name__)
 
     # -- health ------------------------------------------------------------------------------------------
 
@@ -233,8 +231,9 @@ def _short(word: str) -> str:
 
 
 def build(settings: Settings) -> ManualBot:
-    apihelper.API_URL = settings.telegram.api_url + "/bot{0}/{1}"
-    register_secrets(settings.manual.token)
+    telegram = TelegramClient(
+        settings.telegram.api_url, settings.manual.token, settings.telegram.timeout_s
+    )  # also points telebot at the API
     client = redis_client(settings.redis.url)
     rest = CoinGlassRest(
         settings.coinglass.api_url,
@@ -261,7 +260,7 @@ def build(settings: Settings) -> ManualBot:
         rules_from_settings(settings.rules),
     )
     access = Access(settings.manual.allowed_user_ids, settings.manual.market_data_public, member_status)
-    return ManualBot(settings, bot, CommandBudget(client), handlers, access)
+    return ManualBot(settings, bot, telegram, CommandBudget(client), handlers, access)
 
 
 def main() -> int:

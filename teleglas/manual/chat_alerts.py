@@ -26,10 +26,6 @@ class ChatAlertView:
     subscribed: bool  # joined through /subscribe
 
     @property
-    def receives_alerts(self) -> bool:
-        return self.configured or self.subscribed
-
-    @property
     def symbols(self) -> list[str]:
         return _symbols(self.fields)
 
@@ -37,12 +33,14 @@ class ChatAlertView:
 class ChatAlerts:
     def __init__(self, chats: ChatState, configured_chats: tuple[ChatId, ...]):
         self.chats = chats
-        self.configured = {str(c) for c in configured_chats}
+        self.configured = configured_chats
 
     def view(self, chat_id: ChatId) -> ChatAlertView:
         fields = self.chats.chat_settings(chat_id)
         subscribed = str(chat_id) in {str(c) for c in self.chats.subscribers()}
-        return ChatAlertView(fields, parse_chat_rules(fields), str(chat_id) in self.configured, subscribed)
+        # A configured group that became a supergroup is still configured under its new id.
+        configured = chat_id in self.chats.resolve(self.configured)
+        return ChatAlertView(fields, parse_chat_rules(fields), configured, subscribed)
 
     def subscribe(self, chat_id: ChatId, coin: str, kinds: list[str]) -> list[str]:
         """Adds the coin (with its own kinds, or every kind); returns the chat's coins."""

@@ -62,18 +62,19 @@ class ChatState:
             disabled = self.redis.exists(chat_key(chat_id, "disabled"))
         return ChatRoute(chat_id, bool(disabled), bool(token_invalid))
 
-    def alert_chats(self, configured: tuple[ChatId, ...]) -> list[tuple[ChatId, bool]]:
-        """The configured alert chats, then the chats subscribed through the manual bot, after migrations, in
-        order and without repeats, each with whether it is disabled (Telegram refused the bot there)."""
-        chat_ids = tuple(configured) + tuple(self.subscribers())
+    def resolve(self, chat_ids: tuple[ChatId, ...] | list[ChatId]) -> list[ChatId]:
+        """Where each chat id goes now, after group → supergroup migrations, in order and without repeats."""
         if not chat_ids:
             return []
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(chat_migrations_key(), [str(c) for c in chat_ids])
-            pipe.smembers(disabled_chats_key())
-            migrated, disabled = pipe.execute()
-        resolved = list(dict.fromkeys(parse_chat_id(m) if m is not None else c for c, m in zip(chat_ids, migrated)))
-        off = {parse_chat_id(member) for member in disabled}
+        migrated = self.redis.hmget(chat_migrations_key(), [str(c) for c in chat_ids])
+        return list(dict.fromkeys(parse_chat_id(m) if m is not None else c for c, m in zip(chat_ids, migrated)))
+
+    def alert_chats(self, configured: tuple[ChatId, ...]) -> list[tuple[ChatId, bool]]:
+        """The chats that get alerts: the configured alert chats, then the chats subscribed through the manual
+        bot, after migrations, in order and without repeats, each with whether it is disabled (Telegram refused
+        the bot there). Fan-out, the sender's route and the manual bot's /alerts all ask here."""
+        resolved = self.resolve(tuple(configured) + tuple(self.subscribers()))
+        off = {parse_chat_id(member) for member in self.redis.smembers(disabled_chats_key())} if resolved else set()
         return [(chat, chat in off) for chat in resolved]
 
     def migrate_chat(self, old: ChatId, new: ChatId) -> int:

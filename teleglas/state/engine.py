@@ -9,6 +9,7 @@ a TTL. Key names come from teleglas.state.keys.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import redis
 
@@ -146,7 +147,23 @@ redis.call('SET', KEYS[1], due > 0 and (decision .. '|' .. tostring(now + due)) 
 return {decision, tostring(due)}
 """
 
-DIRECT = "direct"
+
+class Outcome(StrEnum):
+    """What admission decided for a qualifying event (the Lua script's answer)."""
+
+    LEAD = "lead"  # its own alert
+    FOLD = "fold"  # within its cooldown: summarized later
+    STORM_START = "storm_start"  # opens a storm or cluster window: one message at its end
+    STORM_FOLD = "storm_fold"  # part of an open window
+
+
+class Decision(StrEnum):
+    """Where routing put an alert for one chat."""
+
+    DIRECT = "direct"  # sent at once
+    BUFFERED = "buffered"  # waits in the chat's digest
+
+
 # A flush not done this long after it was due was lost (its task vanished with an unpersisted Redis);
 # the next event or alert for the same state asks for another, so nothing waits forever.
 FLUSH_GRACE_S = 60
@@ -154,7 +171,7 @@ FLUSH_GRACE_S = 60
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    outcome: str  # lead | fold | storm_start | storm_fold
+    outcome: Outcome
     flush_due_s: float  # > 0: schedule a flush of the folded list (fold) or the storm (storm_start)
     same_side_whales: int
     liquidations_usd: dict[str, float]  # LONG/SHORT → USD in the score window (whales only)
@@ -163,7 +180,7 @@ class Admission:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    decision: str  # direct | buffered
+    decision: Decision
     flush_due_s: float  # > 0: the first buffered alert; schedule the chat's digest
 
 
@@ -220,7 +237,11 @@ class EngineStore:
         ]
         outcome, due, same, liq_long, liq_short, *folded = self._admit(keys=key_list, args=args)
         return Admission(
-            outcome.decode(), float(due), int(same), {"LONG": float(liq_long), "SHORT": float(liq_short)}, folded
+            Outcome(outcome.decode()),
+            float(due),
+            int(same),
+            {"LONG": float(liq_long), "SHORT": float(liq_short)},
+            folded,
         )
 
     def take_folded(self, kind: str, symbol: str, side: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
@@ -249,7 +270,7 @@ class EngineStore:
         ]
         args = [f"{now:.6f}", spacing_s, group_wait_s, group_interval_s, entry, ttl_s, FLUSH_GRACE_S]
         decision, due = self._route(keys=key_list, args=args)
-        return Route(decision.decode(), float(due))
+        return Route(Decision(decision.decode()), float(due))
 
     def take_digest(self, chat_id: ChatId, claimer: str, ttl_s: int, now: float) -> list[bytes]:
         """Also stamps the chat's last send and last digest with `now`, so the next alert waits its turn."""

@@ -12,8 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from teleglas.decide.engine import Alert, Flush
-from teleglas.decide.fanout import FanOut, Send
+from teleglas.decide.fanout import FanOut
 from teleglas.defines import (
     LOG_ENGINE,
     QUEUE_EVENTS,
@@ -23,6 +22,7 @@ from teleglas.defines import (
     TASK_RECHECK_CHAT,
     TASK_SEND_MESSAGE,
 )
+from teleglas.model.alerts import Alert, Flush, Send
 from teleglas.model.chat import ChatId
 from teleglas.state.due import DueTask
 from teleglas.state.history import AlertHistory

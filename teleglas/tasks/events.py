@@ -11,9 +11,9 @@ from celery import shared_task
 from celery.signals import worker_init
 from kombu.exceptions import OperationalError
 
-from teleglas.decide.engine import Flush
 from teleglas.decide.rules import RulesError
 from teleglas.defines import LOG_ENGINE, QUEUE_EVENTS, TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_PROCESS_EVENTS
+from teleglas.model.alerts import Flush
 from teleglas.model.events import PayloadError, event_from_payload
 from teleglas.ops.metrics import EVENT_LATENCY, EVENTS_EVALUATED, recorder
 from teleglas.tasks import wiring

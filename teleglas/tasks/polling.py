@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 from celery import shared_task
 
-from teleglas.decide.engine import Alert
 from teleglas.decide.formatting import escape
 from teleglas.decide.polled import startup_alert
 from teleglas.defines import (
@@ -22,6 +21,7 @@ from teleglas.defines import (
     TASK_MEASURE_PRICE_MOVES,
     TASK_POLL_WHALES,
 )
+from teleglas.model.alerts import Alert
 from teleglas.source.coinglass.fields import FieldError
 from teleglas.source.coinglass.rest import CoinGlassError
 from teleglas.tasks import wiring

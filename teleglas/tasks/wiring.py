@@ -13,13 +13,14 @@ import redis
 from teleglas.celery import app
 from teleglas.dashboard.price_moves import PriceMoveTracker
 from teleglas.decide.engine import Engine
-from teleglas.decide.fanout import FanOut, Send
+from teleglas.decide.fanout import FanOut
 from teleglas.decide.polled import Poller
 from teleglas.decide.rules import rules_from_settings
 from teleglas.defines import QUEUE_TELEGRAM, TASK_SEND_MESSAGE
 from teleglas.deliver.ratelimit import RateLimiter, RateLimits
 from teleglas.deliver.sender import Sender
 from teleglas.deliver.telegram import TelegramClient
+from teleglas.model.alerts import Send
 from teleglas.ops.metrics import recorder
 from teleglas.settings import Settings, get_settings
 from teleglas.source.coinglass.rest import CoinGlassRest

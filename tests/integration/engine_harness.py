@@ -9,11 +9,12 @@ import heapq
 import itertools
 from dataclasses import dataclass, field
 
-from teleglas.decide.engine import Engine, Flush
-from teleglas.decide.fanout import FanOut, Send
+from teleglas.decide.engine import Engine
+from teleglas.decide.fanout import FanOut
 from teleglas.decide.rules import Rules
 from teleglas.defines import TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST
 from teleglas.deliver.ratelimit import RateLimits
+from teleglas.model.alerts import Flush, Send
 from teleglas.model.events import MarketEvent
 from teleglas.settings import Settings
 from teleglas.state.due import DueTask

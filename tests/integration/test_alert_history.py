@@ -8,7 +8,7 @@ import time
 
 from teleglas.dashboard.history_mirror import HistoryMirror
 from teleglas.dashboard.market_view import MarketView
-from teleglas.decide.engine import Alert
+from teleglas.model.alerts import Alert
 from teleglas.model.events import FuturesTrade, LiquidationOrder
 from teleglas.state.buffer import RedisBuffer
 from teleglas.state.history import AlertHistory, AlertRecord, SentRecord

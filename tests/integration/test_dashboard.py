@@ -14,11 +14,11 @@ import pytest
 
 from teleglas.dashboard.analytics import MOVE_WINDOWS_MIN
 from teleglas.dashboard.price_moves import PriceMoveTracker
-from teleglas.decide.engine import Alert
 from teleglas.devstack.demo import DEMO_CHANNELS
 from teleglas.devstack.emulators import price_path
 from teleglas.devstack.emulators.coinglass_rest import DEFAULT_REST_DATA
 from teleglas.devstack.local_stack import DEMO_REST_KEY, LocalStack, free_port, wait_until
+from teleglas.model.alerts import Alert
 from teleglas.ops.metrics import EVENTS_EVALUATED, MESSAGES_SENT, parse_fields
 from teleglas.source.coinglass.rest import CoinGlassRest
 from teleglas.state.budgets import RestBudget, RestCache

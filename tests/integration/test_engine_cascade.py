@@ -5,7 +5,6 @@ import random
 from collections import Counter, defaultdict
 
 from teleglas.decide.rules import parse_rules
-from teleglas.decide.thresholds import qualifies
 from teleglas.devstack.local_stack import wait_until
 from teleglas.devstack.readback import totals
 from teleglas.model.events import LiquidationOrder
@@ -67,7 +66,7 @@ def test_a_cascade_through_two_workers_is_fully_accounted_for(make_stack, tmp_pa
 
     expected_usd, expected_count = defaultdict(int), Counter()
     for event in events:
-        if qualifies(event, rules.rule_for(event.symbol, event.base_asset, event.exchange), True):
+        if rules.rule_for(event.symbol, event.base_asset, event.exchange).admits(event, True):
             expected_usd[event.symbol] += int(event.usd)
             expected_count[event.symbol] += 1
     assert sum(expected_count.values()) > 1000

@@ -4,7 +4,6 @@ is in exactly one message, no message repeats an event, every message is valid T
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from teleglas.decide.thresholds import qualifies
 from teleglas.deliver.message_split import split_message
 from teleglas.devstack.emulators.telegram_html import parse_html
 from teleglas.model.events import FuturesTrade, LiquidationOrder
@@ -48,7 +47,7 @@ def test_every_qualifying_event_is_in_exactly_one_message(state, stream, repeats
         )
         events.append((at, event))
         harness.event(at, event)
-        if qualifies(event, RULES.rule_for(event.symbol, event.base_asset, event.exchange), True):
+        if RULES.rule_for(event.symbol, event.base_asset, event.exchange).admits(event, True):
             qualifying.add(event.fingerprint())
     for at, event in events[:repeats]:  # replays from a second listener
         harness.event(at + 1, event)

@@ -13,6 +13,8 @@ import pytest
 from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, DEMO_MANUAL_TOKEN, LocalStack, free_port, wait_until
 from teleglas.manual.commands import COMMANDS
 from teleglas.model.events import LiquidationOrder
+from teleglas.state.keys import chat_migrations_key
+from tests.support.state import State
 from teleglas.settings import PROJECT_ROOT
 from tests.integration.conftest import alerted, health
 
@@ -412,3 +414,16 @@ def test_a_subscription_and_threshold_set_through_the_bot_change_what_the_engine
     assert status[2] == "Queues: events 0 · telegram 0"
     assert re.fullmatch(r"Workers: 1, last heartbeat \d+ s ago", status[3])
     assert status[4:] == [f"Messages sent in the last hour: {sent}", "Dead letters: 0"]
+
+
+def test_alerts_in_a_migrated_alert_group_says_it_is_a_configured_alert_chat(stack):
+    """The same chat directory as fan-out: a configured group that Telegram turned into a supergroup still gets
+    every alert under its new id, and /alerts there says so (not "Coins: none")."""
+    supergroup = -1009000000001
+    before = ask(stack, "/alerts", ALERT_GROUP, ALLOWED)
+    State.of(stack.redis()).chats.migrate_chat(ALERT_GROUP, supergroup)  # what the sender does on Telegram's 400
+    try:
+        assert ask(stack, "/alerts", supergroup, ALLOWED) == before
+        assert "Coins: none" not in before
+    finally:
+        stack.redis().delete(chat_migrations_key())

@@ -1,6 +1,6 @@
 """Event dedupe, delivery records, chat state and dead letters against a real redis-server."""
 
-from teleglas.state.engine import DIRECT, EngineStore
+from teleglas.state.engine import Decision, EngineStore
 from teleglas.state.keys import delivery_key, event_key
 
 
@@ -104,7 +104,7 @@ def test_a_redelivered_route_asks_again_for_the_digest_flush(state):
     waiting; its redelivery must ask for the flush again (found by `make chaos`: one alert lost in 721)."""
     engine_store = EngineStore(state.redis)
     chat, now = -100777, 1_000.0
-    assert engine_store.route("a1", chat, "entry-a1", 3.0, 2.0, 10.0, 600, now).decision == DIRECT
+    assert engine_store.route("a1", chat, "entry-a1", 3.0, 2.0, 10.0, 600, now).decision is Decision.DIRECT
     first = engine_store.route("a2", chat, "entry-a2", 3.0, 2.0, 10.0, 600, now + 0.5)
     assert first.decision == "buffered" and first.flush_due_s == 2.0
     again = engine_store.route("a2", chat, "entry-a2", 3.0, 2.0, 10.0, 600, now + 1.0)  # the redelivery

@@ -3,7 +3,6 @@
 import pytest
 
 from teleglas.decide.rules import RulesError, load_rules, parse_rules, rules_from_settings
-from teleglas.decide.thresholds import qualifies
 from teleglas.model.events import FuturesTrade, LiquidationOrder
 from tests.conftest import make_settings
 
@@ -40,10 +39,9 @@ def test_bundled_groups_have_the_documented_thresholds_and_cooldowns():
         600,
     )
     assert (rules.storm.window_s, rules.storm.min_count, rules.storm.min_usd) == (60, 10, 5_000_000)
-    assert qualifies(liq(500_000), btc, True) and not qualifies(liq(499_999), btc, True)
-    assert qualifies(trade(200_000, "PEPEUSDT", "PEPE"), pepe, True) and not qualifies(
-        trade(200_000, "PEPEUSDT", "PEPE"), pepe, False
-    )
+    assert btc.admits(liq(500_000), True) and not btc.admits(liq(499_999), True)
+    pepe_trade = trade(200_000, "PEPEUSDT", "PEPE")
+    assert pepe.admits(pepe_trade, True) and not pepe.admits(pepe_trade, False)
 
 
 RULES = """

@@ -1,0 +1,80 @@
+"""What the engine decides and fan-out sends: alerts, the later flushes they ask for, and sends to one chat.
+Plain shapes shared by decide, deliver and the tasks; no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
+from typing import Any
+
+from teleglas.model.chat import ChatId
+
+
+class Form(StrEnum):
+    SINGLE = "single"  # one event's own alert
+    SUMMARY = "summary"  # what a cooldown folded, at its end
+    STORM = "storm"  # a liquidation storm or whale cluster, at its window's end
+
+
+class FlushSource(StrEnum):
+    FOLDED = "folded"
+    STORM = "storm"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    alert_id: str  # derived from content: every retrying path stays exactly-once per chat
+    kind: str  # the event kind: liquidation or trade
+    form: Form
+    symbol: str
+    base_asset: str
+    usd: float | None  # a single event's size (per-chat thresholds); None for totals
+    text: str
+    digest_line: str
+    event_ids: tuple[str, ...]  # every event this message accounts for
+    # The event the alert quotes (a single event, or a summary's largest): for the history's latency and
+    # price moves. Empty for polled checks and notices.
+    side: str = ""
+    exchange: str = ""
+    price: float | None = None
+    event_ms: int | None = None
+    # When the news was current: the window's end for a summary or a storm, the decision for a polled check;
+    # None for a single event, which dispatch dates from when it reached TELEGLAS (a replayed or polled event
+    # keeps its own exchange time in the text). A send long after it says so ("delayed").
+    current_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Flush:
+    """A later step for the caller to schedule: send what a cooldown folded, or a storm's message."""
+
+    source: FlushSource
+    kind: str
+    symbol: str
+    base_asset: str
+    scope: str  # the side (folded, whale cluster) or ALL (liquidation storm)
+    due_s: float
+    due_at: float | None = None  # when it is due (the deciding worker's clock): the summary's "current" time
+
+    def to_payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Flush:
+        values = {f.name: payload[f.name] for f in fields(cls) if f.name in payload}
+        return cls(**{**values, "source": FlushSource(values["source"])})
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    chat_id: ChatId
+    alert_id: str
+    text: str
+    covers: tuple[str, ...]  # the alert ids this message carries (one, or a digest's many)
+    current_ms: int | None = None  # when the news was current (a digest: its oldest alert's); older is "delayed"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFlush:
+    chat_id: ChatId
+    due_s: float
