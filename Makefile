@@ -2,7 +2,7 @@
 # Both set themselves up first (virtualenv, pip install, redis-server when missing).
 VENV_PY := .venv/bin/python
 
-.PHONY: setup demo demo-dashboard test bench chaos clean
+.PHONY: setup demo demo-dashboard test lint typecheck test-unit bench chaos clean
 
 setup:
 	@bash tools/bootstrap.sh
@@ -14,9 +14,25 @@ demo: setup
 demo-dashboard: setup
 	@$(VENV_PY) -m teleglas.devstack.demo --dashboard
 
-test:
+# Lint, types, the unit tests (seconds; the first failure stops the run), then the integration tests against
+# real redis-server, Celery workers and emulators on two processes, with the coverage of both runs.
+test: lint typecheck
+	@$(VENV_PY) -m pytest -m "not integration" -x -q --cov --cov-report=
+	@$(VENV_PY) -m pytest -m integration -n 2 --dist loadfile --cov --cov-append --cov-report=term:skip-covered
+
+lint:
 	@bash tools/bootstrap.sh --test
-	@$(VENV_PY) -m pytest -n 2 --dist loadfile
+	@$(VENV_PY) -m ruff check .
+	@$(VENV_PY) -m ruff format --check .
+
+typecheck:
+	@bash tools/bootstrap.sh --test
+	@$(VENV_PY) -m mypy
+
+# The unit tests alone: seconds, no process started.
+test-unit:
+	@bash tools/bootstrap.sh --test
+	@$(VENV_PY) -m pytest -m "not integration" -q
 
 # Speed against this machine's floor, and "nothing lost, nothing twice" under faults (each under 10 minutes).
 bench: setup

@@ -1,20 +1,23 @@
-"""Shared fixtures. Integration fixtures start real processes through teleglas.devstack.local_stack."""
+"""Fixtures shared by every test; helpers live in tests/support/. Integration tests (tests/integration/) get the
+`integration` marker here, so `pytest -m "not integration"` is the seconds-long unit run."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from teleglas.settings import Settings, load_settings
+from teleglas.settings import Settings
+from tests.support.settings import make_settings
 
-NO_ENV_FILE = Path(os.devnull)
+INTEGRATION = Path(__file__).parent / "integration"
 
 
-def make_settings(**environment: str) -> Settings:
-    """Settings from exactly `environment` (no process environment, no .env file)."""
-    return load_settings(environment, env_file=NO_ENV_FILE)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A `pytestmark` in a conftest marks nothing; mark the items under tests/integration/ (and only those)."""
+    for item in items:
+        if INTEGRATION in item.path.parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture

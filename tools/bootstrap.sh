@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian/Ubuntu clone: Python 3.11 virtualenv in .venv with TELEGLAS and its test tools,
 # and redis-server; with --test also Debian's Chromium, its chromedriver and an emoji font (the dashboard's
-# browser tests). Quick when everything is already there; re-installs when pyproject.toml changes.
+# browser tests). Quick when everything is already there; re-installs when pyproject.toml or requirements.lock
+# changes (every package pinned there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,13 +36,13 @@ if [ "${1:-}" = "--test" ]; then
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 fi
 
-stamp=".venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
+stamp=".venv/.installed-$(cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv 2>/dev/null || { apt_install python3.11-venv; rm -rf .venv; "$python" -m venv .venv; }
   fi
   echo "[setup] installing TELEGLAS into .venv"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 from teleglas.decide import formatting
 from teleglas.decide.chat_rules import parse_chat_rules
 from teleglas.defines import KIND_SYSTEM, LOG_ENGINE
-from teleglas.model.alerts import Alert, DigestFlush, Send
+from teleglas.model.alerts import Alert, DigestFlush, Send, send_dead_letter
 from teleglas.model.chat import ChatId, ChatSpacing
 from teleglas.model.ids import content_id
 from teleglas.ops.metrics import (
@@ -103,19 +102,18 @@ class FanOut:
         if chat not in self.settings.telegram.alert_chat_ids:
             return
         self.dead_letters.push_dead_letter(
-            {
-                "alert_id": alert.alert_id,
-                "chat_id": chat,
-                "text": alert.text,
-                "origin_ms": None,
-                "current_ms": alert.current_ms,
-                "plain": False,
-                "reason": CHAT_DISABLED_REASON,
-                "error_code": None,
-                "description": "the chat refused the bot; not sent",
-                "attempts": 0,
-                "failed_at": round(time.time(), 3),
-            },
+            send_dead_letter(
+                chat,
+                alert.text,
+                alert.alert_id,
+                None,
+                alert.current_ms,
+                plain=False,
+                reason=CHAT_DISABLED_REASON,
+                error_code=None,
+                description="the chat refused the bot; not sent",
+                attempts=0,
+            ),
             self.settings.delivery.deadletter_ttl_s,
             self.settings.delivery.deadletter_max,
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -19,6 +18,7 @@ from teleglas.deliver import telegram as tg
 from teleglas.deliver.ratelimit import RateLimiter
 from teleglas.deliver.stages import Attempt, Outcome, Status
 from teleglas.deliver.telegram import DeliveryError
+from teleglas.model.alerts import send_dead_letter
 from teleglas.model.chat import ChatId
 from teleglas.ops.metrics import DEAD_LETTERS, NoMetrics, Recorder
 
@@ -64,19 +64,18 @@ def dead_letter(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
     """Kept for an operator to replay (same alert id: a message that did arrive is not sent twice)."""
     job = attempt.job
     fx.dead_letters.push_dead_letter(
-        {
-            "alert_id": job.alert_id,
-            "chat_id": job.chat_id,
-            "text": job.text,
-            "origin_ms": job.origin_ms,
-            "current_ms": job.current_ms,
-            "plain": job.plain,
-            "reason": exc.reason,
-            "error_code": exc.error_code,
-            "description": exc.description,
-            "attempts": job.failures,
-            "failed_at": round(time.time(), 3),
-        },
+        send_dead_letter(
+            job.chat_id,
+            job.text,
+            job.alert_id,
+            job.origin_ms,
+            job.current_ms,
+            plain=job.plain,
+            reason=exc.reason,
+            error_code=exc.error_code,
+            description=exc.description,
+            attempts=job.failures,
+        ),
         fx.deadletter_ttl_s,
         fx.deadletter_max,
     )

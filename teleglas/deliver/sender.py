@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 from teleglas.defines import LOG_SENDER
 from teleglas.deliver import telegram as tg
@@ -56,7 +55,7 @@ from teleglas.state.history import AlertHistory
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Outcome", "SendJob", "Sender", "Status", "job_from_dead_letter"]
+__all__ = ["Outcome", "SendJob", "Sender", "Status"]
 
 _MAX_AGAIN = 4  # migrated, re-encoded or re-split this many times in one run, and it is dead-lettered
 _LEASE_MARGIN_S = 5.0
@@ -192,11 +191,3 @@ class Sender:
 
     def _refused(self, exc: DeliveryError) -> None:
         self.metrics.inc(TELEGRAM_ERRORS, exc.reason, exc.error_code if exc.error_code is not None else "none")
-
-
-def job_from_dead_letter(entry: dict) -> SendJob:
-    """A fresh job for a replay: same alert id (so a message that did arrive is not sent twice), no failures."""
-    return replace(
-        SendJob(entry["chat_id"], entry["text"], entry["alert_id"], entry.get("origin_ms"), entry.get("current_ms")),
-        plain=bool(entry.get("plain")),
-    )

@@ -3,10 +3,12 @@ Plain shapes shared by decide, deliver and the tasks; no I/O."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from teleglas.defines import TASK_SEND_MESSAGE
 from teleglas.model.chat import ChatId
 
 
@@ -78,3 +80,36 @@ class Send:
 class DigestFlush:
     chat_id: ChatId
     due_s: float
+
+
+def send_dead_letter(
+    chat_id: ChatId,
+    text: str,
+    alert_id: str,
+    origin_ms: int | None,
+    current_ms: int | None,
+    *,
+    plain: bool,
+    reason: str,
+    error_code: int | None,
+    description: str,
+    attempts: int,
+) -> dict[str, Any]:
+    """A send kept in the dead letters: what it was, why it failed, and what a replay publishes (the same alert
+    id, so a message that did arrive is not sent twice; `send_message`'s arguments, no failures)."""
+    return {
+        "alert_id": alert_id,
+        "chat_id": chat_id,
+        "text": text,
+        "origin_ms": origin_ms,
+        "current_ms": current_ms,
+        "plain": plain,
+        "reason": reason,
+        "error_code": error_code,
+        "description": description,
+        "attempts": attempts,
+        "failed_at": round(time.time(), 3),
+        "task": TASK_SEND_MESSAGE,
+        "args": [chat_id, text, alert_id, origin_ms, current_ms],
+        "kwargs": {"plain": True} if plain else {},
+    }

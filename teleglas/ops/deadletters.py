@@ -18,8 +18,6 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from teleglas.defines import QUEUE_TELEGRAM, TASK_SEND_MESSAGE
-from teleglas.deliver.sender import job_from_dead_letter
 from teleglas.ops.logging_setup import setup_logging
 from teleglas.settings import SettingsError, get_settings
 from teleglas.state.client import redis_client
@@ -38,7 +36,7 @@ def _selected(store: DeadLetters, alert: str | None, chat: str | None) -> list[t
 
 def _describe(entry: dict) -> str:
     when = datetime.fromtimestamp(entry.get("failed_at", 0), tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    if "task" in entry:
+    if "alert_id" not in entry:
         return (
             f"{when}  task={entry['task']}[{entry.get('task_id')}]  {entry.get('reason')} {entry.get('description', '')}  "
             f"attempts={entry.get('attempts', 0)}"
@@ -88,13 +86,8 @@ def main(argv: list[str] | None = None) -> int:
 
     replayed = 0
     for raw, entry in reversed(selected):  # oldest first, so a chat gets them in their original order
-        if "task" in entry:
-            app.send_task(
-                entry["task"], args=entry.get("args", []), kwargs=entry.get("kwargs", {}), task_id=entry.get("task_id")
-            )
-        else:
-            job = job_from_dead_letter(entry)
-            app.send_task(TASK_SEND_MESSAGE, args=job.task_args(), kwargs=job.task_kwargs(), queue=QUEUE_TELEGRAM)
+        # Each entry carries what to publish: a send's arguments, or a failed task's own (under its own id).
+        app.send_task(entry["task"], args=entry["args"], kwargs=entry["kwargs"], task_id=entry.get("task_id"))
         store.remove_dead_letter(raw)
         replayed += 1
     print(f"replayed {replayed} dead letter(s)")

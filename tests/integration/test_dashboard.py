@@ -25,7 +25,7 @@ from teleglas.state.budgets import RestBudget, RestCache
 from teleglas.state.history import AlertHistory, AlertRecord, DigestRecord, parse_entry
 from teleglas.state.keys import history_alerts_key, history_sent_key, metric_key
 from teleglas.state.tape import parse_liquidation_bucket
-from tests.integration.browser import Browser, chromium_missing
+from tests.support.browser import Browser, chromium_missing
 from tests.support.state import State
 
 pytestmark = pytest.mark.integration

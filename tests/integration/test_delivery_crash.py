@@ -12,7 +12,7 @@ from collections import Counter
 from teleglas.devstack.local_stack import wait_until
 from teleglas.model.events import LiquidationOrder
 from teleglas.state.keys import PREFIX, due_key
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 CHATS = (7201, 7202, 7203)
 PER_CHAT = 10

@@ -14,7 +14,7 @@ import pytest
 
 from teleglas.deliver.message_split import html_to_plain
 from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, LocalStack, wait_until
-from tests.integration.conftest import RedisMonitor
+from tests.support.redis_monitor import RedisMonitor
 from tests.support.state import State
 
 SECRET = DEMO_ALERT_TOKEN.split(":", 1)[1]

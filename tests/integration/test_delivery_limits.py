@@ -8,20 +8,10 @@ import random
 from collections import Counter
 
 from teleglas.devstack.local_stack import wait_until
+from tests.support.messages import max_in_window
 
 PRIVATE_A, PRIVATE_B, GROUP = 7101, 7102, -1007103
 PLAN = {PRIVATE_A: 130, PRIVATE_B: 130, GROUP: 40}
-
-
-def max_in_window(times: list[float], window_s: float) -> int:
-    """The most messages inside any half-open window [t, t + window_s)."""
-    times = sorted(times)
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while t - times[start] >= window_s:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def test_300_alerts_to_3_chats_through_2_workers_stay_inside_telegrams_limits(make_stack):

@@ -6,7 +6,7 @@ import time
 import websocket
 
 from teleglas.devstack.local_stack import DEMO_WS_KEY
-from tests.integration.conftest import write_scenario
+from tests.support.messages import write_scenario
 
 OLD_MS = 1725478245120  # 2024-09-04
 

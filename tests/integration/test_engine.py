@@ -6,35 +6,11 @@ import re
 import pytest
 
 from teleglas.decide.engine import Engine
-from teleglas.decide.rules import parse_rules
 from teleglas.model.events import FuturesTrade, LiquidationOrder
 from teleglas.state.engine import EngineStore
-from tests.conftest import make_settings
-from tests.integration.engine_harness import Harness
+from tests.support.engine_harness import RULES, T0, Harness
+from tests.support.settings import make_settings
 
-RULES = parse_rules("""
-[default]
-liquidation_min_usd = 100_000
-whale_min_usd = 200_000
-cooldown_s = 60
-
-[groups.majors]
-symbols = ["BTC"]
-liquidation_min_usd = 500_000
-whale_min_usd = 1_000_000
-cooldown_s = 30
-
-[storm]
-window_s = 20
-min_count = 5
-min_usd = 4_000_000
-
-[whale_cluster]
-window_s = 30
-min_count = 3
-min_usd = 5_000_000
-""")
-T0 = 1_725_478_245.0
 PRIVATE, GROUP = 42, -1001000000001
 
 

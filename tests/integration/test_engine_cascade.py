@@ -8,7 +8,7 @@ from teleglas.decide.rules import parse_rules
 from teleglas.devstack.local_stack import wait_until
 from teleglas.devstack.readback import totals
 from teleglas.model.events import LiquidationOrder
-from tests.integration.test_delivery_limits import max_in_window
+from tests.support.messages import max_in_window
 
 RULES = """
 [default]

@@ -7,9 +7,8 @@ from hypothesis import strategies as st
 from teleglas.deliver.message_split import split_message
 from teleglas.devstack.emulators.telegram_html import parse_html
 from teleglas.model.events import FuturesTrade, LiquidationOrder
-from tests.conftest import make_settings
-from tests.integration.engine_harness import Harness
-from tests.integration.test_engine import RULES, T0
+from tests.support.engine_harness import RULES, T0, Harness
+from tests.support.settings import make_settings
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "<b>X</b>USDT", "A&BUSDT")
 CHATS = "42,-1001000000001"

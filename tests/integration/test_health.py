@@ -14,8 +14,8 @@ from teleglas.dashboard.live import LiveStatus
 from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, DEMO_REST_KEY, DEMO_WS_KEY, free_port, wait_until
 from teleglas.model.events import LiquidationOrder
 from teleglas.state.system import SystemState
-from tests.conftest import make_settings
-from tests.integration.conftest import health, write_scenario
+from tests.support.messages import health, write_scenario
+from tests.support.settings import make_settings
 from tests.support.state import State
 
 FAST = {"WORKER_HEARTBEAT_INTERVAL": "0.5", "WORKER_HEARTBEAT_STALE": "2"}

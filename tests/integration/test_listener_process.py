@@ -5,7 +5,7 @@ import signal
 import time
 
 from teleglas.devstack.local_stack import wait_until
-from tests.integration.conftest import alerted, write_scenario
+from tests.support.messages import alerted, write_scenario
 from tests.support.state import State
 
 LIQ = {

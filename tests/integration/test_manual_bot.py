@@ -13,10 +13,10 @@ import pytest
 from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, DEMO_MANUAL_TOKEN, LocalStack, free_port, wait_until
 from teleglas.manual.commands import COMMANDS
 from teleglas.model.events import LiquidationOrder
-from teleglas.state.keys import chat_migrations_key
-from tests.support.state import State
 from teleglas.settings import PROJECT_ROOT
-from tests.integration.conftest import alerted, health
+from teleglas.state.keys import chat_migrations_key
+from tests.support.messages import alerted, health
+from tests.support.state import State
 
 MANUAL_BOT = int(DEMO_MANUAL_TOKEN.split(":")[0])
 ALERT_BOT = int(DEMO_ALERT_TOKEN.split(":")[0])

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, DEMO_WS_KEY
-from tests.integration.conftest import write_scenario
+from tests.support.messages import write_scenario
 
 AT_19_30_45 = 1725478245120
 AT_19_31_12 = 1725478272480

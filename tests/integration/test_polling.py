@@ -7,7 +7,7 @@ import time
 from teleglas.defines import TASK_POLL_WHALES
 from teleglas.devstack.emulators.coinglass_rest import DEFAULT_REST_DATA
 from teleglas.devstack.local_stack import wait_until
-from tests.integration.conftest import alerted
+from tests.support.messages import alerted
 from tests.support.state import State
 
 NO_WS_KEY = {"COINGLASS_API_KEY_WS": ""}
@@ -126,7 +126,7 @@ def test_two_beats_run_every_check_and_alert_once(make_stack, tmp_path):
 
 
 def test_startup_notice_in_websocket_mode_is_sent_once(make_stack, tmp_path):
-    from tests.integration.conftest import write_scenario
+    from tests.support.messages import write_scenario
 
     stack = make_stack(chat_ids=("42",), scenario=write_scenario(tmp_path / "quiet.jsonl", [{"pause": 0.1}]))
     stack.start_redis()

@@ -7,7 +7,7 @@ import pytest
 
 from teleglas.deliver.ratelimit import RateLimiter, RateLimits
 from teleglas.model.chat import is_group_chat
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 LIMITS = RateLimits(bot_interval_s=0.01, chat_interval_s=0.2, group_interval_s=0.5, max_inline_wait_s=0.05)
 

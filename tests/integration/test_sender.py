@@ -10,7 +10,7 @@ from teleglas.deliver.sender import Sender, SendJob, Status
 from teleglas.deliver.telegram import TelegramClient
 from teleglas.devstack.emulators.telegram import Fault, FloodLimits, TelegramEmulator
 from teleglas.devstack.local_stack import wait_until
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 TOKEN = "100000003:senderStageTestTokenForTheEmulator"
 

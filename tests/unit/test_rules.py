@@ -4,7 +4,7 @@ import pytest
 
 from teleglas.decide.rules import RulesError, load_rules, parse_rules, rules_from_settings
 from teleglas.model.events import FuturesTrade, LiquidationOrder
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 def liq(usd, symbol="BTCUSDT", base="BTC", exchange="Binance"):

@@ -1,7 +1,7 @@
 import pytest
 
 from teleglas.settings import DEFAULT_WS_CHANNELS, PROJECT_ROOT, SettingsError, every_variable, load_settings
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 def test_documented_defaults():

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from teleglas.decide.engine import Engine
 from teleglas.decide.fanout import FanOut
-from teleglas.decide.rules import Rules
+from teleglas.decide.rules import Rules, parse_rules
 from teleglas.defines import TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST
 from teleglas.deliver.ratelimit import RateLimits
 from teleglas.model.alerts import Flush, Send
@@ -21,6 +21,31 @@ from teleglas.state.due import DueTask
 from teleglas.state.engine import EngineStore
 from teleglas.tasks.dispatch import Dispatcher
 from tests.support.state import State
+
+# The rules the engine tests share: BTC as a major (higher thresholds, shorter cooldown), short storm windows.
+RULES = parse_rules("""
+[default]
+liquidation_min_usd = 100_000
+whale_min_usd = 200_000
+cooldown_s = 60
+
+[groups.majors]
+symbols = ["BTC"]
+liquidation_min_usd = 500_000
+whale_min_usd = 1_000_000
+cooldown_s = 30
+
+[storm]
+window_s = 20
+min_count = 5
+min_usd = 4_000_000
+
+[whale_cluster]
+window_s = 30
+min_count = 3
+min_usd = 5_000_000
+""")
+T0 = 1_725_478_245.0
 
 
 @dataclass
