@@ -71,7 +71,7 @@ def run(
     with LocalStack(
         workdir / "stack", chat_ids=tuple(str(c) for c in CHATS), scenario=str(scenario), settings_env=env
     ) as stack:
-        stack.start_redis(appendonly=True, fsync="everysec")  # as docker-compose.yml runs it
+        stack.start_redis(appendonly=True, fsync="always")  # as docker-compose.yml runs it
         stack.start_telegram_emulator()
         stack.start_coinglass_emulator()
         stack.start_worker("worker-a", concurrency=2)

@@ -54,7 +54,7 @@ def kill_redis(stack, faults: list, at: float) -> None:
         faults.append(time.time())
         stack.processes["redis"].kill()  # kill -9: no chance to write anything more
         time.sleep(REDIS_DOWN_S)
-        stack.start_redis(appendonly=True, fsync="everysec")  # the append-only file brings the state back
+        stack.start_redis(appendonly=True, fsync="always")  # the append-only file brings the state back
 
     _later(at, kill)
 

@@ -11,6 +11,8 @@ python3.11 -m venv "$tmp/venv"
   echo "# Exact versions of every package TELEGLAS installs: the runtime dependencies of pyproject.toml and theirs (the Docker"
   echo "# image: pip install -c requirements.lock .) and the test tools (make test: pip install -c requirements.lock -e '.[test]')."
   echo "# Regenerate after changing pyproject.toml's dependencies: tools/lock.sh"
-  "$tmp/venv/bin/pip" freeze --exclude-editable | grep -v -E '^(-e |pip==|setuptools==|wheel==)'
+  # Names as the package index spells them once normalised (PEP 503), sorted.
+  "$tmp/venv/bin/pip" freeze --exclude-editable | grep -v -E '^(-e |pip==|setuptools==|wheel==)' \
+    | awk -F'==' '{ name = tolower($1); gsub(/[-_.]+/, "-", name); print name "==" $2 }' | sort
 } > requirements.lock
 echo "requirements.lock: $(grep -vc '^#' requirements.lock) packages"

@@ -26,6 +26,7 @@ import redis
 from celery import Celery
 
 from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_PROCESS_EVENTS, TASK_SEND_MESSAGE
+from teleglas.ops import broker_transport
 from teleglas.settings import PROJECT_ROOT, every_variable
 from teleglas.state.keys import due_inflight_key, due_key
 
@@ -194,7 +195,7 @@ class LocalStack:
         return proc
 
     def start_redis(self, appendonly: bool = False, fsync: str = "always") -> ManagedProcess:
-        """`appendonly=True` keeps queued tasks across a restart (`fsync` "everysec" is what compose runs)."""
+        """`appendonly=True` keeps queued tasks across a restart (`fsync` "always" is what compose runs)."""
         data = self.workdir / "redis"
         data.mkdir(exist_ok=True)
         persistence = ["--appendonly", "yes", "--appendfsync", fsync] if appendonly else ["--appendonly", "no"]
@@ -444,7 +445,9 @@ class LocalStack:
         self.celery_app().send_task(TASK_SEND_MESSAGE, args=(chat_id, text, alert_id, None), queue=QUEUE_TELEGRAM)
 
     def celery_app(self) -> Celery:
+        """Publishes as the product does (its kombu transport rings the queue's doorbell)."""
         if self._celery is None:
+            broker_transport.register()
             self._celery = Celery("local-stack", broker=self.redis_url, set_as_current=False)
             self._celery.conf.task_serializer = "json"
         return self._celery

@@ -197,6 +197,11 @@ def disabled_chats_key() -> str:
     return f"{PREFIX}:chats:disabled"
 
 
+def bell_key(queue_list: str) -> str:
+    """The doorbell of a broker queue list (teleglas.ops.broker_transport): work, drained by the consumers."""
+    return f"{queue_list}:bell"
+
+
 def workers_key() -> str:
     """Worker hostnames by their last heartbeat: a registry, so nothing SCANs the keyspace (bounded: pruned)."""
     return f"{PREFIX}:workers"
