@@ -175,12 +175,14 @@ def main() -> None:
                 )
             )
             print(
-                f"[chaos] {name}: lost {result['lost']}, duplicates {result['duplicates']}, fault → last alert {recovery}",
+                f"[chaos] {name}: lost {result['lost']}, duplicates {result['duplicates']}, fault → last alert "
+                f"{recovery}",
                 file=sys.stderr,
                 flush=True,
             )
     print(
-        f"TELEGLAS chaos runs, {time.strftime('%Y-%m-%d')}, default settings (visibility timeout {visibility_s} s): a cascade of {count:,} events "
+        f"TELEGLAS chaos runs, {time.strftime('%Y-%m-%d')}, default settings (visibility timeout {visibility_s} s): "
+        f"a cascade of {count:,} events "
         f"in {seconds:.0f} s over 20 pairs to 3 chats"
     )
     print(table(rows))

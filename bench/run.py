@@ -170,7 +170,8 @@ def report(results: dict) -> str:
     ]
     header = (
         f"TELEGLAS benchmarks, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {platform.machine()}, "
-        f"Python {platform.python_version()} (end-to-end: {lat['alerts']} alerts; cascade: {c['ingest_seconds']:.1f} s of events)"
+        f"Python {platform.python_version()} (end-to-end: {lat['alerts']} alerts; cascade: {c['ingest_seconds']:.1f} "
+        f"s of events)"
     )
     return header + "\n" + table(rows)
 

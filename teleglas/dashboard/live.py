@@ -151,7 +151,7 @@ class LiveStatus:
             "mode": source.mode,
             "mode_reason": source.reason,
             "websocket": {
-                "connected": any(l["connected"] for l in listeners),
+                "connected": any(listener["connected"] for listener in listeners),
                 "listeners": listeners,
             },
             "events_per_s": dict(sorted(events_per_s.items())),

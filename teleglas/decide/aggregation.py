@@ -35,7 +35,14 @@ class Summary:
 
 
 def encode_entry(event: MarketEvent) -> str:
-    return f"{event.fingerprint()}|{event.side_name}|{float(event.usd)!r}|{float(event.price)!r}|{int(event.time_ms)}|{event.exchange}"
+    fields = (
+        event.fingerprint(),
+        event.side_name,
+        repr(float(event.usd)),
+        repr(float(event.price)),
+        str(int(event.time_ms)),
+    )
+    return "|".join((*fields, event.exchange))
 
 
 def decode_entry(raw: str | bytes) -> Entry:

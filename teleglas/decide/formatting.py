@@ -110,7 +110,10 @@ def folded_line(summary: Summary) -> str:
 
 
 def score_line(score: WhaleScore) -> str:
-    return f"🎯 Confidence: {score.total}/100 (size {score.size:.0f} · flow {score.flow:.0f} · liquidations {score.liquidations:.0f})"
+    return (
+        f"🎯 Confidence: {score.total}/100 (size {score.size:.0f} · flow {score.flow:.0f} · liquidations "
+        f"{score.liquidations:.0f})"
+    )
 
 
 def format_lead_alert(event: MarketEvent, zone: ZoneInfo, folded: Summary | None, score: WhaleScore | None) -> str:
@@ -168,7 +171,10 @@ def format_storm(kind: str, symbol: str, summary: Summary, zone: ZoneInfo) -> st
 
 def lead_digest_line(event: MarketEvent, zone: ZoneInfo, folded: Summary | None) -> str:
     icon = "🔥" if event.kind == KIND_LIQUIDATION else "🐋"
-    line = f"{icon} {escape(event.symbol)} {event.side_name} {format_usd(event.usd)} · {escape(event.exchange)} · {format_time(event.time_ms, zone)}"
+    line = (
+        f"{icon} {escape(event.symbol)} {event.side_name} {format_usd(event.usd)} · {escape(event.exchange)} · "
+        f"{format_time(event.time_ms, zone)}"
+    )
     return line + (f" (+{summary_count(folded)})" if folded is not None else "")
 
 

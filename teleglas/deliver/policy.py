@@ -150,7 +150,8 @@ def drop(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
 def stop_bot(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
     if exc.error_code == 401 and fx.chats.flag_token_invalid(fx.token_key, fx.deadletter_ttl_s):
         log.error(
-            "%s Telegram refused the alert bot token (401): every send stops until it is fixed; alerts go to the dead letters",
+            "%s Telegram refused the alert bot token (401): every send stops until it is fixed; alerts go to the "
+            "dead letters",
             LOG_SENDER,
         )
     return dead_letter(fx, attempt, exc)

@@ -44,7 +44,8 @@ if slot == nil or gate > slot + chat_interval then
   slot = gate
   v = tonumber(redis.call('GET', KEYS[4]))
   if v and v > slot then slot = v end
-  redis.call('SET', KEYS[4], string.format('%.6f', slot + chat_interval), 'EX', math.ceil(slot - now + chat_interval) + ttl)
+  redis.call('SET', KEYS[4], string.format('%.6f', slot + chat_interval),
+             'EX', math.ceil(slot - now + chat_interval) + ttl)
 end
 local start = math.max(gate, slot)
 local granted = 0

@@ -46,7 +46,8 @@ def run(scenario: str, workdir: Path) -> int:
     started = time.monotonic()
     with stack:
         say(
-            f"starting redis-server :{stack.redis_port}, Telegram emulator :{stack.telegram_port}, CoinGlass emulator :{stack.coinglass_port}"
+            f"starting redis-server :{stack.redis_port}, Telegram emulator :{stack.telegram_port}, CoinGlass "
+            f"emulator :{stack.coinglass_port}"
         )
         stack.start_redis()
         stack.start_telegram_emulator()
@@ -85,7 +86,8 @@ def run_with_dashboard(scenario: str, workdir: Path, port: int, for_s: float | N
         stack.start_listener()
         stack.wait_for_replay()
         say(
-            f"scenario replayed; it plays again every {REPEAT_EVERY_S:.0f} s. Price moves appear 5, 15 and 60 min after each alert. "
+            f"scenario replayed; it plays again every {REPEAT_EVERY_S:.0f} s. Price moves appear 5, 15 and 60 min "
+            f"after each alert. "
             "Ctrl-C stops everything"
         )
         stopping.wait(for_s)

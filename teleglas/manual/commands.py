@@ -211,8 +211,14 @@ class CommandHandlers:
         if remaining:
             return f"Unsubscribed this chat from {escape(coin)}. Coins: {escape(', '.join(remaining))}."
         if configured:
-            return f"Unsubscribed this chat from {escape(coin)}. No coins left: as a configured alert chat it gets alerts for every coin again."
-        return f"Unsubscribed this chat from {escape(coin)}. No coins left: this chat gets no alerts now. /subscribe SYMBOL to start again."
+            return (
+                f"Unsubscribed this chat from {escape(coin)}. No coins left: as a configured alert chat it gets "
+                "alerts for every coin again."
+            )
+        return (
+            f"Unsubscribed this chat from {escape(coin)}. No coins left: this chat gets no alerts now. /subscribe "
+            "SYMBOL to start again."
+        )
 
     def cmd_alerts(self, who: Requester, args: list[str]) -> str:
         return self._describe(self.chats.view(who.chat_id))
@@ -258,7 +264,10 @@ class CommandHandlers:
         label = "whale" if whales else "liquidation"
         reply = f"✅ {escape(coin)} {label} alerts in this chat from {format_usd(usd)} up."
         if usd < floor:
-            reply += f"\nThe alert system itself starts at {format_usd(floor)} for {escape(coin)}, so smaller ones will not appear."
+            reply += (
+                f"\nThe alert system itself starts at {format_usd(floor)} for {escape(coin)}, so smaller ones "
+                "will not appear."
+            )
         return reply
 
     def cmd_mute(self, who: Requester, args: list[str]) -> str:

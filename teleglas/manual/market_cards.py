@@ -78,7 +78,8 @@ def liquidations_card(coin: str, totals: list[LiquidationTotals]) -> str:
     lines = [f"🔥 <b>{escape(coin)}</b> liquidations, all exchanges"]
     for t in totals:
         lines.append(
-            f"{t.timeframe:>3}: {compact_usd(t.total_usd)} · longs {compact_usd(t.long_usd)} · shorts {compact_usd(t.short_usd)}"
+            f"{t.timeframe:>3}: {compact_usd(t.total_usd)} · longs {compact_usd(t.long_usd)} · shorts "
+            f"{compact_usd(t.short_usd)}"
         )
     return "\n".join(lines)
 

@@ -38,13 +38,15 @@ def _describe(entry: dict) -> str:
     when = datetime.fromtimestamp(entry.get("failed_at", 0), tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     if "alert_id" not in entry:
         return (
-            f"{when}  task={entry['task']}[{entry.get('task_id')}]  {entry.get('reason')} {entry.get('description', '')}  "
+            f"{when}  task={entry['task']}[{entry.get('task_id')}]  {entry.get('reason')} "
+            f"{entry.get('description', '')}  "
             f"attempts={entry.get('attempts', 0)}"
         )
     first_line = str(entry.get("text", "")).split("\n", 1)[0][:_PREVIEW_CHARS]
     return (
         f"{when}  chat={entry.get('chat_id')}  alert={entry.get('alert_id')}  {entry.get('reason')} "
-        f"{entry.get('error_code') or ''} {entry.get('description', '')}  attempts={entry.get('attempts', 0)}  text={first_line!r}"
+        f"{entry.get('error_code') or ''} {entry.get('description', '')}  attempts={entry.get('attempts', 0)}  "
+        f"text={first_line!r}"
     )
 
 

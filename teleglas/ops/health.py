@@ -77,7 +77,8 @@ def assess(report: dict[str, Any], thresholds: HealthThresholds) -> list[str]:
     for chat in report.get("disabled_chats") or ():
         if chat["configured"]:
             reasons.append(
-                f"alert chat {chat['chat_id']} refuses the bot ({chat['reason'][:80]}): its alerts go to the dead letters"
+                f"alert chat {chat['chat_id']} refuses the bot ({chat['reason'][:80]}): its alerts go to the dead "
+                f"letters"
             )
     return reasons
 

@@ -111,5 +111,8 @@ def announce_start(self, mode: str, start_id: str) -> None:
     if mode == MODE_WEBSOCKET:
         detail = "Channels: " + ", ".join(escape(c) for c in settings.ws.channels)
     else:
-        detail = f"No COINGLASS_API_KEY_WS: whale alerts come from the REST API every {settings.beat.whale_poll_interval_s:g} s"
+        detail = (
+            "No COINGLASS_API_KEY_WS: whale alerts come from the REST API every "
+            f"{settings.beat.whale_poll_interval_s:g} s"
+        )
     wiring.dispatcher().alerts([startup_alert(mode, detail, start_id)], time.time(), None)

@@ -30,7 +30,8 @@ def _warm_up(**_kwargs) -> None:
         sender.client.check_token()
         if sender.chats.clear_token_invalid(sender.client.token_key):
             log.warning(
-                "%s the alert bot token works again: sending resumes (replay dead letters with `python -m teleglas.ops.deadletters replay`)",
+                "%s the alert bot token works again: sending resumes (replay dead letters with `python -m "
+                "teleglas.ops.deadletters replay`)",
                 LOG_SENDER,
             )
     except DeliveryError as exc:

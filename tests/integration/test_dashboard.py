@@ -32,7 +32,10 @@ pytestmark = pytest.mark.integration
 
 USER, PASSWORD = "ops", "dashboard-test-password"
 HOSTILE = "<img src=x onerror=alert(1)>USDT"
-ALERT_ROW_SYMBOLS = "return [...document.querySelectorAll('#alerts-body tr')].map(tr => tr.querySelector('.symbol')).filter(Boolean).map(c => c.textContent)"
+ALERT_ROW_SYMBOLS = (
+    "return [...document.querySelectorAll('#alerts-body tr')].map(tr => "
+    "tr.querySelector('.symbol')).filter(Boolean).map(c => c.textContent)"
+)
 
 
 def metric_total(client, metric) -> int:
@@ -172,12 +175,14 @@ def test_hostile_symbol_is_shown_as_text_never_run(live):
     assert browser.js("return document.querySelectorAll('[onerror]').length") == 0
     assert browser.dialogs() == []
     row = browser.js(
-        "return [...document.querySelectorAll('#alerts-body tr')].find(tr => tr.textContent.includes(arguments[0])).innerHTML",
+        "return [...document.querySelectorAll('#alerts-body tr')].find(tr => "
+        "tr.textContent.includes(arguments[0])).innerHTML",
         HOSTILE,
     )
     assert "&lt;img src=x onerror=alert(1)&gt;USDT" in row and "<img" not in row
     message = browser.js(
-        "return [...document.querySelectorAll('#alerts-body td.message')].map(e => e.textContent).find(t => t.includes(arguments[0]))",
+        "return [...document.querySelectorAll('#alerts-body td.message')].map(e => e.textContent).find(t => "
+        "t.includes(arguments[0]))",
         HOSTILE,
     )
     assert f"Symbol: {HOSTILE}" in message  # the Telegram HTML text, entities decoded to text

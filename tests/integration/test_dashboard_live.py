@@ -27,7 +27,10 @@ def test_events_per_channel_sum_the_listeners_and_one_leaving_is_no_burst(redis_
     write_listener(state, "a", 100)
     write_listener(state, "b", 50)
     first = live.refresh()
-    assert first["websocket"]["connected"] and [l["id"] for l in first["websocket"]["listeners"]] == ["a", "b"]
+    assert first["websocket"]["connected"] and [listener["id"] for listener in first["websocket"]["listeners"]] == [
+        "a",
+        "b",
+    ]
     assert first["events_per_s"] == {"liquidationOrders": 0.0}  # "other" never saw a frame: not listed
     time.sleep(1.0)
     write_listener(state, "a", 110)

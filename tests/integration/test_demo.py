@@ -1,4 +1,5 @@
-"""`python -m teleglas.devstack.demo` (what `make demo` runs): the bundled scenario's alerts, and nothing left running."""
+"""`python -m teleglas.devstack.demo` (what `make demo` runs): the bundled scenario's alerts, and nothing left
+running."""
 
 import re
 import shutil
@@ -10,9 +11,12 @@ from teleglas.settings import PROJECT_ROOT
 # The listener's start-up notice, then the alerts. The demo chat is a group: Telegram allows it one message
 # every 3 s, so the three alerts that follow the first within a second arrive together as one digest.
 EXPECTED_MESSAGES = [
-    "✅ TELEGLAS online · WebSocket stream\nChannels: liquidationOrders, futures_trades@Binance_BTCUSDT@10000, futures_trades@Binance_ETHUSDT@10000",
-    "🔥 LIQUIDATION ALERT\n📍 Exchange: Binance\n📊 Symbol: BTCUSDT\n💰 Price: $56,738.00\n📉 Side: SHORT\n💵 Size: $1,250,000\n⏰ Time: 19:30:45",
-    "🧾 DIGEST · 3 alerts\n🐋 BTCUSDT BUY $2,500,000 · Binance · 19:31:12\n🔥 DOGEUSDT LONG $282,500 · Bybit · 19:32:05\n🐋 ETHUSDT SELL $1,730,000 · Binance · 19:33:40",
+    "✅ TELEGLAS online · WebSocket stream\nChannels: liquidationOrders, futures_trades@Binance_BTCUSDT@10000, "
+    "futures_trades@Binance_ETHUSDT@10000",
+    "🔥 LIQUIDATION ALERT\n📍 Exchange: Binance\n📊 Symbol: BTCUSDT\n💰 Price: $56,738.00\n📉 Side: SHORT\n💵 Size: "
+    "$1,250,000\n⏰ Time: 19:30:45",
+    "🧾 DIGEST · 3 alerts\n🐋 BTCUSDT BUY $2,500,000 · Binance · 19:31:12\n🔥 DOGEUSDT LONG $282,500 · Bybit · "
+    "19:32:05\n🐋 ETHUSDT SELL $1,730,000 · Binance · 19:33:40",
 ]
 
 

@@ -30,7 +30,7 @@ def test_health_reports_why_alerts_cannot_flow(make_stack, tmp_path):
     stack.start_worker()
     stack.start_listener(extra_env={"HEALTH_PORT": str(port)})
     wait_until(lambda: _status(port) == 200, 30, 0.2, what="a healthy report")
-    status, report = health(port)
+    _, report = health(port)
     assert report["status"] == "ok" and report["reasons"] == [] and report["mode"] == "websocket"
     assert report["is_connected"] and report["workers"] == 1 and report["worker_heartbeat_age_s"] < 2
     assert (
@@ -74,7 +74,9 @@ def metrics(port: int) -> dict[tuple[str, tuple], float]:
 
 
 def total(samples: dict, name: str, **labels) -> float:
-    return sum(v for (n, l), v in samples.items() if n == name and all(dict(l).get(k) == w for k, w in labels.items()))
+    return sum(
+        v for (n, found), v in samples.items() if n == name and all(dict(found).get(k) == w for k, w in labels.items())
+    )
 
 
 def test_metrics_parse_and_move_when_events_flow(make_stack):

@@ -70,8 +70,8 @@ def test_start_sets_the_command_menu_and_says_where_alerts_come_from(stack):
     assert [c["command"] for c in menus[str(MANUAL_BOT)]] == [c.name for c in COMMANDS]
     log = stack.processes["manual-bot"].log_text()
     assert (
-        "[MANUAL] @teleglas_emulator_bot answering 19 commands; automatic whale and liquidation monitoring runs in the alert system"
-        in log
+        "[MANUAL] @teleglas_emulator_bot answering 19 commands; automatic whale and liquidation monitoring runs in "
+        "the alert system" in log
     )
     assert DEMO_MANUAL_TOKEN.split(":")[1] not in log
     wait_until(lambda: "getupdates" in [c["method"] for c in stack.telegram_calls()], 10, what="a long poll answered")
@@ -281,8 +281,8 @@ def test_settings_commands_change_this_chat_and_say_so(stack):
 def test_allowlist_group_admins_and_channel_posts(stack):
     refused = ask(stack, "/subscribe BTC", chat_id=OTHER, user_id=OTHER)
     assert (
-        refused
-        == f"Changing alerts is limited to the users in TELEGRAM_ALLOWED_USER_IDS. Your Telegram user id is <code>{OTHER}</code>."
+        refused == "Changing alerts is limited to the users in TELEGRAM_ALLOWED_USER_IDS. Your Telegram user id is "
+        f"<code>{OTHER}</code>."
     )
     assert (
         ask(stack, "/raw BTC", chat_id=OTHER, user_id=OTHER) == MARKET_CARDS["/raw BTC"]

@@ -66,10 +66,14 @@ SCENARIO = [
 ]
 
 EXPECTED = [
-    "🔥 LIQUIDATION ALERT\n📍 Exchange: Binance\n📊 Symbol: BTCUSDT\n💰 Price: $56,738.00\n📉 Side: SHORT\n💵 Size: $1,250,000\n⏰ Time: 19:30:45",
-    "🐋 WHALE TRADE ALERT\n📍 Exchange: Binance\n📊 Symbol: BTCUSDT\n💰 Price: $56,750.00\n📈 Side: BUY\n💵 Size: $2,500,000\n⏰ Time: 19:31:12\n"
-    "🎯 Confidence: 37/100 (size 16 · flow 0 · liquidations 21)",  # 2.5× its threshold; the $1.25M short liquidation agrees
-    "🔥 LIQUIDATION ALERT\n📍 Exchange: OKX\n📊 Symbol: &lt;b&gt;X&lt;/b&gt;USDT\n💰 Price: $0.4321\n📈 Side: LONG\n💵 Size: $300,000\n⏰ Time: 19:30:45",
+    "🔥 LIQUIDATION ALERT\n📍 Exchange: Binance\n📊 Symbol: BTCUSDT\n💰 Price: $56,738.00\n📉 Side: SHORT\n💵 Size: "
+    "$1,250,000\n⏰ Time: 19:30:45",
+    "🐋 WHALE TRADE ALERT\n📍 Exchange: Binance\n📊 Symbol: BTCUSDT\n💰 Price: $56,750.00\n📈 Side: BUY\n💵 Size: "
+    "$2,500,000\n⏰ Time: 19:31:12\n"
+    "🎯 Confidence: 37/100 (size 16 · flow 0 · liquidations "
+    "21)",  # 2.5× its threshold; the $1.25M short liquidation agrees
+    "🔥 LIQUIDATION ALERT\n📍 Exchange: OKX\n📊 Symbol: &lt;b&gt;X&lt;/b&gt;USDT\n💰 Price: $0.4321\n📈 Side: LONG\n💵 "
+    "Size: $300,000\n⏰ Time: 19:30:45",
 ]
 
 
@@ -103,7 +107,8 @@ def test_scenario_yields_exactly_the_expected_messages(make_stack, tmp_path):
     assert "unknown frame (no channel/data (not a data frame))" in listener_log
     assert "[ALERT_ENGINE] duplicate liquidation Binance BTCUSDT dropped" in worker.log_text()
     assert re.search(
-        r"\[SENDER\] alert=\S+ chat=\S+ rate_limited 429: Too Many Requests: retry after 1; every sender of this bot pauses 1\.0 s",
+        r"\[SENDER\] alert=\S+ chat=\S+ rate_limited 429: Too Many Requests: retry after 1; every sender of this bot "
+        r"pauses 1\.0 s",
         worker.log_text(),
     )
     assert re.search(
@@ -126,7 +131,8 @@ def test_scenario_yields_exactly_the_expected_messages(make_stack, tmp_path):
     listener.signal(signal.SIGTERM)
     assert listener.process.wait(15) == 0
     assert re.search(
-        r"listener stopped: frames=9 events=6 published=6 bad_frames=1 unknown_frames=1 rejected_items=1 oversized=0 dropped=0",
+        r"listener stopped: frames=9 events=6 published=6 bad_frames=1 unknown_frames=1 rejected_items=1 oversized=0 "
+        r"dropped=0",
         listener.log_text(),
     )
 

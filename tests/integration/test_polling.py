@@ -36,7 +36,8 @@ def test_without_a_ws_key_whale_alerts_come_from_rest_once(make_stack):
     assert sorted(alerted(messages)) == ["BTC", "ETH"]
     first = messages[0]["text"]
     assert first.startswith(
-        "🐋 WHALE POSITION ALERT\n📍 Exchange: Hyperliquid\n📊 Symbol: BTC\n💰 Entry: $96,850.50\n📈 Side: LONG (opened)"
+        "🐋 WHALE POSITION ALERT\n📍 Exchange: Hyperliquid\n📊 Symbol: BTC\n💰 Entry: $96,850.50\n📈 Side: LONG "
+        "(opened)"
     )
     assert "👤 Trader: 0x3f2a…8192" in first and "🎯 Confidence: " in first
 

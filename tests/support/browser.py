@@ -32,7 +32,9 @@ FLAGS = (
 )
 DIALOG_TRAP = """
 window.__dialogs = [];
-for (const name of ["alert", "confirm", "prompt"]) window[name] = (message) => { window.__dialogs.push(name + ":" + String(message)); };
+for (const name of ["alert", "confirm", "prompt"]) {
+  window[name] = (message) => { window.__dialogs.push(name + ":" + String(message)); };
+}
 """
 
 

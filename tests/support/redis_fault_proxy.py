@@ -2,8 +2,8 @@
 network blip, a Redis restart or a failover would: the client gets a ConnectionError for exactly that call.
 
 Rules match a command by name and a piece of it: a Lua script by a piece of the first key it names (scripts
-name many keys), any other command by a piece of any argument; each rule fires `times` times. redis-py retries a failed call three times on its own, so a rule that must reach the
-caller fires four times or more.
+name many keys), any other command by a piece of any argument; each rule fires `times` times. redis-py retries a
+failed call three times on its own, so a rule that must reach the caller fires four times or more.
 """
 
 from __future__ import annotations

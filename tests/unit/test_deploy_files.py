@@ -140,7 +140,7 @@ def test_dockerfile_is_slim_non_root_pinned_and_has_what_the_commands_need():
 def test_systemd_units_restart_read_the_environment_file_and_match_the_readme():
     units = {path.stem.removeprefix("teleglas-"): path.read_text() for path in UNITS.glob("teleglas-*.service")}
     assert set(units) == PROCESSES
-    for name, text in units.items():
+    for text in units.values():
         assert (
             "EnvironmentFile=/etc/teleglas/teleglas.env" in text
             and "Restart=always" in text

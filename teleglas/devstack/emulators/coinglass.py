@@ -4,10 +4,12 @@
 A wrong or missing key is refused at the handshake with HTTP 401 (what the reference expects of the real
 server). Messages in another shape (`{"op": "subscribe", "args": [...]}`) are ignored, as CoinGlass does.
 `GET /_emulator/status` reports replay progress as JSON (`?log=1` adds `sent_log`: [time, step index] of every
-step delivered to at least one client, which benchmarks use as the events that went in). The same port serves the REST API v4 endpoints
-TELEGLAS polls (teleglas.devstack.emulators.coinglass_rest), with the `CG-API-KEY` header check and fault modes.
+step delivered to at least one client, which benchmarks use as the events that went in). The same port serves the
+REST API v4 endpoints TELEGLAS polls (teleglas.devstack.emulators.coinglass_rest), with the `CG-API-KEY` header
+check and fault modes.
 
-    python -m teleglas.devstack.emulators.coinglass --port 8765 --api-key KEY --scenario demo.jsonl [--live-times] [--repeat-every S]
+    python -m teleglas.devstack.emulators.coinglass --port 8765 --api-key KEY --scenario demo.jsonl \
+        [--live-times] [--repeat-every S]
 """
 
 from __future__ import annotations

@@ -289,7 +289,8 @@ class TelegramEmulator:
                 if self._poller[bot_id] != generation:
                     raise ApiError(
                         409,
-                        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+                        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
+                        "running",
                     )
                 ready = pending[offset:] if offset < 0 else pending
                 remaining = deadline - time.monotonic()

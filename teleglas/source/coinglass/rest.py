@@ -129,7 +129,8 @@ class CoinGlassRest:
                 return json.loads(cached)
         if not self._budget.take(self._per_minute):
             raise CoinGlassRateLimited(
-                f"the CoinGlass budget of {self._per_minute} requests/minute is used up (COINGLASS_REQUESTS_PER_MINUTE)",
+                f"the CoinGlass budget of {self._per_minute} requests/minute is used up "
+                f"(COINGLASS_REQUESTS_PER_MINUTE)",
                 60 - time.time() % 60,
             )
         try:

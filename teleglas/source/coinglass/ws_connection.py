@@ -130,7 +130,8 @@ class StreamConnection:
                 self.auth_failures += 1
                 self.backoff.jump_to_cap()
                 log.error(
-                    "%s CoinGlass refused the API key (HTTP %s): check COINGLASS_API_KEY_WS and that the plan includes WebSocket (Standard or higher)",
+                    "%s CoinGlass refused the API key (HTTP %s): check COINGLASS_API_KEY_WS and that the plan "
+                    "includes WebSocket (Standard or higher)",
                     LOG_WS,
                     exc.status_code,
                 )

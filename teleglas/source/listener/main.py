@@ -157,7 +157,8 @@ def main() -> int:
         health.stop()
     c = router.counters
     log.info(
-        "%s listener stopped: frames=%d events=%d published=%d bad_frames=%d unknown_frames=%d rejected_items=%d oversized=%d dropped=%d%s",
+        "%s listener stopped: frames=%d events=%d published=%d bad_frames=%d unknown_frames=%d rejected_items=%d "
+        "oversized=%d dropped=%d%s",
         LOG_RUNNER,
         c.frames,
         c.events,
