@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
@@ -347,7 +347,13 @@ def _groups(settings: Settings) -> list[Any]:
 
 def every_variable() -> list[str]:
     """The name of every environment variable Settings reads (documentation and the local stack use it)."""
-    return [f.metadata["env"] for group in fields(Settings) for f in fields(group.default_factory())]  # type: ignore[misc]
+    return [f.metadata["env"] for cls in _group_classes().values() for f in fields(cls)]
+
+
+def _group_classes() -> dict[str, type[Any]]:
+    """Each group's name in Settings and its dataclass."""
+    defaults = Settings()
+    return {group.name: type(getattr(defaults, group.name)) for group in fields(Settings)}
 
 
 def load_settings(environment: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
@@ -358,14 +364,13 @@ def load_settings(environment: Mapping[str, str] | None = None, env_file: Path |
     values = dict(os.environ if environment is None else environment)
     env_file = env_file if env_file is not None else Path(values.get("TELEGLAS_ENV_FILE", PROJECT_ROOT / ".env"))
     if env_file.is_file():
-        reader = type("_DotEnv", (environ.Env,), {"ENVIRON": values})
+        reader = cast(type[environ.Env], type("_DotEnv", (environ.Env,), {"ENVIRON": values}))
         reader.read_env(env_file)
     env = type("_Env", (environ.FileAwareEnv,), {"ENVIRON": environ.FileAwareMapping(env=values)})()
     groups = {}
     try:
-        for group in fields(Settings):
-            cls = group.default_factory  # type: ignore[misc]
-            groups[group.name] = cls(**{f.name: _read(env, f) for f in fields(cls)})
+        for name, cls in _group_classes().items():
+            groups[name] = cls(**{f.name: _read(env, f) for f in fields(cls)})
     except environ.ImproperlyConfigured as exc:
         raise SettingsError(str(exc)) from None
     settings = Settings(**groups)

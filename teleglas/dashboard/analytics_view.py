@@ -117,7 +117,7 @@ class AlertAnalytics:
         for record in priced:
             found = fetched.get(record.alert_id, {})
             if record.alert_id not in self._final_moves and (
-                len(found) == len(analytics.MOVE_WINDOWS_MIN) or record.event_ms < settled_before
+                len(found) == len(analytics.MOVE_WINDOWS_MIN) or (record.event_ms or 0) < settled_before
             ):
                 self._final_moves[record.alert_id] = found  # the tracker will not change it any more
         keep = {r.alert_id for r in priced}

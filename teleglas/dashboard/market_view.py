@@ -56,7 +56,7 @@ def largest_orders(
         for member, score in members:
             try:
                 order = json.loads(member)
-                row = {
+                row: dict[str, Any] = {
                     "kind": str(order["kind"]),
                     "exchange": str(order["exchange"]),
                     "symbol": str(order["symbol"]),

@@ -11,19 +11,29 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 
 from teleglas.dashboard.analytics import CANDLE_MS, PRICED_KINDS, moves_due, price_moves
 from teleglas.defines import LOG_RUNNER
 from teleglas.model.symbols import coin_of, parse_coin, usdt_pair
 from teleglas.source.coinglass.rest import PRICE_HISTORY, CoinGlassError, CoinGlassRest
 from teleglas.source.coinglass.rest_records import parse_price_candles
-from teleglas.state.history import AlertHistory, AlertRecord
+from teleglas.state.history import AlertHistory
 
 log = logging.getLogger(__name__)
 
 LOOKBACK_S = 3 * 3600
 MAX_CANDLES = 4500  # the endpoint's largest `limit`
 LAST_WINDOW_MS = 61 * 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """An alert with a window to measure: where its price moves start."""
+
+    alert_id: str
+    price: float
+    event_ms: int
 
 
 class PriceMoveTracker:
@@ -37,13 +47,13 @@ class PriceMoveTracker:
         now_ms = int(now * 1000)
         records = [r for r in self.history.alerts_since(now - LOOKBACK_S) if r.kind in PRICED_KINDS]
         known = self.history.price_moves([r.alert_id for r in records])
-        by_pair: dict[str, list[AlertRecord]] = defaultdict(list)
+        by_pair: dict[str, list[_Due]] = defaultdict(list)
         for record in records:
-            coin = parse_coin(
-                coin_of(record.symbol, record.base_asset)
-            )  # None for a symbol no exchange lists (hostile input)
-            if coin is not None and moves_due(record, known.get(record.alert_id, {}), now_ms):
-                by_pair[usdt_pair(coin)].append(record)
+            coin = parse_coin(coin_of(record.symbol, record.base_asset))  # None for a symbol no exchange lists
+            if coin is None or not record.price or not record.event_ms:
+                continue
+            if moves_due(record, known.get(record.alert_id, {}), now_ms):
+                by_pair[usdt_pair(coin)].append(_Due(record.alert_id, record.price, record.event_ms))
         updated = 0
         for pair, due in sorted(by_pair.items()):
             start = min(r.event_ms for r in due)
@@ -64,14 +74,14 @@ class PriceMoveTracker:
                 continue
             for reason in rejected:
                 log.warning("%s REST record rejected: %s", LOG_RUNNER, reason)
-            for record in due:
-                known_moves = known.get(record.alert_id, {})
+            for alert in due:
+                known_moves = known.get(alert.alert_id, {})
                 new = {
                     m: move
-                    for m, move in price_moves(record.price, record.event_ms, candles, now_ms).items()
+                    for m, move in price_moves(alert.price, alert.event_ms, candles, now_ms).items()
                     if m not in known_moves
                 }
                 if new:
-                    self.history.save_price_moves(record.alert_id, {**known_moves, **new})
+                    self.history.save_price_moves(alert.alert_id, {**known_moves, **new})
                     updated += 1
         return updated

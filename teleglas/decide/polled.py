@@ -8,6 +8,7 @@ open-interest alerts through a claim per symbol and cooldown.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from teleglas.decide import market_checks as checks
@@ -17,7 +18,12 @@ from teleglas.model.alerts import Alert, Flush, Form
 from teleglas.model.ids import content_id
 from teleglas.settings import Settings
 from teleglas.source.coinglass.rest import FUNDING_RATES, OPEN_INTEREST, WHALE_ALERTS, CoinGlassRest
-from teleglas.source.coinglass.rest_records import parse_funding_rates, parse_open_interest, parse_whale_alerts
+from teleglas.source.coinglass.rest_records import (
+    FundingRate,
+    parse_funding_rates,
+    parse_open_interest,
+    parse_whale_alerts,
+)
 from teleglas.state.checks import CheckState
 from teleglas.state.liveness import Liveness, whale_source
 
@@ -64,7 +70,7 @@ class Poller:
                 "funding",
                 checks.funding_subject(rate),
                 self.settings.beat.funding_cooldown_s * 2,
-                lambda previous, rate=rate: self._funding_update(rate, previous, claimer, now),
+                functools.partial(self._funding_update, rate, claimer=claimer, now=now),
             )
             if decided is None:
                 continue
@@ -86,7 +92,9 @@ class Poller:
             )
         return alerts
 
-    def _funding_update(self, rate, previous: dict[str, str] | None, claimer: str, now: float) -> dict[str, str] | None:
+    def _funding_update(
+        self, rate: FundingRate, previous: dict[str, str] | None, claimer: str, now: float
+    ) -> dict[str, str] | None:
         state = checks.FundingState(int(previous["sign"]), float(previous["at"]), previous["by"]) if previous else None
         if state is not None and state.by == claimer and state.sign == checks.funding_sign(rate.rate_pct):
             return previous  # this task decided already and was redelivered: the same alert again

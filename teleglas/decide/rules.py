@@ -29,6 +29,9 @@ class RulesError(ValueError):
     """A rules file TELEGLAS will not start with; the text names the file, line and problem."""
 
 
+Overrides = dict[str, Any]  # a table of the rules file: Rule field -> value, checked by _rule_values
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     liquidation_min_usd: float
@@ -57,9 +60,9 @@ class StormRule:
 @dataclass(frozen=True)
 class Rules:
     default: Rule
-    groups: dict[str, tuple[frozenset[str], dict[str, float]]] = field(default_factory=dict)
-    exchanges: dict[str, dict[str, float]] = field(default_factory=dict)
-    symbols: dict[str, dict[str, float]] = field(default_factory=dict)
+    groups: dict[str, tuple[frozenset[str], Overrides]] = field(default_factory=dict)
+    exchanges: dict[str, Overrides] = field(default_factory=dict)
+    symbols: dict[str, Overrides] = field(default_factory=dict)
     storm: StormRule = StormRule(60, 10, 5_000_000)
     whale_cluster: StormRule = StormRule(120, 5, 10_000_000)
 
@@ -69,13 +72,14 @@ class Rules:
             if symbol.upper() in members or base_asset.upper() in members:
                 rule = replace(rule, group=name, **values)
                 break
-        for values in (
+        overrides: tuple[Overrides | None, ...] = (
             self.exchanges.get(exchange.lower()),
             self.symbols.get(symbol.upper()),
             self.symbols.get(f"{symbol.upper()}@{exchange.lower()}"),
-        ):
-            if values:
-                rule = replace(rule, **values)
+        )
+        for override in overrides:
+            if override:
+                rule = replace(rule, **override)
         return rule
 
     def storm_rule(self, kind: str) -> StormRule:
@@ -83,7 +87,7 @@ class Rules:
 
     def with_default_thresholds(self, liquidation_min_usd: float | None, whale_min_usd: float | None) -> Rules:
         """LIQUIDATION_MIN_USD / WHALE_MIN_USD from Settings replace the default group's thresholds."""
-        values = {
+        values: Overrides = {
             k: v
             for k, v in (("liquidation_min_usd", liquidation_min_usd), ("whale_min_usd", whale_min_usd))
             if v is not None
@@ -120,7 +124,7 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
             )
     default_values = _rule_values(data.get("default", {}), "default", where, required=True)
     default = Rule(**default_values)
-    groups: dict[str, tuple[frozenset[str], dict[str, float]]] = {}
+    groups: dict[str, tuple[frozenset[str], Overrides]] = {}
     seen: dict[str, str] = {}
     for name, table in _tables(data, "groups", where).items():
         table = dict(table)
@@ -171,7 +175,7 @@ def _number(value: Any, table: str, key: str, where: _Locator) -> float:
     return float(value)
 
 
-def _rule_values(table: Any, name: str, where: _Locator, required: bool = False) -> dict[str, float]:
+def _rule_values(table: Any, name: str, where: _Locator, required: bool = False) -> Overrides:
     if not isinstance(table, dict):
         raise RulesError(where.at(name, None, f"[{name}] must be a table"))
     for key in table:
@@ -193,7 +197,7 @@ def _storm(data: dict[str, Any], section: str, where: _Locator, fallback: StormR
     for key in table:
         if key not in _STORM_FIELDS:
             raise RulesError(where.at(section, key, f"unknown key {key!r} (expected {', '.join(_STORM_FIELDS)})"))
-    values = {key: _number(value, section, key, where) for key, value in table.items()}
+    values: dict[str, Any] = {key: _number(value, section, key, where) for key, value in table.items()}
     rule = replace(fallback, **values)
     if rule.window_s <= 0 or rule.min_count < 2:
         raise RulesError(where.at(section, None, f"[{section}] needs window_s > 0 and min_count >= 2"))

@@ -144,8 +144,8 @@ class Sender:
                 return outcome
             assert outcome.job is not None
             job = outcome.job
-        exc = DeliveryError("too_many_changes", False, "migrated, re-split or re-encoded too many times")
-        return dead_letter(self.effects, Attempt(job, owner, time.time()), exc)
+        endless = DeliveryError("too_many_changes", False, "migrated, re-split or re-encoded too many times")
+        return dead_letter(self.effects, Attempt(job, owner, time.time()), endless)
 
     def _through(self, attempt: Attempt) -> Outcome:
         for stage in self.stages:

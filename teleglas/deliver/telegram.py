@@ -7,9 +7,11 @@ Nothing above this module sees a telebot or requests exception: their texts can 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 import telebot
@@ -63,8 +65,9 @@ class DeliveryError(Exception):
 def use_api_url(api_url: str) -> None:
     """Points telebot (process-wide, by design of telebot) at `api_url`, e.g. the emulator."""
     with _url_lock:
-        apihelper.API_URL = f"{api_url.rstrip('/')}/bot{{0}}/{{1}}"
-        apihelper.FILE_URL = f"{api_url.rstrip('/')}/file/bot{{0}}/{{1}}"
+        # setattr: telebot declares both as None (its default, meaning api.telegram.org)
+        setattr(apihelper, "API_URL", f"{api_url.rstrip('/')}/bot{{0}}/{{1}}")  # noqa: B010
+        setattr(apihelper, "FILE_URL", f"{api_url.rstrip('/')}/file/bot{{0}}/{{1}}")  # noqa: B010
 
 
 class TelegramClient:
@@ -74,7 +77,7 @@ class TelegramClient:
         # A missing or malformed token fails every send like a refused one (401), so alerts land in the
         # dead letters with a clear reason instead of crashing each task.
         self._bot = telebot.TeleBot(token, threaded=False) if _TOKEN_SHAPE.match(token) else None
-        self._timeout = timeout_s
+        self._timeout = max(1, math.ceil(timeout_s))  # telebot takes whole seconds
         # The bot id is public (it is the bot's user id); the token_key names this token in Redis without
         # revealing it, so a refused token's mark does not outlive a new token for the same bot.
         self.bot_id = token.split(":", 1)[0] if self._bot else "unconfigured"
@@ -91,7 +94,7 @@ class TelegramClient:
         """getMe: proves the token works and returns the bot's username."""
         bot = self._require_bot()
         try:
-            return bot.get_me().username
+            return bot.get_me().username or ""
         except Exception as exc:
             raise classify(exc) from None
 
@@ -139,13 +142,15 @@ def classify(exc: Exception) -> DeliveryError:
     return DeliveryError(NETWORK, True, redact(f"{type(exc).__name__}: {exc}"))
 
 
-def _by_status(status: int, description: str, parameters: dict, response) -> DeliveryError:
+def _by_status(
+    status: int, description: str, parameters: dict[str, Any], response: requests.Response | None
+) -> DeliveryError:
     if status == 429:
         retry_after = parameters.get("retry_after")
         if retry_after is None and response is not None:
             retry_after = response.headers.get("Retry-After")
         try:
-            wait = max(float(retry_after), 0.0)
+            wait = max(float(retry_after), 0.0) if retry_after is not None else 1.0
         except (TypeError, ValueError):
             wait = 1.0
         return DeliveryError(RATE_LIMITED, True, description, status, retry_after=wait)

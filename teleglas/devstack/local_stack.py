@@ -92,7 +92,7 @@ class ManagedProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
 
     def signal(self, signum: int) -> None:
-        if self.running:
+        if self.process is not None and self.process.poll() is None:
             os.kill(self.process.pid, signum)
 
     def stop(self, timeout_s: float = 15.0) -> int | None:
@@ -119,6 +119,8 @@ class ManagedProcess:
             self.process.wait(timeout_s)
 
     def _kill_group(self, signum: int) -> None:
+        if self.process is None:
+            return
         try:
             os.killpg(self.process.pid, signum)
         except (ProcessLookupError, PermissionError):

@@ -20,6 +20,14 @@ def _number(text: str) -> int:
     return int(text.replace(",", ""))
 
 
+def _must(pattern: str, text: str) -> re.Match[str]:
+    """The match a message of a known shape must contain; a message without it is a bug in formatting."""
+    found = re.search(pattern, text)
+    if found is None:
+        raise ValueError(f"no {pattern!r} in {text!r}")
+    return found
+
+
 def account(text: str) -> list[tuple[str, int, int]]:
     """(symbol, events, usd) for everything one liquidation message reports; [] for other messages. A first line
     saying the alert is delayed (teleglas.deliver.stages.late_line) is not part of what it reports."""
@@ -37,21 +45,24 @@ def account(text: str) -> list[tuple[str, int, int]]:
                 more = re.search(r"\(\+(\d+) more: \$([\d,]+)\)", line)
                 found.append((symbol, 1 + (int(more[1]) if more else 0), size + (_number(more[2]) if more else 0)))
             elif line.startswith(("🔁", "⚡")):  # summary or storm: "N more: $X" / "N liquidations · $X"
-                count = int(re.search(r"(\d+) (?:more|liquidations?)", line)[1])
+                count = int(_must(r"(\d+) (?:more|liquidations?)", line)[1])
                 found.append((symbol, count, _amounts(line)[-1]))
         return found
     symbol_line = re.search(r"📊 Symbol: (\S+)", text)
+    if symbol_line is None:
+        return []
+    symbol = symbol_line[1]
     if lines[0] == "🔥 LIQUIDATION ALERT":
         folded = re.search(r"➕ (\d+) more since the last alert: \$([\d,]+)", text)
         extra = (int(folded[1]), _number(folded[2])) if folded else (0, 0)
-        size = _amounts(re.search(r"💵 Size: .*", text)[0])[0]
-        return [(symbol_line[1], 1 + extra[0], size + extra[1])]
+        size = _amounts(_must(r"💵 Size: .*", text)[0])[0]
+        return [(symbol, 1 + extra[0], size + extra[1])]
     if lines[0] == "⚡ LIQUIDATION STORM":
-        storm = re.search(r"💥 (\d+) liquidations? · \$([\d,]+)", text)
-        return [(symbol_line[1], int(storm[1]), _number(storm[2]))]
+        storm = _must(r"💥 (\d+) liquidations? · \$([\d,]+)", text)
+        return [(symbol, int(storm[1]), _number(storm[2]))]
     if lines[0] == "🔁 LIQUIDATION SUMMARY":
-        folded = re.search(r"➕ (\d+) more since the last alert: \$([\d,]+)", text)
-        return [(symbol_line[1], int(folded[1]), _number(folded[2]))]
+        folded = _must(r"➕ (\d+) more since the last alert: \$([\d,]+)", text)
+        return [(symbol, int(folded[1]), _number(folded[2]))]
     return []
 
 

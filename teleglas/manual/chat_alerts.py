@@ -45,7 +45,7 @@ class ChatAlerts:
     def subscribe(self, chat_id: ChatId, coin: str, kinds: list[str]) -> list[str]:
         """Adds the coin (with its own kinds, or every kind); returns the chat's coins."""
 
-        def change(fields):
+        def change(fields: dict[str, str]) -> tuple[dict[str, str], tuple[str, ...]]:
             symbols = sorted(set(_symbols(fields)) | {coin})
             values = {SYMBOLS: ",".join(symbols)}
             if kinds:
@@ -59,9 +59,9 @@ class ChatAlerts:
     def unsubscribe(self, chat_id: ChatId, coin: str) -> list[str] | None:
         """Removes the coin; None when the chat had not subscribed to it. A chat left without coins stops
         getting alerts, unless it is a configured alert chat, which then gets every coin again."""
-        found = []
+        found: list[bool] = []
 
-        def change(fields):
+        def change(fields: dict[str, str]) -> tuple[dict[str, str], tuple[str, ...]]:
             symbols = _symbols(fields)
             found[:] = [coin in symbols]
             if coin not in symbols:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, ClassVar
 
@@ -16,10 +15,14 @@ from teleglas.defines import (
 )
 from teleglas.model.ids import content_id
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
-@functools.cache
+
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ class HealthThresholds:
 
 def disabled_chat_list(chats: ChatState, configured: tuple[ChatId, ...]) -> list[dict[str, Any]]:
     """The chats Telegram refused the bot in (403, chat not found), configured alert chats first."""
-    chats = [
+    disabled = [
         {
             "chat_id": chat,
             "configured": chat in configured,
@@ -46,7 +46,7 @@ def disabled_chat_list(chats: ChatState, configured: tuple[ChatId, ...]) -> list
         }
         for chat, fields in chats.disabled_chats().items()
     ]
-    return sorted(chats, key=lambda c: (not c["configured"], str(c["chat_id"])))
+    return sorted(disabled, key=lambda c: (not c["configured"], str(c["chat_id"])))
 
 
 def _float(value: str | None) -> float | None:

@@ -53,8 +53,10 @@ class JsonFormatter(logging.Formatter):
             "component": match.group(1) if match else None,
             "message": message[match.end() :] if match else message,
         }
-        if record.exc_text or record.exc_info:
-            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        elif record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -75,8 +77,7 @@ def setup_logging(settings: Settings) -> None:
     register_secrets(*settings.secrets())
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        root.addHandler(handler)
+        root.addHandler(logging.StreamHandler(sys.stderr))
     for handler in root.handlers:
         handler.setFormatter(formatter_for(settings))
     root.setLevel(settings.ops.log_level)

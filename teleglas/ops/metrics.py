@@ -262,8 +262,7 @@ def _histogram(metric: Metric, values: dict[tuple, float]) -> HistogramMetricFam
     family = HistogramMetricFamily(metric.name, metric.help, labels=list(metric.labels))
     series: dict[tuple, dict[str, float]] = defaultdict(dict)
     for key, value in values.items():
-        *labels, part = key
-        series[tuple(labels)][part] = value
+        series[key[:-1]][key[-1]] = value
     for labels, parts in sorted(series.items()):
         running, buckets = 0.0, []
         for bound in (*LATENCY_BUCKETS, math.inf):

@@ -7,6 +7,7 @@ at most one interval of figures, never an alert; while Redis is away they wait i
 
 from __future__ import annotations
 
+import functools
 import heapq
 import logging
 import os
@@ -29,7 +30,7 @@ FLUSH_INTERVAL_S = 1.0
 class RedisBuffer:
     """Safe to use from any thread, and after a fork (prefork workers): each process gets its own thread."""
 
-    def __init__(self, client_factory, interval_s: float = FLUSH_INTERVAL_S):
+    def __init__(self, client_factory: Callable[[], redis.Redis], interval_s: float = FLUSH_INTERVAL_S):
         self._client_factory = client_factory
         self._interval_s = interval_s
         self._lock = threading.Lock()
@@ -112,7 +113,7 @@ class RedisBuffer:
                 for key, heap in tops.items():
                     for score, member in heap:
                         self._offer(
-                            key, score, lambda member=member: member, sizes[key], self._ttls.get(key, ttls[key])
+                            key, score, functools.partial(str, member), sizes[key], self._ttls.get(key, ttls[key])
                         )
 
 

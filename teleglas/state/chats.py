@@ -4,6 +4,7 @@ each chat's own settings, the chats that subscribed through the manual bot, and 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -26,6 +27,9 @@ class ChatRoute:
     disabled: bool
     token_invalid: bool
 
+
+# a chat's settings -> (values to set, fields to remove)
+SettingsChange = Callable[[dict[str, str]], tuple[dict[str, str], tuple[str, ...]]]
 
 _MIGRATE = """
 if redis.call('SREM', KEYS[2], ARGV[1]) == 1 then redis.call('SADD', KEYS[2], ARGV[2]) end
@@ -132,7 +136,7 @@ class ChatState:
                 pipe.hdel(key, *remove)
             pipe.execute()
 
-    def modify_chat_settings(self, chat_id: ChatId, change) -> dict[str, str]:
+    def modify_chat_settings(self, chat_id: ChatId, change: SettingsChange) -> dict[str, str]:
         """Optimistic read-modify-write of a chat's settings: `change(fields)` returns (values to set, fields to
         remove); two commands in one chat at once cannot lose each other's change. Returns the new fields."""
         key = chat_key(chat_id, "settings")

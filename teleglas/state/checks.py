@@ -3,6 +3,8 @@ samples, and the time of the last successful whale poll (polling mode's sign of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import redis
 
 from teleglas.state.client import decoded
@@ -15,7 +17,9 @@ class CheckState:
     def __init__(self, client: redis.Redis):
         self.redis = client
 
-    def update_check_state(self, check: str, subject: str, ttl_s: float, update) -> dict[str, str] | None:
+    def update_check_state(
+        self, check: str, subject: str, ttl_s: float, update: Callable[[dict[str, str] | None], dict[str, str] | None]
+    ) -> dict[str, str] | None:
         """Optimistic transaction on a check's state hash: `update(previous or None)` returns the new state
         (the decision to alert) or None (no alert); two beat processes cannot both decide the same change."""
         key = check_claim_key(check, subject)

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import redis
 
 from teleglas.defines import LOG_ENGINE
+from teleglas.model.alerts import Alert
 from teleglas.model.chat import ChatId
+from teleglas.settings import Settings
 from teleglas.state.keys import history_alerts_key, history_sent_key, price_move_key
 
 log = logging.getLogger(__name__)
@@ -70,7 +73,10 @@ class PriceMove:
     pct: float  # signed change from the alert's price
 
 
-def _decode(cls, payload: dict[str, Any]):
+Record = AlertRecord | DigestRecord | SentRecord
+
+
+def _decode(cls: type[Record], payload: dict[str, Any]) -> Record:
     values = {f.name: payload[f.name] for f in fields(cls)}
     for name in ("covers", "message_ids"):
         if name in values:
@@ -78,12 +84,12 @@ def _decode(cls, payload: dict[str, Any]):
     return cls(**values)
 
 
-def parse_entry(raw: dict[bytes, bytes]) -> AlertRecord | DigestRecord | SentRecord | None:
+def parse_entry(raw: dict[bytes, bytes]) -> Record | None:
     """One stream entry; None for anything this version did not write (logged by the caller's counter)."""
     try:
         payload = json.loads(raw[b"d"])
         kind = payload.pop("type", None)
-        cls = {TYPE_ALERT: AlertRecord, TYPE_DIGEST: DigestRecord, TYPE_SENT: SentRecord}.get(kind)
+        cls: type[Record] | None = {TYPE_ALERT: AlertRecord, TYPE_DIGEST: DigestRecord, TYPE_SENT: SentRecord}.get(kind)
         return _decode(cls, payload) if cls is not None else None
     except (KeyError, TypeError, ValueError):
         return None
@@ -97,8 +103,7 @@ class AlertHistory:
 
     # -- writing (workers) ------------------------------------------------------------------------------
 
-    def record_alerts(self, alerts, now: float) -> None:
-        """`alerts` are teleglas.decide.engine.Alert."""
+    def record_alerts(self, alerts: Iterable[Alert], now: float) -> None:
         records = [
             AlertRecord(
                 a.alert_id,
@@ -193,5 +198,5 @@ class AlertHistory:
         return list(first.values())
 
 
-def history_from_settings(client: redis.Redis, settings) -> AlertHistory:
+def history_from_settings(client: redis.Redis, settings: Settings) -> AlertHistory:
     return AlertHistory(client, settings.ops.alert_history_ttl_s, settings.ops.alert_history_max)

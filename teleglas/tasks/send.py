@@ -57,8 +57,9 @@ def send_message(
 ) -> None:
     job = SendJob.from_task(chat_id, text, alert_id, origin_ms, current_ms, state)
     outcome = wiring.sender().run(job, owner=self.request.id or "local")
+    final = outcome.job or job  # the job as it ended: migrated, re-split or re-encoded
     if outcome.status is Status.LATER:
-        wiring.later(send_retry_task(outcome.job.task_args(), outcome.job.task_kwargs()), outcome.delay_s)
+        wiring.later(send_retry_task(final.task_args(), final.task_kwargs()), outcome.delay_s)
     elif outcome.status is Status.SENT:
         latency = f"{time.time() * 1000 - origin_ms:.1f}" if origin_ms else "n/a"
         ids = ",".join(str(i) for i in outcome.message_ids)
@@ -66,7 +67,7 @@ def send_message(
             "%s delivered alert=%s chat=%s message_id=%s frame_to_send_ms=%s",
             LOG_SENDER,
             alert_id,
-            outcome.job.chat_id,
+            final.chat_id,
             ids,
             latency,
         )

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
@@ -80,7 +81,7 @@ class CoinGlassEmulator:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
-        self._subscribed: asyncio.Condition | None = None
+        self._subscribed = asyncio.Condition()
 
     @property
     def url(self) -> str:
@@ -104,7 +105,7 @@ class CoinGlassEmulator:
     async def serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self._subscribed = asyncio.Condition()
+        self._subscribed = asyncio.Condition()  # one per serving loop
         async with serve(
             self._handle,
             self.host,
@@ -138,7 +139,7 @@ class CoinGlassEmulator:
                 return connection.respond(HTTPStatus.BAD_REQUEST, f"{exc}\n")
             return connection.respond(HTTPStatus.OK, "ok\n")
         if url.path == "/_emulator/status":
-            status = {
+            state: dict[str, Any] = {
                 "replay_done": self.replay_done.is_set(),
                 "frames_sent": self.frames_sent,
                 "clients": len(self.clients),
@@ -147,8 +148,8 @@ class CoinGlassEmulator:
                 "rest_requests": [path for path, _ in self.rest.requests],
             }
             if parse_qs(url.query).get("log") == ["1"]:
-                status["sent_log"] = self.sent_log
-            response = connection.respond(HTTPStatus.OK, json.dumps(status) + "\n")
+                state["sent_log"] = self.sent_log
+            response = connection.respond(HTTPStatus.OK, json.dumps(state) + "\n")
             response.headers["Content-Type"] = "application/json"
             return response
         if url.path != WS_PATH:

@@ -129,14 +129,14 @@ class TelegramEmulator:
         self._accepted_at: dict[tuple[int, int | str], deque[float]] = defaultdict(deque)  # (bot, chat)
         self._bot_accepted_at: dict[int, deque[float]] = defaultdict(deque)
         self._lock = threading.Condition()
+        self._host = host
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._host}:{self._server.server_port}"
 
     def start(self) -> TelegramEmulator:
         self._thread = threading.Thread(target=self._server.serve_forever, name="telegram-emulator", daemon=True)
