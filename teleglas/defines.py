@@ -17,6 +17,7 @@ SOURCE_BYBIT = "bybit"
 SOURCE_OKX = "okx"
 ALL_SOURCES = (SOURCE_COINGLASS, SOURCE_BINANCE, SOURCE_BYBIT, SOURCE_OKX)
 EXCHANGE_OF_SOURCE = {SOURCE_BINANCE: "Binance", SOURCE_BYBIT: "Bybit", SOURCE_OKX: "OKX"}
+SOURCE_NAMES = {SOURCE_COINGLASS: "CoinGlass", **EXCHANGE_OF_SOURCE}  # as the start-up message names them
 
 # Binance USDⓈ-M market streams (docs/protocols.md, Exchanges): JSON SUBSCRIBE on the /market route; the server
 # sends a protocol ping every 3 min and cuts every connection at 24 h; at most 200 streams a connection (the

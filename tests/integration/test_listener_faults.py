@@ -28,7 +28,7 @@ class Collector:
     def __init__(self):
         self.payloads = []
 
-    def submit(self, payload, received_ms):
+    def submit(self, payload, received_ms, source="coinglass"):
         self.payloads.append(payload)
 
 

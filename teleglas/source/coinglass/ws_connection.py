@@ -163,7 +163,9 @@ class StreamConnection:
         self.connected = True
         self.connected_since = time.time()
         self.connects += 1
-        log.info("%s connected to %s, subscribed to %s", LOG_WS, redact(url), ", ".join(self.channels))
+        log.info(
+            "%s %s connected to %s, subscribed to %s", LOG_WS, self.wire.source, redact(url), ", ".join(self.channels)
+        )
         return ws
 
     def _serve(self, ws: websocket.WebSocket) -> None:
