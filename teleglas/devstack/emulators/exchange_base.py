@@ -71,6 +71,7 @@ class ExchangeEmulator:
         self._stop: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self._subscribed: asyncio.Condition | None = None
+        self._step_topics: dict[str, set[str]] = {}
 
     # -- what each venue says -------------------------------------------------------------------------------
 
@@ -241,7 +242,9 @@ class ExchangeEmulator:
                 self.frames_sent += 1
 
     def _topics(self, step: Step) -> set[str]:
-        try:
-            return self.topics_of(json.loads(step.text))
-        except (ValueError, AttributeError, TypeError, KeyError):
-            return set()
+        if step.text not in self._step_topics:  # a scenario played again costs no second parse
+            try:
+                self._step_topics[step.text] = self.topics_of(json.loads(step.text))
+            except (ValueError, AttributeError, TypeError, KeyError):
+                self._step_topics[step.text] = set()
+        return self._step_topics[step.text]
