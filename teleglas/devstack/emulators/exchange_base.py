@@ -117,11 +117,6 @@ class ExchangeEmulator:
         if self._thread:
             self._thread.join(5)
 
-    def drop_all(self) -> None:
-        """Closes every client connection abruptly (from any thread)."""
-        if self._loop:
-            self._loop.call_soon_threadsafe(lambda: [c.connection.transport.abort() for c in list(self.clients)])
-
     async def serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()

@@ -105,9 +105,6 @@ class Contracts:
         self._table: dict[str, Contract] = {}
         self._wanted = threading.Event()
 
-    def __len__(self) -> int:
-        return len(self._table)
-
     def get(self, instrument: str) -> Contract | None:
         found = self._table.get(instrument)
         if found is None:
