@@ -61,8 +61,11 @@ def bybit_liquidation(symbol, side, price, size, time_ms):
 
 def merged_and_duplicates(stack) -> tuple[dict, dict]:
     client = stack.redis()
-    read = lambda metric: {labels[0]: n for labels, n in parse_fields(client.hgetall(metric_key(metric.name))).items()}  # noqa: E731
-    return read(EVENTS_MERGED), read(EVENTS_DUPLICATE)
+
+    def by_source(metric) -> dict:
+        return {labels[0]: n for labels, n in parse_fields(client.hgetall(metric_key(metric.name))).items()}
+
+    return by_source(EVENTS_MERGED), by_source(EVENTS_DUPLICATE)
 
 
 def test_overlapping_sources_alert_each_liquidation_once(make_stack, tmp_path):
