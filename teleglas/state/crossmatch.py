@@ -10,12 +10,13 @@ the other source, the nearest in time. The first copy evaluated is kept, the oth
 One Lua call per batch decides every event of it atomically, over an index of one hash per (kind, exchange,
 symbol, side, time bucket of the time tolerance, source), which lives MATCH_KEEP_S: an event looks only at its own
 source's bucket (the same event again) and at the three buckets of the one source that can carry it too
-(CoinGlass for an exchange's event, that exchange for a CoinGlass event). A retried or redelivered batch (the
-same claimer) gets its own answers again.
+(CoinGlass for an exchange's event, that exchange for a CoinGlass event), when SOURCES (which the workers read
+as the listeners do) has both. A retried or redelivered batch (the same claimer) gets its own answers again.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 import redis
@@ -33,16 +34,19 @@ _SEPARATORS = re.compile(r"[-_/ ]")
 # ARGV: 1 claimer, 2 time tolerance ms, 3 relative USD tolerance, 4 keep s; then per event: number of its KEYS,
 #       time ms, usd, identity ("time|usd|price"). Entry values: claimer|state, state k (kept), p (kept and paired
 #       with another source's copy), m (dropped: merged into another source's copy).
-# Returns one status per event: 0 kept, 1 kept before by this claimer, 2 duplicate, 3 merged, 4 merged before.
+# Returns one status per event: 0 kept, 1 kept before by this claimer (a retry), 2 duplicate (of another claimer's,
+# or of one earlier in this same batch), 3 merged, 4 merged before by this claimer.
 _ADMIT = """
 local claimer, tol, rel, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local out, k, a = {}, 1, 5
+local out, k, a, met = {}, 1, 5, {}
 while a <= #ARGV do
   local nkeys, t, usd, ident = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3]
   a = a + 4
   local own, status = KEYS[k], 0
   local seen = redis.call('HGET', own, ident)
-  if seen then
+  if met[own .. '|' .. ident] then
+    status = 2
+  elseif seen then
     local owner, state = string.match(seen, '^(.*)|(%a)$')
     if owner ~= claimer then status = 2 elseif state == 'm' then status = 4 else status = 1 end
   else
@@ -70,6 +74,7 @@ while a <= #ARGV do
     end
     redis.call('EXPIRE', own, keep)
   end
+  met[own .. '|' .. ident] = true
   out[#out + 1] = status
   k = k + nkeys
 end
@@ -77,21 +82,26 @@ return out
 """
 
 
+@functools.lru_cache(maxsize=4096)
 def match_symbol(symbol: str) -> str:
     """`BTC-USDT-SWAP`, `BTC_USDT` and `btcusdt` are one pair to the match."""
     return _SEPARATORS.sub("", symbol.upper()).removesuffix("SWAP")
 
 
-def other_source(source: str, exchange: str) -> str | None:
-    """The one other source that can bring the same event: CoinGlass aggregates each exchange's stream."""
-    if source != SOURCE_COINGLASS:
-        return SOURCE_COINGLASS
-    return _NATIVE_SOURCE.get(exchange.lower())
+def other_source(source: str, exchange: str, sources: tuple[str, ...]) -> str | None:
+    """The one other source of `sources` that can bring the same event: CoinGlass aggregates each exchange's
+    stream."""
+    other = SOURCE_COINGLASS if source != SOURCE_COINGLASS else _NATIVE_SOURCE.get(exchange)
+    return other if other in sources else None
 
 
 class CrossSourceMatch:
-    def __init__(self, client: redis.Redis, tolerance_ms: int, usd_tolerance: float, keep_s: int):
+    def __init__(
+        self, client: redis.Redis, tolerance_ms: int, usd_tolerance: float, keep_s: int, sources: tuple[str, ...]
+    ):
+        """`sources`: SOURCES, as the listeners have it; with one source only its own duplicates are looked for."""
         self._admit = client.register_script(_ADMIT)
+        self.sources = sources
         self.tolerance_ms = tolerance_ms
         self.usd_tolerance = usd_tolerance
         self.keep_s = keep_s
@@ -106,7 +116,7 @@ class CrossSourceMatch:
             exchange, symbol = event.exchange.lower(), match_symbol(event.symbol)
             bucket = event.time_ms // self.tolerance_ms
             keys.append(match_key(event.kind, exchange, symbol, event.side, bucket, source))
-            other = other_source(source, exchange)
+            other = other_source(source, exchange, self.sources)
             if other is not None:
                 keys += [
                     match_key(event.kind, exchange, symbol, event.side, b, other)

@@ -86,7 +86,9 @@ def engine() -> Engine:
 
 @functools.lru_cache(maxsize=1)
 def cross_match() -> CrossSourceMatch:
-    return CrossSourceMatch(client(), MATCH_TIME_TOLERANCE_MS, MATCH_USD_TOLERANCE, MATCH_KEEP_S)
+    return CrossSourceMatch(
+        client(), MATCH_TIME_TOLERANCE_MS, MATCH_USD_TOLERANCE, MATCH_KEEP_S, settings().sources.sources
+    )
 
 
 @functools.lru_cache(maxsize=1)

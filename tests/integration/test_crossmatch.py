@@ -4,7 +4,7 @@ batch gets its own answers again; all in one Redis call per batch."""
 
 import pytest
 
-from teleglas.defines import MATCH_KEEP_S, MATCH_TIME_TOLERANCE_MS, MATCH_USD_TOLERANCE
+from teleglas.defines import ALL_SOURCES, MATCH_KEEP_S, MATCH_TIME_TOLERANCE_MS, MATCH_USD_TOLERANCE
 from teleglas.model.events import FuturesTrade, LiquidationOrder
 from teleglas.state.crossmatch import DUPLICATE, KEPT, KEPT_AGAIN, MERGED, MERGED_AGAIN, CrossSourceMatch, match_symbol
 
@@ -20,7 +20,7 @@ def liq(usd=1_250_000.0, time_ms=T, side=2, exchange="Binance", symbol="BTCUSDT"
 def match(redis_server):
     client = redis_server.redis()
     client.flushdb()
-    return CrossSourceMatch(client, MATCH_TIME_TOLERANCE_MS, MATCH_USD_TOLERANCE, MATCH_KEEP_S)
+    return CrossSourceMatch(client, MATCH_TIME_TOLERANCE_MS, MATCH_USD_TOLERANCE, MATCH_KEEP_S, ALL_SOURCES)
 
 
 def test_the_same_liquidation_from_coinglass_and_binance_is_one_event(match):
@@ -34,8 +34,10 @@ def test_the_same_liquidation_from_coinglass_and_binance_is_one_event(match):
 
 
 def test_overlap_inside_one_batch_and_retries_of_it(match):
-    batch = [(liq(), CG), (liq(usd=1_251_000.0, time_ms=T - 900), BN), (liq(side=1), BN)]
-    assert match.admit(batch, "task-1") == [KEPT, MERGED, KEPT]
+    batch = [(liq(), CG), (liq(usd=1_251_000.0, time_ms=T - 900), BN), (liq(side=1), BN), (liq(side=1), BN)]
+    assert match.admit(batch[:3], "task-1") == [KEPT, MERGED, KEPT]
+    assert match.admit(batch, "task-1") == [KEPT_AGAIN, MERGED_AGAIN, KEPT_AGAIN, DUPLICATE]  # the same one twice
+    batch = batch[:3]
     assert match.admit(batch, "task-1") == [KEPT_AGAIN, MERGED_AGAIN, KEPT_AGAIN]  # a retry: the same answers
     assert match.admit(batch, "task-2") == [DUPLICATE, DUPLICATE, DUPLICATE]  # a second listener's copies
 
@@ -71,6 +73,15 @@ def test_okx_copies_match_across_symbol_spellings(match):
     okx = LiquidationOrder("OKX", "DOGEUSDT", "DOGE", 0.1234, 1, 370_200.0, T)
     relayed = LiquidationOrder("OKX", "DOGE-USDT-SWAP", "DOGE", 0.1234, 1, 370_200.0, T + 50)
     assert match.admit([(okx, "okx"), (relayed, CG)], "t") == [KEPT, MERGED]
+
+
+def test_a_source_outside_sources_is_not_looked_at(redis_server):
+    """The workers read SOURCES: with CoinGlass alone, only its own duplicates are looked for."""
+    client = redis_server.redis()
+    client.flushdb()
+    alone = CrossSourceMatch(client, MATCH_TIME_TOLERANCE_MS, MATCH_USD_TOLERANCE, MATCH_KEEP_S, (CG,))
+    assert alone.admit([(liq(), BN), (liq(time_ms=T + 300), CG)], "t") == [KEPT, KEPT]
+    assert alone.admit([(liq(time_ms=T + 300), CG)], "u") == [DUPLICATE]
 
 
 def test_index_entries_expire(match, redis_server):
