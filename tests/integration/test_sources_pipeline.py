@@ -2,9 +2,12 @@
 exchange emulators): overlapping streams alert each event once, and without any CoinGlass key the exchanges alone
 give alerts while the CoinGlass-only commands say what they need."""
 
+import pytest
+
 from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, DEMO_MANUAL_TOKEN, wait_until
 from teleglas.ops.metrics import EVENTS_DUPLICATE, EVENTS_MERGED, parse_fields
 from teleglas.state.keys import metric_key
+from teleglas.state.tape import parse_liquidation_bucket
 from tests.integration.conftest import alerted, write_scenario
 
 T = 1725478245120
@@ -120,6 +123,21 @@ def test_overlapping_sources_alert_each_liquidation_once(make_stack, tmp_path):
         assert sorted(alerted(alerts)) == sorted(["BTCUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "XRPUSDT"])
     merged, duplicates = merged_and_duplicates(stack)
     assert sum(merged.values()) == 5 and duplicates == {}  # the overlap: 4 liquidations and the whale trade
+    # The dashboard's market tape counts each liquidation once too, whichever copy came first.
+    cells = [
+        cell
+        for key in stack.redis().keys("teleglas:tape:liquidations:*")
+        for cell in parse_liquidation_bucket(stack.redis().hgetall(key))
+    ]
+    assert sorted((c.symbol, c.side, c.count) for c in cells) == [
+        ("BNBUSDT", "LONG", 1),
+        ("BTCUSDT", "SHORT", 1),
+        ("DOGEUSDT", "LONG", 1),
+        ("ETHUSDT", "LONG", 1),
+        ("SOLUSDT", "SHORT", 1),
+        ("XRPUSDT", "SHORT", 1),
+    ]
+    assert next(c.usd for c in cells if c.symbol == "BTCUSDT") == pytest.approx(1_250_000, rel=0.01)
     assert listener.running
     statuses = stack.redis().keys("teleglas:listener:*")
     assert sorted(key.decode().rsplit("-", 1)[1] for key in statuses) == ["binance", "bybit", "coinglass"]
