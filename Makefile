@@ -2,7 +2,7 @@
 # Both set themselves up first (virtualenv, pip install, redis-server when missing).
 VENV_PY := .venv/bin/python
 
-.PHONY: setup demo demo-dashboard test lint typecheck test-unit bench chaos clean
+.PHONY: setup demo demo-dashboard demo-exchanges test lint typecheck test-unit bench chaos clean
 
 setup:
 	@bash tools/bootstrap.sh
@@ -13,6 +13,10 @@ demo: setup
 # The demo kept running with the live dashboard on http://127.0.0.1:8082/ (user and password: demo).
 demo-dashboard: setup
 	@$(VENV_PY) -m teleglas.devstack.demo --dashboard
+
+# No CoinGlass key at all: alerts from the Binance, Bybit and OKX public streams (each emulated offline).
+demo-exchanges: setup
+	@$(VENV_PY) -m teleglas.devstack.demo --exchanges
 
 # Lint, types, the unit tests (seconds; the first failure stops the run), then the integration tests against
 # real redis-server, Celery workers and emulators on two processes, with the coverage of both runs.

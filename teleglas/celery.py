@@ -18,7 +18,7 @@ from teleglas.ops.redaction import register_secrets
 from teleglas.settings import get_settings
 from teleglas.state.client import redis_client
 from teleglas.state.due import DueWork
-from teleglas.state.liveness import Liveness
+from teleglas.state.liveness import Liveness, streaming_sources
 from teleglas.tasks.due_mover import DueMover
 
 broker_transport.register()  # before the app opens a broker connection: a Redis restart must not stop a worker
@@ -39,8 +39,9 @@ def announce_start(mode: str) -> None:
 
 @beat_init.connect
 def _beat_started(**_kwargs) -> None:
-    """Without a WebSocket key beat is the alert source: it says so. With one, the listener announces."""
-    if not get_settings().coinglass.api_key_ws:
+    """Without a stream to read (no WebSocket key, no exchange source) beat is the alert source: it says so.
+    Otherwise the listener announces."""
+    if not streaming_sources(get_settings()):
         announce_start(MODE_POLLING)
 
 

@@ -8,6 +8,50 @@ CHANNEL_LIQUIDATIONS = "liquidationOrders"
 CHANNEL_FUTURES_TRADES = "futures_trades"  # full name: futures_trades@{Exchange}_{SYMBOL}@{minVol}
 OTHER_CHANNEL = "other"  # the listener's count of frames naming a channel it did not subscribe to
 
+# Where events come from (SOURCES): CoinGlass's aggregated stream, or an exchange's own public stream. The
+# exchange names are spelled as CoinGlass's `exName` spells them, so rules, the tape and the cross-source match
+# see one name per exchange whichever source brought the event.
+SOURCE_COINGLASS = "coinglass"
+SOURCE_BINANCE = "binance"
+SOURCE_BYBIT = "bybit"
+SOURCE_OKX = "okx"
+ALL_SOURCES = (SOURCE_COINGLASS, SOURCE_BINANCE, SOURCE_BYBIT, SOURCE_OKX)
+EXCHANGE_OF_SOURCE = {SOURCE_BINANCE: "Binance", SOURCE_BYBIT: "Bybit", SOURCE_OKX: "OKX"}
+SOURCE_NAMES = {SOURCE_COINGLASS: "CoinGlass", **EXCHANGE_OF_SOURCE}  # as the start-up message names them
+
+# Binance USDⓈ-M market streams (docs/protocols.md, Exchanges): JSON SUBSCRIBE on the /market route; the server
+# sends a protocol ping every 3 min and cuts every connection at 24 h; at most 200 streams a connection (the
+# lower of the two published limits).
+BINANCE_ALL_LIQUIDATIONS = "!forceOrder@arr"
+BINANCE_TRADES_SUFFIX = "@aggTrade"
+BINANCE_MAX_STREAMS = 200
+BINANCE_MAX_CONNECTION_AGE_S = 23.5 * 3600  # reconnect on our terms before the server's 24 h cut
+# Bybit v5 public linear: one topic per symbol, JSON ping every 20 s as the docs recommend.
+BYBIT_LIQUIDATIONS_PREFIX = "allLiquidation."
+BYBIT_TRADES_PREFIX = "publicTrade."
+BYBIT_PING = '{"op": "ping"}'
+BYBIT_PING_INTERVAL_S = 20.0
+# OKX v5 public: liquidations of every SWAP by instrument type, trades per instrument; text ping before the
+# server's 30 s idle cut; notice 64008 announces a disconnect for an upgrade.
+OKX_LIQUIDATIONS = "liquidation-orders"
+OKX_TRADES = "trades"
+OKX_SWAP = "SWAP"
+OKX_PING_INTERVAL_S = 20.0
+OKX_UPGRADE_NOTICE = "64008"
+OKX_INSTRUMENTS_PATH = "/api/v5/public/instruments"
+OKX_INSTRUMENTS_REFRESH_S = 3600.0  # new listings; an unknown instrument asks sooner (at most once a minute)
+OKX_INSTRUMENTS_RETRY_S = 60.0
+
+# Cross-source match (teleglas.state.crossmatch): the same liquidation or trade from CoinGlass and from the
+# exchange itself is one event when exchange, symbol and side agree, the times are within MATCH_TIME_TOLERANCE_MS
+# (one Binance snapshot window of 1 s, Bybit's 500 ms push batching and transport) and the USD sizes within
+# MATCH_USD_TOLERANCE of the larger (Binance's price and average price can differ by ~0.75 %, and which one
+# CoinGlass multiplies is not documented). Index entries live MATCH_KEEP_S after they are written: long enough for
+# the other copy to be evaluated too (both travel the same queue), short enough to cost little memory.
+MATCH_TIME_TOLERANCE_MS = 2000
+MATCH_USD_TOLERANCE = 0.02
+MATCH_KEEP_S = 120
+
 # Side codes differ per channel: liquidations name the liquidated position, trades the taker side.
 LIQUIDATION_SIDES = {1: "LONG", 2: "SHORT"}
 TRADE_SIDES = {1: "SELL", 2: "BUY"}
@@ -54,6 +98,7 @@ LOG_SENDER = "[SENDER]"
 LOG_MANUAL = "[MANUAL]"
 LOG_CG_EMULATOR = "[CG_EMULATOR]"
 LOG_TG_EMULATOR = "[TG_EMULATOR]"
+LOG_EX_EMULATOR = "[EX_EMULATOR]"
 
 # Telegram limits (shared/reference/telegram-bot-api.md §2).
 TELEGRAM_MAX_TEXT_UNITS = 4096

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 
-from teleglas.defines import CHANNEL_FUTURES_TRADES, CHANNEL_LIQUIDATIONS
+from teleglas.defines import ALL_SOURCES, CHANNEL_FUTURES_TRADES, CHANNEL_LIQUIDATIONS, SOURCE_COINGLASS
 from teleglas.model.chat import ChatId
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -152,6 +152,14 @@ def upper_names(_name: str, raw: str) -> tuple[str, ...]:
     return tuple(item.upper() for item in _items(raw))
 
 
+def sources(name: str, raw: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(item.lower() for item in _items(raw)))
+    unknown = [item for item in chosen if item not in ALL_SOURCES]
+    if unknown:
+        raise SettingsError(f"{name}: unknown source {unknown[0]!r} (choose from {', '.join(ALL_SOURCES)})")
+    return chosen
+
+
 def one_of(*choices: str) -> Parse:
     def parse(name: str, raw: str) -> str:
         value = raw.strip().lower()
@@ -222,6 +230,35 @@ class StreamSettings:
     batch_max_events: int = setting("LISTENER_BATCH_MAX_EVENTS", positive_int, 500)
     status_ttl_s: int = setting("LISTENER_STATUS_TTL", positive_int, 5)
     stale_after_s: float = setting("LISTENER_STALE_AFTER", positive, 30.0)
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Where events come from: CoinGlass, the exchanges' own public streams, or both (teleglas.source.exchanges).
+    The URLs point tests and the demo at emulators."""
+
+    sources: tuple[str, ...] = setting("SOURCES", sources, (SOURCE_COINGLASS,))
+    # The /market route: since 2026-04-23 forceOrder and aggTrade stream only there (docs/protocols.md).
+    binance_ws_url: str = setting("BINANCE_FUTURES_WS_URL", url, "wss://fstream.binance.com/market/ws")
+    bybit_ws_url: str = setting("BYBIT_WS_URL", url, "wss://stream.bybit.com/v5/public/linear")
+    okx_ws_url: str = setting("OKX_WS_URL", url, "wss://ws.okx.com:8443/ws/v5/public")
+    okx_rest_url: str = setting("OKX_REST_URL", url, "https://www.okx.com")
+    trade_symbols: tuple[str, ...] = setting("EXCHANGE_TRADE_SYMBOLS", upper_names, ("BTCUSDT", "ETHUSDT"))
+    # Bybit has no all-symbol liquidation topic: one per symbol (Binance and OKX stream every symbol).
+    liquidation_symbols: tuple[str, ...] = setting(
+        "EXCHANGE_LIQUIDATION_SYMBOLS",
+        upper_names,
+        ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT", "AVAXUSDT", "DOTUSDT"),
+    )
+    # Trades below this never leave the listener: the CoinGlass channels' own minimum (…@10000), so both sources
+    # carry the same trades and the exchanges' every small fill does not cross the broker.
+    trade_min_usd: float = setting("EXCHANGE_TRADE_MIN_USD", not_negative, 10_000.0)
+    # Binance sends no pong to wait for: a connection without any frame this long is declared dead.
+    binance_silence_s: float = setting("BINANCE_SILENCE_TIMEOUT", positive, 300.0)
+
+    @property
+    def exchanges(self) -> tuple[str, ...]:
+        return tuple(s for s in self.sources if s != SOURCE_COINGLASS)
 
 
 @dataclass(frozen=True)
@@ -324,6 +361,7 @@ class Settings:
     redis: RedisSettings = field(default_factory=RedisSettings)
     coinglass: CoinGlassSettings = field(default_factory=CoinGlassSettings)
     ws: StreamSettings = field(default_factory=StreamSettings)
+    sources: SourceSettings = field(default_factory=SourceSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     manual: ManualSettings = field(default_factory=ManualSettings)
     rules: RuleSettings = field(default_factory=RuleSettings)

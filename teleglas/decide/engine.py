@@ -53,6 +53,10 @@ class Engine:
         self.settings = settings
         self._horizon_s = max(rules.storm.window_s, rules.whale_cluster.window_s, settings.rules.whale_score_window_s)
 
+    def qualifies(self, event: MarketEvent) -> bool:
+        rule = self.rules.rule_for(event.symbol, event.base_asset, event.exchange)
+        return rule.admits(event, self.settings.rules.enable_whale_alerts)
+
     def evaluate(self, event: MarketEvent, claimer: str, now: float) -> tuple[list[Alert], list[Flush]]:
         rule = self.rules.rule_for(event.symbol, event.base_asset, event.exchange)
         if not rule.admits(event, self.settings.rules.enable_whale_alerts):

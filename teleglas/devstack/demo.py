@@ -3,6 +3,10 @@ free local ports; the bundled scenario is replayed; the alerts Telegram received
 
     python -m teleglas.devstack.demo [--scenario demo.jsonl] [--keep-logs]
     python -m teleglas.devstack.demo --dashboard [--port 8082] [--for SECONDS]
+    python -m teleglas.devstack.demo --exchanges
+
+With --exchanges there is no CoinGlass at all (no key, no emulator): SOURCES=binance,bybit,okx against the three
+exchange emulators and their bundled scenarios (binance.jsonl, bybit.jsonl, okx.jsonl).
 
 With --dashboard the scenario's events happen now (the emulator's live times) and the scenario plays again every
 REPEAT_EVERY_S, so cooldowns, summaries and the cascade timeline have something to show; celery beat runs too
@@ -22,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from teleglas.defines import LOG_RUNNER
+from teleglas.defines import LOG_RUNNER, SOURCE_BINANCE, SOURCE_BYBIT, SOURCE_OKX
 from teleglas.devstack.local_stack import LocalStack
 
 DEMO_MONITOR = {"MONITOR_USER": "demo", "MONITOR_PASSWORD": "demo"}
@@ -30,6 +34,8 @@ REPEAT_EVERY_S = 240.0
 
 _DELIVERED = re.compile(r"\[SENDER\] delivered alert=\S+ chat=(\S+) message_id=(\d+) frame_to_send_ms=([\d.]+)")
 DEMO_CHANNELS = ("liquidationOrders", "futures_trades@Binance_BTCUSDT@10000", "futures_trades@Binance_ETHUSDT@10000")
+EXCHANGES = (SOURCE_BINANCE, SOURCE_BYBIT, SOURCE_OKX)
+EXCHANGES_ONLY = {"SOURCES": ",".join(EXCHANGES), "COINGLASS_API_KEY_WS": "", "COINGLASS_API_KEY": ""}
 
 
 def say(text: str) -> None:
@@ -60,6 +66,31 @@ def run(scenario: str, workdir: Path) -> int:
         messages = stack.wait_for_idle()
         latencies = delivery_latencies(worker.log_text())
     say(f"everything stopped after {time.monotonic() - started:.1f} s")
+    return show(messages, latencies)
+
+
+def run_exchanges(workdir: Path) -> int:
+    """No CoinGlass key, no CoinGlass: the three exchanges' own streams, each from its emulator."""
+    stack = LocalStack(workdir, settings_env=dict(EXCHANGES_ONLY))
+    started = time.monotonic()
+    with stack:
+        ports = ", ".join(f"{name} :{port}" for name, port in stack.exchange_ports.items())
+        say(f"starting redis-server :{stack.redis_port}, Telegram emulator :{stack.telegram_port}, emulators {ports}")
+        stack.start_redis()
+        stack.start_telegram_emulator()
+        for exchange in EXCHANGES:
+            stack.start_exchange_emulator(exchange)
+        say("starting `celery -A teleglas worker` and `python workers/ws_listener.py` with SOURCES=binance,bybit,okx")
+        worker = stack.start_worker()
+        stack.start_listener()
+        stack.wait_for_replay(coinglass=False, exchanges=EXCHANGES)
+        messages = stack.wait_for_idle()
+        latencies = delivery_latencies(worker.log_text())
+    say(f"everything stopped after {time.monotonic() - started:.1f} s")
+    return show(messages, latencies)
+
+
+def show(messages: list[dict], latencies: dict[tuple[str, int], float]) -> int:
     print(f"\n=== Telegram received {len(messages)} message(s) ===\n")
     for message in messages:
         latency = latencies.get((str(message["chat_id"]), message["message_id"]))
@@ -100,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", default="demo.jsonl")
     parser.add_argument("--keep-logs", action="store_true", help="keep the process logs and print where")
     parser.add_argument("--dashboard", action="store_true", help="keep running with the live dashboard")
+    parser.add_argument(
+        "--exchanges", action="store_true", help="no CoinGlass key: the Binance, Bybit and OKX streams (emulated)"
+    )
     parser.add_argument("--port", type=int, default=8082, help="the dashboard's port (with --dashboard)")
     parser.add_argument(
         "--for", dest="for_s", type=float, default=None, help="stop after this many seconds (with --dashboard)"
@@ -109,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.dashboard:
             return run_with_dashboard(args.scenario, workdir, args.port, args.for_s)
+        if args.exchanges:
+            return run_exchanges(workdir)
         return run(args.scenario, workdir)
     finally:
         if args.keep_logs:

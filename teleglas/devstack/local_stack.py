@@ -25,7 +25,15 @@ from pathlib import Path
 import redis
 from celery import Celery
 
-from teleglas.defines import QUEUE_EVENTS, QUEUE_TELEGRAM, TASK_PROCESS_EVENTS, TASK_SEND_MESSAGE
+from teleglas.defines import (
+    QUEUE_EVENTS,
+    QUEUE_TELEGRAM,
+    SOURCE_BINANCE,
+    SOURCE_BYBIT,
+    SOURCE_OKX,
+    TASK_PROCESS_EVENTS,
+    TASK_SEND_MESSAGE,
+)
 from teleglas.ops import broker_transport
 from teleglas.settings import PROJECT_ROOT, every_variable
 from teleglas.state.keys import due_inflight_key, due_key
@@ -37,6 +45,7 @@ DEMO_ALERT_TOKEN = "100000001:demoAlertTokenForTheEmulatorOnly"
 DEMO_MANUAL_TOKEN = "100000002:demoManualBotTokenForTheEmulatorOnly"
 DEMO_WS_KEY = "demo-coinglass-ws-key-0123456789"
 DEMO_REST_KEY = "demo-coinglass-rest-key-9876543210"
+_EXCHANGE_EMULATORS = (SOURCE_BINANCE, SOURCE_BYBIT, SOURCE_OKX)
 
 
 def free_port() -> int:
@@ -139,6 +148,7 @@ class LocalStack:
     redis_port: int = 0
     telegram_port: int = 0
     coinglass_port: int = 0
+    exchange_ports: dict[str, int] = field(default_factory=dict)  # binance, bybit, okx emulators
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
     _celery: Celery | None = field(default=None, repr=False)
 
@@ -147,6 +157,8 @@ class LocalStack:
         self.redis_port = self.redis_port or free_port()
         self.telegram_port = self.telegram_port or free_port()
         self.coinglass_port = self.coinglass_port or free_port()
+        for exchange in _EXCHANGE_EMULATORS:
+            self.exchange_ports.setdefault(exchange, free_port())
 
     # -- addresses and environment ----------------------------------------------------------------------
 
@@ -177,6 +189,10 @@ class LocalStack:
                 "TELEGRAM_ALERT_CHAT_IDS": ",".join(self.chat_ids),
                 "TELEGRAM_TOKEN": DEMO_MANUAL_TOKEN,
                 "WS_CHANNELS": ",".join(self.channels),
+                "BINANCE_FUTURES_WS_URL": f"ws://127.0.0.1:{self.exchange_ports[SOURCE_BINANCE]}/market/ws",
+                "BYBIT_WS_URL": f"ws://127.0.0.1:{self.exchange_ports[SOURCE_BYBIT]}/v5/public/linear",
+                "OKX_WS_URL": f"ws://127.0.0.1:{self.exchange_ports[SOURCE_OKX]}/ws/v5/public",
+                "OKX_REST_URL": f"http://127.0.0.1:{self.exchange_ports[SOURCE_OKX]}",
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -271,6 +287,42 @@ class LocalStack:
             lambda: _http_ok(f"http://127.0.0.1:{self.coinglass_port}/_emulator/status"), 15, what="CoinGlass emulator"
         )
         return proc
+
+    def start_exchange_emulator(
+        self, exchange: str, scenario: str | None = None, min_subscribers: int = 1, options: tuple[str, ...] = ()
+    ) -> ManagedProcess:
+        """The `binance`, `bybit` or `okx` emulator (teleglas.devstack.emulators.<exchange>) on its port, replaying
+        `scenario` (default: the bundled `<exchange>.jsonl`); `options` are further command-line flags."""
+        port = self.exchange_ports[exchange]
+        argv = [
+            sys.executable,
+            "-m",
+            f"teleglas.devstack.emulators.{exchange}",
+            "--port",
+            str(port),
+            "--scenario",
+            scenario or f"{exchange}.jsonl",
+            "--min-subscribers",
+            str(min_subscribers),
+            *options,
+        ]
+        proc = self._start(f"{exchange}-emulator", argv)
+        wait_until(lambda: _http_ok(f"http://127.0.0.1:{port}/_emulator/status"), 15, what=f"{exchange} emulator")
+        return proc
+
+    def start_binance_emulator(self, scenario: str | None = None, **kwargs) -> ManagedProcess:
+        return self.start_exchange_emulator(SOURCE_BINANCE, scenario, **kwargs)
+
+    def start_bybit_emulator(self, scenario: str | None = None, **kwargs) -> ManagedProcess:
+        return self.start_exchange_emulator(SOURCE_BYBIT, scenario, **kwargs)
+
+    def start_okx_emulator(self, scenario: str | None = None, **kwargs) -> ManagedProcess:
+        return self.start_exchange_emulator(SOURCE_OKX, scenario, **kwargs)
+
+    def exchange_status(self, exchange: str) -> dict:
+        url = f"http://127.0.0.1:{self.exchange_ports[exchange]}/_emulator/status"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return json.load(response)
 
     def start_worker(
         self,
@@ -386,7 +438,7 @@ class LocalStack:
         for raw in reversed(self.redis().lrange(QUEUE_EVENTS, 0, -1)):
             message = json.loads(raw)
             if message.get("headers", {}).get("task") == TASK_PROCESS_EVENTS:
-                events += [payload for payload, _received_ms in json.loads(base64.b64decode(message["body"]))[0][0]]
+                events += [item[0] for item in json.loads(base64.b64decode(message["body"]))[0][0]]
         return events
 
     def telegram_messages(self) -> list[dict]:
@@ -471,8 +523,14 @@ class LocalStack:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.coinglass_port}/_emulator/status", timeout=5) as response:
             return json.load(response)
 
-    def wait_for_replay(self, timeout_s: float = 60) -> None:
-        wait_until(lambda: self.coinglass_status()["replay_done"], timeout_s, 0.1, what="the scenario replay")
+    def wait_for_replay(self, timeout_s: float = 60, exchanges: tuple[str, ...] = (), coinglass: bool = True) -> None:
+        """Until the CoinGlass emulator (unless `coinglass` is False) and each of `exchanges` replayed its scenario."""
+        if coinglass:
+            wait_until(lambda: self.coinglass_status()["replay_done"], timeout_s, 0.1, what="the scenario replay")
+        for exchange in exchanges:
+            wait_until(
+                lambda e=exchange: self.exchange_status(e)["replay_done"], timeout_s, 0.1, what=f"the {exchange} replay"
+            )
 
     def pending_tasks(self) -> int:
         """Tasks queued, running (kombu keeps those in its `unacked` hash) or waiting in Redis for their time

@@ -136,6 +136,8 @@ class CommandHandlers:
         self.zone = settings.timezone
 
     def answer(self, command: Command, who: Requester, args: list[str]) -> str:
+        if command.group == MARKET and not self.settings.coinglass.api_key:  # the exchange streams need no key
+            return f"/{command.name} needs a CoinGlass API key (COINGLASS_API_KEY)."
         try:
             return getattr(self, f"cmd_{command.name}")(who, args)
         except ArgumentError as exc:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from teleglas.model.events import WhalePosition
 from teleglas.model.symbols import usdt_pair
-from teleglas.source.coinglass.fields import FieldError
 from teleglas.source.coinglass.rest import (
     COINS_MARKETS,
     FEAR_GREED,
@@ -38,6 +37,7 @@ from teleglas.source.coinglass.rest_records import (
     parse_orderbook_depth,
     parse_whale_alerts,
 )
+from teleglas.source.fields import FieldError
 
 LIQUIDATION_TIMEFRAMES = ("1h", "4h", "12h", "24h")
 ORDERBOOK_EXCHANGE = "Binance"

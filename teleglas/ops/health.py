@@ -62,7 +62,12 @@ def assess(report: dict[str, Any], thresholds: HealthThresholds) -> list[str]:
     if not report.get("redis_reachable"):
         return ["redis unreachable"]
     if report.get("mode") == MODE_WEBSOCKET and not report.get("is_connected"):
-        reasons.append("websocket disconnected")
+        sources = report.get("sources") or {}
+        down = [name for name, source in sources.items() if not source["is_connected"]]
+        if len(sources) > 1 and down:
+            reasons += [f"{name} stream disconnected" for name in down]
+        else:
+            reasons.append("websocket disconnected")
     if report.get("mode") == MODE_POLLING:
         poll_age = report.get("last_whale_poll_age_s")
         if poll_age is None or poll_age > thresholds.whale_poll_stale_s:
@@ -100,6 +105,18 @@ def gather(
         "last_pong_time": float(listener.get("last_pong_time") or 0),
         "last_event_age_s": round(now - last_event, 3) if last_event else None,
     }
+    if listener.get("sources"):  # a listener of several sources: each one's connection apart
+        report["sources"] = {
+            name: {
+                "is_connected": bool(int(source.get("is_connected") or 0)),
+                "reconnect_attempts": int(source.get("reconnect_attempts", 0)),
+                "last_pong_time": float(source.get("last_pong_time") or 0),
+                "last_event_age_s": round(now - float(source["last_event_time"]), 3)
+                if source.get("last_event_time")
+                else None,
+            }
+            for name, source in listener["sources"].items()
+        }
     try:
         beats = state.liveness.worker_heartbeats()
         depths = state.liveness.queue_depths((QUEUE_EVENTS, QUEUE_TELEGRAM))

@@ -73,6 +73,17 @@ SUPPRESSED_DUPLICATE, SUPPRESSED_COOLDOWN, SUPPRESSED_STORM, SUPPRESSED_DIGEST =
     "storm",
     "digest",
 )
+EVENTS_MERGED = Metric(
+    "teleglas_events_merged",
+    "Events dropped as the same event another source brought first (CoinGlass and an exchange's own stream), "
+    "by the source of the dropped copy",
+    ("source",),
+)
+EVENTS_DUPLICATE = Metric(
+    "teleglas_events_duplicate",
+    "Events dropped as a copy of one the same source brought before (two listeners side by side, a replay)",
+    ("source",),
+)
 EVENT_LATENCY = Metric(
     "teleglas_event_to_decision_seconds", "From the event's exchange time to the worker's decision", ("kind",), True
 )
@@ -90,6 +101,8 @@ REDIS_METRICS = (
     DISABLED_CHAT_ALERTS,
     EVENTS_EVALUATED,
     SUPPRESSED,
+    EVENTS_MERGED,
+    EVENTS_DUPLICATE,
     EVENT_LATENCY,
     FRAME_TO_SEND,
 )
@@ -192,62 +205,70 @@ class RedisMetricsCollector:
 
 
 class ListenerCollector:
-    """The listener's own figures, read live from its objects at scrape time (no Redis needed)."""
+    """The listener's own figures per source, read live from its objects at scrape time (no Redis needed)."""
 
-    def __init__(self, snapshot, by_channel):
-        self._snapshot = snapshot  # StatusReporter.snapshot
-        self._by_channel = by_channel  # () -> {channel: (frames, events)}
+    def __init__(self, sources):
+        self._sources = sources  # () -> [(source, StatusReporter snapshot of it, {channel: (frames, events)})]
 
     def collect(self):
-        s = self._snapshot()
-        connected = int(s["is_connected"])
+        now = time.time()
+        families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {
+            "connected": GaugeMetricFamily(
+                "teleglas_ws_connected", "1 while the source's WebSocket is connected", labels=["source"]
+            ),
+            "uptime": GaugeMetricFamily(
+                "teleglas_ws_connection_uptime_seconds",
+                "Seconds since the current connection opened (0 when down)",
+                labels=["source"],
+            ),
+            "frames": CounterMetricFamily(
+                "teleglas_ws_frames",
+                "Text frames received, by source and subscribed channel",
+                labels=["source", "channel"],
+            ),
+            "events": CounterMetricFamily(
+                "teleglas_ws_events",
+                "Events parsed from frames, by source and subscribed channel",
+                labels=["source", "channel"],
+            ),
+            "bad": CounterMetricFamily(
+                "teleglas_ws_bad_frames", "Frames dropped, by reason", labels=["source", "reason"]
+            ),
+        }
+        counters = {
+            "rejected_items": ("teleglas_ws_rejected_items", "Items of data frames rejected by the parser"),
+            "filtered_trades": (
+                "teleglas_ws_filtered_trades",
+                "Exchange trades under EXCHANGE_TRADE_MIN_USD, kept out of the broker",
+            ),
+            "reconnects": ("teleglas_ws_reconnects", "Connections lost (each followed by a reconnect attempt)"),
+            "reconnect_successes": ("teleglas_ws_reconnect_successes", "Connections opened again after one was lost"),
+            "auth_failures": ("teleglas_ws_auth_failures", "Connections refused for the API key"),
+            "published": ("teleglas_listener_published_events", "Events handed to Celery"),
+            "dropped_events": ("teleglas_listener_dropped_events", "Events dropped because the buffer was full"),
+        }
+        for field, (name, text) in counters.items():
+            families[field] = CounterMetricFamily(name, text, labels=["source"])
+        buffered = 0
+        for source, s, by_channel in self._sources():
+            connected = int(s["is_connected"])
+            families["connected"].add_metric([source], connected)
+            families["uptime"].add_metric([source], max(0.0, now - s["connected_since"]) if connected else 0.0)
+            for channel, (frame_count, event_count) in sorted(by_channel.items()):
+                families["frames"].add_metric([source, channel], frame_count)
+                families["events"].add_metric([source, channel], event_count)
+            for reason, field in (
+                ("malformed", "bad_frames"),
+                ("unknown", "unknown_frames"),
+                ("oversized", "oversized_frames"),
+            ):
+                families["bad"].add_metric([source, reason], s[field])
+            for field in counters:
+                families[field].add_metric([source], s[field])
+            buffered = s["buffered_events"]
+        yield from families.values()
         yield GaugeMetricFamily(
-            "teleglas_ws_connected", "1 while the CoinGlass WebSocket is connected", value=connected
-        )
-        yield GaugeMetricFamily(
-            "teleglas_ws_connection_uptime_seconds",
-            "Seconds since the current connection opened (0 when down)",
-            value=max(0.0, time.time() - s["connected_since"]) if connected else 0.0,
-        )
-        frames = CounterMetricFamily(
-            "teleglas_ws_frames", "Text frames received, by subscribed channel", labels=["channel"]
-        )
-        events = CounterMetricFamily(
-            "teleglas_ws_events", "Events parsed from frames, by subscribed channel", labels=["channel"]
-        )
-        for channel, (frame_count, event_count) in sorted(self._by_channel().items()):
-            frames.add_metric([channel], frame_count)
-            events.add_metric([channel], event_count)
-        yield frames
-        yield events
-        bad = CounterMetricFamily("teleglas_ws_bad_frames", "Frames dropped, by reason", labels=["reason"])
-        for reason, field in (
-            ("malformed", "bad_frames"),
-            ("unknown", "unknown_frames"),
-            ("oversized", "oversized_frames"),
-        ):
-            bad.add_metric([reason], s[field])
-        yield bad
-        yield CounterMetricFamily(
-            "teleglas_ws_rejected_items", "Items of data frames rejected by the parser", value=s["rejected_items"]
-        )
-        yield CounterMetricFamily(
-            "teleglas_ws_reconnects", "Connections lost (each followed by a reconnect attempt)", value=s["reconnects"]
-        )
-        yield CounterMetricFamily(
-            "teleglas_ws_reconnect_successes",
-            "Connections opened again after one was lost",
-            value=s["reconnect_successes"],
-        )
-        yield CounterMetricFamily(
-            "teleglas_ws_auth_failures", "Connections refused for the API key", value=s["auth_failures"]
-        )
-        yield CounterMetricFamily("teleglas_listener_published_events", "Events handed to Celery", value=s["published"])
-        yield CounterMetricFamily(
-            "teleglas_listener_dropped_events", "Events dropped because the buffer was full", value=s["dropped_events"]
-        )
-        yield GaugeMetricFamily(
-            "teleglas_listener_buffered_events", "Events waiting for Redis in the listener", value=s["buffered_events"]
+            "teleglas_listener_buffered_events", "Events waiting for Redis in the listener", value=buffered
         )
 
 

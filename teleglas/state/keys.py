@@ -210,3 +210,9 @@ def workers_key() -> str:
 def listeners_key() -> str:
     """Listener ids by their last status write (bounded: pruned)."""
     return f"{PREFIX}:listeners"
+
+
+def match_key(kind: str, exchange: str, symbol: str, side: int, bucket: int, source: str) -> str:
+    """The cross-source match index (teleglas.state.crossmatch): one source's events of a (kind, exchange, symbol,
+    side) in one time bucket (bounded: MATCH_KEEP_S)."""
+    return f"{PREFIX}:match:{kind}:{exchange}:{symbol}:{side}:{bucket}:{source}"

@@ -1,7 +1,8 @@
 """Who is alive: worker heartbeats, listener statuses (each in a registry sorted by time, so nothing has to
-SCAN the keyspace), queue depths; and the question they answer for whales: the listener's WebSocket stream,
-or the beat's REST polling fallback (no WebSocket key, or no listener connected lately). The beat, the manual
-bot's /status, the health report and the dashboard all ask it the same way."""
+SCAN the keyspace), queue depths; and the question they answer for whales: a listener's stream carrying trades
+(CoinGlass's, or an exchange's own), or the beat's REST polling fallback (no such stream configured, or none
+connected lately). The beat, the manual bot's /status, the health report and the dashboard all ask it the same
+way."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 import redis
 
-from teleglas.defines import MODE_POLLING, MODE_WEBSOCKET
+from teleglas.defines import MODE_POLLING, MODE_WEBSOCKET, SOURCE_COINGLASS
 from teleglas.settings import Settings
 from teleglas.state.client import decoded
 from teleglas.state.keys import listener_status_key, listeners_key, worker_heartbeat_key, workers_key
@@ -72,6 +73,16 @@ class WhaleSource:
     listener: dict[str, str] | None  # the most recently updated listener status, connected or not
 
 
+def streaming_sources(settings: Settings) -> tuple[str, ...]:
+    """The SOURCES a listener streams: CoinGlass only with its WebSocket key, every exchange (no key needed)."""
+    return tuple(s for s in settings.sources.sources if s != SOURCE_COINGLASS or settings.coinglass.api_key_ws)
+
+
+def _whale_streams(settings: Settings) -> bool:
+    exchanges = bool(settings.sources.exchanges and settings.sources.trade_symbols)
+    return exchanges or SOURCE_COINGLASS in streaming_sources(settings)
+
+
 def listener_connected(status: dict[str, str], now: float, stale_after_s: float) -> bool:
     """A listener status says "connected" and was written recently enough to be believed."""
     try:
@@ -94,10 +105,15 @@ def source_from_statuses(statuses: dict[str, dict[str, str]], settings: Settings
         except ValueError:
             continue
     newest = max(dated, key=lambda pair: pair[0])[1] if dated else None
-    if not settings.coinglass.api_key_ws:
+    if not _whale_streams(settings):
         return WhaleSource(MODE_POLLING, "no COINGLASS_API_KEY_WS", newest)
     connected = next(
-        (status for _, status in dated if listener_connected(status, now, settings.ws.stale_after_s)), None
+        (
+            status
+            for _, status in dated
+            if status.get("whale_stream") != "0" and listener_connected(status, now, settings.ws.stale_after_s)
+        ),
+        None,
     )
     if connected is not None:
         return WhaleSource(MODE_WEBSOCKET, None, connected)

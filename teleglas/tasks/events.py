@@ -12,10 +12,26 @@ from celery.signals import worker_init
 from kombu.exceptions import OperationalError
 
 from teleglas.decide.rules import RulesError
-from teleglas.defines import LOG_ENGINE, QUEUE_EVENTS, TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_PROCESS_EVENTS
+from teleglas.defines import (
+    LOG_ENGINE,
+    QUEUE_EVENTS,
+    SOURCE_COINGLASS,
+    TASK_FLUSH_AGGREGATE,
+    TASK_FLUSH_DIGEST,
+    TASK_PROCESS_EVENTS,
+)
 from teleglas.model.alerts import Flush
-from teleglas.model.events import PayloadError, event_from_payload
-from teleglas.ops.metrics import EVENT_LATENCY, EVENTS_EVALUATED, recorder
+from teleglas.model.events import MarketEvent, PayloadError, event_from_payload
+from teleglas.ops.metrics import (
+    EVENT_LATENCY,
+    EVENTS_DUPLICATE,
+    EVENTS_EVALUATED,
+    EVENTS_MERGED,
+    SUPPRESSED,
+    SUPPRESSED_DUPLICATE,
+    recorder,
+)
+from teleglas.state.crossmatch import DUPLICATE, MERGED, PASSED
 from teleglas.tasks import wiring
 from teleglas.tasks.durable import RetryPart, durable
 
@@ -39,17 +55,27 @@ def _load_rules(**_kwargs) -> None:
 @shared_task(name=TASK_PROCESS_EVENTS, queue=QUEUE_EVENTS, bind=True)
 @durable
 def process_events(self, items: list) -> None:
-    """`items` are [payload, received_ms] pairs. One task carries many events to divide Celery's per-message
-    cost; each event keeps its own fingerprint claim (by this task's id, which a retry keeps), so a
-    redelivered or retried batch re-runs only as the same claimer and a replayed event from elsewhere is
-    still a duplicate. A failed event is retried without the ones that went through."""
+    """`items` are [payload, received_ms, source] triples ([payload, received_ms] from before sources: CoinGlass).
+    One task carries many events to divide Celery's per-message cost. First the whole batch passes the
+    cross-source match in one Redis call, so the tape, the engine and everything after them see each event once
+    whichever sources (or listeners) brought it; then each kept event keeps its own fingerprint claim (by this
+    task's id, which a retry keeps), so a redelivered or retried batch re-runs only as the same claimer. A failed
+    event is retried without the ones that went through."""
     claimer = self.request.id or "local"
+    batch = [read for read in map(_read, items) if read is not None]
+    try:
+        statuses = wiring.cross_match().admit([(event, source) for _, event, _, source in batch], claimer)
+    except _INFRASTRUCTURE_ERRORS as exc:
+        raise RetryPart(([read[0] for read in batch],), exc) from None
     failed: list = []
-    for index, item in enumerate(items):
+    for index, ((item, event, received_ms, source), status) in enumerate(zip(batch, statuses)):
+        if status not in PASSED:
+            _dropped(event, source, status)
+            continue
         try:
-            evaluate(item, claimer)
+            evaluate(event, received_ms, claimer)
         except _INFRASTRUCTURE_ERRORS as exc:
-            raise RetryPart((failed + list(items[index:]),), exc) from None
+            raise RetryPart((failed + [read[0] for read in batch[index:]],), exc) from None
         except Exception as exc:
             log.error(
                 "%s event %d of the batch failed (%s: %s); retried on its own",
@@ -64,15 +90,40 @@ def process_events(self, items: list) -> None:
         raise RetryPart((failed,), cause)
 
 
-def evaluate(item: list, claimer: str) -> None:
-    """One [payload, received_ms] pair: rules, state, alerts to their chats. A payload this version cannot read
-    is refused with a log line; it would fail the same way on every retry."""
+def _read(item: list) -> tuple[list, MarketEvent, int | None, str] | None:
+    """A payload this version cannot read is refused with a log line; it would fail the same way on every retry."""
     try:
-        payload, received_ms = item
+        payload, received_ms, *rest = item
         event = event_from_payload(payload)
     except (PayloadError, TypeError, ValueError) as exc:
         log.error("%s rejected task payload: %s", LOG_ENGINE, str(exc)[:200])
-        return
+        return None
+    source = rest[0] if rest and isinstance(rest[0], str) else SOURCE_COINGLASS
+    return item, event, received_ms, source
+
+
+def _dropped(event: MarketEvent, source: str, status: int) -> None:
+    """Counts a copy the match dropped (merged from another source, or a duplicate of its own source's), and a
+    qualifying one also as a suppressed duplicate; a retried batch's drops were counted the first time."""
+    metrics = recorder()
+    if status == MERGED:
+        metrics.inc(EVENTS_MERGED, source)
+    elif status == DUPLICATE:
+        metrics.inc(EVENTS_DUPLICATE, source)
+    if status in (DUPLICATE, MERGED) and wiring.engine().qualifies(event):
+        metrics.inc(SUPPRESSED, SUPPRESSED_DUPLICATE)
+        log.info(
+            "%s duplicate %s %s %s dropped (%s)",
+            LOG_ENGINE,
+            event.kind,
+            event.exchange,
+            event.symbol,
+            f"{source}'s copy of an event another source brought first" if status == MERGED else "seen before",
+        )
+
+
+def evaluate(event: MarketEvent, received_ms: int | None, claimer: str) -> None:
+    """One kept event: the market tape, rules, state, alerts to their chats."""
     metrics = recorder()
     wiring.market_tape().record(event)
     now = time.time()

@@ -15,6 +15,8 @@ from teleglas.defines import (
     LOG_RUNNER,
     MODE_WEBSOCKET,
     QUEUE_EVENTS,
+    SOURCE_COINGLASS,
+    SOURCE_NAMES,
     TASK_ANNOUNCE_START,
     TASK_CHECK_FUNDING,
     TASK_CHECK_OPEN_INTEREST,
@@ -22,18 +24,23 @@ from teleglas.defines import (
     TASK_POLL_WHALES,
 )
 from teleglas.model.alerts import Alert
-from teleglas.source.coinglass.fields import FieldError
 from teleglas.source.coinglass.rest import CoinGlassError
+from teleglas.source.fields import FieldError
+from teleglas.state.liveness import streaming_sources
 from teleglas.tasks import wiring
 from teleglas.tasks.durable import durable
 
 log = logging.getLogger(__name__)
+_said_without_key: set[str] = set()
 
 
 def _rest_ready(check: str) -> bool:
+    """Without a REST key (the exchange streams need none) a CoinGlass check says once that it cannot run."""
     if wiring.settings().coinglass.api_key:
         return True
-    log.debug("%s %s skipped: COINGLASS_API_KEY is empty", LOG_RUNNER, check)
+    if check not in _said_without_key:
+        _said_without_key.add(check)
+        log.info("%s %s needs a CoinGlass API key (COINGLASS_API_KEY): not run", LOG_RUNNER, check)
     return False
 
 
@@ -109,7 +116,13 @@ def announce_start(self, mode: str, start_id: str) -> None:
         )
         return
     if mode == MODE_WEBSOCKET:
-        detail = "Channels: " + ", ".join(escape(c) for c in settings.ws.channels)
+        sources = streaming_sources(settings)
+        detail = (
+            "Channels: " + ", ".join(escape(c) for c in settings.ws.channels) if SOURCE_COINGLASS in sources else ""
+        )
+        if sources != (SOURCE_COINGLASS,):
+            names = ", ".join(SOURCE_NAMES[source] for source in sources)
+            detail = "\n".join(line for line in (f"Sources: {names}", detail) if line)
     else:
         detail = (
             "No COINGLASS_API_KEY_WS: whale alerts come from the REST API every "

@@ -16,7 +16,13 @@ from teleglas.decide.engine import Engine
 from teleglas.decide.fanout import FanOut
 from teleglas.decide.polled import Poller
 from teleglas.decide.rules import rules_from_settings
-from teleglas.defines import QUEUE_TELEGRAM, TASK_SEND_MESSAGE
+from teleglas.defines import (
+    MATCH_KEEP_S,
+    MATCH_TIME_TOLERANCE_MS,
+    MATCH_USD_TOLERANCE,
+    QUEUE_TELEGRAM,
+    TASK_SEND_MESSAGE,
+)
 from teleglas.deliver.ratelimit import RateLimiter, RateLimits
 from teleglas.deliver.sender import Sender
 from teleglas.deliver.telegram import TelegramClient
@@ -30,6 +36,7 @@ from teleglas.state.chats import ChatState
 from teleglas.state.checks import CheckState
 from teleglas.state.claims import DeliveryLedger, EventClaims, StartupClaims
 from teleglas.state.client import redis_client
+from teleglas.state.crossmatch import CrossSourceMatch
 from teleglas.state.deadletters import DeadLetters
 from teleglas.state.due import DueTask, DueWork
 from teleglas.state.engine import EngineStore
@@ -75,6 +82,13 @@ def engine() -> Engine:
     """Raises RulesError for a rules file that cannot be used (the worker stops at start)."""
     return Engine(
         rules_from_settings(settings().rules), EventClaims(client()), EngineStore(client()), settings(), recorder()
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def cross_match() -> CrossSourceMatch:
+    return CrossSourceMatch(
+        client(), MATCH_TIME_TOLERANCE_MS, MATCH_USD_TOLERANCE, MATCH_KEEP_S, settings().sources.sources
     )
 
 

@@ -115,7 +115,7 @@ def test_page_shows_live_pipeline_figures_as_redis_holds_them(live, tmp_path):
     wait_until(lambda: metric_total(client, MESSAGES_SENT) == len(live.messages), 10, what="the sent count in Redis")
     sent, evaluated = metric_total(client, MESSAGES_SENT), metric_total(client, EVENTS_EVALUATED)
     assert sent == len(live.messages) == client.xlen(history_sent_key()) >= 3
-    assert evaluated >= 8  # every event of the demo scenario the parser accepted
+    assert evaluated >= 7  # every event of the demo scenario the parser accepted, its duplicate once
     browser.wait_for(
         lambda: browser.text("#messages-sent") == str(sent) and browser.text("#events-evaluated") == str(evaluated),
         what="the counts",

@@ -1,8 +1,7 @@
 """Property tests over random event streams (hypothesis), against a real redis-server: every qualifying event
 is in exactly one message, no message repeats an event, every message is valid Telegram HTML that fits."""
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from teleglas.deliver.message_split import split_message
 from teleglas.devstack.emulators.telegram_html import parse_html

@@ -7,7 +7,7 @@ import threading
 from teleglas.devstack.emulators.coinglass import CoinGlassEmulator
 from teleglas.devstack.emulators.scenario import Step, steps_from_frames
 from teleglas.devstack.local_stack import wait_until
-from teleglas.source.coinglass.ws_connection import StreamConfig, StreamConnection
+from teleglas.source.connection import StreamConfig, StreamConnection
 from teleglas.source.listener.frame_router import FrameRouter
 
 KEY = "fault-test-key-0123456789abcdef"
@@ -28,7 +28,7 @@ class Collector:
     def __init__(self):
         self.payloads = []
 
-    def submit(self, payload, received_ms):
+    def submit(self, payload, received_ms, source="coinglass"):
         self.payloads.append(payload)
 
 

@@ -11,8 +11,8 @@ import pytest
 from teleglas.devstack.emulators.coinglass import CoinGlassEmulator
 from teleglas.devstack.emulators.scenario import Step, steps_from_frames
 from teleglas.devstack.local_stack import wait_until
-from teleglas.source.coinglass.ws_connection import StreamConfig, StreamConnection
 from teleglas.source.coinglass.ws_protocol import parse_frame
+from teleglas.source.connection import StreamConfig, StreamConnection
 
 KEY = "ws-test-key-0123456789abcdef"
 CHANNELS = ("liquidationOrders", "futures_trades@Binance_BTCUSDT@10000")

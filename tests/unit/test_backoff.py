@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from teleglas.source.coinglass.backoff import Backoff
+from teleglas.source.backoff import Backoff
 
 
 def test_sequence_doubles_from_the_base_up_to_the_cap_with_bounded_jitter():

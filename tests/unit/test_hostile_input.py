@@ -8,14 +8,12 @@ import logging
 import math
 import unicodedata
 
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 import teleglas.source.listener.frame_router
 from teleglas.defines import OTHER_CHANNEL
 from teleglas.manual.market_data import MarketData, NoData, UnknownCoin
 from teleglas.model.events import FuturesTrade, LiquidationOrder, MarketEvent
-from teleglas.source.coinglass.fields import MAX_TIME_MS, MIN_TIME_MS, FieldError
 from teleglas.source.coinglass.rest import CoinGlassError, check_envelope
 from teleglas.source.coinglass.rest_records import (
     parse_coin_market,
@@ -29,8 +27,12 @@ from teleglas.source.coinglass.rest_records import (
     parse_price_candles,
     parse_whale_alerts,
 )
-from teleglas.source.coinglass.ws_protocol import FrameKind, ItemError, parse_frame, parse_liquidation, parse_trade
+from teleglas.source.coinglass.ws_protocol import ItemError, parse_frame, parse_liquidation, parse_trade
+from teleglas.source.fields import MAX_TIME_MS, MIN_TIME_MS, FieldError
+from teleglas.source.frames import FrameKind
 from teleglas.source.listener.frame_router import FrameRouter
+from tests.support import hostile
+from tests.support.hostile import REFUSED, texts
 
 FUZZ = settings(max_examples=300, deadline=None, database=None)
 LIQ_CHANNEL = "liquidationOrders"
@@ -46,40 +48,6 @@ ITEM = {
     "volUsd": 3858.184,
 }
 ITEM_FIELDS = [*ITEM, "base_asset", "exchange", "volume_usd"]  # the English and the Chinese spellings
-REFUSED = {"Cc", "Cf", "Cs", "Zl", "Zp"}
-
-# Strings float(), int() or str.isdigit() read as numbers although they are not ASCII decimals, text with
-# control/format characters, and a few shapes that once reached a plain exception.
-ODD_STRINGS = [
-    "²",
-    "¹",
-    "٣",
-    "①",
-    "２",
-    "١٢",
-    "1_000",
-    " 5 ",
-    "nan",
-    "-inf",
-    "Infinity",
-    "1e999",
-    "0x10",
-    "",
-    " ",
-    "\u202eBTCUSDT",
-    "BTC\u200bUSDT",
-    "\ufeffBTC",
-    "BTC\u2028",
-    "\x85",
-    "\ud800",
-    "1" * 5000,
-    "2" * 25,
-]
-digits = st.characters(categories=["Nd", "No", "Nl"])  # every script's digits, superscripts, circled, Roman numerals
-number_like = st.text(st.one_of(digits, st.sampled_from("0123456789.+-eE_ ")), max_size=8)
-texts = st.one_of(st.text(max_size=20), st.text(digits, max_size=8), number_like, st.sampled_from(ODD_STRINGS))
-ints = st.one_of(st.integers(), st.sampled_from([10**400, -(10**400), 2**63, 2**64, 0, 1, 2, 3, -1]))
-scalars = st.one_of(st.none(), st.booleans(), ints, st.floats(), texts)
 KEYS = [
     *ITEM_FIELDS,
     "channel",
@@ -97,11 +65,7 @@ KEYS = [
     "code",
     "msg",
 ]
-# Arbitrary JSON values (json.dumps writes nan and the infinities as NaN/Infinity, which json.loads reads back).
-keys = st.sampled_from(KEYS) | st.text(max_size=6)
-json_values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4), max_leaves=12
-)
+json_values = hostile.json_values(KEYS)
 # In Python, not over the wire: ints past the 4300 digits int <-> str conversion refuses.
 python_values = st.one_of(json_values, st.sampled_from([10**5000, -(10**5000), ["²"] * 3, {"side": 10**5000}]))
 
@@ -176,7 +140,7 @@ class Collector:
     def __init__(self):
         self.payloads = []
 
-    def submit(self, payload, received_ms):
+    def submit(self, payload, received_ms, source="coinglass"):
         self.payloads.append(payload)
 
 

@@ -1,7 +1,6 @@
 """Whale score properties (hypothesis) and per-chat rules."""
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from teleglas.decide.chat_rules import parse_chat_rules
 from teleglas.decide.scoring import WhaleContext, agreeing_liquidation_side, whale_score

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from teleglas.model.events import WhalePosition
-from teleglas.source.coinglass.fields import MAX_ABS_NUMBER, FieldError, number, optional_number, text, time_ms
+from teleglas.source.fields import MAX_ABS_NUMBER, FieldError, number, optional_number, text, time_ms
 
 HYPERLIQUID = "Hyperliquid"
 AGGREGATE_EXCHANGE = "all"  # the row that sums every exchange in the exchange-list endpoints

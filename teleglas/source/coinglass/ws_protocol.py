@@ -9,28 +9,27 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
-from teleglas.defines import CHANNEL_FUTURES_TRADES, CHANNEL_LIQUIDATIONS, WS_API_KEY_PARAM, WS_PING, WS_PONG
-from teleglas.model.events import FuturesTrade, LiquidationOrder, MarketEvent
-from teleglas.source.coinglass.fields import (
+from teleglas.defines import (
+    CHANNEL_FUTURES_TRADES,
+    CHANNEL_LIQUIDATIONS,
+    SOURCE_COINGLASS,
+    WS_API_KEY_PARAM,
+    WS_PING,
+    WS_PONG,
+)
+from teleglas.model.events import FuturesTrade, LiquidationOrder
+from teleglas.source.fields import (
     FieldError,
-)
-from teleglas.source.coinglass.fields import (
     first as _first,
-)
-from teleglas.source.coinglass.fields import (
     number as _number,
-)
-from teleglas.source.coinglass.fields import (
     text as _text,
-)
-from teleglas.source.coinglass.fields import (
     time_ms as _time_ms,
 )
+from teleglas.source.frames import FrameKind, ParsedFrame
+from teleglas.source.wire import Wire
 
 PING_MESSAGE = WS_PING
 _SIDE_DIGITS = re.compile(r"[0-9]{1,3}")  # ASCII only: the side codes are 1 and 2
@@ -51,20 +50,18 @@ def unsubscribe_message(channels: list[str] | tuple[str, ...]) -> str:
     return json.dumps({"method": "unsubscribe", "channels": list(channels)})
 
 
-class FrameKind(StrEnum):
-    DATA = "data"
-    PONG = "pong"
-    UNKNOWN = "unknown"  # well-formed but not a data frame we know (an error text, an ack, another channel)
-    MALFORMED = "malformed"  # not JSON, or JSON of the wrong shape
-
-
-@dataclass
-class ParsedFrame:
-    kind: FrameKind
-    channel: str = ""
-    events: list[MarketEvent] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)  # one reason per bad item of a data frame
-    reason: str = ""  # why a whole frame is unknown or malformed
+def coinglass_wire(base_url: str, api_key: str, ping_interval_s: float = 20.0) -> Wire:
+    """The key in the URL, `method`/`channels` subscriptions, the text ping answered by the text pong."""
+    return Wire(
+        source=SOURCE_COINGLASS,
+        url=stream_url(base_url, api_key),
+        subscribe=lambda channels: [subscribe_message(channels)],
+        unsubscribe=lambda channels: [unsubscribe_message(channels)],
+        ping=PING_MESSAGE,
+        is_pong=lambda text: text == WS_PONG,
+        ping_interval_s=ping_interval_s,
+        auth_hint="check COINGLASS_API_KEY_WS and that the plan includes WebSocket (Standard or higher)",
+    )
 
 
 ItemError = FieldError  # one item of a data frame that cannot become an event

@@ -15,14 +15,17 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from typing import Any
 
 from celery import Celery
 
-from teleglas.defines import LOG_RUNNER, QUEUE_EVENTS, TASK_PROCESS_EVENTS
+from teleglas.defines import LOG_RUNNER, QUEUE_EVENTS, SOURCE_COINGLASS, TASK_PROCESS_EVENTS
 
 log = logging.getLogger(__name__)
 RETRY_PAUSE_S = 1.0
+BUSY_S = 0.001  # a publish this recent means events pour in (faster than a 1,000 a second)
+LINGER_S = 0.002
 
 
 class EventPublisher:
@@ -31,13 +34,17 @@ class EventPublisher:
         self._max_batch = max(1, max_batch)
         self._max_events = max_events
         self._max_bytes = max_bytes
-        self._buffer: collections.deque[tuple[dict[str, Any], int, int]] = collections.deque()
+        # (payload, received_ms, source, estimated bytes)
+        self._buffer: collections.deque[tuple[dict[str, Any], int, str, int]] = collections.deque()
         self._bytes = 0
         self._cond = threading.Condition()
         self._closing = False
         self.published = 0
         self.dropped = 0
+        self.published_by: collections.Counter[str] = collections.Counter()  # per source, for its status
+        self.dropped_by: collections.Counter[str] = collections.Counter()
         self.publish_failures = 0
+        self._last_publish = 0.0
         self._thread = threading.Thread(target=self._run, name="event-publisher", daemon=True)
         self._thread.start()
 
@@ -45,10 +52,11 @@ class EventPublisher:
     def buffered(self) -> int:
         return len(self._buffer)
 
-    def submit(self, payload: dict[str, Any], received_ms: int) -> None:
+    def submit(self, payload: dict[str, Any], received_ms: int, source: str = SOURCE_COINGLASS) -> None:
+        """`source` travels with the event: the workers' cross-source match needs to know who brought it."""
         size = _estimated_size(payload)
         with self._cond:
-            self._buffer.append((payload, received_ms, size))
+            self._buffer.append((payload, received_ms, source, size))
             self._bytes += size
             self._trim()
             self._cond.notify()
@@ -65,8 +73,10 @@ class EventPublisher:
         """Drops the oldest events beyond either bound. Called with the lock held."""
         dropped_before = self.dropped
         while len(self._buffer) > 1 and (len(self._buffer) > self._max_events or self._bytes > self._max_bytes):
-            self._bytes -= self._buffer.popleft()[2]
+            _, _, source, size = self._buffer.popleft()
+            self._bytes -= size
             self.dropped += 1
+            self.dropped_by[source] += 1
         if self.dropped != dropped_before and (dropped_before == 0 or self.dropped // 1000 != dropped_before // 1000):
             log.warning(
                 "%s publish buffer full (%d events, %d bytes): dropping the oldest, %d dropped so far",
@@ -94,18 +104,24 @@ class EventPublisher:
                     self._cond.wait()
                 if not self._buffer:
                     return
+                if time.monotonic() - self._last_publish < BUSY_S:
+                    # Busy, and frames of one event each (Binance pushes one liquidation a message): a moment's
+                    # wait fills the task instead of paying Celery's cost per event. A quiet stream never waits.
+                    until = time.monotonic() + LINGER_S
+                    while len(self._buffer) < self._max_batch and not self._closing and time.monotonic() < until:
+                        self._cond.wait(until - time.monotonic())
                 batch = [self._buffer.popleft() for _ in range(min(self._max_batch, len(self._buffer)))]
-                self._bytes -= sum(item[2] for item in batch)
+                self._bytes -= sum(item[3] for item in batch)
             try:
                 self._app.send_task(
                     TASK_PROCESS_EVENTS,
-                    args=([[payload, received_ms] for payload, received_ms, _ in batch],),
+                    args=([[payload, received_ms, source] for payload, received_ms, source, _ in batch],),
                     queue=QUEUE_EVENTS,
                 )
             except Exception as exc:  # broker down: put the events back in front, pause, try again in order
                 with self._cond:
                     self._buffer.extendleft(reversed(batch))
-                    self._bytes += sum(item[2] for item in batch)
+                    self._bytes += sum(item[3] for item in batch)
                     self._trim()
                     self.publish_failures += 1
                     log.error(
@@ -117,6 +133,8 @@ class EventPublisher:
                     self._cond.wait(RETRY_PAUSE_S)
                 continue
             self.published += len(batch)
+            self._last_publish = time.monotonic()
+            self.published_by.update(item[2] for item in batch)
 
 
 def _estimated_size(payload: dict[str, Any]) -> int:

@@ -1,8 +1,10 @@
-"""The one owner of the CoinGlass socket: connect, subscribe, text heartbeat, read, reconnect.
+"""The one owner of a stream socket: connect, subscribe, heartbeat, read, reconnect. CoinGlass's by default;
+an exchange's when the config carries that venue's Wire (teleglas.source.wire).
 
 It hands every received text frame to a callback and knows nothing of events or Celery. The read thread
-blocks in recv(); a heartbeat thread sends `ping` and, when no `pong` comes back in time, shuts the socket
-down so the read thread falls out and the loop reconnects.
+blocks in recv(); a heartbeat thread sends the venue's ping and, when no pong comes back in time (or, for a
+venue whose server pings, when nothing at all arrived for its silence timeout), shuts the socket down so the
+read thread falls out and the loop reconnects.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from dataclasses import dataclass
 
 import websocket
 
-from teleglas.defines import LOG_WS, WS_PONG
+from teleglas.defines import LOG_WS
 from teleglas.ops.redaction import redact, register_secrets
-from teleglas.source.coinglass.backoff import Backoff
-from teleglas.source.coinglass.ws_protocol import PING_MESSAGE, stream_url, subscribe_message, unsubscribe_message
+from teleglas.source.backoff import Backoff
+from teleglas.source.coinglass.ws_protocol import coinglass_wire
+from teleglas.source.wire import Wire
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ class StreamConfig:
     max_reconnect_delay_s: float = 60.0
     healthy_reset_s: float = 60.0
     close_timeout_s: float = 10.0
+    wire: Wire | None = None  # None: CoinGlass at base_url with api_key
 
 
 FrameHandler = Callable[[str, int], None]  # (text, received_ms)
@@ -46,6 +50,7 @@ class StreamConnection:
     def __init__(self, config: StreamConfig, on_frame: FrameHandler, on_pong: Callable[[float], None] | None = None):
         register_secrets(config.api_key)
         self.config = config
+        self.wire = config.wire or coinglass_wire(config.base_url, config.api_key, config.ping_interval_s)
         self.channels = tuple(config.channels)
         self.backoff = Backoff(
             config.reconnect_delay_s, config.max_reconnect_delay_s, healthy_reset_s=config.healthy_reset_s
@@ -61,8 +66,10 @@ class StreamConnection:
         self.connects = 0
         self._stopping = False
         self.auth_failures = 0
-        self.last_pong_time = 0.0
+        self.last_pong_time = 0.0  # the last sign of life the venue's heartbeat gives: a pong, or a server ping
         self._last_ping_time = 0.0
+        self._last_frame_time = 0.0  # the last text frame: what the silence watchdog watches
+        self._reconnect_now = False  # a planned reconnect (age limit, closing notice): no backoff wait
 
     def stop(self, drain_s: float = 0.0) -> None:
         """Ends run(): callable from a signal handler or another thread. With `drain_s`, unsubscribes first and
@@ -73,7 +80,8 @@ class StreamConnection:
         self._stopping = True
         if drain_s > 0 and ws is not None:
             try:
-                ws.send(unsubscribe_message(self.channels))
+                for message in self.wire.unsubscribe(self.channels):
+                    ws.send(message)
                 timer = threading.Timer(drain_s, self._finish_stop)
                 timer.daemon = True
                 timer.start()
@@ -97,10 +105,10 @@ class StreamConnection:
             ws = self._ws if self.connected else None
         if ws is None:
             return
-        if removed:
-            ws.send(unsubscribe_message(removed))
-        if added:
-            ws.send(subscribe_message(added))
+        for message in (self.wire.unsubscribe(tuple(removed)) if removed else []) + (
+            self.wire.subscribe(tuple(added)) if added else []
+        ):
+            ws.send(message)
         log.info("%s channels now %s", LOG_WS, ", ".join(self.channels))
 
     def run(self) -> None:
@@ -119,10 +127,13 @@ class StreamConnection:
             if not self._stop.is_set():
                 self.reconnects += 1
                 self.backoff.connection_ended(time.time() - self.connected_since)
+                if self._reconnect_now:
+                    self._reconnect_now = False
+                    continue
                 self._wait_before_retry()
 
     def _connect(self) -> websocket.WebSocket | None:
-        url = stream_url(self.config.base_url, self.config.api_key)
+        url = self.wire.url
         try:
             ws = websocket.create_connection(url, timeout=self.config.connect_timeout_s, enable_multithread=True)
         except websocket.WebSocketBadStatusException as exc:
@@ -130,13 +141,14 @@ class StreamConnection:
                 self.auth_failures += 1
                 self.backoff.jump_to_cap()
                 log.error(
-                    "%s CoinGlass refused the API key (HTTP %s): check COINGLASS_API_KEY_WS and that the plan "
-                    "includes WebSocket (Standard or higher)",
+                    "%s %s refused the API key (HTTP %s): %s",
                     LOG_WS,
+                    "CoinGlass" if self.wire.source == "coinglass" else self.wire.source,
                     exc.status_code,
+                    self.wire.auth_hint or "this stream needs no key: check its URL",
                 )
             else:
-                log.error("%s handshake refused with HTTP %s", LOG_WS, exc.status_code)
+                log.error("%s %s handshake refused with HTTP %s", LOG_WS, self.wire.source, exc.status_code)
             return None
         except (OSError, websocket.WebSocketException) as exc:
             log.warning("%s connect to %s failed: %s", LOG_WS, redact(url), redact(f"{type(exc).__name__}: {exc}"))
@@ -146,22 +158,25 @@ class StreamConnection:
             self._ws = ws
         if self._stop.is_set():  # stop() arrived while connecting
             return ws
-        ws.send(subscribe_message(self.channels))
+        for message in self.wire.subscribe(self.channels):
+            ws.send(message)
         self.connected = True
         self.connected_since = time.time()
         self.connects += 1
-        log.info("%s connected to %s, subscribed to %s", LOG_WS, redact(url), ", ".join(self.channels))
+        log.info(
+            "%s %s connected to %s, subscribed to %s", LOG_WS, self.wire.source, redact(url), ", ".join(self.channels)
+        )
         return ws
 
     def _serve(self, ws: websocket.WebSocket) -> None:
         self._last_ping_time = 0.0
-        self.last_pong_time = time.time()
+        self.last_pong_time = self._last_frame_time = time.time()
         heartbeat = threading.Thread(target=self._heartbeat, args=(ws,), name="ws-heartbeat", daemon=True)
         heartbeat.start()
         try:
             while not self._stop.is_set():
                 try:
-                    opcode, data = ws.recv_data()
+                    opcode, data = ws.recv_data(control_frame=True)  # server pings are answered, and a sign of life
                 except websocket.WebSocketConnectionClosedException:
                     if not self._stop.is_set():
                         log.warning("%s connection closed by server", LOG_WS)
@@ -174,35 +189,70 @@ class StreamConnection:
                 if opcode == websocket.ABNF.OPCODE_CLOSE:
                     log.warning("%s server closed the connection", LOG_WS)
                     return
-                text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-                if text == WS_PONG:
-                    self.last_pong_time = received
-                    if self._on_pong:
-                        self._on_pong(self.last_pong_time)
+                if opcode in (websocket.ABNF.OPCODE_PING, websocket.ABNF.OPCODE_PONG):
+                    if self.wire.ping is None:
+                        self._heard(received)
                     continue
+                self._last_frame_time = received
+                text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+                if self.wire.is_pong(text):
+                    self._heard(received)
+                    continue
+                if self.wire.closing_notice(text):
+                    log.warning("%s %s will close this connection soon: reconnecting now", LOG_WS, self.wire.source)
+                    self._reconnect_now = True
+                    return
                 self._on_frame(text, int(received * 1000))
         finally:
             heartbeat.join(timeout=1)
 
+    def _heard(self, at: float) -> None:
+        self.last_pong_time = at
+        if self._on_pong:
+            self._on_pong(at)
+
     def _heartbeat(self, ws: websocket.WebSocket) -> None:
-        interval = self.config.ping_interval_s
+        wire = self.wire
+        interval = wire.ping_interval_s if wire.ping is not None else min(wire.silence_timeout_s or 1.0, 1.0)
         while not self._stop.wait(min(interval, 1.0) if interval > 1.0 else interval):
             if not ws.connected:
                 return
             now = time.time()
+            if wire.max_age_s is not None and now - self.connected_since >= wire.max_age_s:
+                log.info("%s %s connection %.0f s old: planned reconnect", LOG_WS, wire.source, wire.max_age_s)
+                self._reconnect_now = True
+                self._shutdown_socket()
+                return
+            if wire.ping is None:
+                if wire.silence_timeout_s is not None and now - self._last_frame_time > wire.silence_timeout_s:
+                    log.warning(
+                        "%s %s sent no data for %.0f s: connection declared dead (a subscription on the wrong URL "
+                        "route is acknowledged and then silent: if this repeats, check the URL)",
+                        LOG_WS,
+                        wire.source,
+                        wire.silence_timeout_s,
+                    )
+                    self._shutdown_socket()
+                    return
+                continue
             if (
                 self._last_ping_time
                 and self.last_pong_time < self._last_ping_time
                 and now - self._last_ping_time > self.config.pong_timeout_s
             ):
-                log.warning("%s no pong within %.1f s: connection declared dead", LOG_WS, self.config.pong_timeout_s)
+                log.warning(
+                    "%s %s: no pong within %.1f s: connection declared dead",
+                    LOG_WS,
+                    wire.source,
+                    self.config.pong_timeout_s,
+                )
                 self._shutdown_socket()
                 return
             if now - self._last_ping_time >= interval and (
                 not self._last_ping_time or self.last_pong_time >= self._last_ping_time
             ):
                 try:
-                    ws.send(PING_MESSAGE)
+                    ws.send(wire.ping)
                 except (OSError, websocket.WebSocketException):
                     return
                 self._last_ping_time = now
