@@ -11,7 +11,7 @@ from collections import Counter
 
 from teleglas.devstack.local_stack import wait_until
 from teleglas.model.events import LiquidationOrder
-from teleglas.state.keys import PREFIX, due_key
+from teleglas.state.keys import PREFIX, digest_buffer_key, due_key
 from tests.support.settings import make_settings
 
 CHATS = (7201, 7202, 7203)
@@ -127,6 +127,7 @@ def test_a_killed_worker_costs_nothing_for_a_digest_flush_and_a_429_delayed_send
         lambda: (
             client.zscore(due_key(), f"digest:{group}") is not None
             and client.zscore(due_key(), f"send:crash-429:{private}") is not None
+            and client.llen(digest_buffer_key(group)) == 2  # ETH and SOL: the batch is done, no task in hand
         ),
         20,
         0.02,

@@ -157,6 +157,12 @@ def test_a_chat_that_refuses_the_bot_is_visible_until_the_bot_is_back(make_stack
     stack.start_worker()
     stack.start_listener(extra_env={"HEALTH_PORT": str(port)})
     wait_until(lambda: _status(port) == 200, 30, 0.2, what="a healthy report")
+    wait_until(
+        lambda: {m["chat_id"] for m in stack.telegram_messages()} == {refusing, fine},
+        30,
+        0.1,
+        what="the listener's start-up notice in both chats (before the chat refuses the bot)",
+    )
     stack.set_telegram_chats(blocked=[refusing])
     stack.enqueue_events([_liquidation("BTCUSDT", 0)])
     wait_until(lambda: _status(port) == 503, 20, 0.2, what="the refusing chat to show")
