@@ -22,6 +22,8 @@ from teleglas.source.coinglass.ws_protocol import PING_MESSAGE, stream_url, subs
 
 log = logging.getLogger(__name__)
 
+# The docs say nothing of how a missing or wrong key is refused (docs/protocols.md: ASSUMED); a handshake refused
+# with 401 or 403 is taken for it.
 AUTH_REFUSED = {401, 403}
 
 
@@ -130,7 +132,8 @@ class StreamConnection:
                 self.auth_failures += 1
                 self.backoff.jump_to_cap()
                 log.error(
-                    "%s CoinGlass refused the API key (HTTP %s): check COINGLASS_API_KEY_WS and that the plan includes WebSocket (Standard or higher)",
+                    "%s CoinGlass refused the API key (HTTP %s): check COINGLASS_API_KEY_WS and that the plan "
+                    "includes WebSocket (Standard or higher)",
                     LOG_WS,
                     exc.status_code,
                 )
