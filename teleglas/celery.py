@@ -42,6 +42,9 @@ def _beat_started(**_kwargs) -> None:
     """Without a WebSocket key beat is the alert source: it says so. With one, the listener announces."""
     if not get_settings().coinglass.api_key_ws:
         announce_start(MODE_POLLING)
+        log.info("%s beat started: no WebSocket key, beat announces the polling fallback", LOG_RUNNER)
+    else:
+        log.info("%s beat started: the listener announces the stream", LOG_RUNNER)
 
 
 @after_setup_logger.connect
