@@ -132,6 +132,7 @@ class TelegramEmulator:
         self._updates: dict[int, list[dict[str, Any]]] = defaultdict(list)  # bot id → unconfirmed updates
         self._next_update_id: dict[int, int] = defaultdict(lambda: FIRST_UPDATE_ID)
         self._poller: dict[int, int] = defaultdict(int)  # bot id → generation of its newest getUpdates
+        self.polling: dict[int, int] = defaultdict(int)  # bot id → getUpdates calls waiting right now
         self._next_user_message_id = 1
         self._next_message_id: dict[int | str, int] = defaultdict(lambda: 1)
         self._accepted_at: dict[tuple[int, int | str], deque[float]] = defaultdict(deque)  # (bot, chat)
@@ -292,18 +293,22 @@ class TelegramEmulator:
             pending = self._updates[bot_id]
             if offset > 0:
                 pending[:] = [u for u in pending if u["update_id"] >= offset]
-            while True:
-                if self._poller[bot_id] != generation:
-                    raise ApiError(
-                        409,
-                        "Conflict: terminated by other getUpdates request; "
-                        "make sure that only one bot instance is running",
-                    )
-                ready = pending[offset:] if offset < 0 else pending
-                remaining = deadline - time.monotonic()
-                if ready or remaining <= 0:
-                    return [dict(u) for u in ready[:limit]]
-                self._lock.wait(remaining)
+            self.polling[bot_id] += 1
+            try:
+                while True:
+                    if self._poller[bot_id] != generation:
+                        raise ApiError(
+                            409,
+                            "Conflict: terminated by other getUpdates request; "
+                            "make sure that only one bot instance is running",
+                        )
+                    ready = pending[offset:] if offset < 0 else pending
+                    remaining = deadline - time.monotonic()
+                    if ready or remaining <= 0:
+                        return [dict(u) for u in ready[:limit]]
+                    self._lock.wait(remaining)
+            finally:
+                self.polling[bot_id] -= 1
 
     def _set_my_commands(self, bot_id: int, params: dict[str, Any]) -> bool:
         raw = params.get("commands")
