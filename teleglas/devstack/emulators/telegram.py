@@ -22,7 +22,7 @@ person can read exactly what "Telegram" received. Like the real service it enfor
 - `GET /_emulator/messages`, `DELETE /_emulator/messages`, `GET /_emulator/calls` (every call with its status),
   `GET /_emulator/commands` (what each bot set with setMyCommands).
 
-Long polling follows the Bot API server (telegram-bot-api.md §6): `offset` confirms every update below it,
+Long polling follows the Bot API server (docs/protocols.md, getUpdates): `offset` confirms every update below it,
 a negative offset keeps the last N, `limit` is clamped to 1..100 and `timeout` to 0..50 s, and a newer
 getUpdates of the same bot ends the older one with 409.
 
@@ -89,7 +89,7 @@ class Fault:
 
 @dataclass(frozen=True)
 class FloodLimits:
-    """Telegram's published limits (telegram-bot-api.md §5), enforced on accepted messages."""
+    """Telegram's approximate published limits (docs/protocols.md, flood limits), enforced on accepted messages."""
 
     chat_interval_s: float = 1.0
     group_per_minute: int = 20
@@ -522,7 +522,7 @@ def _is_group(chat_id: int | str) -> bool:
 
 
 def _refusal(chat_id: int | str) -> str:
-    """The 403 texts of the Bot API server for a chat that refuses the bot (telegram-bot-api.md §4)."""
+    """The 403 texts of the Bot API server for a chat that refuses the bot (fixtures: error_descriptions.json)."""
     kind = _chat_object(chat_id)["type"]
     if kind == "private":
         return "Forbidden: bot was blocked by the user"
