@@ -19,6 +19,7 @@ import telebot
 from telebot import apihelper
 from telebot.types import BotCommand, Message
 
+from teleglas.celery import app as celery_app
 from teleglas.decide.rules import RulesError, rules_from_settings
 from teleglas.defines import LOG_MANUAL, QUEUE_TELEGRAM, TASK_SEND_MESSAGE, TELEGRAM_TOKEN_PATTERN
 from teleglas.deliver import telegram as tg
@@ -256,8 +257,6 @@ def build(settings: Settings) -> ManualBot:
         except (apihelper.ApiException, requests.RequestException) as exc:
             log.warning("%s chat=%s admin check failed: %s", LOG_MANUAL, chat_id, type(exc).__name__)
             return "unknown"
-
-    from teleglas.celery import app as celery_app  # here, not at import: it reads the settings main() checks
 
     def send_alert(chat_id: ChatId, text: str, alert_id: str) -> None:
         """The alert bot's send_message task, published as the engine publishes it."""
