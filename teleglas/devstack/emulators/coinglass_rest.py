@@ -20,8 +20,8 @@ import json
 import threading
 import time
 from collections import deque
-from http import HTTPStatus
 from collections.abc import Callable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
