@@ -43,6 +43,9 @@ def _beat_started(**_kwargs) -> None:
     Otherwise the listener announces."""
     if not streaming_sources(get_settings()):
         announce_start(MODE_POLLING)
+        log.info("%s beat started: no WebSocket key, beat announces the polling fallback", LOG_RUNNER)
+    else:
+        log.info("%s beat started: the listener announces the stream", LOG_RUNNER)
 
 
 @after_setup_logger.connect

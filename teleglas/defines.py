@@ -1,6 +1,6 @@
 """Protocol constants and names shared by every component, kept in one place (cryptofeed's `defines`)."""
 
-# CoinGlass WebSocket protocol (shared/reference/coinglass-api.md).
+# CoinGlass WebSocket protocol (docs/protocols.md, CoinGlass WebSocket: each fact with its doc page).
 WS_PING = "ping"
 WS_PONG = "pong"
 WS_API_KEY_PARAM = "cg-api-key"
@@ -98,9 +98,9 @@ LOG_SENDER = "[SENDER]"
 LOG_MANUAL = "[MANUAL]"
 LOG_CG_EMULATOR = "[CG_EMULATOR]"
 LOG_TG_EMULATOR = "[TG_EMULATOR]"
-LOG_EX_EMULATOR = "[EX_EMULATOR]"
 
-# Telegram limits (shared/reference/telegram-bot-api.md §2).
+# Telegram limits (docs/protocols.md, Telegram). Telegram counts the 4096 in code points; TELEGLAS counts UTF-16
+# units, the stricter reading (an astral emoji is two), so a part fits whichever count applies.
 TELEGRAM_MAX_TEXT_UNITS = 4096
 TELEGRAM_MAX_RAW_BYTES = 32768
 # A bot token is `<bot id>:<secret>`; the Bot API server answers 401 "invalid token specified" otherwise.

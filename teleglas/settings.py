@@ -208,7 +208,8 @@ class CoinGlassSettings:
     api_key_ws: str = setting("COINGLASS_API_KEY_WS", text, "", secret=True)
     api_url: str = setting("COINGLASS_API_URL", url, "https://open-api-v4.coinglass.com")
     api_key: str = setting("COINGLASS_API_KEY", text, "", secret=True)
-    requests_per_minute: int = setting("COINGLASS_REQUESTS_PER_MINUTE", positive_int, 30)
+    # A cap: the budget is the plan's limit as CoinGlass's headers report it (Professional: 1200), never above this.
+    requests_per_minute: int = setting("COINGLASS_REQUESTS_PER_MINUTE", positive_int, 1200)
     timeout_s: float = setting("COINGLASS_TIMEOUT", positive, 10.0)
 
 

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -86,10 +87,17 @@ class RateWindow:
 
 
 class LiveStatus:
-    def __init__(self, state: SystemState, settings: Settings, interval_s: float = 0.5):
+    def __init__(
+        self,
+        state: SystemState,
+        settings: Settings,
+        interval_s: float = 0.5,
+        clock: Callable[[], float] = time.time,
+    ):
         self.state = state
         self.settings = settings
         self.interval_s = interval_s
+        self.clock = clock  # rates are counts over this clock's seconds
         self._rates = RateWindow()
         self._lock = threading.Lock()
         self._snapshot: dict[str, Any] = {"redis_reachable": None, "at": 0}
@@ -100,7 +108,7 @@ class LiveStatus:
             return self._snapshot
 
     def refresh(self) -> dict[str, Any]:
-        now = time.time()
+        now = self.clock()
         try:
             snapshot = self._read(now)
             if not self._redis_ok:
@@ -151,7 +159,7 @@ class LiveStatus:
             "mode": source.mode,
             "mode_reason": source.reason,
             "websocket": {
-                "connected": any(listener["connected"] for listener in listeners),
+                "connected": any(view["connected"] for view in listeners),
                 "listeners": listeners,
             },
             "events_per_s": dict(sorted(events_per_s.items())),

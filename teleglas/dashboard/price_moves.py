@@ -23,7 +23,7 @@ from teleglas.state.history import AlertHistory
 log = logging.getLogger(__name__)
 
 LOOKBACK_S = 3 * 3600
-MAX_CANDLES = 4500  # the endpoint's largest `limit`
+MAX_CANDLES = 1000  # the endpoint's largest `limit` (https://docs.coinglass.com/reference/price-ohlc-history)
 LAST_WINDOW_MS = 61 * 60_000
 
 

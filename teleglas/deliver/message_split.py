@@ -1,9 +1,11 @@
 """Fitting an alert text into Telegram's limits: split on line boundaries, and strip HTML for the plain fallback.
 
-Telegram counts the 4096 after entity parsing, in UTF-16 units on the safe reading (telegram-bot-api.md §2),
-and refuses raw texts over 32768 bytes. Our alert HTML never opens a tag on one line and closes it on
-another, so whole lines are safe cut points; a single line too long by itself is sent as escaped plain text
-in pieces, which cannot cut a tag or an entity in half.
+Telegram counts the 4096 after entity parsing, in Unicode code points (TDLib's check, docs/protocols.md); this
+module counts UTF-16 units, which are never fewer, because the Telegram servers behind the Bot API server are not
+public and an astral emoji costs at most one extra split. Raw texts over 32768 bytes are refused before parsing.
+Our alert HTML never opens a tag on one line and closes it on another, so whole lines are safe cut points; a
+single line too long by itself is sent as escaped plain text in pieces, which cannot cut a tag or an entity in
+half.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ if slot == nil or gate > slot + chat_interval then
   v = tonumber(redis.call('GET', KEYS[4]))
   if v and v > slot then slot = v end
   redis.call('SET', KEYS[4], string.format('%.6f', slot + chat_interval),
-             'EX', math.ceil(slot - now + chat_interval) + ttl)
+    'EX', math.ceil(slot - now + chat_interval) + ttl)
 end
 local start = math.max(gate, slot)
 local granted = 0
@@ -54,7 +54,7 @@ if start - now <= max_wait then
   redis.call('SET', KEYS[1], string.format('%.6f', start), 'EX', ttl)
   redis.call('SET', KEYS[3], string.format('%.6f', start), 'EX', ttl)
 end
-return {granted, string.format('%.6f', start - now), string.format('%.6f', slot)}
+return {granted, string.format('%.6f', start - now), string.format('%.6f', slot), string.format('%.6f', start)}
 """
 
 _PAUSE = """
@@ -101,6 +101,7 @@ class Permit:
     granted: bool  # True: start sending after `wait_s` (a short sleep); False: come back in `wait_s`
     wait_s: float
     slot: float  # this send's place in the chat's queue (Redis time), to hand back on the next attempt
+    starts_at: float  # when this send may start, on Redis's clock: what the spacing is kept on
 
 
 class RateLimiter:
@@ -124,8 +125,8 @@ class RateLimiter:
             "" if slot is None else f"{slot:.6f}",
             _KEY_TTL_S,
         ]
-        granted, wait, held = self._acquire(keys=names, args=args)
-        return Permit(bool(granted), max(float(wait), 0.0), float(held))
+        granted, wait, held, start = self._acquire(keys=names, args=args)
+        return Permit(bool(granted), max(float(wait), 0.0), float(held), float(start))
 
     def pause(self, seconds: float) -> float:
         """Every worker sending for this bot waits `seconds` (Telegram's retry_after); returns the pause left."""

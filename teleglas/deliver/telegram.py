@@ -25,7 +25,8 @@ _url_lock = threading.Lock()
 _TOKEN_SHAPE = re.compile(TELEGRAM_TOKEN_PATTERN)
 
 
-# Why a send failed, decided here from Telegram's documented error shapes (telegram-bot-api.md §4).
+# Why a send failed, decided here from the descriptions the Bot API server sends (docs/protocols.md, Telegram: each
+# one with the line of the server or TDLib source that writes it).
 RATE_LIMITED = "rate_limited"  # 429: wait retry_after, every sender of this bot
 SERVER_ERROR = "server_error"  # 5xx or a body that is not JSON: back off and retry
 NETWORK = "network"  # no answer: delivery unknown, back off and retry
@@ -34,8 +35,8 @@ FORBIDDEN = "forbidden"  # 403: blocked, kicked, deactivated, deleted
 CHAT_MIGRATED = "chat_migrated"  # 400 with migrate_to_chat_id
 CHAT_NOT_FOUND = "chat_not_found"  # 400: wrong id or the bot was never in the chat
 BAD_HTML = "bad_html"  # 400 can't parse entities: resend as plain text
-TOO_LONG = "too_long"  # 400 message/text is too long: split
-EMPTY_TEXT = "empty_text"  # 400 message text is empty
+TOO_LONG = "too_long"  # 400 message/text (or a photo's caption) is too long: split
+EMPTY_TEXT = "empty_text"  # 400 message text is empty, or nothing visible is left after parsing
 BAD_REQUEST = "bad_request"  # any other 400
 CHAT_DISABLED = "chat_disabled"  # not Telegram's answer: the chat refused the bot before and is not asked again yet
 _RETRYABLE = {RATE_LIMITED, SERVER_ERROR, NETWORK}
@@ -43,7 +44,9 @@ _BAD_REQUEST_SHAPES = (
     ("can't parse entities", BAD_HTML),
     ("message is too long", TOO_LONG),
     ("text is too long", TOO_LONG),
+    ("caption is too long", TOO_LONG),
     ("message text is empty", EMPTY_TEXT),
+    ("text must be non-empty", EMPTY_TEXT),
     ("chat not found", CHAT_NOT_FOUND),
 )
 

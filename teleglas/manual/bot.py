@@ -19,8 +19,9 @@ import telebot
 from telebot import apihelper
 from telebot.types import BotCommand, Message
 
+from teleglas.celery import app as celery_app
 from teleglas.decide.rules import RulesError, rules_from_settings
-from teleglas.defines import LOG_MANUAL, TELEGRAM_TOKEN_PATTERN
+from teleglas.defines import LOG_MANUAL, QUEUE_TELEGRAM, TASK_SEND_MESSAGE, TELEGRAM_TOKEN_PATTERN
 from teleglas.deliver import telegram as tg
 from teleglas.deliver.message_split import html_to_plain, split_message
 from teleglas.deliver.telegram import DeliveryError, TelegramClient
@@ -29,6 +30,7 @@ from teleglas.manual.chat_alerts import ChatAlerts
 from teleglas.manual.command_args import split_arguments
 from teleglas.manual.commands import BY_NAME, COMMANDS, INFO, MARKET, CommandHandlers
 from teleglas.manual.market_data import MarketData
+from teleglas.model.chat import ChatId
 from teleglas.ops.health import HealthServer, verdict
 from teleglas.ops.logging_setup import install_redaction, setup_logging
 from teleglas.ops.redaction import redact
@@ -167,6 +169,10 @@ class ManualBot:
         used = self.budget.count(who.user_id if who.user_id is not None else who.chat_id, time.time())
         refused, reply = over_budget_reply(used, self.settings.manual.commands_per_minute)
         if refused:
+            if reply is None:  # one line per silenced command: what a person (or a test) reads instead of a reply
+                log.info(
+                    "%s chat=%s user=%s not answered: over the command budget", LOG_MANUAL, who.chat_id, who.user_id
+                )
             return reply
         if command.group == MARKET:
             refusal = self.access.refuse_market_data(who)
@@ -252,12 +258,18 @@ def build(settings: Settings) -> ManualBot:
             log.warning("%s chat=%s admin check failed: %s", LOG_MANUAL, chat_id, type(exc).__name__)
             return "unknown"
 
+    def send_alert(chat_id: ChatId, text: str, alert_id: str) -> None:
+        """The alert bot's send_message task, published as the engine publishes it."""
+        args = (chat_id, text, alert_id, int(time.time() * 1000))
+        celery_app.send_task(TASK_SEND_MESSAGE, args=args, queue=QUEUE_TELEGRAM)
+
     handlers = CommandHandlers(
         settings,
         SystemState.of(client),
         MarketData(rest),
         ChatAlerts(ChatState(client), settings.telegram.alert_chat_ids),
         rules_from_settings(settings.rules),
+        send_alert,
     )
     access = Access(settings.manual.allowed_user_ids, settings.manual.market_data_public, member_status)
     return ManualBot(settings, bot, telegram, CommandBudget(client), handlers, access)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from teleglas.decide.formatting import escape, format_usd
+from teleglas.decide.formatting import escape, format_event_alert, format_usd
 from teleglas.decide.rules import Rules
 from teleglas.defines import LOG_MANUAL, MODE_WEBSOCKET
 from teleglas.manual import market_cards as cards
@@ -29,6 +29,8 @@ from teleglas.manual.command_args import (
     threshold_arguments,
 )
 from teleglas.manual.market_data import MarketData, NoData, UnknownCoin
+from teleglas.model.chat import ChatId
+from teleglas.model.events import LiquidationOrder
 from teleglas.model.symbols import usdt_pair
 from teleglas.ops.health import gather
 from teleglas.settings import Settings
@@ -55,30 +57,35 @@ class Command:
     usage: str
     description: str  # setMyCommands: 1-256 characters
     group: str  # MARKET, SETTINGS (allowlist + group admins) or INFO (anyone)
+    aliases: tuple[str, ...] = ()  # the original TELEGLAS's names for it (README: Coming from TELEGLAS)
 
 
 COMMANDS = (
     Command("raw", "/raw SYMBOL", "Price, OI, funding, volume, long/short, liquidations", MARKET),
     Command("raw_orderbook", "/raw_orderbook SYMBOL", "Order book depth and imbalance", MARKET),
-    Command("liq", "/liq SYMBOL", "Liquidations by timeframe and side", MARKET),
+    Command("liq", "/liq SYMBOL", "Liquidations by timeframe and side", MARKET, ("liquidations",)),
     Command("whale", "/whale", "Latest whale positions", MARKET),
     Command("funding", "/funding SYMBOL", "Funding rates across exchanges", MARKET),
     Command("oi", "/oi SYMBOL", "Open interest by exchange", MARKET),
+    Command("rsi", "/rsi SYMBOL", "RSI from 15m to 1w, with price changes", MARKET),
     Command("sentiment", "/sentiment [SYMBOL]", "Long/short ratio and fear & greed", MARKET),
-    Command("subscribe", "/subscribe SYMBOL [kinds]", "Get alerts for a coin in this chat", SETTINGS),
-    Command("unsubscribe", "/unsubscribe SYMBOL", "Stop alerts for a coin in this chat", SETTINGS),
-    Command("alerts", "/alerts", "This chat's subscriptions, thresholds and mute", INFO),
+    Command("subscribe", "/subscribe SYMBOL [kinds]", "Get alerts for a coin in this chat", SETTINGS, ("start_alert",)),
+    Command("unsubscribe", "/unsubscribe SYMBOL", "Stop alerts for a coin in this chat", SETTINGS, ("stop_alert",)),
+    Command(
+        "alerts", "/alerts", "This chat's subscriptions, thresholds and mute", INFO, ("alerts_list", "settings_alert")
+    ),
     Command("threshold", "/threshold SYMBOL liq|whale USD", "This chat's minimum alert size for a coin", SETTINGS),
     Command("mute", "/mute DURATION", "Pause alerts in this chat (30m, 2h, 1d)", SETTINGS),
     Command("unmute", "/unmute", "Resume alerts in this chat", SETTINGS),
-    Command("alerts_on_w", "/alerts_on_w", "Whale alerts on in this chat", SETTINGS),
-    Command("alerts_off_w", "/alerts_off_w", "Whale alerts off in this chat", SETTINGS),
-    Command("alerts_status", "/alerts_status", "Whale alerts: on or off, and their source", INFO),
+    Command("alerts_on_w", "/alerts_on_w", "Whale alerts on in this chat", SETTINGS, ("alert_on",)),
+    Command("alerts_off_w", "/alerts_off_w", "Whale alerts off in this chat", SETTINGS, ("alert_off",)),
+    Command("alerts_status", "/alerts_status", "Whale alerts: on or off, and their source", INFO, ("status_alert",)),
+    Command("test_alert", "/test_alert", "A sample alert from the alert bot to this chat", SETTINGS),
     Command("status", "/status", "Alert system status", INFO),
-    Command("help", "/help", "The commands", INFO),
+    Command("help", "/help", "The commands", INFO, ("help_alert",)),
     Command("start", "/start", "Welcome and the commands", INFO),
 )
-BY_NAME = {c.name: c for c in COMMANDS}
+BY_NAME = {name: c for c in COMMANDS for name in (c.name, *c.aliases)}
 KIND_LABELS = {
     "liquidation": "liquidations",
     "whale": "whales",
@@ -101,13 +108,18 @@ def help_text() -> str:
         "",
         "/status · Alert system status",
         "Kinds: liquidation, whale, trade, funding, oi. Amounts: 250000, 250k, 1.5m.",
+        "Coming from TELEGLAS? Its names work too: "
+        + ", ".join(f"/{alias} = /{c.name}" for c in COMMANDS for alias in c.aliases)
+        + ".",
     ]
     return "\n".join(lines)
 
 
 def coinglass_error_reply(exc: CoinGlassError) -> str:
     if isinstance(exc, CoinGlassPlanError):
-        return "This data is not included in the CoinGlass plan of this bot's API key."
+        needs = f" It needs CoinGlass {exc.required} or higher." if exc.required else ""
+        said = f" (CoinGlass: “{escape(exc.wording[:80])}”)" if exc.wording else ""
+        return f"This data is not included in the CoinGlass plan of this bot's API key.{needs}{said}"
     if isinstance(exc, CoinGlassRateLimited):
         return "CoinGlass's request limit for this bot is reached. Please try again in a minute."
     if isinstance(exc, CoinGlassAuthError):
@@ -115,6 +127,10 @@ def coinglass_error_reply(exc: CoinGlassError) -> str:
     if isinstance(exc, CoinGlassServerError):
         return "CoinGlass is not answering right now. Please try again in a few minutes."
     return "CoinGlass could not answer this request."
+
+
+# The alert bot's send_message task for (chat, text, alert id): /test_alert goes the way every alert goes.
+SendAlert = Callable[[ChatId, str, str], None]
 
 
 class CommandHandlers:
@@ -125,6 +141,7 @@ class CommandHandlers:
         market: MarketData,
         chat_alerts: ChatAlerts,
         rules: Rules,
+        send_alert: SendAlert,
         clock: Callable[[], float] = time.time,
     ):
         self.settings = settings
@@ -132,6 +149,7 @@ class CommandHandlers:
         self.market = market
         self.chats = chat_alerts
         self.rules = rules
+        self.send_alert = send_alert
         self.clock = clock
         self.zone = settings.timezone
 
@@ -180,6 +198,9 @@ class CommandHandlers:
         coin = self._coin(args, "oi")
         return cards.open_interest_card(coin, self.market.open_interest(coin))
 
+    def cmd_rsi(self, who: Requester, args: list[str]) -> str:
+        return cards.rsi_card(self.market.rsi(self._coin(args, "rsi")))
+
     def cmd_sentiment(self, who: Requester, args: list[str]) -> str:
         coin = self._coin(args, "sentiment") if args else "BTC"
         return cards.sentiment_card(self.market.sentiment(coin))
@@ -218,8 +239,8 @@ class CommandHandlers:
                 "alerts for every coin again."
             )
         return (
-            f"Unsubscribed this chat from {escape(coin)}. No coins left: this chat gets no alerts now. /subscribe "
-            "SYMBOL to start again."
+            f"Unsubscribed this chat from {escape(coin)}. No coins left: this chat gets no alerts now. "
+            "/subscribe SYMBOL to start again."
         )
 
     def cmd_alerts(self, who: Requester, args: list[str]) -> str:
@@ -267,8 +288,8 @@ class CommandHandlers:
         reply = f"✅ {escape(coin)} {label} alerts in this chat from {format_usd(usd)} up."
         if usd < floor:
             reply += (
-                f"\nThe alert system itself starts at {format_usd(floor)} for {escape(coin)}, so smaller ones "
-                "will not appear."
+                f"\nThe alert system itself starts at {format_usd(floor)} for {escape(coin)}, so smaller ones will "
+                "not appear."
             )
         return reply
 
@@ -305,6 +326,23 @@ class CommandHandlers:
             else f"Source: REST polling fallback ({escape(source.reason or '')})",
         ]
         return "\n".join(lines)
+
+    def cmd_test_alert(self, who: Requester, args: list[str]) -> str:
+        """A sample alert through the alert bot's real path (send_message task, rate limit, sender stages), so the
+        chat sees whether the alert bot may post here and how alerts look."""
+        now = self.clock()
+        sample = LiquidationOrder("Binance", "BTCUSDT", "BTC", 56_738.0, 2, 1_250_000.0, int(now * 1000))
+        text = "\n".join(
+            (
+                f"🧪 TEST ALERT, asked for with /test_alert by user {who.user_id}: no market event happened.",
+                format_event_alert(sample, self.zone),
+            )
+        )
+        self.send_alert(who.chat_id, text, f"test-alert-{who.chat_id}-{int(now * 1000)}")
+        return (
+            "🧪 A test alert is on its way from the alert bot to this chat. If none arrives within a minute, the alert "
+            "bot cannot post here: add it to this chat (in a private chat, start it), then try again."
+        )
 
     # -- the system ------------------------------------------------------------------------------------
 

@@ -10,7 +10,9 @@ from teleglas.decide.formatting import escape, format_price, short_address
 from teleglas.manual.market_data import Sentiment
 from teleglas.model.events import WhalePosition
 from teleglas.source.coinglass.rest_records import (
+    RSI_TIMEFRAMES,
     CoinMarket,
+    CoinRsi,
     FundingRate,
     LiquidationTotals,
     OpenInterestRow,
@@ -78,8 +80,8 @@ def liquidations_card(coin: str, totals: list[LiquidationTotals]) -> str:
     lines = [f"🔥 <b>{escape(coin)}</b> liquidations, all exchanges"]
     for t in totals:
         lines.append(
-            f"{t.timeframe:>3}: {compact_usd(t.total_usd)} · longs {compact_usd(t.long_usd)} · shorts "
-            f"{compact_usd(t.short_usd)}"
+            f"{t.timeframe:>3}: {compact_usd(t.total_usd)} · longs {compact_usd(t.long_usd)} · "
+            f"shorts {compact_usd(t.short_usd)}"
         )
     return "\n".join(lines)
 
@@ -123,6 +125,21 @@ def open_interest_card(coin: str, rows: list[OpenInterestRow]) -> str:
 
 def _changes(row: OpenInterestRow) -> str:
     return " ".join(f"{frame} {percent(row.change_pct.get(frame), 1)}" for frame in ("1h", "4h", "24h"))
+
+
+def rsi_card(r: CoinRsi) -> str:
+    price = NOT_AVAILABLE if r.price is None else format_price(r.price)
+    lines = [f"📈 <b>{escape(r.symbol)}</b> RSI · price {price}"]
+    for frame in RSI_TIMEFRAMES:
+        value = r.rsi[frame]
+        reading = NOT_AVAILABLE if value is None else f"{value:.1f}{rsi_label(value)}"
+        lines.append(f"{frame:>3}: {reading} · price {percent(r.price_change_pct[frame])}")
+    return "\n".join(lines)
+
+
+def rsi_label(value: float) -> str:
+    """The usual reading of RSI: 70 and above overbought, 30 and below oversold."""
+    return " overbought" if value >= 70 else " oversold" if value <= 30 else ""
 
 
 def sentiment_card(s: Sentiment) -> str:

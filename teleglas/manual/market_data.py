@@ -15,6 +15,7 @@ from teleglas.source.coinglass.rest import (
     LONG_SHORT_RATIO,
     OPEN_INTEREST,
     ORDERBOOK_DEPTH,
+    RSI_LIST,
     SUPPORTED_COINS,
     WHALE_ALERTS,
     CoinGlassError,
@@ -22,6 +23,7 @@ from teleglas.source.coinglass.rest import (
 )
 from teleglas.source.coinglass.rest_records import (
     CoinMarket,
+    CoinRsi,
     FearGreed,
     FundingRate,
     LiquidationTotals,
@@ -29,6 +31,7 @@ from teleglas.source.coinglass.rest_records import (
     OpenInterestRow,
     OrderbookDepth,
     parse_coin_market,
+    parse_coin_rsi,
     parse_fear_greed,
     parse_funding_rates,
     parse_liquidation_totals,
@@ -115,7 +118,8 @@ class MarketData:
         return sorted(events, key=lambda e: e.time_ms, reverse=True)[:LATEST_WHALES]
 
     def funding(self, coin: str) -> list[FundingRate]:
-        rates, _ = parse_funding_rates(self.rest.get(FUNDING_RATES, {"symbol": coin}, cache_s=20))
+        """The endpoint takes no parameter (its page lists none): every coin, filtered here, one cache entry."""
+        rates, _ = parse_funding_rates(self.rest.get(FUNDING_RATES, cache_s=20))
         rates = [r for r in rates if r.symbol.upper() == coin]
         if not rates:
             raise NoData(f"CoinGlass lists no funding rates for {coin}")
@@ -126,6 +130,13 @@ class MarketData:
         if not rows:
             raise NoData(f"CoinGlass lists no open interest for {coin}")
         return rows
+
+    def rsi(self, coin: str) -> CoinRsi:
+        """`/api/futures/rsi/list` (no parameters: every coin, cached once for all of them)."""
+        found = _parsed(parse_coin_rsi, self.rest.get(RSI_LIST, cache_s=10), coin)
+        if found is None:
+            raise NoData(f"CoinGlass lists no RSI for {coin}")
+        return found
 
     def sentiment(self, coin: str) -> Sentiment:
         pair = usdt_pair(coin)

@@ -1,5 +1,5 @@
 """Coins and pairs: CoinGlass names a coin `BTC` in aggregate endpoints and a pair `BTCUSDT` on exchanges
-(coinglass-api.md, pitfalls). A chat subscribes to coins; events name pairs, sometimes without a base asset."""
+(docs/protocols.md). A chat subscribes to coins; events name pairs, sometimes without a base asset."""
 
 from __future__ import annotations
 

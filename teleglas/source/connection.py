@@ -25,6 +25,8 @@ from teleglas.source.wire import Wire
 
 log = logging.getLogger(__name__)
 
+# The docs say nothing of how a missing or wrong key is refused (docs/protocols.md: ASSUMED); a handshake refused
+# with 401 or 403 is taken for it.
 AUTH_REFUSED = {401, 403}
 
 

@@ -89,3 +89,12 @@ def time_ms(value: Any, name: str = "time") -> int:
     if result != int(result) or not MIN_TIME_MS <= result <= MAX_TIME_MS:
         raise FieldError(f"{name} is not a millisecond timestamp")
     return int(result)
+
+
+def time_s_or_ms(value: Any, name: str = "time") -> int:
+    """Milliseconds from a time in seconds or in milliseconds: the two ranges (2000 to 2100) do not overlap.
+    For the one list whose doc example prints seconds (fear & greed's `time_list`)."""
+    result = number(value, name, allow_zero=False)
+    if result == int(result) and MIN_TIME_MS // 1000 <= result <= MAX_TIME_MS // 1000:
+        result *= 1000
+    return time_ms(result, name)

@@ -135,6 +135,11 @@ def rest_budget_key(minute: int) -> str:
     return f"{PREFIX}:rest:budget:{minute}"
 
 
+def rest_plan_limit_key() -> str:
+    """The requests per minute CoinGlass last reported for the key's plan (bounded: refreshed by every answer)."""
+    return f"{PREFIX}:rest:plan_limit"
+
+
 def check_claim_key(check: str, subject: str) -> str:
     return f"{PREFIX}:check:{check}:{subject}"
 

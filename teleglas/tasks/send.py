@@ -30,8 +30,8 @@ def _warm_up(**_kwargs) -> None:
         sender.client.check_token()
         if sender.chats.clear_token_invalid(sender.client.token_key):
             log.warning(
-                "%s the alert bot token works again: sending resumes (replay dead letters with `python -m "
-                "teleglas.ops.deadletters replay`)",
+                "%s the alert bot token works again: sending resumes (replay dead letters with "
+                "`python -m teleglas.ops.deadletters replay`)",
                 LOG_SENDER,
             )
     except DeliveryError as exc:
@@ -60,6 +60,8 @@ def send_message(
     final = outcome.job or job  # the job as it ended: migrated, re-split or re-encoded
     if outcome.status is Status.LATER:
         wiring.later(send_retry_task(final.task_args(), final.task_kwargs()), outcome.delay_s)
+    elif outcome.status is Status.ALREADY_SENT:
+        log.info("%s alert=%s chat=%s already delivered: this copy sends nothing", LOG_SENDER, alert_id, chat_id)
     elif outcome.status is Status.SENT:
         latency = f"{time.time() * 1000 - origin_ms:.1f}" if origin_ms else "n/a"
         ids = ",".join(str(i) for i in outcome.message_ids)

@@ -1,8 +1,7 @@
-"""`celery -A teleglas beat` finds the app and starts against a real Redis."""
+"""`celery -A teleglas beat` finds the app and starts against a real Redis: it runs our start-up hook."""
 
 import subprocess
 import sys
-import time
 
 from teleglas.devstack.local_stack import wait_until
 
@@ -31,12 +30,14 @@ def test_beat_finds_the_app(make_stack, tmp_path):
         )
     try:
         wait_until(
-            lambda: "beat: Starting..." in log_path.read_text() or beat.poll() is not None,
+            lambda: (
+                "[RUNNER] beat started: the listener announces the stream" in log_path.read_text()
+                or beat.poll() is not None
+            ),
             60,
             0.1,
             what="beat to start",
         )
-        time.sleep(0.5)
         assert beat.poll() is None, log_path.read_text()
         assert f"broker -> redis://:**@127.0.0.1:{stack.redis_port}/0" in log_path.read_text()
     finally:

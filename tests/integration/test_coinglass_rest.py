@@ -1,10 +1,12 @@
 """The REST client against the CoinGlass emulator over a real socket: envelope, every fault mode, the shared
-request budget and cache, and no key in any error."""
+request budget sized by the plan's rate-limit headers, the cache, and no key in any error."""
 
 import http.server
 import threading
+import time
 
 import pytest
+import requests
 
 from teleglas.devstack.emulators.coinglass import CoinGlassEmulator
 from teleglas.source.coinglass.rest import (
@@ -28,11 +30,11 @@ def emulator():
     emu.stop()
 
 
-def client(emulator, state, key=KEY, per_minute=100) -> CoinGlassRest:
+def client(emulator, state, key=KEY, per_minute=100, clock=time.time) -> CoinGlassRest:
     return CoinGlassRest(
         f"http://127.0.0.1:{emulator.port}",
         key,
-        RestBudget(state.redis),
+        RestBudget(state.redis, clock),
         RestCache(state.redis),
         per_minute,
         timeout_s=5,
@@ -55,7 +57,8 @@ def test_data_comes_out_of_the_envelope_and_the_cache_saves_a_request(emulator, 
         ("bad_key", CoinGlassAuthError, "refused the API key"),
         ("rate_limit", CoinGlassRateLimited, "rate limit"),
         ("server_error", CoinGlassServerError, "HTTP 500"),
-        ("plan", CoinGlassPlanError, "not available on this CoinGlass plan"),
+        ("plan", CoinGlassPlanError, "whale-alert is not available on this key's CoinGlass plan"),
+        ("plan_401", CoinGlassPlanError, "(the docs ask for Startup or higher): CoinGlass said 'Upgrade plan'"),
     ],
 )
 def test_each_fault_mode_is_a_typed_error(emulator, state, kind, error, text):
@@ -80,6 +83,26 @@ def test_the_budget_per_minute_is_shared_by_every_client(emulator, state):
     with pytest.raises(CoinGlassRateLimited, match="budget of 3 requests/minute is used up"):
         second.get(OI, {"symbol": "ETH"})
     assert len(emulator.rest.requests) == 3
+
+
+def test_the_budget_follows_the_plan_coinglass_reports_capped_by_the_setting(emulator, state):
+    """Before any answer the budget is the smallest plan's 30; then the plan's API-KEY-MAX-LIMIT, at most the
+    setting; a key used up by another tool (API-KEY-USE-LIMIT above our count) leaves less for us."""
+    minute = 60 * 29_000_000.0  # one fixed minute for both sides: the test cannot straddle two
+    emulator.rest.plan_limit = 5
+    emulator.rest.clock = lambda: minute + 1
+    rest = client(emulator, state, per_minute=100, clock=lambda: minute + 2)
+    assert rest.per_minute() == 30
+    for _ in range(2):  # another tool sharing the key
+        requests.get(f"http://127.0.0.1:{emulator.port}{OI}", params={"symbol": "BTC"}, headers={"CG-API-KEY": KEY})
+    rest.get(WHALES)
+    assert rest.per_minute() == 5
+    rest.get(OI, {"symbol": "BTC"})
+    rest.get(OI, {"symbol": "ETH"})
+    with pytest.raises(CoinGlassRateLimited, match=r"budget of 5 requests/minute is used up \(the key's plan"):
+        rest.get(WHALES)
+    assert len(emulator.rest.requests) == 5  # CoinGlass never saw a request over the plan
+    assert client(emulator, state, per_minute=3, clock=lambda: minute + 2).per_minute() == 3
 
 
 def test_no_answer_is_a_server_error(state):

@@ -8,7 +8,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -46,6 +45,10 @@ def wait_for_messages(stack, chat_id, count, timeout_s=30) -> list[dict]:
         lambda: len(messages_to(stack, chat_id)) >= count, timeout_s, 0.1, what=f"{count} message(s) to {chat_id}"
     )
     return messages_to(stack, chat_id)
+
+
+def worker_log(stack) -> str:
+    return stack.processes["worker"].log_text()
 
 
 def run_cli(stack, module, *args) -> subprocess.CompletedProcess:
@@ -109,14 +112,14 @@ def test_403_disables_the_chat_logs_once_and_keeps_what_it_misses(stack):
     stack.enqueue_send(3001, "second", "blocked-b")
     stack.enqueue_send(3002, "a chat that still works", "blocked-c")
     wait_for_messages(stack, 3002, 1)
-    time.sleep(0.5)
+    # Nothing is dropped silently: the refused alert and the one after it wait in the dead letters (and once the
+    # second is there, its task is over: it cannot reach Telegram any more).
+    wait_until(lambda: len(state.dead_letters.dead_letters()) == 2, 15, 0.05, what="both alerts in the dead letters")
     assert messages_to(stack, 3001) == []
     assert [c["status"] for c in calls_to(stack, 3001)] == [403]  # the second alert never reached Telegram
     assert state.chats.disabled_chats()[3001]["reason"] == "Forbidden: bot was blocked by the user"
     assert stack.processes["worker"].log_text().count("chat=3001 chat disabled") == 1
     assert state.chats.alert_chats((3001, 3002)) == [(3001, True), (3002, False)]
-    # Nothing is dropped silently: the refused alert and the one after it wait in the dead letters.
-    wait_until(lambda: len(state.dead_letters.dead_letters()) == 2, 15, 0.05, what="both alerts in the dead letters")
     assert sorted((e["alert_id"], e["reason"]) for _, e in state.dead_letters.dead_letters()) == [
         ("blocked-a", "forbidden"),
         ("blocked-b", "chat_disabled"),
@@ -181,7 +184,7 @@ def test_connection_reset_is_retried_and_delivered_once(stack):
     stack.add_telegram_fault(reset=True, chat_id="7001")
     stack.enqueue_send(7001, "after a reset", "reset-a")
     assert [m["text"] for m in wait_for_messages(stack, 7001, 1)] == ["after a reset"]
-    time.sleep(0.5)
+    wait_until(lambda: "delivered alert=reset-a" in worker_log(stack), 15, 0.05, what="the task to finish")
     assert [c["status"] for c in calls_to(stack, 7001)] == [0, 200]
     assert len(messages_to(stack, 7001)) == 1
     assert re.search(
@@ -194,9 +197,11 @@ def test_a_duplicate_task_sends_once(stack):
     for _ in range(3):
         stack.enqueue_send(8001, "one alert, three tasks", "dup-a")
     wait_for_messages(stack, 8001, 1)
-    time.sleep(2.5)  # the copies ran (or waited for their rate-limit slot) and found the delivery record
+    # The two other copies ran (perhaps after their rate-limit slot or the first one's lease) and found the record.
+    copies = "alert=dup-a chat=8001 already delivered: this copy sends nothing"
+    wait_until(lambda: worker_log(stack).count(copies) == 2, 30, 0.05, what="both copies to find the record")
     assert len(messages_to(stack, 8001)) == 1
-    assert stack.processes["worker"].log_text().count("delivered alert=dup-a") == 1
+    assert worker_log(stack).count("delivered alert=dup-a") == 1
 
 
 def test_no_token_in_logs_task_arguments_redis_or_dead_letters(stack):

@@ -6,22 +6,11 @@ import re
 import pytest
 
 from teleglas.decide.engine import Engine
-from teleglas.model.events import FuturesTrade, LiquidationOrder
 from teleglas.state.engine import EngineStore
-from tests.support.engine_harness import RULES, T0, Harness
+from tests.support.engine_harness import RULES, T0, Harness, liq, trade
 from tests.support.settings import make_settings
 
 PRIVATE, GROUP = 42, -1001000000001
-
-
-def liq(usd, side=2, symbol="BTCUSDT", exchange="Binance", t=0.0, price=56_738.0):
-    return LiquidationOrder(
-        exchange, symbol, symbol.removesuffix("USDT"), price, side, float(usd), int((T0 + t) * 1000)
-    )
-
-
-def trade(usd, side=2, symbol="BTCUSDT", exchange="Binance", t=0.0):
-    return FuturesTrade(exchange, symbol, symbol.removesuffix("USDT"), 56_750.0, side, float(usd), int((T0 + t) * 1000))
 
 
 @pytest.fixture

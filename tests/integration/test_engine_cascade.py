@@ -1,10 +1,10 @@
 """A liquidation cascade through two real workers: thousands of events on a few symbols, some replayed. The
-messages Telegram receives stay inside its limits and account for every qualifying event exactly once."""
+messages Telegram receives stay inside its limits and account for every qualifying event exactly once: which
+events qualify is restated here from the rules, not asked of the engine's own rule code."""
 
 import random
 from collections import Counter, defaultdict
 
-from teleglas.decide.rules import parse_rules
 from teleglas.devstack.local_stack import wait_until
 from teleglas.devstack.readback import totals
 from teleglas.model.events import LiquidationOrder
@@ -27,6 +27,7 @@ window_s = 5
 min_count = 10
 min_usd = 5_000_000
 """
+LIQUIDATION_MINIMUMS = {"BTC": 500_000, "ETH": 500_000}  # the majors of RULES; every other coin 100_000
 SYMBOLS = {"BTCUSDT": 60_000.0, "ETHUSDT": 2_400.0, "SOLUSDT": 140.0, "DOGEUSDT": 0.12}
 PRIVATE, GROUP = 7301, -1007302
 T0_MS = 1_725_478_245_000
@@ -44,7 +45,6 @@ def test_a_cascade_through_two_workers_is_fully_accounted_for(make_stack, tmp_pa
     stack.start_worker("worker-a", concurrency=2)
     stack.start_worker("worker-b", concurrency=2)
 
-    rules = parse_rules(RULES)
     rng = random.Random(5)
     events = []
     for n in range(3000):
@@ -66,7 +66,7 @@ def test_a_cascade_through_two_workers_is_fully_accounted_for(make_stack, tmp_pa
 
     expected_usd, expected_count = defaultdict(int), Counter()
     for event in events:
-        if rules.rule_for(event.symbol, event.base_asset, event.exchange).admits(event, True):
+        if event.usd >= LIQUIDATION_MINIMUMS.get(event.base_asset, 100_000):
             expected_usd[event.symbol] += int(event.usd)
             expected_count[event.symbol] += 1
     assert sum(expected_count.values()) > 1000
@@ -83,7 +83,9 @@ def test_a_cascade_through_two_workers_is_fully_accounted_for(make_stack, tmp_pa
     private_times = sorted(m["received_at"] for m in messages if m["chat_id"] == PRIVATE)
     assert min(b - a for a, b in zip(private_times, private_times[1:])) >= 1.0
     assert max_in_window([m["received_at"] for m in messages if m["chat_id"] == GROUP], 60.0) <= 20
-    assert any(m["text"].startswith("⚡ LIQUIDATION STORM") or "⚡" in m["text"] for m in messages)
+    assert any(
+        m["text"].startswith("⚡ LIQUIDATION STORM") or "\n⚡ " in m["text"] for m in messages
+    )  # alone or in a digest
     assert any(m["text"].startswith("🧾 DIGEST") for m in messages)
     print(
         f"{len(events)} events, {sum(expected_count.values())} qualifying, {len(messages)} messages "

@@ -65,7 +65,8 @@ def test_redis_outage_within_the_buffer_bound_loses_nothing_and_keeps_order(make
     listener = stack.start_listener()
     wait_until(lambda: len(stack.queued_events()) >= 10, 30, what="events flowing")
     stack.processes["redis"].stop()
-    time.sleep(4.0)  # longer than Celery's own publish retries (about 2 s), so the listener's buffer takes over
+    # Past Celery's own publish retries (about 2 s): the listener's buffer has taken over.
+    wait_until(lambda: "cannot publish to the broker" in listener.log_text(), 30, what="the buffer to take over")
     assert listener.running
     stack.start_redis(appendonly=True)
     stack.wait_for_replay()
@@ -93,10 +94,18 @@ def test_redis_outage_beyond_the_bound_drops_the_oldest_and_counts_them(make_sta
     listener = stack.start_listener()
     wait_until(lambda: len(stack.queued_events()) >= 10, 30, what="events flowing")
     stack.processes["redis"].stop()
-    time.sleep(2.5)
+    wait_until(lambda: "publish buffer full" in listener.log_text(), 30, what="the buffer to overflow")
     stack.start_redis(appendonly=True)
     stack.wait_for_replay()
-    time.sleep(1.0)
+    liveness = State.of(stack.redis()).liveness
+    wait_until(  # every event of the scenario read, and the buffer emptied into the broker
+        lambda: (
+            [(s.get("events"), s.get("buffered_events")) for s in liveness.listener_statuses().values()]
+            == [("60", "0")]
+        ),
+        30,
+        what="the buffer to drain",
+    )
     listener.signal(signal.SIGTERM)
     assert listener.process.wait(15) == 0
     _frames, events, _published, dropped = stopped_counters(listener.log_text())
@@ -144,8 +153,8 @@ def test_second_signal_exits_at_once(make_stack, tmp_path):
     stack.wait_for_replay()
     wait_until(lambda: "cannot publish to the broker" in listener.log_text(), 30, what="the publisher to give up once")
     listener.signal(signal.SIGTERM)
-    time.sleep(0.5)
-    assert listener.running
+    wait_until(lambda: "SIGTERM received: closing the stream" in listener.log_text(), 10, what="the first signal")
+    assert listener.running  # still trying to publish its buffer (for up to 4 s)
     second = time.monotonic()
     listener.signal(signal.SIGTERM)
     assert listener.process.wait(5) == 1

@@ -2,9 +2,10 @@
 open-interest checks, two beats by mistake, and the start-up notice."""
 
 import json
+import re
 import time
 
-from teleglas.defines import TASK_POLL_WHALES
+from teleglas.defines import TASK_CHECK_FUNDING, TASK_CHECK_OPEN_INTEREST, TASK_POLL_WHALES
 from teleglas.devstack.emulators.coinglass_rest import DEFAULT_REST_DATA
 from teleglas.devstack.local_stack import wait_until
 from tests.support.messages import alerted
@@ -17,6 +18,11 @@ ONLINE_WS = "✅ TELEGLAS online · WebSocket stream"
 
 def rest_requests(stack, path="/api/hyperliquid/whale-alert") -> int:
     return sum(1 for p in stack.coinglass_status()["rest_requests"] if p == path)
+
+
+def task_runs(stack, task: str) -> int:
+    """How many times the worker finished `task` (Celery's own "succeeded" line)."""
+    return len(re.findall(rf"Task {re.escape(task)}\[[^\]]+\] succeeded", stack.processes["worker"].log_text()))
 
 
 def poll_whales(stack) -> None:
@@ -36,8 +42,8 @@ def test_without_a_ws_key_whale_alerts_come_from_rest_once(make_stack):
     assert sorted(alerted(messages)) == ["BTC", "ETH"]
     first = messages[0]["text"]
     assert first.startswith(
-        "🐋 WHALE POSITION ALERT\n📍 Exchange: Hyperliquid\n📊 Symbol: BTC\n💰 Entry: $96,850.50\n📈 Side: LONG "
-        "(opened)"
+        "🐋 WHALE POSITION ALERT\n📍 Exchange: Hyperliquid\n📊 Symbol: BTC\n💰 Entry: $96,850.50\n"
+        "📈 Side: LONG (opened)"
     )
     assert "👤 Trader: 0x3f2a…8192" in first and "🎯 Confidence: " in first
 
@@ -113,7 +119,11 @@ def test_two_beats_run_every_check_and_alert_once(make_stack, tmp_path):
     wait_until(
         lambda: "+8.00%" in "\n".join(m["text"] for m in stack.telegram_messages()), 30, 0.2, what="the OI alert"
     )
-    time.sleep(4)  # more rounds of every check from both beats
+    checks = (TASK_POLL_WHALES, TASK_CHECK_FUNDING, TASK_CHECK_OPEN_INTEREST)
+    before = {task: task_runs(stack, task) for task in checks}
+    wait_until(  # more rounds of every check, from both beats
+        lambda: all(task_runs(stack, task) >= before[task] + 4 for task in checks), 60, 0.2, what="4 more rounds"
+    )
     assert stack.processes["beat-a"].running and stack.processes["beat-b"].running
     stack.processes["beat-a"].stop()
     stack.processes["beat-b"].stop()
@@ -138,6 +148,7 @@ def test_startup_notice_in_websocket_mode_is_sent_once(make_stack, tmp_path):
     stack.start_beat()  # with a WebSocket key, beat leaves the notice to the listener
     stack.start_listener()
     wait_until(lambda: stack.telegram_messages(), 30, 0.1, what="the start-up notice")
-    time.sleep(2)
+    beat_ready = "beat started: the listener announces the stream"
+    wait_until(lambda: beat_ready in stack.processes["beat"].log_text(), 30, 0.1, what="beat past its start")
     (notice,) = stack.wait_for_idle(settle_s=1)
     assert notice["text"] == f"{ONLINE_WS}\nChannels: liquidationOrders, futures_trades@Binance_BTCUSDT@10000"

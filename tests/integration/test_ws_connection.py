@@ -5,6 +5,7 @@ import logging
 import re
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -88,6 +89,24 @@ def test_subscribes_with_the_documented_message_and_receives_only_its_channels(e
         == '{"method": "subscribe", "channels": ["liquidationOrders", "futures_trades@Binance_BTCUSDT@10000"]}'
     )
     assert [parse_frame(f).events[0].time_ms for f in run.frames] == [LIQ["time"] + i for i in range(4)]
+
+
+DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "docs" / "coinglass"
+
+
+def test_the_doc_pages_example_frames_come_through_as_their_events(emulator_for):
+    """The emulator replays each WebSocket page's own example frame (English and Chinese field names)."""
+    pages = ("ws_liquidation_orders.json", "ws_futures_trades.json", "ws_futures_trades_zh.json")
+    examples = [json.loads((DOCS / name).read_text(encoding="utf-8"))["data_frame_example"] for name in pages]
+    emulator = emulator_for(steps_from_frames(examples))
+    with Run(emulator) as run:
+        wait_until(lambda: emulator.replay_done.is_set() and len(run.frames) == 3, 10, what="the 3 example frames")
+    events = [parse_frame(f).events for f in run.frames]
+    assert [(e.kind, e.exchange, e.symbol, e.side_name, e.usd, e.time_ms) for (e,) in events] == [
+        ("liquidation", "Binance", "BTCUSDT", "SHORT", 3858.184, 1725416318379),
+        ("trade", "Binance", "BTCUSDT", "BUY", 3858.184, 1725416318379),
+        ("trade", "Binance", "BTCUSDT", "BUY", 3858.184, 1725416318379),
+    ]
 
 
 def test_text_heartbeat_gets_pong_and_is_not_a_frame(emulator_for):

@@ -15,7 +15,7 @@ from teleglas.decide.rules import Rules, parse_rules
 from teleglas.defines import TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST
 from teleglas.deliver.ratelimit import RateLimits
 from teleglas.model.alerts import Flush, Send
-from teleglas.model.events import MarketEvent
+from teleglas.model.events import FuturesTrade, LiquidationOrder, MarketEvent
 from teleglas.settings import Settings
 from teleglas.state.due import DueTask
 from teleglas.state.engine import EngineStore
@@ -46,6 +46,16 @@ min_count = 3
 min_usd = 5_000_000
 """)
 T0 = 1_725_478_245.0
+
+
+def liq(usd, side=2, symbol="BTCUSDT", exchange="Binance", t=0.0, price=56_738.0):
+    return LiquidationOrder(
+        exchange, symbol, symbol.removesuffix("USDT"), price, side, float(usd), int((T0 + t) * 1000)
+    )
+
+
+def trade(usd, side=2, symbol="BTCUSDT", exchange="Binance", t=0.0):
+    return FuturesTrade(exchange, symbol, symbol.removesuffix("USDT"), 56_750.0, side, float(usd), int((T0 + t) * 1000))
 
 
 @dataclass

@@ -96,7 +96,8 @@ class FakeLimiter:
 
     def acquire(self, chat_id: ChatId, slot: float | None = None) -> Permit:
         wait = self.busy.get(chat_id, 0.0)
-        return Permit(wait <= 0.5, wait, slot if slot is not None else 1000.0 + wait)
+        place = slot if slot is not None else 1000.0 + wait
+        return Permit(wait <= 0.5, wait, place, place)
 
     def pause(self, seconds: float) -> float:
         self.pauses.append(seconds)

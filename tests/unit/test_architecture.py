@@ -27,8 +27,9 @@ ALLOWED = {
     "settings": {"model"},
     "defines": set(),
 }
-# Process entry points that publish through the Celery app (the listener, the dead-letter replay).
-APP_USERS = {"teleglas/source/listener/main.py", "teleglas/ops/deadletters.py"}
+# Process entry points that publish through the Celery app (the listener, the dead-letter replay, the manual
+# bot's /test_alert, which goes through the alert bot's sender).
+APP_USERS = {"teleglas/source/listener/main.py", "teleglas/ops/deadletters.py", "teleglas/manual/bot.py"}
 
 
 def room_of(path: Path) -> str:

@@ -18,6 +18,7 @@ from teleglas.source.coinglass.rest import (
     CoinGlassRequestError,
     CoinGlassServerError,
     check_envelope,
+    required_plan,
 )
 from teleglas.source.coinglass.rest_records import (
     parse_coin_market,
@@ -47,6 +48,10 @@ def test_success_envelope_gives_its_data():
             {"code": "400", "msg": "Your current plan does not support this endpoint, please upgrade"},
             CoinGlassPlanError,
         ),
+        (200, {"code": "401", "msg": "Upgrade plan"}, CoinGlassPlanError),  # the plan refusal seen in the wild
+        (401, {"code": "401", "msg": "Upgrade plan"}, CoinGlassPlanError),  # "401: key, endpoint permission or plan"
+        (400, {"code": "400", "msg": "API key missing."}, CoinGlassAuthError),
+        (401, {"code": "401", "msg": ""}, CoinGlassAuthError),
         (400, {"code": "400", "msg": "symbol is required"}, CoinGlassRequestError),
         (200, {"code": 0, "msg": "success", "data": 1}, None),  # a numeric code still means success
     ],
@@ -58,6 +63,37 @@ def test_every_failure_maps_to_a_typed_error(status, body, error):
     with pytest.raises(error) as info:
         check_envelope(status, body, "/api/x")
     assert "/api/x" in str(info.value)
+
+
+def test_a_plan_error_names_the_endpoint_the_plan_the_docs_ask_for_and_coinglass_words():
+    with pytest.raises(CoinGlassPlanError) as info:
+        check_envelope(200, {"code": "401", "msg": "Upgrade plan"}, "/api/futures/rsi/list")
+    assert str(info.value) == (
+        "/api/futures/rsi/list is not available on this key's CoinGlass plan (the docs ask for Standard or higher): "
+        "CoinGlass said 'Upgrade plan'"
+    )
+    assert (info.value.path, info.value.required, info.value.wording) == (
+        "/api/futures/rsi/list",
+        "Standard",
+        "Upgrade plan",
+    )
+
+
+@pytest.mark.parametrize(
+    "path, params, plan",
+    [
+        ("/api/futures/supported-coins", None, ""),
+        ("/api/futures/coins-markets", None, "Standard"),
+        ("/api/hyperliquid/whale-alert", None, "Startup"),
+        ("/api/futures/orderbook/ask-bids-history", {"interval": "4h"}, ""),
+        ("/api/futures/orderbook/ask-bids-history", {"interval": "1h"}, "Startup"),
+        ("/api/futures/orderbook/ask-bids-history", {"interval": "30m"}, "Startup"),
+        ("/api/futures/price/history", {"interval": "1m"}, "Standard"),
+        ("/api/futures/price/history", {"interval": "1d"}, ""),
+    ],
+)
+def test_the_plan_each_request_needs_follows_the_docs_plan_tables(path, params, plan):
+    assert required_plan(path, params) == plan
 
 
 def test_whale_records_are_parsed_one_by_one():

@@ -14,9 +14,16 @@ import teleglas.source.listener.frame_router
 from teleglas.defines import OTHER_CHANNEL
 from teleglas.manual.market_data import MarketData, NoData, UnknownCoin
 from teleglas.model.events import FuturesTrade, LiquidationOrder, MarketEvent
-from teleglas.source.coinglass.rest import CoinGlassError, check_envelope
+from teleglas.source.coinglass.rest import (
+    LIMIT_HEADER,
+    USED_HEADER,
+    CoinGlassError,
+    check_envelope,
+    limit_headers,
+)
 from teleglas.source.coinglass.rest_records import (
     parse_coin_market,
+    parse_coin_rsi,
     parse_fear_greed,
     parse_funding_rates,
     parse_liquidation_totals,
@@ -249,6 +256,7 @@ RATIO = {
 }
 FEAR = {"data_list": [50, 61], "time_list": [TIME - 1, TIME]}
 CANDLE = {"time": TIME, "open": 1, "close": "1.5"}
+RSI = {"symbol": "BTC", "rsi_15m": 54.7, "rsi_1w": "71.9", "price_change_percent_1h": -0.23, "current_price": 87348.6}
 REST_PARSERS = {
     "whale alerts": (parse_whale_alerts, (), WHALE),
     "funding rates": (parse_funding_rates, (), FUNDING),
@@ -260,6 +268,7 @@ REST_PARSERS = {
     "long/short ratio": (parse_long_short_ratio, (), RATIO),
     "fear & greed": (parse_fear_greed, (), FEAR),
     "price candles": (parse_price_candles, (), CANDLE),
+    "coin rsi": (parse_coin_rsi, ("BTC",), RSI),
 }
 
 
@@ -333,6 +342,14 @@ def test_check_envelope_returns_data_or_raises_a_coinglass_error(status, body):
         pass
 
 
+@FUZZ
+@given(st.dictionaries(st.sampled_from([LIMIT_HEADER, USED_HEADER, "other"]), st.text(max_size=12)))
+def test_rate_limit_headers_are_counts_or_nothing(headers):
+    limit, used = limit_headers(headers)
+    assert limit is None or 0 < limit < 10**7
+    assert used is None or 0 <= used < 10**7
+
+
 class FixedRest:
     """Answers every path with the same hostile `data` (the envelope is the client's business, tested apart)."""
 
@@ -343,7 +360,9 @@ class FixedRest:
         return self.data
 
 
-valid_or_hostile_records = st.sampled_from([WHALE, FUNDING, OI_ROW, MARKET, LIQ_ROW, BOOK, RATIO, FEAR]) | python_values
+valid_or_hostile_records = (
+    st.sampled_from([WHALE, FUNDING, OI_ROW, MARKET, LIQ_ROW, BOOK, RATIO, FEAR, RSI]) | python_values
+)
 
 
 @FUZZ
@@ -357,7 +376,8 @@ valid_or_hostile_records = st.sampled_from([WHALE, FUNDING, OI_ROW, MARKET, LIQ_
 )
 def test_market_data_raises_only_no_data_or_unknown_coin(data):
     market = MarketData(FixedRest(data))
-    for ask in ("require_coin", "coin_market", "liquidations", "orderbook", "funding", "open_interest", "sentiment"):
+    asks = ("require_coin", "coin_market", "liquidations", "orderbook", "funding", "open_interest", "sentiment", "rsi")
+    for ask in asks:
         try:
             assert_finite(getattr(market, ask)("BTC"))
         except (NoData, UnknownCoin):

@@ -15,7 +15,7 @@ from teleglas.manual.command_args import (
     symbol_argument,
     threshold_arguments,
 )
-from teleglas.manual.commands import COMMANDS, help_text
+from teleglas.manual.commands import BY_NAME, COMMANDS, help_text
 from teleglas.model.symbols import coin_of, parse_coin
 from teleglas.settings import load_settings
 from teleglas.source.coinglass.rest_records import (
@@ -131,6 +131,26 @@ def test_command_menu_fits_set_my_commands():
         assert command.name.islower() and 1 <= len(command.name) <= 32 and 1 <= len(command.description) <= 256
         assert command.usage.startswith("/" + command.name)
     assert all(f"/{c.name}" in help_text() for c in COMMANDS if c.name not in ("help", "start"))
+
+
+# Every command name of the original TELEGLAS (its code and its 19-command audit report), and what it is here.
+ORIGINAL_NAMES = {
+    "start": "start", "help": "help", "raw": "raw", "raw_orderbook": "raw_orderbook", "liq": "liq",
+    "whale": "whale", "sentiment": "sentiment", "subscribe": "subscribe", "unsubscribe": "unsubscribe",
+    "alerts": "alerts", "status": "status", "alerts_status": "alerts_status", "alerts_on_w": "alerts_on_w",
+    "alerts_off_w": "alerts_off_w", "oi": "oi", "funding": "funding", "rsi": "rsi", "alert_on": "alerts_on_w",
+    "alert_off": "alerts_off_w", "start_alert": "subscribe", "stop_alert": "unsubscribe",
+    "status_alert": "alerts_status", "settings_alert": "alerts", "help_alert": "help", "test_alert": "test_alert",
+    "alerts_list": "alerts", "liquidations": "liq",
+}  # fmt: skip
+
+
+def test_every_original_teleglas_command_answers_here():
+    assert {name: BY_NAME[name].name for name in ORIGINAL_NAMES} == ORIGINAL_NAMES
+    names = [c.name for c in COMMANDS]
+    aliases = [a for c in COMMANDS for a in c.aliases]
+    assert len(set(names + aliases)) == len(names) + len(aliases)  # no alias shadows a command or another alias
+    assert all(f"/{alias} = /{BY_NAME[alias].name}" in help_text() for alias in aliases)
 
 
 def test_cards_escape_outside_strings_and_show_missing_values():

@@ -1,15 +1,16 @@
 """A CoinGlass WebSocket emulator: `/ws-api?cg-api-key=KEY`, text ping/pong, subscribe/unsubscribe by
 `method`/`channels`, and a scenario replayed to subscribed clients once enough of them are subscribed.
 
-A wrong or missing key is refused at the handshake with HTTP 401 (what the reference expects of the real
-server). Messages in another shape (`{"op": "subscribe", "args": [...]}`) are ignored, as CoinGlass does.
+Written from the CoinGlass docs (docs/protocols.md) and sharing no code with the client it tests. A wrong or
+missing key is refused at the handshake with HTTP 401: the docs say nothing about it, so this is ASSUMED (the
+ledger's row says why). Messages in another shape (`{"op": "subscribe", "args": [...]}`) are ignored, as CoinGlass does.
 `GET /_emulator/status` reports replay progress as JSON (`?log=1` adds `sent_log`: [time, step index] of every
 step delivered to at least one client, which benchmarks use as the events that went in). The same port serves the
 REST API v4 endpoints TELEGLAS polls (teleglas.devstack.emulators.coinglass_rest), with the `CG-API-KEY` header
-check and fault modes.
+check, the plan's rate-limit headers and fault modes.
 
     python -m teleglas.devstack.emulators.coinglass --port 8765 --api-key KEY --scenario demo.jsonl \
-        [--live-times] [--repeat-every S]
+        [--live-times] [--repeat-every S] [--rest-data FILE_OR_DOCS_DIR] [--plan-limit N]
 """
 
 from __future__ import annotations
@@ -30,13 +31,17 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from teleglas.defines import LOG_CG_EMULATOR, WS_API_KEY_PARAM, WS_PING, WS_PONG
-from teleglas.devstack.emulators.coinglass_rest import DEFAULT_REST_DATA, RestEmulator
+from teleglas.devstack.emulators.coinglass_rest import DEFAULT_PLAN_LIMIT, DEFAULT_REST_DATA, RestEmulator
 from teleglas.devstack.emulators.scenario import Step, live_frame, load_scenario
-from teleglas.ops.redaction import register_secrets
 
 log = logging.getLogger(__name__)
+LOG_CG_EMULATOR = "[CG_EMULATOR]"
+# https://docs.coinglass.com/reference/ws-getting-started: wss://open-ws.coinglass.com/ws-api?cg-api-key=KEY,
+# the client sends the text "ping" and expects "pong".
 WS_PATH = "/ws-api"
+WS_API_KEY_PARAM = "cg-api-key"
+WS_PING = "ping"
+WS_PONG = "pong"
 
 
 @dataclass
@@ -59,9 +64,9 @@ class CoinGlassEmulator:
         rest_data: Path = DEFAULT_REST_DATA,
         live_times: bool = False,
         repeat_every_s: float | None = None,
+        plan_limit: int = DEFAULT_PLAN_LIMIT,
     ):
-        register_secrets(*api_keys, *(rest_keys or ()))
-        self.rest = RestEmulator(rest_keys or set(api_keys), rest_data)
+        self.rest = RestEmulator(rest_keys or set(api_keys), rest_data, plan_limit)
         self.steps = steps
         self.live_times = live_times
         self.repeat_every_s = repeat_every_s  # replay again this long after each replay ends (a demo that goes on)
@@ -256,7 +261,13 @@ def main(argv: list[str] | None = None) -> int:
         "--rest-key", action="append", help="a key the REST API accepts (repeatable; default: the --api-key values)"
     )
     parser.add_argument(
-        "--rest-data", type=Path, default=DEFAULT_REST_DATA, help="JSON {path: data} served by the REST API"
+        "--rest-data",
+        type=Path,
+        default=DEFAULT_REST_DATA,
+        help="JSON {path: data} served by the REST API, or a directory of doc-example fixtures",
+    )
+    parser.add_argument(
+        "--plan-limit", type=int, default=DEFAULT_PLAN_LIMIT, help="the key's plan: REST requests per minute"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
@@ -270,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         rest_data=args.rest_data,
         live_times=args.live_times,
         repeat_every_s=args.repeat_every,
+        plan_limit=args.plan_limit,
     )
     try:
         asyncio.run(emulator.serve())

@@ -24,10 +24,10 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from teleglas.defines import LOG_EX_EMULATOR
 from teleglas.devstack.emulators.scenario import Step
 
 log = logging.getLogger(__name__)
+LOG_EX_EMULATOR = "[EX_EMULATOR]"
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Price candles for the emulator's `/api/futures/price/history`: a deterministic path per pair (a base price,
 a slow wave and a faster one), so any minute of the past has a price and the same request always gets the
 same answer. Rows are `{"time", "open", "high", "low", "close", "volume_usd"}`, numbers as strings, as the
-v4 docs show them (UNVERIFIED against a live answer; the client parses numbers and strings alike).
+page's example shows them (https://docs.coinglass.com/reference/price-ohlc-history; `limit` at most 1000).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ INTERVAL_MINUTES = {
     "1d": 1440,
 }
 DEFAULT_LIMIT = 1000
-MAX_LIMIT = 4500
+MAX_LIMIT = 1000
 
 
 class CandleRequestError(ValueError):

@@ -1,5 +1,10 @@
 """A Telegram Bot API emulator: `/bot<token>/<method>` with the real envelopes and error texts.
 
+Written from the Bot API page and the official server's source (docs/protocols.md, Telegram), sharing no code
+with the client it tests: it imports nothing from teleglas outside this package, so a misreading in the product
+cannot hide here too. Error descriptions are the server's (tests/fixtures/docs/telegram/error_descriptions.json);
+a text's length is counted as the server counts it, in Unicode code points after entity parsing.
+
 Records every accepted message (in memory, and as JSON lines when a record file is given) so a test or a
 person can read exactly what "Telegram" received. Like the real service it enforces the flood limits
 (1 message/s per chat, 20/min per group or channel, 30/s per bot) with 429 + retry_after. Control paths:
@@ -17,7 +22,7 @@ person can read exactly what "Telegram" received. Like the real service it enfor
 - `GET /_emulator/messages`, `DELETE /_emulator/messages`, `GET /_emulator/calls` (every call with its status),
   `GET /_emulator/commands` (what each bot set with setMyCommands).
 
-Long polling follows the Bot API server (telegram-bot-api.md §6): `offset` confirms every update below it,
+Long polling follows the Bot API server (docs/protocols.md, getUpdates): `offset` confirms every update below it,
 a negative offset keeps the last N, `limit` is clamped to 1..100 and `timeout` to 0..50 s, and a newer
 getUpdates of the same bot ends the older one with 409.
 
@@ -42,15 +47,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from teleglas.defines import LOG_TG_EMULATOR, TELEGRAM_MAX_RAW_BYTES, TELEGRAM_MAX_TEXT_UNITS, TELEGRAM_TOKEN_PATTERN
-from teleglas.deliver.message_split import utf16_units
-from teleglas.devstack.emulators.telegram_html import HtmlParseError, parse_html
-from teleglas.ops.redaction import redact, register_secrets
+from teleglas.devstack.emulators.telegram_html import HtmlParseError, parse_html, utf16_length
 
 log = logging.getLogger(__name__)
 
+LOG_TG_EMULATOR = "[TG_EMULATOR]"
+# The server refuses a raw text over 1 << 15 bytes before parsing ("Text is too long", Client.cpp), then TDLib
+# a parsed text over message_text_length_max code points (at least 4096: MessageContent.cpp, utf8_length).
+MAX_RAW_BYTES = 1 << 15
+MAX_TEXT_CODE_POINTS = 4096
+MAX_COMMANDS = 100
 _BOT_PATH = re.compile(r"^/bot([^/]*)/([A-Za-z]+)$")
-_TOKEN_SHAPE = re.compile(TELEGRAM_TOKEN_PATTERN)
+_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")  # `<bot id>:<secret>`, else 401 "invalid token specified"
+_TOKEN_IN_PATH = re.compile(r"/bot[^/\s]+/")
 _NUMERIC = re.compile(r"^-?\d+$")
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _BOT_COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,64})?")
@@ -80,7 +89,7 @@ class Fault:
 
 @dataclass(frozen=True)
 class FloodLimits:
-    """Telegram's published limits (telegram-bot-api.md §5), enforced on accepted messages."""
+    """Telegram's approximate published limits (docs/protocols.md, flood limits), enforced on accepted messages."""
 
     chat_interval_s: float = 1.0
     group_per_minute: int = 20
@@ -109,7 +118,6 @@ class TelegramEmulator:
         known_chats: set[int | str] | None = None,
         limits: FloodLimits | None = None,
     ):
-        register_secrets(*tokens)
         self.tokens = set(tokens)
         self.known_chats = known_chats
         self.record_path = record_path
@@ -124,6 +132,7 @@ class TelegramEmulator:
         self._updates: dict[int, list[dict[str, Any]]] = defaultdict(list)  # bot id → unconfirmed updates
         self._next_update_id: dict[int, int] = defaultdict(lambda: FIRST_UPDATE_ID)
         self._poller: dict[int, int] = defaultdict(int)  # bot id → generation of its newest getUpdates
+        self.polling: dict[int, int] = defaultdict(int)  # bot id → getUpdates calls waiting right now
         self._next_user_message_id = 1
         self._next_message_id: dict[int | str, int] = defaultdict(lambda: 1)
         self._accepted_at: dict[tuple[int, int | str], deque[float]] = defaultdict(deque)  # (bot, chat)
@@ -199,7 +208,7 @@ class TelegramEmulator:
                 }
             command = _BOT_COMMAND.match(text)
             if command:
-                message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_units(command.group(0))}]
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_length(command.group(0))}]
             update = {
                 "update_id": self._next_update_id[bot_id],
                 "channel_post" if chat["type"] == "channel" else "message": message,
@@ -271,12 +280,11 @@ class TelegramEmulator:
         raise ApiError(404, "Not Found: method not found")
 
     def _get_updates(self, bot_id: int, params: dict[str, Any]) -> list[dict[str, Any]]:
-        try:
-            offset = int(params.get("offset") or 0)
-            limit = min(100, max(1, int(params.get("limit") or 100)))
-            timeout = min(MAX_POLL_TIMEOUT_S, max(0.0, float(params.get("timeout") or 0)))
-        except (TypeError, ValueError):
-            raise ApiError(400, "Bad Request: wrong parameter value") from None
+        """The server clamps what it is given (limit to 1..100, timeout to 0..50 s) and reads a value that is not
+        an integer as the default, instead of refusing it."""
+        offset = _integer(params.get("offset"), 0)
+        limit = min(100, max(1, _integer(params.get("limit"), 100)))
+        timeout = min(MAX_POLL_TIMEOUT_S, max(0, _integer(params.get("timeout"), 0)))
         deadline = time.monotonic() + timeout
         with self._lock:
             self._poller[bot_id] += 1
@@ -285,18 +293,22 @@ class TelegramEmulator:
             pending = self._updates[bot_id]
             if offset > 0:
                 pending[:] = [u for u in pending if u["update_id"] >= offset]
-            while True:
-                if self._poller[bot_id] != generation:
-                    raise ApiError(
-                        409,
-                        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
-                        "running",
-                    )
-                ready = pending[offset:] if offset < 0 else pending
-                remaining = deadline - time.monotonic()
-                if ready or remaining <= 0:
-                    return [dict(u) for u in ready[:limit]]
-                self._lock.wait(remaining)
+            self.polling[bot_id] += 1
+            try:
+                while True:
+                    if self._poller[bot_id] != generation:
+                        raise ApiError(
+                            409,
+                            "Conflict: terminated by other getUpdates request; "
+                            "make sure that only one bot instance is running",
+                        )
+                    ready = pending[offset:] if offset < 0 else pending
+                    remaining = deadline - time.monotonic()
+                    if ready or remaining <= 0:
+                        return [dict(u) for u in ready[:limit]]
+                    self._lock.wait(remaining)
+            finally:
+                self.polling[bot_id] -= 1
 
     def _set_my_commands(self, bot_id: int, params: dict[str, Any]) -> bool:
         raw = params.get("commands")
@@ -304,13 +316,25 @@ class TelegramEmulator:
             commands = json.loads(raw) if isinstance(raw, str) else raw
         except ValueError:
             raise ApiError(400, "Bad Request: can't parse commands JSON object") from None
-        if not isinstance(commands, list) or len(commands) > 100:
-            raise ApiError(400, "Bad Request: commands must be an array of at most 100 BotCommand")
+        if not isinstance(commands, list):
+            raise ApiError(400, "Bad Request: expected an Array of BotCommand")
+        if len(commands) > MAX_COMMANDS:
+            raise ApiError(400, "Bad Request: BOT_COMMANDS_TOO_MUCH")
         for item in commands:
-            if not isinstance(item, dict) or not _COMMAND.match(str(item.get("command", ""))):
+            if not isinstance(item, dict):
+                raise ApiError(400, "Bad Request: expected an Array of BotCommand")
+            command = str(item.get("command", "")).strip().removeprefix("/")
+            description = str(item.get("description", "")).strip()
+            if not command:
+                raise ApiError(400, "Bad Request: command must be non-empty")
+            if len(command) > 32:
+                raise ApiError(400, "Bad Request: command length must not exceed 32")
+            if not description:
+                raise ApiError(400, "Bad Request: command description must be non-empty")
+            if len(description) > 256:
+                raise ApiError(400, "Bad Request: command description length must not exceed 256")
+            if not _COMMAND.match(command):
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
-            if not 1 <= len(str(item.get("description", ""))) <= 256:
-                raise ApiError(400, "Bad Request: command description is empty or too long")
         with self._lock:
             self.commands[bot_id] = [{"command": c["command"], "description": c["description"]} for c in commands]
         return True
@@ -382,7 +406,7 @@ class TelegramEmulator:
         text = "" if text is None else str(text)
         if not text:
             raise ApiError(400, "Bad Request: message text is empty")
-        if len(text.encode("utf-8")) > TELEGRAM_MAX_RAW_BYTES:
+        if len(text.encode("utf-8")) > MAX_RAW_BYTES:
             raise ApiError(400, "Bad Request: text is too long")
         parse_mode = str(params.get("parse_mode") or "")
         if parse_mode and parse_mode.lower() not in ("html", "markdown", "markdownv2"):
@@ -395,8 +419,8 @@ class TelegramEmulator:
                 raise ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
             plain = parsed.plain_text
         if not plain.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if utf16_units(plain) > TELEGRAM_MAX_TEXT_UNITS:
+            raise ApiError(400, "Bad Request: text must be non-empty")
+        if len(plain) > MAX_TEXT_CODE_POINTS:
             raise ApiError(400, "Bad Request: message is too long")
         if self.known_chats is not None and chat_id not in self.known_chats:
             raise ApiError(400, "Bad Request: chat not found")
@@ -460,6 +484,20 @@ class TelegramEmulator:
         bot_times.append(now)
 
 
+def _integer(raw: Any, default: int) -> int:
+    try:
+        return int(str(raw).strip()) if raw not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def _masked(text: str, tokens: set[str]) -> str:
+    """A log line without the bot tokens it may carry (the request path holds one)."""
+    for token in tokens:
+        text = text.replace(token, "***")
+    return _TOKEN_IN_PATH.sub("/bot***/", text)
+
+
 def _bot_id(token: str) -> int:
     return int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 0
 
@@ -484,7 +522,7 @@ def _is_group(chat_id: int | str) -> bool:
 
 
 def _refusal(chat_id: int | str) -> str:
-    """The 403 texts of the Bot API server for a chat that refuses the bot (telegram-bot-api.md §4)."""
+    """The 403 texts of the Bot API server for a chat that refuses the bot (fixtures: error_descriptions.json)."""
     kind = _chat_object(chat_id)["type"]
     if kind == "private":
         return "Forbidden: bot was blocked by the user"
@@ -524,7 +562,7 @@ def _handler_for(emulator: TelegramEmulator) -> type[BaseHTTPRequestHandler]:
         server_version = "telegram-bot-api-emulator"
 
         def log_message(self, fmt: str, *args: Any) -> None:
-            log.debug("%s %s", LOG_TG_EMULATOR, redact(fmt % args))
+            log.debug("%s %s", LOG_TG_EMULATOR, _masked(fmt % args, emulator.tokens))
 
         def do_GET(self) -> None:
             self._dispatch()

@@ -1,15 +1,14 @@
 """Telegram's HTML parse mode, as the Bot API server applies it: the allowed tags, the entities, the errors.
 
 Used by the Telegram emulator to refuse what the real server refuses (400 "can't parse entities") and to
-measure the text length after parsing, which is what the 4096 limit counts.
+measure the text length after parsing, which is what the 4096 limit counts. Written from the Bot API page
+(https://core.telegram.org/bots/api#html-style) and TDLib's parser messages; no product code.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from teleglas.deliver.message_split import utf16_units
 
 ALLOWED_TAGS = {
     "b",
@@ -39,13 +38,24 @@ class HtmlParseError(ValueError):
     """Carries the description the Bot API server would return after `Bad Request: can't parse entities: `."""
 
 
+def utf16_length(text: str) -> int:
+    """Length in UTF-16 code units: how the Bot API counts entity offsets and lengths."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 @dataclass(frozen=True)
 class ParsedHtml:
     plain_text: str
 
     @property
+    def length(self) -> int:
+        """What the 4096 limit counts: Unicode code points (TDLib's utf8_length), one per astral emoji."""
+        return len(self.plain_text)
+
+    @property
     def utf16_length(self) -> int:
-        return utf16_units(self.plain_text)
+        """The stricter count (an astral emoji is two): what TELEGLAS's own splitter stays within."""
+        return utf16_length(self.plain_text)
 
 
 def parse_html(text: str) -> ParsedHtml:

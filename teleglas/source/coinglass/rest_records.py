@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from teleglas.model.events import WhalePosition
-from teleglas.source.fields import MAX_ABS_NUMBER, FieldError, number, optional_number, text, time_ms
+from teleglas.source.fields import (
+    MAX_ABS_NUMBER,
+    FieldError,
+    number,
+    optional_number,
+    text,
+    time_ms,
+    time_s_or_ms,
+)
 
 HYPERLIQUID = "Hyperliquid"
 AGGREGATE_EXCHANGE = "all"  # the row that sums every exchange in the exchange-list endpoints
@@ -280,8 +288,9 @@ def parse_long_short_ratio(data: Any) -> LongShortRatio:
 
 
 def parse_fear_greed(data: Any) -> FearGreed:
-    """`/api/index/fear-greed-history`: parallel lists of values and times, newest last (the shape is read
-    defensively: `data_list`/`values` and `time_list`, in an object or a one-item list)."""
+    """`/api/index/fear-greed-history`: parallel lists of values and times, newest last. The English page calls
+    the values `data_list`, the Chinese one `values`; both wrap the lists in a one-item list; `time_list` is
+    printed in seconds, so seconds and milliseconds are both read."""
     if isinstance(data, list) and len(data) == 1:
         data = data[0]
     record = _object(data)
@@ -289,7 +298,7 @@ def parse_fear_greed(data: Any) -> FearGreed:
     if not isinstance(values, list) or not values:
         raise FieldError("fear & greed: no values")
     times = record.get("time_list")
-    at = time_ms(times[-1], "time_list") if isinstance(times, list) and len(times) == len(values) else None
+    at = time_s_or_ms(times[-1], "time_list") if isinstance(times, list) and len(times) == len(values) else None
     value = number(values[-1], "fear & greed value")
     if value > 100:
         raise FieldError("fear & greed value above 100")
@@ -303,8 +312,8 @@ class Candle:
 
 
 def parse_price_candles(data: Any) -> tuple[list[Candle], list[str]]:
-    """`/api/futures/price/history` rows (`time` ms of the candle's open, `open`/`high`/`low`/`close` as numbers
-    or strings; UNVERIFIED against a live answer), oldest first, one per open time."""
+    """`/api/futures/price/history` rows (`time` ms of the candle's open, `open`/`high`/`low`/`close` as strings
+    in the doc's example, numbers taken too), oldest first, one per open time."""
     candles: dict[int, Candle] = {}
     rejected: list[str] = []
     for record in data if isinstance(data, list) else []:
@@ -318,3 +327,36 @@ def parse_price_candles(data: Any) -> tuple[list[Candle], list[str]]:
     if not isinstance(data, list):
         rejected.append(f"price history data is {type(data).__name__}, not a list")
     return [candles[t] for t in sorted(candles)], rejected
+
+
+RSI_TIMEFRAMES = ("15m", "1h", "4h", "12h", "24h", "1w")
+
+
+@dataclass(frozen=True, slots=True)
+class CoinRsi:
+    """One coin's row of `/api/futures/rsi/list`: RSI and price change per timeframe, None where not given."""
+
+    symbol: str
+    price: float | None
+    rsi: dict[str, float | None]
+    price_change_pct: dict[str, float | None]
+
+
+def parse_coin_rsi(data: Any, symbol: str) -> CoinRsi | None:
+    """The coin's row of `/api/futures/rsi/list`, or None when the list has none. An RSI outside 0..100 is
+    refused with the row, not shown."""
+    for record in _rows(data, "rsi list"):
+        if not isinstance(record, dict) or _string(record, "symbol").upper() != symbol:
+            continue
+        rsi = {frame: optional_number(record, f"rsi_{frame}") for frame in RSI_TIMEFRAMES}
+        if any(value is not None and value > 100 for value in rsi.values()):
+            raise FieldError("rsi above 100")
+        if all(value is None for value in rsi.values()):
+            raise FieldError(f"rsi {symbol}: no values")
+        return CoinRsi(
+            symbol,
+            optional_number(record, "current_price"),
+            rsi,
+            {frame: optional_number(record, f"price_change_percent_{frame}", signed=True) for frame in RSI_TIMEFRAMES},
+        )
+    return None
