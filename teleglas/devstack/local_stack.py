@@ -326,8 +326,8 @@ class LocalStack:
         )
 
     def start_dashboard(self, port: int, extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
-        """`python -m teleglas.dashboard` on `port` (MONITOR_USER / MONITOR_PASSWORD from `extra_env` or the stack's
-        settings); returns once it serves."""
+        """`python -m teleglas.dashboard` on `port` (DASHBOARD_USER / DASHBOARD_PASSWORD from `extra_env` or the
+        stack's settings); returns once it serves."""
         proc = self.start_command(
             "dashboard", ["-m", "teleglas.dashboard"], {"DASHBOARD_PORT": str(port), **(extra_env or {})}
         )
