@@ -293,7 +293,9 @@ def main() -> int:
     health = None
     if settings.manual.health_port:
         try:
-            health = HealthServer(settings.manual.health_port, manual.health, log_prefix=LOG_MANUAL)
+            health = HealthServer(
+                settings.manual.health_port, manual.health, settings.ops.health_host, log_prefix=LOG_MANUAL
+            )
             health.start()
         except OSError as exc:
             log.warning(

@@ -57,7 +57,9 @@ def start_health(settings: Settings, report, collectors=()) -> HealthServer | No
     for collector in collectors:
         registry.register(collector)
     try:
-        health = HealthServer(settings.ops.health_port, report, metrics=lambda: generate_latest(registry))
+        health = HealthServer(
+            settings.ops.health_port, report, settings.ops.health_host, metrics=lambda: generate_latest(registry)
+        )
     except OSError as exc:
         log.warning("%s health endpoint not started on :%d: %s", LOG_RUNNER, settings.ops.health_port, exc.strerror)
         return None
@@ -157,7 +159,8 @@ def main() -> int:
         health.stop()
     c = router.counters
     log.info(
-        "%s listener stopped: frames=%d events=%d published=%d bad_frames=%d unknown_frames=%d rejected_items=%d oversized=%d dropped=%d%s",
+        "%s listener stopped: frames=%d events=%d published=%d bad_frames=%d unknown_frames=%d rejected_items=%d "
+        "oversized=%d dropped=%d%s",
         LOG_RUNNER,
         c.frames,
         c.events,

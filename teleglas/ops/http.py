@@ -1,0 +1,155 @@
+"""The one HTTP server of every TELEGLAS endpoint (the listener's /health and /metrics, the manual bot's /health,
+the dashboard): a ThreadingHTTPServer that a client cannot exhaust by opening sockets and sending nothing.
+
+The listener's endpoint lives in the process that feeds every alert, so nothing a client does may grow it
+without bound, or keep /health from answering:
+- a connection costs a thread only once it has sent something; until then it waits in the accept loop's
+  selector (one file descriptor), at most `max_waiting` of them (the oldest is closed for a newcomer), none
+  longer than `timeout_s`;
+- at most `max_active` requests are handled at once; connections that spoke while all are busy wait their turn
+  (at most `max_waiting` of them too);
+- every read and write of a request times out after `timeout_s`, so a request that stalls frees its thread.
+One request per connection (HTTP/1.0, the handlers' default): no idle keep-alive holds a thread either.
+"""
+
+from __future__ import annotations
+
+import logging
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import ThreadingMixIn
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+WARN_EVERY_S = 60.0
+
+
+class BoundedHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # stopping never waits for a client
+    request_queue_size = 128  # the kernel's accept backlog: a burst of connections is taken, not refused
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        *,
+        log_prefix: str,
+        max_active: int = 8,
+        max_waiting: int = 128,
+        timeout_s: float = 10.0,
+    ):
+        super().__init__(address, handler)
+        self.log_prefix = log_prefix
+        self.max_active = max_active
+        self.max_waiting = max_waiting
+        self.timeout_s = timeout_s
+        self.evicted = 0  # connections closed unanswered because too many were waiting
+        self._waiting: dict[socket.socket, tuple[Any, float]] = {}  # silent so far, oldest first (accept thread)
+        self._ready: deque[tuple[socket.socket, Any]] = deque()  # spoke while every handler was busy
+        self._active = 0
+        self._lock = threading.Lock()  # _ready and _active, shared by the accept thread and the handlers
+        self._selector: selectors.BaseSelector | None = None
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._warned_at = 0.0
+
+    # -- the accept loop (one thread) -----------------------------------------------------------------
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Accepts connections and watches the silent ones in one selector until shutdown()."""
+        self._stopped.clear()
+        try:
+            with selectors.DefaultSelector() as selector:
+                self._selector = selector
+                selector.register(self.socket, selectors.EVENT_READ)
+                while not self._stopping.is_set():
+                    for key, _ in selector.select(min(poll_interval, self.timeout_s)):
+                        if key.fileobj is self.socket:
+                            self._handle_request_noblock()  # accept, then process_request below
+                        else:
+                            self._spoke(key.fileobj)
+                    self._expire(time.monotonic())
+                for request in list(self._waiting):
+                    self._close_waiting(request)
+        finally:
+            self._selector = None
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        self._stopped.wait()
+
+    def process_request(self, request: socket.socket, client_address: Any) -> None:
+        """A new connection waits, without a thread, until it sends something."""
+        while len(self._waiting) >= self.max_waiting:
+            self._close_waiting(next(iter(self._waiting)))
+            self._evicted()
+        self._waiting[request] = (client_address, time.monotonic())
+        self._selector.register(request, selectors.EVENT_READ)
+
+    def _spoke(self, request: socket.socket) -> None:
+        client_address, _ = self._waiting.pop(request)
+        self._selector.unregister(request)
+        request.settimeout(self.timeout_s)
+        with self._lock:
+            if self._active < self.max_active:
+                self._active += 1
+            else:
+                if len(self._ready) >= self.max_waiting:
+                    self.shutdown_request(self._ready.popleft()[0])
+                    self._evicted()
+                self._ready.append((request, client_address))
+                return
+        ThreadingMixIn.process_request(self, request, client_address)
+
+    def _expire(self, now: float) -> None:
+        silent = []
+        for request, (_, accepted_at) in self._waiting.items():
+            if now - accepted_at < self.timeout_s:
+                break  # oldest first: the rest are younger
+            silent.append(request)
+        for request in silent:
+            self._close_waiting(request)
+
+    def _close_waiting(self, request: socket.socket) -> None:
+        del self._waiting[request]
+        self._selector.unregister(request)
+        self.shutdown_request(request)
+
+    def _evicted(self) -> None:
+        self.evicted += 1
+        now = time.monotonic()
+        if now - self._warned_at >= WARN_EVERY_S:
+            self._warned_at = now
+            log.warning(
+                "%s HTTP :%d: more than %d connections waiting: closing the oldest (%d so far)",
+                self.log_prefix,
+                self.server_address[1],
+                self.max_waiting,
+                self.evicted,
+            )
+
+    # -- the handler threads ----------------------------------------------------------------------------
+
+    def process_request_thread(self, request: socket.socket, client_address: Any) -> None:
+        """Handles one request, then the next connection that spoke while every handler was busy, if any."""
+        while True:
+            super().process_request_thread(request, client_address)
+            with self._lock:
+                if not self._ready:
+                    self._active -= 1
+                    return
+                request, client_address = self._ready.popleft()
+
+    def server_close(self) -> None:
+        with self._lock:
+            ready, self._ready = list(self._ready), deque()
+        for request, _ in ready:
+            self.shutdown_request(request)
+        super().server_close()
