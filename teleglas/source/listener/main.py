@@ -87,7 +87,7 @@ def serve_polling_mode(settings: Settings) -> int:
     health = start_health(
         settings,
         alert_system_report(dict, state, health_thresholds(settings), MODE_POLLING),
-        [RedisMetricsCollector(state, settings.telegram.alert_chat_ids)],
+        [RedisMetricsCollector(state, settings.telegram.alert_chat_ids, settings.ops.metrics_chat_labels)],
     )
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -149,7 +149,7 @@ def main() -> int:
         report,
         [
             ListenerCollector(status.snapshot, lambda: {c: tuple(v) for c, v in router.by_channel.items()}),
-            RedisMetricsCollector(state, settings.telegram.alert_chat_ids),
+            RedisMetricsCollector(state, settings.telegram.alert_chat_ids, settings.ops.metrics_chat_labels),
         ],
     )
     connection.run()
