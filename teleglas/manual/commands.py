@@ -28,7 +28,7 @@ from teleglas.manual.command_args import (
     symbol_argument,
     threshold_arguments,
 )
-from teleglas.manual.market_data import MarketData, NoData, UnknownCoin
+from teleglas.manual.market_data import LIQUIDATION_TIMEFRAMES, MARKET_PAGES, MarketData, NoData, UnknownCoin
 from teleglas.model.symbols import usdt_pair
 from teleglas.ops.health import gather
 from teleglas.settings import Settings
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 MARKET = "market"
 SETTINGS = "settings"
 INFO = "info"
+SYSTEM = "system"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +55,18 @@ class Command:
     name: str
     usage: str
     description: str  # setMyCommands: 1-256 characters
-    group: str  # MARKET, SETTINGS (allowlist + group admins) or INFO (anyone)
+    group: str  # MARKET, SETTINGS (allowlist + group admins), INFO (anyone) or SYSTEM (allowlist unless public)
+    rest_cost: int = 0  # the most CoinGlass requests it makes (the coin check included), met from the bot's share
 
 
 COMMANDS = (
-    Command("raw", "/raw SYMBOL", "Price, OI, funding, volume, long/short, liquidations", MARKET),
-    Command("raw_orderbook", "/raw_orderbook SYMBOL", "Order book depth and imbalance", MARKET),
-    Command("liq", "/liq SYMBOL", "Liquidations by timeframe and side", MARKET),
-    Command("whale", "/whale", "Latest whale positions", MARKET),
-    Command("funding", "/funding SYMBOL", "Funding rates across exchanges", MARKET),
-    Command("oi", "/oi SYMBOL", "Open interest by exchange", MARKET),
-    Command("sentiment", "/sentiment [SYMBOL]", "Long/short ratio and fear & greed", MARKET),
+    Command("raw", "/raw SYMBOL", "Price, OI, funding, volume, long/short, liquidations", MARKET, 1 + MARKET_PAGES),
+    Command("raw_orderbook", "/raw_orderbook SYMBOL", "Order book depth and imbalance", MARKET, 2),
+    Command("liq", "/liq SYMBOL", "Liquidations by timeframe and side", MARKET, 1 + len(LIQUIDATION_TIMEFRAMES)),
+    Command("whale", "/whale", "Latest whale positions", MARKET, 1),
+    Command("funding", "/funding SYMBOL", "Funding rates across exchanges", MARKET, 2),
+    Command("oi", "/oi SYMBOL", "Open interest by exchange", MARKET, 2),
+    Command("sentiment", "/sentiment [SYMBOL]", "Long/short ratio and fear & greed", MARKET, 3),
     Command("subscribe", "/subscribe SYMBOL [kinds]", "Get alerts for a coin in this chat", SETTINGS),
     Command("unsubscribe", "/unsubscribe SYMBOL", "Stop alerts for a coin in this chat", SETTINGS),
     Command("alerts", "/alerts", "This chat's subscriptions, thresholds and mute", INFO),
@@ -74,7 +76,7 @@ COMMANDS = (
     Command("alerts_on_w", "/alerts_on_w", "Whale alerts on in this chat", SETTINGS),
     Command("alerts_off_w", "/alerts_off_w", "Whale alerts off in this chat", SETTINGS),
     Command("alerts_status", "/alerts_status", "Whale alerts: on or off, and their source", INFO),
-    Command("status", "/status", "Alert system status", INFO),
+    Command("status", "/status", "Alert system status", SYSTEM),
     Command("help", "/help", "The commands", INFO),
     Command("start", "/start", "Welcome and the commands", INFO),
 )
@@ -211,8 +213,14 @@ class CommandHandlers:
         if remaining:
             return f"Unsubscribed this chat from {escape(coin)}. Coins: {escape(', '.join(remaining))}."
         if configured:
-            return f"Unsubscribed this chat from {escape(coin)}. No coins left: as a configured alert chat it gets alerts for every coin again."
-        return f"Unsubscribed this chat from {escape(coin)}. No coins left: this chat gets no alerts now. /subscribe SYMBOL to start again."
+            return (
+                f"Unsubscribed this chat from {escape(coin)}. "
+                "No coins left: as a configured alert chat it gets alerts for every coin again."
+            )
+        return (
+            f"Unsubscribed this chat from {escape(coin)}. "
+            "No coins left: this chat gets no alerts now. /subscribe SYMBOL to start again."
+        )
 
     def cmd_alerts(self, who: Requester, args: list[str]) -> str:
         return self._describe(self.chats.view(who.chat_id))
@@ -258,7 +266,10 @@ class CommandHandlers:
         label = "whale" if whales else "liquidation"
         reply = f"✅ {escape(coin)} {label} alerts in this chat from {format_usd(usd)} up."
         if usd < floor:
-            reply += f"\nThe alert system itself starts at {format_usd(floor)} for {escape(coin)}, so smaller ones will not appear."
+            reply += (
+                f"\nThe alert system itself starts at {format_usd(floor)} for {escape(coin)}, "
+                "so smaller ones will not appear."
+            )
         return reply
 
     def cmd_mute(self, who: Requester, args: list[str]) -> str:

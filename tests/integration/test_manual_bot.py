@@ -10,13 +10,15 @@ import urllib.request
 
 import pytest
 
+from teleglas.deliver.message_split import visible_units
+from teleglas.devstack.emulators.coinglass_rest import DEFAULT_REST_DATA
 from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, DEMO_MANUAL_TOKEN, LocalStack, free_port, wait_until
 from teleglas.manual.commands import COMMANDS
 from teleglas.model.events import LiquidationOrder
-from teleglas.state.keys import chat_migrations_key
-from tests.support.state import State
 from teleglas.settings import PROJECT_ROOT
+from teleglas.state.keys import chat_migrations_key
 from tests.integration.conftest import alerted, health
+from tests.support.state import State
 
 MANUAL_BOT = int(DEMO_MANUAL_TOKEN.split(":")[0])
 ALERT_BOT = int(DEMO_ALERT_TOKEN.split(":")[0])
@@ -29,7 +31,11 @@ def stack(tmp_path_factory):
     local = LocalStack(
         tmp_path_factory.mktemp("manual"),
         chat_ids=(str(ALERT_GROUP),),
-        settings_env={"TELEGRAM_ALLOWED_USER_IDS": f"{ALLOWED},22222", "MANUAL_COMMANDS_PER_MINUTE": "30"},
+        settings_env={
+            "TELEGRAM_ALLOWED_USER_IDS": f"{ALLOWED},22222",
+            "MANUAL_COMMANDS_PER_MINUTE": "30",
+            "COINGLASS_REQUESTS_PER_MINUTE": "1000",  # the module asks more than a Hobbyist plan's share
+        },
     )
     try:
         local.start_redis()
@@ -70,8 +76,8 @@ def test_start_sets_the_command_menu_and_says_where_alerts_come_from(stack):
     assert [c["command"] for c in menus[str(MANUAL_BOT)]] == [c.name for c in COMMANDS]
     log = stack.processes["manual-bot"].log_text()
     assert (
-        "[MANUAL] @teleglas_emulator_bot answering 19 commands; automatic whale and liquidation monitoring runs in the alert system"
-        in log
+        "[MANUAL] @teleglas_emulator_bot answering 19 commands; automatic whale and liquidation monitoring runs in "
+        "the alert system" in log
     )
     assert DEMO_MANUAL_TOKEN.split(":")[1] not in log
     wait_until(lambda: "getupdates" in [c["method"] for c in stack.telegram_calls()], 10, what="a long poll answered")
@@ -281,8 +287,8 @@ def test_settings_commands_change_this_chat_and_say_so(stack):
 def test_allowlist_group_admins_and_channel_posts(stack):
     refused = ask(stack, "/subscribe BTC", chat_id=OTHER, user_id=OTHER)
     assert (
-        refused
-        == f"Changing alerts is limited to the users in TELEGRAM_ALLOWED_USER_IDS. Your Telegram user id is <code>{OTHER}</code>."
+        refused == "Changing alerts is limited to the users in TELEGRAM_ALLOWED_USER_IDS. "
+        f"Your Telegram user id is <code>{OTHER}</code>."
     )
     assert (
         ask(stack, "/raw BTC", chat_id=OTHER, user_id=OTHER) == MARKET_CARDS["/raw BTC"]
@@ -320,13 +326,67 @@ def test_per_user_rate_limit_refuses_politely_once(stack):
         time.sleep(61 - time.time() % 60)
     replies = [ask(stack, "/help", user, user) for _ in range(30)]
     assert all(r.startswith("<b>Market data</b>") for r in replies)
-    assert ask(stack, "/help", user, user) == "Easy there: at most 30 commands a minute. Please try again in a minute."
+    assert ask(stack, "/help", user, user) == "Easy there: at most 30 messages a minute. Please try again in a minute."
     before = len(bot_replies(stack, user))
     for _ in range(5):
         stack.send_user_message("/help", user, user)
     assert ask(stack, "/help", 60002, 60002).startswith("<b>Market data</b>")  # another user is not limited
     time.sleep(0.5)
     assert len(bot_replies(stack, user)) == before  # no flood of refusals
+
+
+def test_every_answered_message_counts_against_the_budget_plain_text_and_unknown_commands_too(stack):
+    user = 60003
+    if time.time() % 60 > 45:
+        time.sleep(61 - time.time() % 60)
+    replies = [ask(stack, text, user, user) for text in ["hello", "/nope", "/liq@teleglas_emulator_bot"] * 10]
+    assert replies[:2] == ["Send /help for the commands.", "Unknown command /nope. /help lists the commands."]
+    assert ask(stack, "hello", user, user) == "Easy there: at most 30 messages a minute. Please try again in a minute."
+    before = len(bot_replies(stack, user))
+    for text in ("hello", "/nope", "/help"):
+        stack.send_user_message(text, user, user)
+    assert ask(stack, "/help", 60004, 60004).startswith("<b>Market data</b>")
+    time.sleep(0.5)
+    assert len(bot_replies(stack, user)) == before  # silence, whatever the kind of message
+
+
+def test_status_is_for_the_allowed_users(stack):
+    assert ask(stack, "/status", chat_id=OTHER, user_id=OTHER) == (
+        "The alert system's status is limited to the users in TELEGRAM_ALLOWED_USER_IDS. "
+        f"Your Telegram user id is <code>{OTHER}</code>."
+    )
+    assert ask(stack, "/status", chat_id=ALLOWED, user_id=ALLOWED).startswith("🩺 <b>TELEGLAS status</b>")
+
+
+def test_an_answer_longer_than_one_message_arrives_in_parts(make_stack, tmp_path):
+    """/funding for a coin listed on 300 exchanges: about 7,000 characters, sent as parts of at most 4,096."""
+    data = json.loads(DEFAULT_REST_DATA.read_text())
+    venues = [
+        {
+            "exchange": f"Venue{n:03d}",
+            "funding_rate": 0.0001 * n,
+            "funding_rate_interval": 8,
+            "next_funding_time": 1732521600000,
+        }
+        for n in range(300)
+    ]
+    data["/api/futures/funding-rate/exchange-list"] = [
+        {"symbol": "BTC", "stablecoin_margin_list": venues, "token_margin_list": []}
+    ]
+    rest_data = tmp_path / "rest.json"
+    rest_data.write_text(json.dumps(data))
+    stack = make_stack()
+    stack.start_redis()
+    stack.start_telegram_emulator(flood_limits=False)
+    stack.start_coinglass_emulator(min_subscribers=99, rest_data=rest_data)
+    stack.start_manual_bot()
+    stack.send_user_message("/funding BTC", ALLOWED, ALLOWED)
+    wait_until(lambda: "Venue299" in "".join(bot_replies(stack, ALLOWED)), 15, what="every part")
+    parts = bot_replies(stack, ALLOWED)
+    assert len(parts) == 2 and all(visible_units(part, is_html=True) <= 4096 for part in parts)
+    assert parts[0].startswith("💸 <b>BTC</b> funding rates\n<i>USDT/USD-margined</i>\n")
+    lines = "\n".join(parts).splitlines()
+    assert [line.split(":")[0] for line in lines[2:]] == sorted((f"Venue{n:03d}" for n in range(300)), reverse=True)
 
 
 def _run_bot(stack, **env) -> subprocess.CompletedProcess:
