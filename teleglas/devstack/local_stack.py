@@ -133,6 +133,7 @@ class LocalStack:
     channels: tuple[str, ...] = ("liquidationOrders", "futures_trades@Binance_BTCUSDT@10000")
     scenario: str = "demo.jsonl"
     settings_env: dict[str, str] = field(default_factory=dict)  # extra Settings overrides
+    redis_password: str = ""  # set: redis-server requires it (requirepass) and every URL handed out carries it
     redis_port: int = 0
     telegram_port: int = 0
     coinglass_port: int = 0
@@ -149,7 +150,8 @@ class LocalStack:
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.redis_port}/0"
+        auth = f":{urllib.parse.quote(self.redis_password, safe='')}@" if self.redis_password else ""
+        return f"redis://{auth}127.0.0.1:{self.redis_port}/0"
 
     @property
     def telegram_url(self) -> str:
@@ -182,7 +184,7 @@ class LocalStack:
         return base
 
     def redis(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.redis_port)
+        return redis.Redis(host="127.0.0.1", port=self.redis_port, password=self.redis_password or None)
 
     # -- processes --------------------------------------------------------------------------------------
 
@@ -198,6 +200,7 @@ class LocalStack:
         data = self.workdir / "redis"
         data.mkdir(exist_ok=True)
         persistence = ["--appendonly", "yes", "--appendfsync", fsync] if appendonly else ["--appendonly", "no"]
+        auth = ["--requirepass", self.redis_password] if self.redis_password else []
         proc = self._start(
             "redis",
             [
@@ -211,6 +214,7 @@ class LocalStack:
                 *persistence,
                 "--dir",
                 str(data),
+                *auth,
             ],
         )
         client = self.redis()
