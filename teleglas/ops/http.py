@@ -8,13 +8,15 @@ without bound, or keep /health from answering:
   longer than `timeout_s`;
 - at most `max_active` requests are handled at once; connections that spoke while all are busy wait their turn
   (at most `max_waiting` of them too);
-- every read and write of a request times out after `timeout_s`, so a request that stalls frees its thread.
+- a request gets `timeout_s` in all, every read and write included: one that trickles or stalls is cut off and
+  frees its thread.
 One request per connection (HTTP/1.0, the handlers' default): no idle keep-alive holds a thread either.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import selectors
 import socket
 import threading
@@ -52,8 +54,8 @@ class BoundedHTTPServer(ThreadingHTTPServer):
         self.evicted = 0  # connections closed unanswered because too many were waiting
         self._waiting: dict[socket.socket, tuple[Any, float]] = {}  # silent so far, oldest first (accept thread)
         self._ready: deque[tuple[socket.socket, Any]] = deque()  # spoke while every handler was busy
-        self._active = 0
-        self._lock = threading.Lock()  # _ready and _active, shared by the accept thread and the handlers
+        self._handling: dict[socket.socket, float] = {}  # being handled, since when (inf: already cut off)
+        self._lock = threading.Lock()  # _ready and _handling, shared by the accept thread and the handlers
         self._selector: selectors.BaseSelector | None = None
         self._stopping = threading.Event()
         self._stopped = threading.Event()
@@ -64,6 +66,7 @@ class BoundedHTTPServer(ThreadingHTTPServer):
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         """Accepts connections and watches the silent ones in one selector until shutdown()."""
         self._stopped.clear()
+        self.socket.setblocking(False)  # accept until the backlog is empty, never wait in accept()
         try:
             with selectors.DefaultSelector() as selector:
                 self._selector = selector
@@ -71,7 +74,7 @@ class BoundedHTTPServer(ThreadingHTTPServer):
                 while not self._stopping.is_set():
                     for key, _ in selector.select(min(poll_interval, self.timeout_s)):
                         if key.fileobj is self.socket:
-                            self._handle_request_noblock()  # accept, then process_request below
+                            self._accept()
                         else:
                             self._spoke(key.fileobj)
                     self._expire(time.monotonic())
@@ -84,6 +87,15 @@ class BoundedHTTPServer(ThreadingHTTPServer):
     def shutdown(self) -> None:
         self._stopping.set()
         self._stopped.wait()
+
+    def _accept(self) -> None:
+        """Every connection the kernel holds: a burst is taken at once, so a newcomer never waits behind it."""
+        while True:
+            try:
+                request, client_address = self.get_request()
+            except OSError:  # BlockingIOError: none left
+                return
+            self.process_request(request, client_address)
 
     def process_request(self, request: socket.socket, client_address: Any) -> None:
         """A new connection waits, without a thread, until it sends something."""
@@ -98,8 +110,8 @@ class BoundedHTTPServer(ThreadingHTTPServer):
         self._selector.unregister(request)
         request.settimeout(self.timeout_s)
         with self._lock:
-            if self._active < self.max_active:
-                self._active += 1
+            if len(self._handling) < self.max_active:
+                self._handling[request] = time.monotonic()
             else:
                 if len(self._ready) >= self.max_waiting:
                     self.shutdown_request(self._ready.popleft()[0])
@@ -109,6 +121,7 @@ class BoundedHTTPServer(ThreadingHTTPServer):
         ThreadingMixIn.process_request(self, request, client_address)
 
     def _expire(self, now: float) -> None:
+        """Closes connections silent for `timeout_s`; cuts off requests handled for longer than that."""
         silent = []
         for request, (_, accepted_at) in self._waiting.items():
             if now - accepted_at < self.timeout_s:
@@ -116,6 +129,15 @@ class BoundedHTTPServer(ThreadingHTTPServer):
             silent.append(request)
         for request in silent:
             self._close_waiting(request)
+        with self._lock:
+            overdue = [r for r, since in self._handling.items() if now - since >= self.timeout_s]
+            for request in overdue:
+                self._handling[request] = math.inf
+        for request in overdue:  # its handler's next read or write fails, and its thread goes on
+            try:
+                request.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def _close_waiting(self, request: socket.socket) -> None:
         del self._waiting[request]
@@ -142,10 +164,15 @@ class BoundedHTTPServer(ThreadingHTTPServer):
         while True:
             super().process_request_thread(request, client_address)
             with self._lock:
+                del self._handling[request]
                 if not self._ready:
-                    self._active -= 1
                     return
                 request, client_address = self._ready.popleft()
+                self._handling[request] = time.monotonic()
+
+    def handle_error(self, request: socket.socket, client_address: Any) -> None:
+        """A client that went away or was cut off: one debug line, not socketserver's traceback on stderr."""
+        log.debug("%s HTTP request from %s ended early", self.log_prefix, client_address, exc_info=True)
 
     def server_close(self) -> None:
         with self._lock:

@@ -96,6 +96,23 @@ def test_a_stalled_request_frees_its_handler_after_the_timeout_and_the_next_wait
     stalled.close()
 
 
+def test_a_request_that_trickles_is_cut_off_after_the_timeout_in_all(serve):
+    """A byte every 0.2 s keeps every read inside its timeout: the request's own deadline still ends it."""
+    server = serve(max_active=1, timeout_s=0.6)
+    trickler = socket.create_connection(server.server_address, timeout=5)
+    started = time.monotonic()
+    try:
+        for byte in b"GET /" + b"x" * 50:
+            trickler.sendall(bytes([byte]))
+            time.sleep(0.2)
+    except OSError:
+        pass  # cut off: the server shut the connection down
+    assert time.monotonic() - started < 3.0
+    assert closed_by_server(trickler)
+    trickler.close()
+    assert get(server, timeout_s=2) == b"hello"  # its thread is free again
+
+
 def test_handler_threads_never_exceed_max_active(serve):
     server = serve(max_active=2, timeout_s=0.5)
     threads_before = threading.active_count()
