@@ -112,9 +112,14 @@ def test_each_setting_is_declared_once_and_its_secrets_stay_out_of_repr():
     variables = every_variable()
     assert len(variables) == len(set(variables))
     settings = make_settings(
-        TELEGRAM_ALERT_TOKEN="1:alert-secret", COINGLASS_API_KEY="rest-secret", MONITOR_PASSWORD="pw-secret"
+        TELEGRAM_ALERT_TOKEN="1:alert-secret",
+        COINGLASS_API_KEY="rest-secret",
+        ADMIN_PASSWORD="admin-pw-secret",
+        REDIS_URL="redis://:redis-pw-secret@redis:6379/0",
     )
-    assert not any(secret in repr(settings) for secret in ("alert-secret", "rest-secret", "pw-secret"))
+    assert not any(
+        secret in repr(settings) for secret in ("alert-secret", "rest-secret", "admin-pw-secret", "redis-pw-secret")
+    )
 
 
 def test_servers_listen_on_this_machine_only_unless_told_otherwise():
