@@ -10,7 +10,7 @@ setup:
 demo: setup
 	@$(VENV_PY) -m teleglas.devstack.demo
 
-# The demo kept running with the live dashboard on http://127.0.0.1:8082/ (user and password: demo).
+# The demo kept running with the live dashboard on http://127.0.0.1:8082/ (user demo, password demo-dashboard).
 demo-dashboard: setup
 	@$(VENV_PY) -m teleglas.devstack.demo --dashboard
 

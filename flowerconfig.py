@@ -1,21 +1,29 @@
 """Flower's configuration (`celery -A teleglas flower` reads ./flowerconfig.py): basic auth from Settings.
 
-Flower shows task arguments, so it never runs open: without MONITOR_USER and MONITOR_PASSWORD it stops at
-start with a message saying so. (Flower treats every FLOWER_* environment variable as one of its own
-options, which is why TELEGLAS's names for these do not start with FLOWER_.)
+Flower is the admin's tool: with basic auth on, its API can send any task (`teleglas.send_message`: any text to
+any chat), revoke tasks and shut workers down. So it has a pair of its own, ADMIN_USER / ADMIN_PASSWORD, apart
+from the read-only dashboard's, and never runs open: without them it stops at start with a message saying so.
+(Flower treats every FLOWER_* environment variable as one of its own options, which is why TELEGLAS's names for
+these do not start with FLOWER_.)
 """
 
 import sys
 
-from teleglas.settings import get_settings
+from teleglas.settings import SettingsError, get_settings
 
-_settings = get_settings()
-if not (_settings.ops.monitor_user and _settings.ops.monitor_password):
+try:
+    _settings = get_settings()
+except SettingsError as exc:
+    sys.stderr.write(f"[RUNNER] configuration error: {exc}\n")
+    raise SystemExit(2) from None
+if not (_settings.ops.admin_user and _settings.ops.admin_password):
     sys.stderr.write(
-        "[RUNNER] Flower needs MONITOR_USER and MONITOR_PASSWORD (basic auth); it does not run without them\n"
+        "[RUNNER] Flower needs ADMIN_USER and ADMIN_PASSWORD (basic auth; its API can send any message to any "
+        "chat); it does not run without them. MONITOR_USER/MONITOR_PASSWORD are no longer read: the read-only "
+        "dashboard has DASHBOARD_USER/DASHBOARD_PASSWORD\n"
     )
     raise SystemExit(2)
 
-basic_auth = [f"{_settings.ops.monitor_user}:{_settings.ops.monitor_password}"]
+basic_auth = [f"{_settings.ops.admin_user}:{_settings.ops.admin_password}"]
 # Task arguments are alert texts and chat ids (no secret is ever in one); keep them readable, not truncated.
 max_tasks = 10_000

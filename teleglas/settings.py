@@ -11,9 +11,11 @@ systemd credentials; django-environ's FileAwareEnv does that.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import os
 import re
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -37,9 +39,20 @@ class SettingsError(ValueError):
 Parse = Callable[[str, str], Any]  # (variable name, its text) → the value, or SettingsError
 
 
-def setting(env: str, parse: Parse, default: Any, *, secret: bool = False) -> Any:
-    """A field read from `env` with `parse`; unset or empty gives `default`. A secret stays out of repr()."""
+def setting(env: str, parse: Parse, default: Any, *, secret: bool | Callable[[str], tuple[str, ...]] = False) -> Any:
+    """A field read from `env` with `parse`; unset or empty gives `default`. A secret stays out of repr();
+    `secret` is True when the whole value is one, or a function giving the secret parts of a value that carries
+    some (the password in a Redis URL)."""
     return field(default=default, repr=not secret, metadata={"env": env, "parse": parse, "secret": secret})
+
+
+def url_password(value: str) -> tuple[str, ...]:
+    """The password in `redis://user:password@host` as written and as decoded (redis-py and kombu decode it)."""
+    try:
+        written = urllib.parse.urlsplit(value).password or ""
+    except ValueError:
+        return ()
+    return tuple(dict.fromkeys(p for p in (written, urllib.parse.unquote(written)) if p))
 
 
 # -- how a setting's text is read --------------------------------------------------------------------------
@@ -189,6 +202,32 @@ def file_path(_name: str, raw: str) -> Path | None:
     return Path(raw.strip())
 
 
+MIN_PASSWORD_LENGTH = 12
+
+
+def password(name: str, raw: str) -> str:
+    value = raw.strip()
+    if len(value) < MIN_PASSWORD_LENGTH:
+        raise SettingsError(f"{name} must be at least {MIN_PASSWORD_LENGTH} characters long, got {len(value)}")
+    return value
+
+
+def host(name: str, raw: str) -> str:
+    """An address to listen on: an IP address (0.0.0.0 for every interface) or a host name."""
+    value = raw.strip()
+    if not re.fullmatch(r"[A-Za-z0-9.:_-]{1,253}", value):
+        raise SettingsError(f"{name}: {raw!r} is not an address to listen on (e.g. 127.0.0.1, 0.0.0.0)")
+    return value
+
+
+def share(name: str, raw: str) -> float:
+    """A fraction from 0 up to, not including, 1 (what it takes from, the rest always keeps something)."""
+    value = _number(name, raw)
+    if not 0 <= value < 1:
+        raise SettingsError(f"{name} must be at least 0 and less than 1 (a share, e.g. 0.5), got {value:g}")
+    return value
+
+
 # -- the groups ---------------------------------------------------------------------------------------------
 
 
@@ -196,8 +235,8 @@ def file_path(_name: str, raw: str) -> Path | None:
 class RedisSettings:
     """Redis: the broker and every piece of shared state."""
 
-    url: str = setting("REDIS_URL", text, "redis://127.0.0.1:6379/0")
-    broker_url: str = setting("CELERY_BROKER_URL", text, "")  # empty: REDIS_URL
+    url: str = setting("REDIS_URL", text, "redis://127.0.0.1:6379/0", secret=url_password)
+    broker_url: str = setting("CELERY_BROKER_URL", text, "", secret=url_password)  # empty: REDIS_URL
     # A worker killed at any instant costs this long: its unacknowledged tasks go to another worker after it.
     visibility_timeout_s: int = setting("CELERY_VISIBILITY_TIMEOUT", positive_int, 30)
 
@@ -285,7 +324,10 @@ class ManualSettings:
     token: str = setting("TELEGRAM_TOKEN", text, "", secret=True)
     allowed_user_ids: frozenset[int] = setting("TELEGRAM_ALLOWED_USER_IDS", user_ids, frozenset())
     market_data_public: bool = setting("MANUAL_MARKET_DATA_PUBLIC", boolean, True)
-    commands_per_minute: int = setting("MANUAL_COMMANDS_PER_MINUTE", positive_int, 20)
+    status_public: bool = setting("MANUAL_STATUS_PUBLIC", boolean, False)
+    commands_per_minute: int = setting("MANUAL_COMMANDS_PER_MINUTE", positive_int, 20)  # every message answered
+    # At most this share of COINGLASS_REQUESTS_PER_MINUTE for market commands: the alert system keeps the rest.
+    rest_share: float = setting("MANUAL_REST_SHARE", share, 0.5)
     health_port: int = setting("MANUAL_HEALTH_PORT", port, 8080)
     poll_timeout_s: int = setting("MANUAL_POLL_TIMEOUT", positive_int, 20)
 
@@ -345,10 +387,18 @@ class BeatSettings:
 class OpsSettings:
     """Health, metrics, logs, the dashboard and Flower."""
 
+    health_host: str = setting("HEALTH_HOST", host, "127.0.0.1")  # the listener's and the manual bot's
     health_port: int = setting("HEALTH_PORT", port, 8081)
+    metrics_chat_labels: bool = setting("METRICS_CHAT_LABELS", boolean, False)  # chat ids are user ids
+    dashboard_host: str = setting("DASHBOARD_HOST", host, "127.0.0.1")
     dashboard_port: int = setting("DASHBOARD_PORT", port, 8082)
-    monitor_user: str = setting("MONITOR_USER", text, "")
-    monitor_password: str = setting("MONITOR_PASSWORD", text, "", secret=True)
+    # The read-only dashboard, and Flower, whose API can send any task (any text to any chat) and stop workers.
+    dashboard_user: str = setting("DASHBOARD_USER", text, "")
+    dashboard_password: str = setting("DASHBOARD_PASSWORD", password, "", secret=True)
+    admin_user: str = setting("ADMIN_USER", text, "")
+    admin_password: str = setting("ADMIN_PASSWORD", password, "", secret=True)
+    # ws:// and http:// to a host other than this one send keys and tokens in clear: refused unless true.
+    allow_plaintext_urls: bool = setting("ALLOW_PLAINTEXT_URLS", boolean, False)
     log_format: str = setting("LOG_FORMAT", one_of("text", "json"), "text")
     log_level: str = setting("LOG_LEVEL", log_level, "INFO")
     alert_history_ttl_s: int = setting("ALERT_HISTORY_TTL", positive_int, 7 * 86_400)
@@ -372,8 +422,13 @@ class Settings:
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never reach a log line, an exception text or a metric."""
-        values = (getattr(group, f.name) for group in _groups(self) for f in fields(group) if f.metadata.get("secret"))
-        return tuple(v for v in values if v)
+        found: list[str] = []
+        for group in _groups(self):
+            for f in fields(group):
+                secret, value = f.metadata.get("secret"), getattr(group, f.name)
+                if secret and value:
+                    found += [value] if secret is True else secret(value)
+        return tuple(dict.fromkeys(found))
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -442,6 +497,43 @@ def _check(settings: Settings) -> None:
             f"CELERY_VISIBILITY_TIMEOUT ({settings.redis.visibility_timeout_s} s) must exceed twice TELEGRAM_TIMEOUT "
             f"({settings.telegram.timeout_s:g} s: a send's connect and read timeouts)"
         )
+    ops = settings.ops
+    if ops.dashboard_password and ops.dashboard_password == ops.admin_password:
+        raise SettingsError(
+            "DASHBOARD_PASSWORD equals ADMIN_PASSWORD: the read-only dashboard's password would also open Flower"
+        )
+    for name, value, secure in (
+        ("COINGLASS_WS_URL", settings.coinglass.ws_url, "wss"),
+        ("COINGLASS_API_URL", settings.coinglass.api_url, "https"),
+        ("TELEGRAM_API_URL", settings.telegram.api_url, "https"),
+    ):
+        _check_tls(name, value, secure, ops.allow_plaintext_urls)
+
+
+_PLAINTEXT = {"wss": "ws", "https": "http"}
+
+
+def _check_tls(name: str, value: str, secure: str, plaintext_allowed: bool) -> None:
+    """Keys and tokens travel with every request: only TLS, or plaintext to this machine (or when allowed)."""
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme == secure:
+        return
+    if parts.scheme != _PLAINTEXT[secure]:
+        raise SettingsError(f"{name} must be a {secure}:// URL, got scheme {parts.scheme!r}")
+    if not plaintext_allowed and not _is_loopback(parts.hostname or ""):
+        raise SettingsError(
+            f"{name} sends the key in clear ({parts.scheme}://) to {parts.hostname}: use {secure}://, or set "
+            "ALLOW_PLAINTEXT_URLS=true for a network you trust (the demo's emulators)"
+        )
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
 
 
 @functools.lru_cache(maxsize=1)

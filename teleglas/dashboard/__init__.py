@@ -1,1 +1,1 @@
-"""The live dashboard: `python -m teleglas.dashboard` (DASHBOARD_PORT, basic auth MONITOR_USER/MONITOR_PASSWORD)."""
+"""The live dashboard: `python -m teleglas.dashboard` (DASHBOARD_PORT, basic auth DASHBOARD_USER/DASHBOARD_PASSWORD)."""

@@ -1,5 +1,6 @@
-"""`python -m teleglas.dashboard`: the live dashboard on DASHBOARD_PORT (default 8082), read-only, behind basic
-auth (MONITOR_USER / MONITOR_PASSWORD, as Flower). It shows alert texts and chat ids, so it never runs open."""
+"""`python -m teleglas.dashboard`: the live dashboard on DASHBOARD_HOST:DASHBOARD_PORT (127.0.0.1:8082), read-only,
+behind basic auth (DASHBOARD_USER / DASHBOARD_PASSWORD, not Flower's admin pair). It shows alert texts and chat ids,
+so it never runs open."""
 
 from __future__ import annotations
 
@@ -31,9 +32,10 @@ def main() -> int:
         log.error("%s configuration error: %s", LOG_RUNNER, exc)
         return 2
     setup_logging(settings)
-    if not (settings.ops.monitor_user and settings.ops.monitor_password):
+    if not (settings.ops.dashboard_user and settings.ops.dashboard_password):
         log.error(
-            "%s the dashboard needs MONITOR_USER and MONITOR_PASSWORD (basic auth); it does not run without them",
+            "%s the dashboard needs DASHBOARD_USER and DASHBOARD_PASSWORD (basic auth); it does not run without them "
+            "(MONITOR_USER/MONITOR_PASSWORD are no longer read)",
             LOG_RUNNER,
         )
         return 2
@@ -47,17 +49,33 @@ def main() -> int:
     )
     try:
         server = DashboardServer(
-            settings.ops.dashboard_port, settings.ops.monitor_user, settings.ops.monitor_password, refresher
+            settings.ops.dashboard_port,
+            settings.ops.dashboard_user,
+            settings.ops.dashboard_password,
+            refresher,
+            host=settings.ops.dashboard_host,
         )
     except OSError as exc:
-        log.error("%s dashboard cannot listen on :%d: %s", LOG_RUNNER, settings.ops.dashboard_port, exc.strerror)
+        log.error(
+            "%s dashboard cannot listen on %s:%d: %s",
+            LOG_RUNNER,
+            settings.ops.dashboard_host,
+            settings.ops.dashboard_port,
+            exc.strerror,
+        )
         return 1
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     refresher.start()
     server.start()
-    log.info("%s dashboard on :%d (basic auth as %s)", LOG_RUNNER, server.port, settings.ops.monitor_user)
+    log.info(
+        "%s dashboard on %s:%d (basic auth as %s)",
+        LOG_RUNNER,
+        settings.ops.dashboard_host,
+        server.port,
+        settings.ops.dashboard_user,
+    )
     stopping.wait()
     refresher.stop()
     server.stop()

@@ -17,7 +17,7 @@ import json
 import logging
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Any
 
@@ -29,6 +29,7 @@ from teleglas.dashboard.live import LiveStatus
 from teleglas.dashboard.market_view import MarketView
 from teleglas.defines import LOG_RUNNER
 from teleglas.ops.health import write_response
+from teleglas.ops.http import BoundedHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +138,11 @@ def _static(name: str) -> bytes:
 
 
 class DashboardServer:
-    def __init__(self, port: int, user: str, password: str, refresher: Refresher, host: str = "0.0.0.0"):
+    def __init__(self, port: int, user: str, password: str, refresher: Refresher, host: str = "127.0.0.1"):
         self.refresher = refresher
         self._user, self._password = user, password
         self._files = {path: (_static(name), kind) for path, (name, kind) in STATIC_FILES.items()}
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._server.daemon_threads = True
+        self._server = BoundedHTTPServer((host, port), self._handler(), log_prefix=LOG_RUNNER, max_active=16)
         self.port = self._server.server_address[1]
 
     def serve_forever(self) -> None:

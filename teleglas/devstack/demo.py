@@ -10,8 +10,8 @@ exchange emulators and their bundled scenarios (binance.jsonl, bybit.jsonl, okx.
 
 With --dashboard the scenario's events happen now (the emulator's live times) and the scenario plays again every
 REPEAT_EVERY_S, so cooldowns, summaries and the cascade timeline have something to show; celery beat runs too
-(price moves after each alert), and everything stays up with the dashboard on http://127.0.0.1:PORT/ (user and
-password `demo`) until Ctrl-C or --for seconds.
+(price moves after each alert), and everything stays up with the dashboard on http://127.0.0.1:PORT/ (user `demo`,
+password `demo-dashboard`) until Ctrl-C or --for seconds.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 from teleglas.defines import LOG_RUNNER, SOURCE_BINANCE, SOURCE_BYBIT, SOURCE_OKX
 from teleglas.devstack.local_stack import LocalStack
 
-DEMO_MONITOR = {"MONITOR_USER": "demo", "MONITOR_PASSWORD": "demo"}
+DEMO_DASHBOARD = {"DASHBOARD_USER": "demo", "DASHBOARD_PASSWORD": "demo-dashboard"}
 REPEAT_EVERY_S = 240.0
 
 _DELIVERED = re.compile(r"\[SENDER\] delivered alert=\S+ chat=(\S+) message_id=(\d+) frame_to_send_ms=([\d.]+)")
@@ -52,8 +52,8 @@ def run(scenario: str, workdir: Path) -> int:
     started = time.monotonic()
     with stack:
         say(
-            f"starting redis-server :{stack.redis_port}, Telegram emulator :{stack.telegram_port}, CoinGlass "
-            f"emulator :{stack.coinglass_port}"
+            f"starting redis-server :{stack.redis_port}, Telegram emulator :{stack.telegram_port}, "
+            f"CoinGlass emulator :{stack.coinglass_port}"
         )
         stack.start_redis()
         stack.start_telegram_emulator()
@@ -102,7 +102,7 @@ def show(messages: list[dict], latencies: dict[tuple[str, int], float]) -> int:
 
 
 def run_with_dashboard(scenario: str, workdir: Path, port: int, for_s: float | None) -> int:
-    stack = LocalStack(workdir, scenario=scenario, channels=DEMO_CHANNELS, settings_env=dict(DEMO_MONITOR))
+    stack = LocalStack(workdir, scenario=scenario, channels=DEMO_CHANNELS, settings_env=dict(DEMO_DASHBOARD))
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
@@ -113,13 +113,15 @@ def run_with_dashboard(scenario: str, workdir: Path, port: int, for_s: float | N
         stack.start_worker()
         stack.start_beat()
         stack.start_dashboard(port)
-        say(f"dashboard on http://127.0.0.1:{port}/ (user demo, password demo)")
+        say(
+            f"dashboard on http://127.0.0.1:{port}/ (user {DEMO_DASHBOARD['DASHBOARD_USER']}, "
+            f"password {DEMO_DASHBOARD['DASHBOARD_PASSWORD']})"
+        )
         stack.start_listener()
         stack.wait_for_replay()
         say(
             f"scenario replayed; it plays again every {REPEAT_EVERY_S:.0f} s. Price moves appear 5, 15 and 60 min "
-            f"after each alert. "
-            "Ctrl-C stops everything"
+            "after each alert. Ctrl-C stops everything"
         )
         stopping.wait(for_s)
     say("everything stopped")

@@ -145,6 +145,7 @@ class LocalStack:
     channels: tuple[str, ...] = ("liquidationOrders", "futures_trades@Binance_BTCUSDT@10000")
     scenario: str = "demo.jsonl"
     settings_env: dict[str, str] = field(default_factory=dict)  # extra Settings overrides
+    redis_password: str = ""  # set: redis-server requires it (requirepass) and every URL handed out carries it
     redis_port: int = 0
     telegram_port: int = 0
     coinglass_port: int = 0
@@ -164,7 +165,8 @@ class LocalStack:
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.redis_port}/0"
+        auth = f":{urllib.parse.quote(self.redis_password, safe='')}@" if self.redis_password else ""
+        return f"redis://{auth}127.0.0.1:{self.redis_port}/0"
 
     @property
     def telegram_url(self) -> str:
@@ -201,7 +203,7 @@ class LocalStack:
         return base
 
     def redis(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.redis_port)
+        return redis.Redis(host="127.0.0.1", port=self.redis_port, password=self.redis_password or None)
 
     # -- processes --------------------------------------------------------------------------------------
 
@@ -217,6 +219,7 @@ class LocalStack:
         data = self.workdir / "redis"
         data.mkdir(exist_ok=True)
         persistence = ["--appendonly", "yes", "--appendfsync", fsync] if appendonly else ["--appendonly", "no"]
+        auth = ["--requirepass", self.redis_password] if self.redis_password else []
         proc = self._start(
             "redis",
             [
@@ -230,6 +233,7 @@ class LocalStack:
                 *persistence,
                 "--dir",
                 str(data),
+                *auth,
             ],
         )
         client = self.redis()
@@ -381,8 +385,8 @@ class LocalStack:
         )
 
     def start_dashboard(self, port: int, extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
-        """`python -m teleglas.dashboard` on `port` (MONITOR_USER / MONITOR_PASSWORD from `extra_env` or the stack's
-        settings); returns once it serves."""
+        """`python -m teleglas.dashboard` on `port` (DASHBOARD_USER / DASHBOARD_PASSWORD from `extra_env` or the
+        stack's settings); returns once it serves."""
         proc = self.start_command(
             "dashboard", ["-m", "teleglas.dashboard"], {"DASHBOARD_PORT": str(port), **(extra_env or {})}
         )

@@ -1,5 +1,6 @@
-"""The manual bot process: pyTelegramBotAPI long polling, each command message through the per-user budget,
-the access rules and its handler, and the answer sent back. Started by `python bots/manual.py`.
+"""The manual bot process: pyTelegramBotAPI long polling, each message it answers through the per-user budget,
+commands through the access rules, the bot's share of the CoinGlass budget and their handler, and the answer
+sent back. Started by `python bots/manual.py`.
 
 It never sends automatic alerts: those come from the alert system (Celery) with the alert bot's token.
 """
@@ -11,6 +12,7 @@ import re
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -25,10 +27,10 @@ from teleglas.defines import LOG_MANUAL, QUEUE_TELEGRAM, TASK_SEND_MESSAGE, TELE
 from teleglas.deliver import telegram as tg
 from teleglas.deliver.message_split import html_to_plain, split_message
 from teleglas.deliver.telegram import DeliveryError, TelegramClient
-from teleglas.manual.access import PRIVATE, Access, Requester, over_budget_reply
+from teleglas.manual.access import PRIVATE, Access, OneAtATime, Requester, over_budget_reply
 from teleglas.manual.chat_alerts import ChatAlerts
 from teleglas.manual.command_args import split_arguments
-from teleglas.manual.commands import BY_NAME, COMMANDS, INFO, MARKET, CommandHandlers
+from teleglas.manual.commands import BY_NAME, COMMANDS, MARKET, SETTINGS, SYSTEM, Command, CommandHandlers
 from teleglas.manual.market_data import MarketData
 from teleglas.model.chat import ChatId
 from teleglas.ops.health import HealthServer, verdict
@@ -49,6 +51,10 @@ REPLY_ATTEMPTS = 4
 MAX_REPLY_WAIT_S = 10.0
 ANSWER_FAILED = "Something went wrong while answering. The operator can find it in the bot's log under [MANUAL]."
 REDIS_DOWN = "The alert system's database (Redis) is unreachable right now. Please try again in a minute."
+MARKET_BUSY = (
+    "Market data is busy: this bot's share of its CoinGlass requests is used up for this minute (the rest is kept "
+    "for the alerts). Please try again in {seconds} s."
+)
 
 
 def refusal_to_start(settings: Settings) -> str | None:
@@ -86,6 +92,7 @@ class ManualBot:
         bot: PollingBot,
         telegram: TelegramClient,
         budget: CommandBudget,
+        rest_left: Callable[[], int],
         handlers: CommandHandlers,
         access: Access,
     ):
@@ -93,9 +100,11 @@ class ManualBot:
         self.bot = bot
         self.telegram = telegram
         self.budget = budget
+        self.rest_left = rest_left  # CoinGlass requests the bot's share may still make this minute
         self.handlers = handlers
         self.access = access
         self.username = ""
+        self._one_at_a_time = OneAtATime()
         bot.register_message_handler(self.on_message, content_types=["text"])
         bot.register_channel_post_handler(self.on_message, content_types=["text"])
 
@@ -130,59 +139,79 @@ class ManualBot:
     # -- one message -----------------------------------------------------------------------------------
 
     def on_message(self, message: Message) -> None:
+        """telebot's handler threads: each sender's messages run one at a time, in order (OneAtATime)."""
+        who = Requester(message.chat.id, message.chat.type, message.from_user.id if message.from_user else None)
+        self._one_at_a_time.run(_sender(who), lambda: self._handle(who, message.text or ""))
+
+    def _handle(self, who: Requester, text: str) -> None:
         started = time.monotonic()
-        text = message.text or ""
-        chat = message.chat
-        who = Requester(chat.id, chat.type, message.from_user.id if message.from_user else None)
+        chat_id = who.chat_id
         try:
             answer = self.answer(who, text)
         except redis.RedisError as exc:
-            log.error("%s chat=%s Redis unreachable: %s", LOG_MANUAL, chat.id, type(exc).__name__)
+            log.error("%s chat=%s Redis unreachable: %s", LOG_MANUAL, chat_id, type(exc).__name__)
             answer = REDIS_DOWN
         except Exception as exc:  # the boundary: a bug answers with an apology, never a stack trace
-            log.exception("%s chat=%s command failed: %s", LOG_MANUAL, chat.id, redact(str(exc))[:200])
+            log.exception("%s chat=%s command failed: %s", LOG_MANUAL, chat_id, redact(str(exc))[:200])
             answer = ANSWER_FAILED
         if answer is None:
             return
-        self.reply(chat.id, answer)
+        self.reply(chat_id, answer)
         log.info(
             "%s chat=%s user=%s %s answered in %.0f ms",
             LOG_MANUAL,
-            chat.id,
+            chat_id,
             who.user_id,
             text.split(maxsplit=1)[0][:40] if text else "-",
             (time.monotonic() - started) * 1000,
         )
 
     def answer(self, who: Requester, text: str) -> str | None:
-        """The reply to one message, or None to stay silent (not a command for this bot, or a flood)."""
-        if not text.startswith("/"):
-            return "Send /help for the commands." if who.chat_type == PRIVATE else None
-        name, _, target = text.split(maxsplit=1)[0][1:].partition("@")
-        if target and target.lower() != self.username.lower():
-            return None  # addressed to another bot in this group
-        command = BY_NAME.get(name.lower())
-        if command is None:
-            if who.chat_type == PRIVATE or target:
-                return f"Unknown command /{_short(name)}. /help lists the commands."
-            return None
-        used = self.budget.count(who.user_id if who.user_id is not None else who.chat_id, time.time())
-        refused, reply = over_budget_reply(used, self.settings.manual.commands_per_minute)
+        """The reply to one message, or None to stay silent (not for this bot, or a flood). Every message the
+        bot would answer (a command, an unknown command, plain text) counts against its sender's budget first,
+        so no kind of message gets a flood of replies out of it."""
+        command, reply = self._route(who, text)
+        if command is None and reply is None:
+            return None  # chatter in a group, another bot's command: not ours to answer
+        refused, over = over_budget_reply(
+            self.budget.count(_sender(who), time.time()), self.settings.manual.commands_per_minute
+        )
         if refused:
-            if reply is None:  # one line per silenced command: what a person (or a test) reads instead of a reply
+            if over is None:  # one line per silenced message: what a person (or a test) reads instead of a reply
                 log.info(
-                    "%s chat=%s user=%s not answered: over the command budget", LOG_MANUAL, who.chat_id, who.user_id
+                    "%s chat=%s user=%s not answered: over the message budget", LOG_MANUAL, who.chat_id, who.user_id
                 )
+            return over
+        if command is None:
             return reply
-        if command.group == MARKET:
-            refusal = self.access.refuse_market_data(who)
-        elif command.group == INFO:
-            refusal = None
-        else:
-            refusal = self.access.refuse_settings_change(who)
+        refusal = self._refusal(command, who)
         if refusal:
             return refusal
+        if command.rest_cost and self.rest_left() < command.rest_cost:
+            log.info("%s /%s refused: the bot's share of the CoinGlass budget is used up", LOG_MANUAL, command.name)
+            return MARKET_BUSY.format(seconds=60 - int(time.time() % 60))
         return self.handlers.answer(command, who, split_arguments(text))
+
+    def _route(self, who: Requester, text: str) -> tuple[Command | None, str | None]:
+        """The command a message asks for, or the reply it gets without one; (None, None): not for this bot."""
+        if not text.startswith("/"):
+            return None, ("Send /help for the commands." if who.chat_type == PRIVATE else None)
+        name, _, target = text.split(maxsplit=1)[0][1:].partition("@")
+        if target and target.lower() != self.username.lower():
+            return None, None  # addressed to another bot in this group
+        command = BY_NAME.get(name.lower())
+        if command is None and (who.chat_type == PRIVATE or target):
+            return None, f"Unknown command /{_short(name)}. /help lists the commands."
+        return command, None
+
+    def _refusal(self, command: Command, who: Requester) -> str | None:
+        if command.group == MARKET:
+            return self.access.refuse_market_data(who)
+        if command.group == SETTINGS:
+            return self.access.refuse_settings_change(who)
+        if command.group == SYSTEM:
+            return self.access.refuse_status(who)
+        return None
 
     def reply(self, chat_id: int, text: str) -> None:
         """Through the same Telegram edge as the alerts (teleglas.deliver.telegram: one classification of
@@ -232,6 +261,11 @@ class ManualBot:
         return verdict(report, reasons)
 
 
+def _sender(who: Requester) -> int:
+    """Whose budget a message counts against: its user, or for a channel post (no user) the channel."""
+    return who.user_id if who.user_id is not None else who.chat_id
+
+
 def _short(word: str) -> str:
     return word[:32].replace("<", "").replace(">", "").replace("&", "")
 
@@ -241,10 +275,11 @@ def build(settings: Settings) -> ManualBot:
         settings.telegram.api_url, settings.manual.token, settings.telegram.timeout_s
     )  # also points telebot at the API
     client = redis_client(settings.redis.url)
+    rest_budget = RestBudget(client, manual_share=settings.manual.rest_share)
     rest = CoinGlassRest(
         settings.coinglass.api_url,
         settings.coinglass.api_key,
-        RestBudget(client),
+        rest_budget,
         RestCache(client),
         settings.coinglass.requests_per_minute,
         settings.coinglass.timeout_s,
@@ -271,8 +306,15 @@ def build(settings: Settings) -> ManualBot:
         rules_from_settings(settings.rules),
         send_alert,
     )
-    access = Access(settings.manual.allowed_user_ids, settings.manual.market_data_public, member_status)
-    return ManualBot(settings, bot, telegram, CommandBudget(client), handlers, access)
+    access = Access(
+        settings.manual.allowed_user_ids,
+        settings.manual.market_data_public,
+        member_status,
+        status_public=settings.manual.status_public,
+    )
+    return ManualBot(
+        settings, bot, telegram, CommandBudget(client), lambda: rest_budget.left(rest.per_minute()), handlers, access
+    )
 
 
 def main() -> int:
@@ -305,7 +347,9 @@ def main() -> int:
     health = None
     if settings.manual.health_port:
         try:
-            health = HealthServer(settings.manual.health_port, manual.health, log_prefix=LOG_MANUAL)
+            health = HealthServer(
+                settings.manual.health_port, manual.health, settings.ops.health_host, log_prefix=LOG_MANUAL
+            )
             health.start()
         except OSError as exc:
             log.warning(

@@ -28,7 +28,7 @@ from teleglas.manual.command_args import (
     symbol_argument,
     threshold_arguments,
 )
-from teleglas.manual.market_data import MarketData, NoData, UnknownCoin
+from teleglas.manual.market_data import LIQUIDATION_TIMEFRAMES, MARKET_PAGES, MarketData, NoData, UnknownCoin
 from teleglas.model.chat import ChatId
 from teleglas.model.events import LiquidationOrder
 from teleglas.model.symbols import usdt_pair
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 MARKET = "market"
 SETTINGS = "settings"
 INFO = "info"
+SYSTEM = "system"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,33 +57,48 @@ class Command:
     name: str
     usage: str
     description: str  # setMyCommands: 1-256 characters
-    group: str  # MARKET, SETTINGS (allowlist + group admins) or INFO (anyone)
+    group: str  # MARKET, SETTINGS (allowlist + group admins), INFO (anyone) or SYSTEM (allowlist unless public)
+    rest_cost: int = 0  # the most CoinGlass requests it makes (the coin check included), met from the bot's share
     aliases: tuple[str, ...] = ()  # the original TELEGLAS's names for it (README: Coming from TELEGLAS)
 
 
 COMMANDS = (
-    Command("raw", "/raw SYMBOL", "Price, OI, funding, volume, long/short, liquidations", MARKET),
-    Command("raw_orderbook", "/raw_orderbook SYMBOL", "Order book depth and imbalance", MARKET),
-    Command("liq", "/liq SYMBOL", "Liquidations by timeframe and side", MARKET, ("liquidations",)),
-    Command("whale", "/whale", "Latest whale positions", MARKET),
-    Command("funding", "/funding SYMBOL", "Funding rates across exchanges", MARKET),
-    Command("oi", "/oi SYMBOL", "Open interest by exchange", MARKET),
-    Command("rsi", "/rsi SYMBOL", "RSI from 15m to 1w, with price changes", MARKET),
-    Command("sentiment", "/sentiment [SYMBOL]", "Long/short ratio and fear & greed", MARKET),
-    Command("subscribe", "/subscribe SYMBOL [kinds]", "Get alerts for a coin in this chat", SETTINGS, ("start_alert",)),
-    Command("unsubscribe", "/unsubscribe SYMBOL", "Stop alerts for a coin in this chat", SETTINGS, ("stop_alert",)),
+    Command("raw", "/raw SYMBOL", "Price, OI, funding, volume, long/short, liquidations", MARKET, 1 + MARKET_PAGES),
+    Command("raw_orderbook", "/raw_orderbook SYMBOL", "Order book depth and imbalance", MARKET, 2),
     Command(
-        "alerts", "/alerts", "This chat's subscriptions, thresholds and mute", INFO, ("alerts_list", "settings_alert")
+        "liq",
+        "/liq SYMBOL",
+        "Liquidations by timeframe and side",
+        MARKET,
+        1 + len(LIQUIDATION_TIMEFRAMES),
+        ("liquidations",),
+    ),
+    Command("whale", "/whale", "Latest whale positions", MARKET, 1),
+    Command("funding", "/funding SYMBOL", "Funding rates across exchanges", MARKET, 2),
+    Command("oi", "/oi SYMBOL", "Open interest by exchange", MARKET, 2),
+    Command("rsi", "/rsi SYMBOL", "RSI from 15m to 1w, with price changes", MARKET, 2),
+    Command("sentiment", "/sentiment [SYMBOL]", "Long/short ratio and fear & greed", MARKET, 3),
+    Command(
+        "subscribe", "/subscribe SYMBOL [kinds]", "Get alerts for a coin in this chat", SETTINGS, 0, ("start_alert",)
+    ),
+    Command("unsubscribe", "/unsubscribe SYMBOL", "Stop alerts for a coin in this chat", SETTINGS, 0, ("stop_alert",)),
+    Command(
+        "alerts",
+        "/alerts",
+        "This chat's subscriptions, thresholds and mute",
+        INFO,
+        0,
+        ("alerts_list", "settings_alert"),
     ),
     Command("threshold", "/threshold SYMBOL liq|whale USD", "This chat's minimum alert size for a coin", SETTINGS),
     Command("mute", "/mute DURATION", "Pause alerts in this chat (30m, 2h, 1d)", SETTINGS),
     Command("unmute", "/unmute", "Resume alerts in this chat", SETTINGS),
-    Command("alerts_on_w", "/alerts_on_w", "Whale alerts on in this chat", SETTINGS, ("alert_on",)),
-    Command("alerts_off_w", "/alerts_off_w", "Whale alerts off in this chat", SETTINGS, ("alert_off",)),
-    Command("alerts_status", "/alerts_status", "Whale alerts: on or off, and their source", INFO, ("status_alert",)),
+    Command("alerts_on_w", "/alerts_on_w", "Whale alerts on in this chat", SETTINGS, 0, ("alert_on",)),
+    Command("alerts_off_w", "/alerts_off_w", "Whale alerts off in this chat", SETTINGS, 0, ("alert_off",)),
+    Command("alerts_status", "/alerts_status", "Whale alerts: on or off, and their source", INFO, 0, ("status_alert",)),
     Command("test_alert", "/test_alert", "A sample alert from the alert bot to this chat", SETTINGS),
-    Command("status", "/status", "Alert system status", INFO),
-    Command("help", "/help", "The commands", INFO, ("help_alert",)),
+    Command("status", "/status", "Alert system status", SYSTEM),
+    Command("help", "/help", "The commands", INFO, 0, ("help_alert",)),
     Command("start", "/start", "Welcome and the commands", INFO),
 )
 BY_NAME = {name: c for c in COMMANDS for name in (c.name, *c.aliases)}
@@ -235,12 +251,12 @@ class CommandHandlers:
             return f"Unsubscribed this chat from {escape(coin)}. Coins: {escape(', '.join(remaining))}."
         if configured:
             return (
-                f"Unsubscribed this chat from {escape(coin)}. No coins left: as a configured alert chat it gets "
-                "alerts for every coin again."
+                f"Unsubscribed this chat from {escape(coin)}. "
+                "No coins left: as a configured alert chat it gets alerts for every coin again."
             )
         return (
-            f"Unsubscribed this chat from {escape(coin)}. No coins left: this chat gets no alerts now. "
-            "/subscribe SYMBOL to start again."
+            f"Unsubscribed this chat from {escape(coin)}. "
+            "No coins left: this chat gets no alerts now. /subscribe SYMBOL to start again."
         )
 
     def cmd_alerts(self, who: Requester, args: list[str]) -> str:
@@ -288,8 +304,8 @@ class CommandHandlers:
         reply = f"✅ {escape(coin)} {label} alerts in this chat from {format_usd(usd)} up."
         if usd < floor:
             reply += (
-                f"\nThe alert system itself starts at {format_usd(floor)} for {escape(coin)}, so smaller ones will "
-                "not appear."
+                f"\nThe alert system itself starts at {format_usd(floor)} for {escape(coin)}, "
+                "so smaller ones will not appear."
             )
         return reply
 

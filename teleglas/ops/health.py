@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import redis
@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
 
 from teleglas.defines import LOG_RUNNER, MODE_POLLING, MODE_WEBSOCKET, QUEUE_EVENTS, QUEUE_TELEGRAM
 from teleglas.model.chat import ChatId
+from teleglas.ops.http import BoundedHTTPServer
 from teleglas.state.chats import ChatState
 from teleglas.state.system import SystemState
 
@@ -82,8 +83,8 @@ def assess(report: dict[str, Any], thresholds: HealthThresholds) -> list[str]:
     for chat in report.get("disabled_chats") or ():
         if chat["configured"]:
             reasons.append(
-                f"alert chat {chat['chat_id']} refuses the bot ({chat['reason'][:80]}): its alerts go to the dead "
-                f"letters"
+                f"alert chat {chat['chat_id']} refuses the bot ({chat['reason'][:80]}): "
+                "its alerts go to the dead letters"
             )
     return reasons
 
@@ -165,26 +166,27 @@ def alert_system_report(
 
 class HealthServer:
     """Serves `report()` → (HTTP status, JSON body) on GET /health, and `metrics()` → Prometheus text on
-    GET /metrics when given, from a daemon thread."""
+    GET /metrics when given, from a daemon thread, on `host` (HEALTH_HOST: this machine unless told otherwise;
+    neither path asks for credentials). Idle or slow clients cannot exhaust it (teleglas.ops.http)."""
 
     def __init__(
         self,
         port: int,
         report: Callable[[], tuple[int, dict[str, Any]]],
-        host: str = "0.0.0.0",
+        host: str = "127.0.0.1",
         log_prefix: str = LOG_RUNNER,
         metrics: Callable[[], bytes] | None = None,
     ):
         self.report = report
         self.metrics = metrics
         self._prefix = log_prefix
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._server.daemon_threads = True
+        self._server = BoundedHTTPServer((host, port), self._handler(), log_prefix=log_prefix)
+        self.host = host
         self.port = self._server.server_address[1]
 
     def start(self) -> None:
         threading.Thread(target=self._server.serve_forever, name="health", daemon=True).start()
-        log.info("%s health on :%d/health", self._prefix, self.port)
+        log.info("%s health on %s:%d/health", self._prefix, self.host, self.port)
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -12,7 +12,7 @@ import json
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import redis
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -37,10 +37,11 @@ class Metric:
     hourly: bool = False  # also counted per hour (kept ALERT_HISTORY_TTL) for the dashboard
 
 
+CHAT = "chat"  # a label exported only when METRICS_CHAT_LABELS is on: a private chat's id is its user's id
 ALERTS = Metric(
-    "teleglas_alerts", "Alerts routed to a chat (at once or into its digest), by kind and chat", ("kind", "chat")
+    "teleglas_alerts", "Alerts routed to a chat (at once or into its digest), by kind (and chat)", ("kind", CHAT)
 )
-MESSAGES_SENT = Metric("teleglas_messages_sent", "Messages Telegram accepted, by chat", ("chat",))
+MESSAGES_SENT = Metric("teleglas_messages_sent", "Messages Telegram accepted (by chat)", (CHAT,))
 TELEGRAM_ERRORS = Metric(
     "teleglas_telegram_errors", "Failed sendMessage calls, by TELEGLAS reason and HTTP code", ("reason", "code")
 )
@@ -153,11 +154,14 @@ class NoMetrics:
 
 
 class RedisMetricsCollector:
-    """What every process recorded, plus live gauges from Redis, for prometheus-client's registry."""
+    """What every process recorded, plus live gauges from Redis, for prometheus-client's registry. Counts are kept
+    per chat in Redis (the dashboard reads them there); /metrics, unauthenticated, sums the chats away unless
+    `chat_labels` (METRICS_CHAT_LABELS) says otherwise."""
 
-    def __init__(self, state: SystemState, alert_chats: tuple[ChatId, ...] = ()):
+    def __init__(self, state: SystemState, alert_chats: tuple[ChatId, ...] = (), chat_labels: bool = False):
         self.state = state
         self.alert_chats = alert_chats
+        self.chat_labels = chat_labels
 
     def collect(self):
         try:
@@ -175,7 +179,10 @@ class RedisMetricsCollector:
             return
         yield GaugeMetricFamily("teleglas_redis_up", "1 when the exporter could read Redis", value=1)
         for metric, fields in zip(REDIS_METRICS, stored):
-            yield (_histogram if metric.histogram else _counter)(metric, parse_fields(fields))
+            values = parse_fields(fields)
+            if CHAT in metric.labels and not self.chat_labels:
+                metric, values = _without_chat(metric, values)
+            yield (_histogram if metric.histogram else _counter)(metric, values)
         queue = GaugeMetricFamily("teleglas_queue_depth", "Tasks waiting in a Celery queue", labels=["queue"])
         for name, depth in depths.items():
             queue.add_metric([name], depth)
@@ -270,6 +277,15 @@ class ListenerCollector:
         yield GaugeMetricFamily(
             "teleglas_listener_buffered_events", "Events waiting for Redis in the listener", value=buffered
         )
+
+
+def _without_chat(metric: Metric, values: dict[tuple, float]) -> tuple[Metric, dict[tuple, float]]:
+    """A counter's series summed over their chats."""
+    at = metric.labels.index(CHAT)
+    summed: dict[tuple, float] = defaultdict(float)
+    for labels, value in values.items():
+        summed[labels[:at] + labels[at + 1 :]] += value
+    return replace(metric, labels=metric.labels[:at] + metric.labels[at + 1 :]), summed
 
 
 def _counter(metric: Metric, values: dict[tuple, float]) -> CounterMetricFamily:

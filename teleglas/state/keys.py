@@ -140,6 +140,11 @@ def rest_plan_limit_key() -> str:
     return f"{PREFIX}:rest:plan_limit"
 
 
+def manual_rest_budget_key(minute: int) -> str:
+    """The manual bot's part of rest_budget_key: capped at its share, so the alert system keeps the rest."""
+    return f"{PREFIX}:rest:budget:{minute}:manual"
+
+
 def check_claim_key(check: str, subject: str) -> str:
     return f"{PREFIX}:check:{check}:{subject}"
 

@@ -105,6 +105,42 @@ def test_the_budget_follows_the_plan_coinglass_reports_capped_by_the_setting(emu
     assert client(emulator, state, per_minute=3, clock=lambda: minute + 2).per_minute() == 3
 
 
+def within_one_minute() -> None:
+    """The budget is per calendar minute: start a count well inside one."""
+    if time.time() % 60 > 57:
+        time.sleep(60.5 - time.time() % 60)
+
+
+def test_the_manual_bot_gets_at_most_its_share_and_the_alert_system_always_keeps_the_rest(emulator, state):
+    """10 requests a minute, the manual bot's share 0.5: however hard it pulls, 5 stay for beat's checks."""
+    within_one_minute()
+    manual_budget = RestBudget(state.redis, manual_share=0.5)
+    manual = CoinGlassRest(f"http://127.0.0.1:{emulator.port}", KEY, manual_budget, RestCache(state.redis), 10)
+    beat = client(emulator, state, per_minute=10)
+    answered = 0
+    for _ in range(20):
+        try:
+            manual.get(WHALES)
+            answered += 1
+        except CoinGlassRateLimited:
+            pass
+    assert answered == 5 and manual_budget.left(10) == 0
+    for _ in range(5):
+        beat.get(WHALES)  # the alert system's share, untouched by the flood
+    with pytest.raises(CoinGlassRateLimited):
+        beat.get(WHALES)  # and the whole budget is the plan's
+    assert len(emulator.rest.requests) == 10
+
+
+def test_the_alert_system_may_use_the_whole_budget_and_then_the_manual_bot_gets_nothing(state):
+    within_one_minute()
+    beat, manual = RestBudget(state.redis), RestBudget(state.redis, manual_share=0.5)
+    assert all(beat.take(10) for _ in range(8))
+    assert manual.left(10) == 2 and manual.take(10) and manual.take(10) and not manual.take(10)
+    assert not beat.take(10) and beat.left(10) == 0
+    assert RestBudget(state.redis, manual_share=0).left(10) == 0  # a share of 0: no market commands at all
+
+
 def test_no_answer_is_a_server_error(state):
     from teleglas.devstack.local_stack import free_port
 

@@ -76,7 +76,7 @@ def live(tmp_path_factory):
         workdir / "stack",
         scenario="demo.jsonl",
         channels=DEMO_CHANNELS,
-        settings_env={"MONITOR_USER": USER, "MONITOR_PASSWORD": PASSWORD},
+        settings_env={"DASHBOARD_USER": USER, "DASHBOARD_PASSWORD": PASSWORD},
     )
     port = free_port()
     browser = None
@@ -283,7 +283,7 @@ def test_dashboard_refuses_to_start_without_credentials(make_stack):
     proc = stack.start_command("dashboard", ["-m", "teleglas.dashboard"], {"DASHBOARD_PORT": str(free_port())})
     wait_until(lambda: not proc.running, 20, what="the dashboard to exit")
     assert proc.process.returncode == 2
-    assert "needs MONITOR_USER and MONITOR_PASSWORD" in proc.log_text()
+    assert "needs DASHBOARD_USER and DASHBOARD_PASSWORD" in proc.log_text()
 
 
 def test_beat_measures_price_moves_through_the_real_task(make_stack):
@@ -322,7 +322,7 @@ def test_beat_measures_price_moves_through_the_real_task(make_stack):
 
 
 def test_dashboard_keeps_serving_through_a_redis_restart(make_stack):
-    stack = make_stack(settings_env={"MONITOR_USER": USER, "MONITOR_PASSWORD": PASSWORD})
+    stack = make_stack(settings_env={"DASHBOARD_USER": USER, "DASHBOARD_PASSWORD": PASSWORD})
     stack.start_redis()
     port = free_port()
     stack.start_dashboard(port)

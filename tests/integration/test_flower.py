@@ -1,5 +1,5 @@
-"""`celery -A teleglas flower` as users run it: basic auth from MONITOR_USER/MONITOR_PASSWORD, and no start
-without them (Flower shows task arguments)."""
+"""`celery -A teleglas flower` as users run it: basic auth from ADMIN_USER/ADMIN_PASSWORD, never the read-only
+dashboard's pair (Flower's API can send any task), and no start without them (Flower shows task arguments)."""
 
 import base64
 import subprocess
@@ -24,9 +24,21 @@ def get(url: str, user: str | None = None, password: str | None = None) -> int:
         return 0
 
 
-def test_flower_refuses_requests_without_credentials(make_stack):
-    stack = make_stack(settings_env={"MONITOR_USER": "ops", "MONITOR_PASSWORD": "s3cret-monitor-pass"})
+ADMIN = ("admin", "s3cret-admin-pass")
+DASHBOARD = ("viewer", "s3cret-viewer-pass")
+
+
+def test_flower_answers_the_admin_and_refuses_everyone_else_the_dashboard_pair_included(make_stack):
+    stack = make_stack(
+        settings_env={
+            "ADMIN_USER": ADMIN[0],
+            "ADMIN_PASSWORD": ADMIN[1],
+            "DASHBOARD_USER": DASHBOARD[0],
+            "DASHBOARD_PASSWORD": DASHBOARD[1],
+        }
+    )
     stack.start_redis()
+    stack.start_worker()
     port = free_port()
     flower = stack.start_flower(port)
     wait_until(
@@ -36,11 +48,15 @@ def test_flower_refuses_requests_without_credentials(make_stack):
         what="Flower to answer",
     )
     assert flower.running, flower.log_text()[-2000:]
-    assert get(f"http://127.0.0.1:{port}/") == 401
-    assert get(f"http://127.0.0.1:{port}/api/tasks") == 401
-    assert get(f"http://127.0.0.1:{port}/", "ops", "wrong") == 401
-    assert get(f"http://127.0.0.1:{port}/", "ops", "s3cret-monitor-pass") == 200
-    assert "s3cret-monitor-pass" not in flower.log_text()
+    base = f"http://127.0.0.1:{port}"
+    for path in ("/", "/api/tasks", "/api/workers"):
+        assert get(base + path) == 401, path
+        assert get(base + path, ADMIN[0], "wrong") == 401, path
+        assert get(base + path, *DASHBOARD) == 401, path  # read-only credentials are not admin credentials
+    assert get(base + "/", *ADMIN) == 200
+    wait_until(lambda: get(base + "/api/workers?refresh=1", *ADMIN) == 200, 20, 0.5, what="the workers API")
+    assert get(base + "/api/tasks", *ADMIN) == 200
+    assert ADMIN[1] not in flower.log_text() and DASHBOARD[1] not in flower.log_text()
 
 
 def test_flower_does_not_start_without_credentials(make_stack):
@@ -49,10 +65,10 @@ def test_flower_does_not_start_without_credentials(make_stack):
     result = subprocess.run(
         [sys.executable, "-m", "celery", "-A", "teleglas", "flower", f"--port={free_port()}"],
         cwd=PROJECT_ROOT,
-        env=stack.env(MONITOR_USER="", MONITOR_PASSWORD=""),
+        env=stack.env(ADMIN_USER="", ADMIN_PASSWORD="", DASHBOARD_USER="viewer", DASHBOARD_PASSWORD=DASHBOARD[1]),
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 2
-    assert "Flower needs MONITOR_USER and MONITOR_PASSWORD" in result.stderr
+    assert "Flower needs ADMIN_USER and ADMIN_PASSWORD" in result.stderr  # the dashboard's pair is not enough

@@ -8,11 +8,14 @@ import time
 import urllib.error
 import urllib.request
 
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from teleglas.dashboard.live import LiveStatus
 from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, DEMO_REST_KEY, DEMO_WS_KEY, free_port, wait_until
 from teleglas.model.events import LiquidationOrder
+from teleglas.ops.metrics import ALERTS, MESSAGES_SENT, Recorder, RedisMetricsCollector
+from teleglas.state.buffer import RedisBuffer
 from teleglas.state.system import SystemState
 from tests.support.messages import health, write_scenario
 from tests.support.settings import make_settings
@@ -105,7 +108,8 @@ def test_metrics_parse_and_move_when_events_flow(make_stack):
     # Measured for alerts sent on their own; a start-up notice or a digest has no single frame behind it.
     direct = [m for m in messages if not m["text"].startswith(("✅ TELEGLAS online", "🧾 DIGEST"))]
     assert total(samples, "teleglas_frame_to_send_seconds_count") == len(direct) > 0
-    assert total(samples, "teleglas_alerts_total", kind="liquidation", chat=stack.chat_ids[0]) >= 1
+    assert total(samples, "teleglas_alerts_total", kind="liquidation") >= 1
+    assert not [name for name, labels in samples if "chat" in dict(labels)]  # no subscriber's id by default
     assert total(samples, "teleglas_event_to_decision_seconds_count") == events - 1
     assert total(samples, "teleglas_queue_depth", queue="events") == 0 and total(samples, "teleglas_workers") == 1
     assert total(samples, "teleglas_redis_up") == 1 and total(samples, "teleglas_telegram_errors_total") == 0
@@ -205,3 +209,31 @@ def _liquidation(symbol: str, n: int) -> dict:
     return LiquidationOrder(
         "Binance", symbol, symbol.removesuffix("USDT"), 100.0, 1, 5_000_000.0, int(time.time() * 1000) + n
     ).to_payload()
+
+
+def test_metrics_carry_chat_ids_only_when_the_operator_opts_in(state):
+    """Private chats' ids are Telegram user ids: /metrics (no auth) sums them away unless METRICS_CHAT_LABELS."""
+    buffer = RedisBuffer(lambda: state.redis)
+    recorder = Recorder(buffer, 3600)
+    for chat in (111111111, 222222222, -1001000000001):
+        recorder.inc(ALERTS, "liquidation", chat)
+        recorder.inc(MESSAGES_SENT, chat, amount=2)
+    buffer.flush(state.redis)
+
+    def exported(chat_labels: bool) -> dict:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(RedisMetricsCollector(SystemState.of(state.redis), chat_labels=chat_labels))
+        text = generate_latest(registry).decode()
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    quiet = exported(False)
+    assert quiet[("teleglas_alerts_total", (("kind", "liquidation"),))] == 3
+    assert quiet[("teleglas_messages_sent_total", ())] == 6
+    assert not [name for name, labels in quiet if "chat" in dict(labels)]
+    labelled = exported(True)
+    assert labelled[("teleglas_alerts_total", (("chat", "111111111"), ("kind", "liquidation")))] == 1
+    assert total(labelled, "teleglas_messages_sent_total", chat="-1001000000001") == 2

@@ -10,6 +10,8 @@ import urllib.request
 
 import pytest
 
+from teleglas.deliver.message_split import visible_units
+from teleglas.devstack.emulators.coinglass_rest import DEFAULT_REST_DATA
 from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, DEMO_MANUAL_TOKEN, LocalStack, free_port, wait_until
 from teleglas.manual.commands import COMMANDS
 from teleglas.model.events import LiquidationOrder
@@ -29,7 +31,11 @@ def stack(tmp_path_factory):
     local = LocalStack(
         tmp_path_factory.mktemp("manual"),
         chat_ids=(str(ALERT_GROUP),),
-        settings_env={"TELEGRAM_ALLOWED_USER_IDS": f"{ALLOWED},22222", "MANUAL_COMMANDS_PER_MINUTE": "30"},
+        settings_env={
+            "TELEGRAM_ALLOWED_USER_IDS": f"{ALLOWED},22222",
+            "MANUAL_COMMANDS_PER_MINUTE": "30",
+            "COINGLASS_REQUESTS_PER_MINUTE": "1000",  # the module asks more than a Hobbyist plan's share
+        },
     )
     try:
         local.start_redis()
@@ -285,8 +291,8 @@ def test_settings_commands_change_this_chat_and_say_so(stack):
 def test_allowlist_group_admins_and_channel_posts(stack):
     refused = ask(stack, "/subscribe BTC", chat_id=OTHER, user_id=OTHER)
     assert (
-        refused == "Changing alerts is limited to the users in TELEGRAM_ALLOWED_USER_IDS. Your Telegram user id is "
-        f"<code>{OTHER}</code>."
+        refused == "Changing alerts is limited to the users in TELEGRAM_ALLOWED_USER_IDS. "
+        f"Your Telegram user id is <code>{OTHER}</code>."
     )
     assert (
         ask(stack, "/raw BTC", chat_id=OTHER, user_id=OTHER) == MARKET_CARDS["/raw BTC"]
@@ -320,7 +326,7 @@ def test_commands_meant_for_others_get_no_answer(stack):
 
 def silenced(stack, user) -> int:
     """How many of `user`'s commands the bot has handled by staying silent (one log line each)."""
-    return stack.processes["manual-bot"].log_text().count(f"user={user} not answered: over the command budget")
+    return stack.processes["manual-bot"].log_text().count(f"user={user} not answered: over the message budget")
 
 
 def test_per_user_rate_limit_refuses_politely_once(stack):
@@ -335,7 +341,7 @@ def test_per_user_rate_limit_refuses_politely_once(stack):
     while not replies[-1].startswith("Easy there") and len(replies) < 3:  # a minute may turn between two asks
         replies.append(ask(stack, "/help", user, user))
     assert all(r.startswith("<b>Market data</b>") for r in replies[:-1]) and len(replies) >= 2
-    assert replies[-1] == "Easy there: at most 30 commands a minute. Please try again in a minute."
+    assert replies[-1] == "Easy there: at most 30 messages a minute. Please try again in a minute."
     (refused_in,) = [m for m in minutes if int(client.get(command_count_key(user, m))) == 31]
     for m in minutes:
         if m > refused_in:
@@ -346,6 +352,60 @@ def test_per_user_rate_limit_refuses_politely_once(stack):
     wait_until(lambda: silenced(stack, user) == 5, 15, what="the bot to handle the five commands")
     assert ask(stack, "/help", 60002, 60002).startswith("<b>Market data</b>")  # another user is not limited
     assert len(bot_replies(stack, user)) == before  # no flood of refusals
+
+
+def test_every_answered_message_counts_against_the_budget_plain_text_and_unknown_commands_too(stack):
+    user = 60003
+    if time.time() % 60 > 45:
+        time.sleep(61 - time.time() % 60)
+    replies = [ask(stack, text, user, user) for text in ["hello", "/nope", "/liq@teleglas_emulator_bot"] * 10]
+    assert replies[:2] == ["Send /help for the commands.", "Unknown command /nope. /help lists the commands."]
+    assert ask(stack, "hello", user, user) == "Easy there: at most 30 messages a minute. Please try again in a minute."
+    before = len(bot_replies(stack, user))
+    for text in ("hello", "/nope", "/help"):
+        stack.send_user_message(text, user, user)
+    assert ask(stack, "/help", 60004, 60004).startswith("<b>Market data</b>")
+    time.sleep(0.5)
+    assert len(bot_replies(stack, user)) == before  # silence, whatever the kind of message
+
+
+def test_status_is_for_the_allowed_users(stack):
+    assert ask(stack, "/status", chat_id=OTHER, user_id=OTHER) == (
+        "The alert system's status is limited to the users in TELEGRAM_ALLOWED_USER_IDS. "
+        f"Your Telegram user id is <code>{OTHER}</code>."
+    )
+    assert ask(stack, "/status", chat_id=ALLOWED, user_id=ALLOWED).startswith("🩺 <b>TELEGLAS status</b>")
+
+
+def test_an_answer_longer_than_one_message_arrives_in_parts(make_stack, tmp_path):
+    """/funding for a coin listed on 300 exchanges: about 7,000 characters, sent as parts of at most 4,096."""
+    data = json.loads(DEFAULT_REST_DATA.read_text())
+    venues = [
+        {
+            "exchange": f"Venue{n:03d}",
+            "funding_rate": 0.0001 * n,
+            "funding_rate_interval": 8,
+            "next_funding_time": 1732521600000,
+        }
+        for n in range(300)
+    ]
+    data["/api/futures/funding-rate/exchange-list"] = [
+        {"symbol": "BTC", "stablecoin_margin_list": venues, "token_margin_list": []}
+    ]
+    rest_data = tmp_path / "rest.json"
+    rest_data.write_text(json.dumps(data))
+    stack = make_stack()
+    stack.start_redis()
+    stack.start_telegram_emulator(flood_limits=False)
+    stack.start_coinglass_emulator(min_subscribers=99, rest_data=rest_data)
+    stack.start_manual_bot()
+    stack.send_user_message("/funding BTC", ALLOWED, ALLOWED)
+    wait_until(lambda: "Venue299" in "".join(bot_replies(stack, ALLOWED)), 15, what="every part")
+    parts = bot_replies(stack, ALLOWED)
+    assert len(parts) == 2 and all(visible_units(part, is_html=True) <= 4096 for part in parts)
+    assert parts[0].startswith("💸 <b>BTC</b> funding rates\n<i>USDT/USD-margined</i>\n")
+    lines = "\n".join(parts).splitlines()
+    assert [line.split(":")[0] for line in lines[2:]] == sorted((f"Venue{n:03d}" for n in range(300)), reverse=True)
 
 
 def _run_bot(stack, **env) -> subprocess.CompletedProcess:

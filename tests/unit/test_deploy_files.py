@@ -4,12 +4,13 @@ Docker engine; the units also with `systemd-analyze verify` where it exists."""
 import re
 import shutil
 import subprocess
+from dataclasses import fields
 
 import pytest
 import yaml
 
 from teleglas.devstack import local_stack
-from teleglas.settings import PROJECT_ROOT, load_settings
+from teleglas.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 README = (PROJECT_ROOT / "README.md").read_text()
@@ -26,7 +27,8 @@ def test_compose_runs_every_process_with_redis_and_an_opt_in_demo():
         "telegram-emulator",
     }
     redis_command = " ".join(services["redis"]["command"])
-    assert "--appendonly yes" in redis_command and services["redis"]["healthcheck"]["test"] == [
+    assert "--appendonly yes" in redis_command and "--requirepass ${REDIS_PASSWORD:?" in redis_command
+    assert services["redis"]["healthcheck"]["test"] == [
         "CMD",
         "redis-cli",
         "ping",
@@ -55,18 +57,119 @@ def _documented(command: str) -> str:
     raise AssertionError(f"unknown command {command}")
 
 
-def test_compose_environment_names_are_settings_and_defaults_are_the_demo():
-    environment = COMPOSE["x-teleglas-env"]
-    for name, value in environment.items():
-        assert re.search(rf"^#? ?{name}=", ENV_EXAMPLE, re.MULTILINE), f"{name} is not a documented setting"
-        interpolated = re.fullmatch(r"\$\{(\w+)-(.*)\}", str(value))
-        if interpolated:  # ${VAR-default}: the variable of the same name, demo value only when unset
-            assert interpolated.group(1) == name
-    defaults = {
-        name: re.fullmatch(r"\$\{\w+-(.*)\}", str(v)).group(1) if str(v).startswith("${") else str(v)
-        for name, v in environment.items()
-    }
-    settings = load_settings(defaults, env_file=None)  # the demo defaults make a valid configuration
+DEMO_ENV = dict(
+    line.split("=", 1)
+    for line in (PROJECT_ROOT / "deploy" / "compose-demo.env").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+)
+PRODUCTION = sorted(name for name, s in COMPOSE["services"].items() if "demo" not in s.get("profiles", []))
+_REFERENCE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+# Present but possibly empty: no WebSocket key is REST polling mode; no alert chats leaves the subscribers.
+MAY_BE_EMPTY = {"COINGLASS_API_KEY_WS", "TELEGRAM_ALERT_CHAT_IDS"}
+REQUIRED = {
+    "REDIS_PASSWORD",
+    "COINGLASS_WS_URL",
+    "COINGLASS_API_URL",
+    "COINGLASS_API_KEY",
+    "TELEGRAM_API_URL",
+    "TELEGRAM_ALERT_TOKEN",
+    "TELEGRAM_TOKEN",
+    "DASHBOARD_USER",
+    "DASHBOARD_PASSWORD",
+    "ADMIN_USER",
+    "ADMIN_PASSWORD",
+}
+SECRETS = {
+    f.metadata["env"] for group in fields(Settings) for f in fields(group.default_factory) if f.metadata["secret"]
+}
+
+
+class Missing(Exception):
+    pass
+
+
+def interpolate(value, variables: dict[str, str]):
+    """Compose's interpolation of every string in `value`: ${VAR}, ${VAR-default}, ${VAR:-default}, ${VAR?error}
+    and ${VAR:?error} (the colon forms treat an empty value as unset)."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, variables) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def one(match: re.Match) -> str:
+        name, operator, argument = match.groups()
+        given = variables.get(name)
+        unset = given is None or (operator in (":-", ":?") and given == "")
+        if operator in ("?", ":?") and unset:
+            raise Missing(name)
+        return argument if operator in ("-", ":-") and unset else (given or "")
+
+    return _REFERENCE.sub(one, value)
+
+
+def service_environment(name: str, variables: dict[str, str]) -> dict[str, str]:
+    return {k: str(v) for k, v in interpolate(COMPOSE["services"][name].get("environment", {}), variables).items()}
+
+
+def strings(value) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_compose_environment_names_are_documented_settings():
+    for service in PRODUCTION:
+        for name in COMPOSE["services"][service].get("environment", {}):
+            if service != "redis":
+                assert re.search(rf"^#? ?{name}=", ENV_EXAMPLE, re.MULTILINE), f"{name} is not a documented setting"
+
+
+def test_production_services_have_no_demo_value_and_require_every_credential_and_endpoint():
+    """No default stands in for a missing line: every reference is ${VAR:?…} (or ${VAR?…} where empty means
+    something), the one exception being the safe default ALLOW_PLAINTEXT_URLS=false; no demo key, token,
+    password or emulator host anywhere in a production service."""
+    demo_values = {v for k, v in DEMO_ENV.items() if len(v) > 5 and k != "COMPOSE_PROFILES"}
+    demo_values |= {local_stack.DEMO_WS_KEY, local_stack.DEMO_REST_KEY, local_stack.DEMO_ALERT_TOKEN}
+    demo_values |= {local_stack.DEMO_MANUAL_TOKEN, "emulator"}
+    referenced = set()
+    for service in PRODUCTION:
+        for text in strings(COMPOSE["services"][service]):
+            assert not [v for v in demo_values if v in text], f"{service}: {text}"
+            for name, operator, argument in _REFERENCE.findall(text):
+                referenced.add(name)
+                if (name, operator, argument) == ("ALLOW_PLAINTEXT_URLS", ":-", "false"):
+                    continue
+                expected = "?" if name in MAY_BE_EMPTY else ":?"
+                assert operator == expected and argument.startswith(f"set {name} in .env"), f"{service}: {text}"
+    assert referenced >= REQUIRED | MAY_BE_EMPTY
+    in_compose = {name for service in PRODUCTION for name in COMPOSE["services"][service].get("environment", {})}
+    assert SECRETS - {"REDIS_URL", "CELERY_BROKER_URL"} <= in_compose | {"COINGLASS_API_KEY_WS"}
+    assert "${REDIS_PASSWORD:?" in COMPOSE["x-teleglas-env"]["REDIS_URL"]
+
+
+@pytest.mark.parametrize("variable", sorted(REQUIRED | MAY_BE_EMPTY))
+def test_production_refuses_to_start_without_each_of_them(variable):
+    """What `docker compose up` does with an .env that misses the line: it stops with the variable's name."""
+    without = {k: v for k, v in DEMO_ENV.items() if k != variable}
+    with pytest.raises(Missing, match=variable):
+        interpolate({name: COMPOSE["services"][name] for name in PRODUCTION}, without)
+    if variable in MAY_BE_EMPTY:
+        interpolate(COMPOSE["services"]["listener"], {**DEMO_ENV, variable: ""})
+    else:
+        with pytest.raises(Missing, match=variable):
+            interpolate({name: COMPOSE["services"][name] for name in PRODUCTION}, {**DEMO_ENV, variable: ""})
+
+
+def test_the_demo_env_file_makes_a_valid_demo_against_the_emulators():
+    assert DEMO_ENV["COMPOSE_PROFILES"] == "demo"
+    settings = load_settings(service_environment("dashboard", DEMO_ENV), env_file=None)
+    flower = load_settings(service_environment("flower", DEMO_ENV), env_file=None)
+    assert (settings.ops.dashboard_user, flower.ops.admin_user) == ("demo", "demo-admin")
+    assert settings.ops.dashboard_password != flower.ops.admin_password
     assert (
         settings.coinglass.api_key_ws == local_stack.DEMO_WS_KEY
         and settings.coinglass.api_key == local_stack.DEMO_REST_KEY
@@ -75,9 +178,9 @@ def test_compose_environment_names_are_settings_and_defaults_are_the_demo():
         settings.telegram.alert_token == local_stack.DEMO_ALERT_TOKEN
         and settings.manual.token == local_stack.DEMO_MANUAL_TOKEN
     )
-    emulators = COMPOSE["services"]
-    coinglass = " ".join(emulators["coinglass-emulator"]["command"])
-    telegram = " ".join(emulators["telegram-emulator"]["command"])
+    services = interpolate(COMPOSE["services"], DEMO_ENV)
+    coinglass = " ".join(services["coinglass-emulator"]["command"])
+    telegram = " ".join(services["telegram-emulator"]["command"])
     assert (
         f"--api-key {settings.coinglass.api_key_ws}" in coinglass
         and f"--rest-key {settings.coinglass.api_key}" in coinglass
@@ -85,6 +188,22 @@ def test_compose_environment_names_are_settings_and_defaults_are_the_demo():
     assert f"--token {settings.telegram.alert_token}" in telegram and f"--token {settings.manual.token}" in telegram
     assert settings.coinglass.ws_url == "ws://coinglass-emulator:8765/ws-api" and "--port 8765" in coinglass
     assert settings.telegram.api_url == "http://telegram-emulator:8090" and "--port 8090" in telegram
+    redis_command = services["redis"]["command"]
+    password = redis_command[redis_command.index("--requirepass") + 1]
+    assert settings.redis.url == f"redis://:{password}@redis:6379/0" and password in settings.secrets()
+    assert services["redis"]["environment"]["REDISCLI_AUTH"] == password  # redis-cli ping in the health check
+    with pytest.raises(SettingsError, match="ALLOW_PLAINTEXT_URLS"):  # the emulators' plain URLs need the demo's yes
+        load_settings({**service_environment("listener", DEMO_ENV), "ALLOW_PLAINTEXT_URLS": "false"}, env_file=None)
+
+
+def test_compose_keeps_each_monitoring_pair_to_its_service_and_binds_on_its_network():
+    for name in PRODUCTION:
+        environment = COMPOSE["services"][name].get("environment", {})
+        assert ("DASHBOARD_PASSWORD" in environment) == (name == "dashboard"), name
+        assert ("ADMIN_PASSWORD" in environment) == (name == "flower"), name
+    assert COMPOSE["services"]["dashboard"]["ports"] == ["127.0.0.1:8082:8082"]
+    assert COMPOSE["services"]["flower"]["ports"] == ["127.0.0.1:5555:5555"]
+    assert not [n for n in PRODUCTION if n not in ("dashboard", "flower") and COMPOSE["services"][n].get("ports")]
 
 
 def test_compose_health_checks_use_the_health_endpoints():
@@ -140,12 +259,13 @@ def test_dockerfile_is_slim_non_root_pinned_and_has_what_the_commands_need():
 def test_systemd_units_restart_read_the_environment_file_and_match_the_readme():
     units = {path.stem.removeprefix("teleglas-"): path.read_text() for path in UNITS.glob("teleglas-*.service")}
     assert set(units) == PROCESSES
-    for text in units.values():
+    for name, text in units.items():
         assert (
             "EnvironmentFile=/etc/teleglas/teleglas.env" in text
             and "Restart=always" in text
             and "RestartPreventExitStatus=2" in text
-        )
+        ), name
+        assert "MONITOR_" not in text and "0.0.0.0" not in text, name  # hosts: 127.0.0.1 unless the operator says
         assert "User=teleglas" in text and "WantedBy=teleglas.target" in text
         command = re.search(r"^ExecStart=/opt/teleglas/\.venv/bin/(\S+) (.*)$", text, re.MULTILINE)
         program = "python" if command.group(1) == "python" else "celery"

@@ -110,10 +110,57 @@ def test_access_rules():
     assert Access(frozenset(), True, lambda c, u: "member").refuse_market_data(Requester(9, "private", 9)) is None
 
 
+def test_status_is_for_the_allowed_users_unless_made_public():
+    access = Access(frozenset({1}), market_data_public=True, member_status=lambda chat, user: "member")
+    assert access.refuse_status(Requester(1, "private", 1)) is None
+    refused = access.refuse_status(Requester(-100, "supergroup", 9))
+    assert refused.startswith("The alert system's status is limited to the users in TELEGRAM_ALLOWED_USER_IDS.")
+    assert access.refuse_status(Requester(-100, "channel", None)) is not None
+    public = Access(frozenset(), True, lambda chat, user: "member", status_public=True)
+    assert public.refuse_status(Requester(9, "private", 9)) is None
+
+
+def test_one_at_a_time_runs_a_senders_messages_in_order_on_one_thread_and_survives_a_failure():
+    import threading
+    import time
+
+    from teleglas.manual.access import OneAtATime
+
+    serial, done, threads = OneAtATime(), [], {}
+    release = threading.Event()
+
+    def job(sender, n, fail=False):
+        def run():
+            if n == 0:
+                release.wait(5)
+            threads.setdefault(sender, set()).add(threading.get_ident())
+            done.append((sender, n))
+            if fail:
+                raise RuntimeError("a bug in one message")
+
+        return run
+
+    first = threading.Thread(target=serial.run, args=("a", job("a", 0)))
+    first.start()
+    time.sleep(0.05)
+    callers = [threading.Thread(target=serial.run, args=("a", job("a", n, fail=n == 1))) for n in (1, 2, 3)]
+    for caller in callers:
+        caller.start()
+        caller.join(1)  # returns at once: the first thread takes the job
+        assert not caller.is_alive()
+    serial.run("b", job("b", 7))  # another sender is not held up by "a"
+    assert done == [("b", 7)]
+    release.set()
+    first.join(5)
+    assert done[1:] == [("a", 0), ("a", 1), ("a", 2), ("a", 3)] and len(threads["a"]) == 1
+    serial.run("a", job("a", 4))  # after the queue drained, the next message runs on its caller's thread
+    assert done[-1] == ("a", 4)
+
+
 def test_the_first_command_over_budget_is_answered_and_later_ones_are_not():
     assert over_budget_reply(20, 20) == (False, None)
     refused, reply = over_budget_reply(21, 20)
-    assert refused and reply.startswith("Easy there: at most 20 commands a minute")
+    assert refused and reply.startswith("Easy there: at most 20 messages a minute")
     assert over_budget_reply(22, 20) == (True, None)
 
 

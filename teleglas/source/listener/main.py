@@ -41,7 +41,9 @@ def start_health(settings: Settings, report, collectors=()) -> HealthServer | No
     for collector in collectors:
         registry.register(collector)
     try:
-        health = HealthServer(settings.ops.health_port, report, metrics=lambda: generate_latest(registry))
+        health = HealthServer(
+            settings.ops.health_port, report, settings.ops.health_host, metrics=lambda: generate_latest(registry)
+        )
     except OSError as exc:
         log.warning("%s health endpoint not started on :%d: %s", LOG_RUNNER, settings.ops.health_port, exc.strerror)
         return None
@@ -70,7 +72,7 @@ def serve_polling_mode(settings: Settings) -> int:
     health = start_health(
         settings,
         alert_system_report(dict, state, health_thresholds(settings), MODE_POLLING),
-        [RedisMetricsCollector(state, settings.telegram.alert_chat_ids)],
+        [RedisMetricsCollector(state, settings.telegram.alert_chat_ids, settings.ops.metrics_chat_labels)],
     )
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -143,7 +145,7 @@ def main() -> int:
                     for run, (source, snapshot) in zip(runs, status.snapshots().items())
                 ]
             ),
-            RedisMetricsCollector(state, settings.telegram.alert_chat_ids),
+            RedisMetricsCollector(state, settings.telegram.alert_chat_ids, settings.ops.metrics_chat_labels),
         ],
     )
     for run in runs:
