@@ -17,12 +17,11 @@ from teleglas.manual.commands import COMMANDS
 from teleglas.model.events import LiquidationOrder
 from teleglas.settings import PROJECT_ROOT
 from teleglas.state.keys import chat_migrations_key, command_count_key
+from tests.support.manual_bot import ALERT_BOT, ALLOWED, MANUAL_BOT, ask, bot_replies
 from tests.support.messages import alerted, health
 from tests.support.state import State
 
-MANUAL_BOT = int(DEMO_MANUAL_TOKEN.split(":")[0])
-ALERT_BOT = int(DEMO_ALERT_TOKEN.split(":")[0])
-ALLOWED, OTHER, ADMIN_GROUP = 11111, 33333, -1002000000001
+OTHER, ADMIN_GROUP = 33333, -1002000000001
 ALERT_GROUP = -1001000000001
 
 
@@ -45,21 +44,6 @@ def stack(tmp_path_factory):
         yield local
     finally:
         local.stop()
-
-
-def bot_replies(stack, chat_id, bot=MANUAL_BOT) -> list[str]:
-    return [m["text"] for m in stack.telegram_messages() if m["bot_id"] == bot and m["chat_id"] == chat_id]
-
-
-def ask(stack, text, chat_id=ALLOWED, user_id=ALLOWED, reply_chat=None) -> str:
-    """Sends `text` as the user and returns the bot's reply (the next message it sends to that chat)."""
-    reply_chat = chat_id if reply_chat is None else reply_chat
-    before = len(bot_replies(stack, reply_chat))
-    stack.send_user_message(text, chat_id, user_id)
-    wait_until(lambda: len(bot_replies(stack, reply_chat)) > before, 10, what=f"a reply to {text!r}")
-    replies = bot_replies(stack, reply_chat)
-    assert len(replies) == before + 1, replies[before:]
-    return replies[-1]
 
 
 def assert_silent(stack, text, chat_id, user_id):

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, DEMO_MANUAL_TOKEN, LocalStack, wait_until
+from teleglas.devstack.local_stack import LocalStack, wait_until
+from tests.support.manual_bot import ALERT_BOT, ALLOWED, ask, bot_replies
 
 DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "docs" / "coinglass"
-MANUAL_BOT = int(DEMO_MANUAL_TOKEN.split(":")[0])
-ALERT_BOT = int(DEMO_ALERT_TOKEN.split(":")[0])
-ALLOWED, OTHER = 11111, 33333
+OTHER = 33333
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +29,6 @@ def stack(tmp_path_factory):
         yield local
     finally:
         local.stop()
-
-
-def messages(stack, chat_id, bot=MANUAL_BOT) -> list[str]:
-    return [m["text"] for m in stack.telegram_messages() if m["bot_id"] == bot and m["chat_id"] == chat_id]
-
-
-def ask(stack, text, chat_id=ALLOWED, user_id=ALLOWED) -> str:
-    before = len(messages(stack, chat_id))
-    stack.send_user_message(text, chat_id, user_id)
-    wait_until(lambda: len(messages(stack, chat_id)) > before, 15, what=f"a reply to {text!r}")
-    replies = messages(stack, chat_id)
-    assert len(replies) == before + 1, replies[before:]
-    return replies[-1]
 
 
 def test_rsi_card_from_the_rsi_list_page(stack):
@@ -101,8 +87,8 @@ def test_market_cards_from_the_doc_pages(stack, command, card):
 def test_test_alert_comes_from_the_alert_bot_through_the_delivery_path(stack):
     reply = ask(stack, "/test_alert")
     assert reply.startswith("🧪 A test alert is on its way from the alert bot to this chat.")
-    wait_until(lambda: messages(stack, ALLOWED, bot=ALERT_BOT), 30, what="the test alert from the alert bot")
-    (alert,) = messages(stack, ALLOWED, bot=ALERT_BOT)
+    wait_until(lambda: bot_replies(stack, ALLOWED, bot=ALERT_BOT), 30, what="the test alert from the alert bot")
+    (alert,) = bot_replies(stack, ALLOWED, bot=ALERT_BOT)
     lines = alert.splitlines()
     assert lines[0] == f"🧪 TEST ALERT, asked for with /test_alert by user {ALLOWED}: no market event happened."
     assert lines[1:7] == [
@@ -121,7 +107,7 @@ def test_test_alert_needs_the_allowlist(stack):
         f"Changing alerts is limited to the users in TELEGRAM_ALLOWED_USER_IDS. Your Telegram user id is "
         f"<code>{OTHER}</code>."
     )
-    assert messages(stack, OTHER, bot=ALERT_BOT) == []
+    assert bot_replies(stack, OTHER, bot=ALERT_BOT) == []
 
 
 @pytest.mark.parametrize(

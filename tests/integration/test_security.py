@@ -15,8 +15,8 @@ import redis
 from teleglas.devstack.local_stack import free_port, wait_until
 from teleglas.manual.bot import MARKET_BUSY
 from teleglas.state.keys import manual_rest_budget_key, rest_budget_key
-from tests.integration.conftest import alerted, health, write_scenario
-from tests.integration.test_manual_bot import ask, bot_replies
+from tests.support.manual_bot import ask, bot_replies
+from tests.support.messages import alerted, health, write_scenario
 
 REDIS_PASSWORD = "s3cret/redis+pw-7f3a9c1e"  # "/" and "+" must survive the URL (quoted) and the redaction
 DASHBOARD = ("viewer", "dashboard-pass-0451")

@@ -6,7 +6,7 @@ import sys
 
 from teleglas.ops.logging_setup import JsonFormatter, RedactingFilter
 from teleglas.ops.redaction import register_secrets
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 def test_json_log_lines_carry_the_component_and_no_secret():
