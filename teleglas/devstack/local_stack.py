@@ -262,9 +262,11 @@ class LocalStack:
         rest_data: Path | None = None,
         live_times: bool = False,
         repeat_every_s: float | None = None,
+        plan_limit: int | None = None,
     ) -> ManagedProcess:
         """`live_times`: each event happens when its frame is sent (teleglas.devstack.emulators.scenario.live_frame);
-        `repeat_every_s`: the scenario plays again that long after each replay."""
+        `repeat_every_s`: the scenario plays again that long after each replay; `plan_limit`: the requests per
+        minute the key's plan allows (the emulator's default otherwise)."""
         argv = [
             sys.executable,
             "-m",
@@ -286,6 +288,8 @@ class LocalStack:
             argv.append("--live-times")
         if repeat_every_s is not None:
             argv += ["--repeat-every", str(repeat_every_s)]
+        if plan_limit is not None:
+            argv += ["--plan-limit", str(plan_limit)]
         proc = self._start("coinglass-emulator", argv)
         wait_until(
             lambda: _http_ok(f"http://127.0.0.1:{self.coinglass_port}/_emulator/status"), 15, what="CoinGlass emulator"

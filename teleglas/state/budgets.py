@@ -55,7 +55,9 @@ class RestBudget:
     funding and open-interest checks) may use all of them; the manual bot, whose market commands any Telegram
     user may send, at most `manual_share` of them, so the alert system always keeps the rest."""
 
-    def __init__(self, client: redis.Redis, manual_share: float | None = None, clock: Callable[[], float] = time.time):
+    def __init__(
+        self, client: redis.Redis, *, manual_share: float | None = None, clock: Callable[[], float] = time.time
+    ):
         """`manual_share` given: this is the manual bot's budget."""
         self.redis = client
         self.manual_share = manual_share

@@ -34,7 +34,7 @@ def client(emulator, state, key=KEY, per_minute=100, clock=time.time) -> CoinGla
     return CoinGlassRest(
         f"http://127.0.0.1:{emulator.port}",
         key,
-        RestBudget(state.redis, clock),
+        RestBudget(state.redis, clock=clock),
         RestCache(state.redis),
         per_minute,
         timeout_s=5,

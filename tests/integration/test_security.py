@@ -126,7 +126,7 @@ PER_USER = 20
 
 
 def test_strangers_flooding_market_commands_leave_beats_checks_their_budget(make_stack):
-    """The default budget (30 requests a minute, the manual bot's share 0.5): three users cycle five market
+    """A Hobbyist key (30 requests a minute, as CoinGlass's headers say; the manual bot's share 0.5): three users cycle five market
     commands over every coin (about 45 uncached requests; /liq alone costs 4), chatter included, while beat
     polls whales and checks funding every 10 s. Beat's checks all run and alert; each flooder gets budget
     messages (the bot's share, then their own), and a bystander is answered at once."""
@@ -141,7 +141,7 @@ def test_strangers_flooding_market_commands_leave_beats_checks_their_budget(make
     )
     stack.start_redis()
     stack.start_telegram_emulator()  # with Telegram's flood limits: replies to one chat wait their turn
-    stack.start_coinglass_emulator()
+    stack.start_coinglass_emulator(plan_limit=30)
     stack.start_worker()
     stack.start_manual_bot()
     if time.time() % 60 > 25:  # budgets are per calendar minute: flood inside one
