@@ -58,5 +58,6 @@ LOG_TG_EMULATOR = "[TG_EMULATOR]"
 # Telegram limits (shared/reference/telegram-bot-api.md §2).
 TELEGRAM_MAX_TEXT_UNITS = 4096
 TELEGRAM_MAX_RAW_BYTES = 32768
+TELEGRAM_MAX_CAPTION_UNITS = 1024  # sendPhoto's caption, after entity parsing (docs/protocols.md)
 # A bot token is `<bot id>:<secret>`; the Bot API server answers 401 "invalid token specified" otherwise.
 TELEGRAM_TOKEN_PATTERN = r"^\d+:[A-Za-z0-9_-]+$"

@@ -23,6 +23,7 @@ from teleglas.deliver.stages import (
     Dedup,
     Fit,
     LeaseKeeper,
+    LoadChart,
     MarkLate,
     Outcome,
     Part,
@@ -49,6 +50,7 @@ from teleglas.ops.metrics import (
     Recorder,
 )
 from teleglas.settings import Settings
+from teleglas.state.charts import ChartStore
 from teleglas.state.chats import ChatState
 from teleglas.state.claims import DeliveryLedger
 from teleglas.state.deadletters import DeadLetters
@@ -100,6 +102,7 @@ class Sender:
         metrics: Recorder | NoMetrics | None = None,
         history: AlertHistory | None = None,
         recheck: Callable[[ChatId], None] | None = None,
+        charts: ChartStore | None = None,
     ):
         self.client = client
         self.ledger = ledger
@@ -123,6 +126,7 @@ class Sender:
         self.stages: tuple[Stage, ...] = (
             Route(chats, client.token_key),
             MarkLate(settings.rules.max_age_s, settings.timezone),
+            LoadChart(charts, ledger),
             PerPart(
                 Dedup(ledger),
                 Fit(),
@@ -199,4 +203,5 @@ def job_from_dead_letter(entry: dict) -> SendJob:
     return replace(
         SendJob(entry["chat_id"], entry["text"], entry["alert_id"], entry.get("origin_ms"), entry.get("current_ms")),
         plain=bool(entry.get("plain")),
+        photo=entry.get("photo") or None,  # a chart expired by now is sent as text (LoadChart)
     )

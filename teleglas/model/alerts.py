@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from teleglas.model.charts import ChartSpec
 from teleglas.model.chat import ChatId
 
 
@@ -42,6 +43,8 @@ class Alert:
     # None for a single event, which dispatch dates from when it reached TELEGLAS (a replayed or polled event
     # keeps its own exchange time in the text). A send long after it says so ("delayed").
     current_ms: int | None = None
+    # Storms, liquidation summaries and cascade digests carry a chart, rendered off the text path; None: text only.
+    chart: ChartSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ class Send:
     text: str
     covers: tuple[str, ...]  # the alert ids this message carries (one, or a digest's many)
     current_ms: int | None = None  # when the news was current (a digest: its oldest alert's); older is "delayed"
+    chart: ChartSpec | None = None  # the picture to send with the text, once rendered
 
 
 @dataclass(frozen=True, slots=True)
