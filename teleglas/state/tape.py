@@ -186,8 +186,8 @@ class TapeReader:
         return LiquidationBars(bucket_s * factor, tuple(starts), tuple(longs), tuple(shorts), tuple(prices))
 
     def day(self, end_ms: int, top: int = 10) -> tuple[list[SymbolTotals], LiquidationBars, list[LargeOrder]]:
-        """The 24 h before `end_ms`: liquidations by symbol and side (largest first), every symbol's liquidations
-        per quarter hour, and the largest orders."""
+        """The 24 h before `end_ms`: liquidations by symbol and side (every symbol, the largest first), every
+        symbol's liquidations per quarter hour, and the `top` largest orders."""
         start_ms = end_ms - 24 * 3600_000
         buckets = list(range(start_ms // 1000 // DAY_BUCKET_S * DAY_BUCKET_S, end_ms // 1000 + 1, DAY_BUCKET_S))
         hours = list(range(start_ms // 3600_000, end_ms // 3600_000 + 1))
@@ -224,4 +224,4 @@ class TapeReader:
             (SymbolTotals(symbol, long_usd, short_usd) for symbol, (long_usd, short_usd) in totals.items()),
             key=lambda row: (-(row.long_usd + row.short_usd), row.symbol),
         )
-        return by_symbol[:top], timeline, sorted(orders, key=lambda o: (-o.usd, -o.time_ms))[:top]
+        return by_symbol, timeline, sorted(orders, key=lambda o: (-o.usd, -o.time_ms))[:top]
