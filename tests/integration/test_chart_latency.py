@@ -92,7 +92,8 @@ def test_single_alerts_are_as_fast_with_charts_on_while_a_storm_renders(make_sta
     render_s = storm_on["received_at"] - storm_flush
     print(
         f"off p50 {off_p50 * 1000:.0f} ms max {max(off.values()) * 1000:.0f} ms; during the render "
-        f"({render_s * 1000:.0f} ms, {len(during)} singles) p50 {during_p50 * 1000:.0f} ms max {during_max * 1000:.0f} ms"
+        f"({render_s * 1000:.0f} ms, {len(during)} singles) p50 {during_p50 * 1000:.0f} ms "
+        f"max {during_max * 1000:.0f} ms"
     )
     # A single that waited for the render would take about as long as the render itself.
     assert during_p50 <= off_p50 + 0.05
