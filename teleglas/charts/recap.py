@@ -150,18 +150,20 @@ class Recaps:
             return
         due = setting.last(now)
         if now - due.timestamp() <= GRACE_S:
-            self.send_day(chat_id, due, setting.zone)
+            self.send_day(chat_id, due, setting.zone, now)
         self.later(recap_task(chat_id), setting.next(now).timestamp() - now)
 
-    def send_day(self, chat_id: ChatId, moment: datetime, zone: ZoneInfo) -> None:
-        end_ms = int(moment.timestamp() * 1000)
+    def send_day(self, chat_id: ChatId, moment: datetime, zone: ZoneInfo, now: float) -> None:
+        """The 24 h up to `now` (a run a little after its time misses nothing); `moment` names the day."""
+        end_ms = int(now * 1000)
         by_symbol, timeline, orders = self.tape.day(end_ms)
-        records = [r for r in self.history.alerts_since(moment.timestamp() - 86_400) if r.decided_ms <= end_ms]
+        records = self.history.alerts_since(now - 86_400)
         moves = self.history.price_moves([r.alert_id for r in records])
         liquidated = (sum(r.long_usd for r in by_symbol), sum(r.short_usd for r in by_symbol))
         png = recap_png(
             f"TELEGLAS daily recap · {moment:%Y-%m-%d}",
-            f"24 h to {moment:%H:%M} {zone.key} · every liquidation and large trade the stream showed",
+            f"24 h to {datetime.fromtimestamp(now, tz=zone):%H:%M} {zone.key} · every liquidation and large trade "
+            "the stream showed",
             by_symbol,
             timeline,
             orders,

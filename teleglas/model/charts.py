@@ -64,17 +64,20 @@ class ChartSpec:
         return cls(kind, symbols, start, end, mark_start, mark_end)
 
 
-# An alert's chart shows its span with some of the market before it, on the tape's 10 s buckets.
-LEAD_MS = 4 * 60_000
+# An alert's chart shows its span with the market before it (twice the span, one to four minutes), on the tape's
+# 10 s buckets.
+MIN_LEAD_MS = 60_000
+MAX_LEAD_MS = 4 * 60_000
 TAIL_MS = 20_000
 MAX_SPAN_MS = 2 * 3600_000  # the tape keeps two hours
 
 
 def chart_for(kind: ChartKind, symbols: tuple[str, ...], first_ms: int, last_ms: int) -> ChartSpec:
-    """The spec of an alert covering `first_ms`..`last_ms` of `symbols`: four minutes of context before its span
-    and twenty seconds after, at most the two hours the tape keeps."""
+    """The spec of an alert covering `first_ms`..`last_ms` of `symbols`: the market before its span (twice as long
+    as the span, one to four minutes) and twenty seconds after, at most the two hours the tape keeps."""
     end = last_ms + TAIL_MS
-    start = max(first_ms - LEAD_MS, end - MAX_SPAN_MS)
+    lead = min(max(2 * (last_ms - first_ms), MIN_LEAD_MS), MAX_LEAD_MS)
+    start = max(first_ms - lead, end - MAX_SPAN_MS)
     return ChartSpec(kind, symbols[:MAX_SYMBOLS], start, end, max(first_ms, start), last_ms)
 
 
