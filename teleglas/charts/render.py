@@ -80,7 +80,7 @@ def _times(starts_ms: tuple[int, ...] | list[int], zone: ZoneInfo) -> list[float
 
 def _time_axis(ax, zone: ZoneInfo, span_s: float) -> None:
     fmt = "%H:%M:%S" if span_s <= 15 * 60 else "%H:%M"
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(tz=zone, minticks=4, maxticks=7))
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(tz=zone, minticks=3, maxticks=8))
     ax.xaxis.set_major_formatter(mdates.DateFormatter(fmt, tz=zone))
     ax.set_xlabel(f"Time ({zone_label(zone)})")
 
