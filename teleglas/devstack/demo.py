@@ -64,6 +64,12 @@ def run(scenario: str, workdir: Path) -> int:
         latency = latencies.get((str(message["chat_id"]), message["message_id"]))
         shown = f"{latency:.1f} ms" if latency is not None else "n/a"
         print(f"--- chat {message['chat_id']} · message_id {message['message_id']} · frame→Telegram {shown}")
+        if message.get("method") == "sendPhoto":  # a chart: its caption follows
+            photo = message["photo"]
+            saved = stack.photos_dir / f"{message['chat_id']}-{message['message_id']}.png"
+            print(
+                f"[photo {photo['width']}×{photo['height']} PNG, {photo['bytes'] // 1024} KB: {saved} (--keep-logs keeps it)]"
+            )
         print(message["text"])
         print()
     return 0 if messages else 1
