@@ -68,7 +68,8 @@ def run(scenario: str, workdir: Path) -> int:
             photo = message["photo"]
             saved = stack.photos_dir / f"{message['chat_id']}-{message['message_id']}.png"
             print(
-                f"[photo {photo['width']}×{photo['height']} PNG, {photo['bytes'] // 1024} KB: {saved} (--keep-logs keeps it)]"
+                f"[photo {photo['width']}×{photo['height']} PNG, {photo['bytes'] // 1024} KB: {saved} "
+                "(--keep-logs keeps it)]"
             )
         print(message["text"])
         print()
