@@ -7,17 +7,20 @@ Delivery semantics: at-least-once from the broker, made exactly-once at the chat
 from kombu import Queue
 
 from teleglas.defines import (
+    QUEUE_CHARTS,
     QUEUE_EVENTS,
     QUEUE_TELEGRAM,
     TASK_ANNOUNCE_START,
     TASK_CHECK_FUNDING,
     TASK_CHECK_OPEN_INTEREST,
+    TASK_DAILY_RECAP,
     TASK_FLUSH_AGGREGATE,
     TASK_FLUSH_DIGEST,
     TASK_MEASURE_PRICE_MOVES,
     TASK_POLL_WHALES,
     TASK_PROCESS_EVENTS,
     TASK_RECHECK_CHAT,
+    TASK_RENDER_CHART,
     TASK_SEND_MESSAGE,
 )
 from teleglas.settings import get_settings
@@ -30,10 +33,11 @@ broker_connection_retry_on_startup = True
 task_publish_retry = True
 task_publish_retry_policy = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
 
-include = ["teleglas.tasks.events", "teleglas.tasks.send", "teleglas.tasks.polling"]
+include = ["teleglas.tasks.events", "teleglas.tasks.send", "teleglas.tasks.polling", "teleglas.tasks.charts"]
 
-# A bare `celery -A teleglas worker` consumes both queues; `-Q events` or `-Q telegram` splits them.
-task_queues = (Queue(QUEUE_EVENTS), Queue(QUEUE_TELEGRAM))
+# A bare `celery -A teleglas worker` consumes every queue; `-Q events`, `-Q telegram` or `-Q charts` splits them
+# (a chart worker of its own, `-Q charts -c 1`, keeps rendering off the processes that send text).
+task_queues = (Queue(QUEUE_EVENTS), Queue(QUEUE_TELEGRAM), Queue(QUEUE_CHARTS))
 task_default_queue = QUEUE_EVENTS
 task_routes = {
     TASK_PROCESS_EVENTS: {"queue": QUEUE_EVENTS},
@@ -46,6 +50,8 @@ task_routes = {
     TASK_MEASURE_PRICE_MOVES: {"queue": QUEUE_EVENTS},
     TASK_SEND_MESSAGE: {"queue": QUEUE_TELEGRAM},
     TASK_RECHECK_CHAT: {"queue": QUEUE_TELEGRAM},
+    TASK_RENDER_CHART: {"queue": QUEUE_CHARTS},
+    TASK_DAILY_RECAP: {"queue": QUEUE_CHARTS},
 }
 
 task_serializer = "json"

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import cascade, dashboard, ingest, latency, worker
+from bench import cascade, charts, dashboard, ingest, latency, worker
 
 DIGEST_GROUP_INTERVAL_S = 10.0  # the default the cascade target is measured against
 
@@ -36,6 +36,7 @@ def measure(quick: bool, workdir: Path) -> dict:
             "cascade": 600,
             "cascade_s": 2.0,
             "history": 2_000,
+            "charts": 3,
         }
         if quick
         else {
@@ -46,6 +47,7 @@ def measure(quick: bool, workdir: Path) -> dict:
             "cascade": 50_000,
             "cascade_s": 30.0,
             "history": 50_000,
+            "charts": 30,
         }
     )
     results = {"sizes": sizes}
@@ -54,6 +56,7 @@ def measure(quick: bool, workdir: Path) -> dict:
     results["latency"] = latency.run(workdir / "latency", sizes["latency_s"])
     results["cascade"] = cascade.run(workdir / "cascade", sizes["cascade"], sizes["cascade_s"], quick_rules=quick)
     results["dashboard"] = dashboard.run(workdir / "dashboard", sizes["history"])
+    results["charts"] = charts.run(workdir / "charts", sizes["charts"])
     return results
 
 
@@ -176,6 +179,29 @@ def report(results: dict) -> str:
         ),
         ("dashboard history in memory", f"{d['memory_mb']:.0f} MB", "", "", "", "-"),
     ]
+    ch = results["charts"]
+    for kind, figures in ch["render"].items():
+        rows.append(
+            (
+                f"chart render, {kind} (p50 / p95)",
+                f"{figures['p50_ms']:.0f} / {figures['p95_ms']:.0f} ms",
+                "",
+                "",
+                "p95 <= 10,000 ms (CHART_RENDER_TIMEOUT)",
+                met(figures["p95_ms"] <= 10_000),
+            )
+        )
+    m = ch["memory"]
+    rows.append(
+        (
+            "worker -c 2 RSS, charts on: idle / rendered",
+            f"{m['idle_mb']:.0f} / {m['rendered_mb']:.0f} MB",
+            "",
+            "",
+            f"(a rendering pool process +{m['pool_growth_mb']:.0f} MB)",
+            "-",
+        )
+    )
     header = (
         f"TELEGLAS benchmarks, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {platform.machine()}, "
         f"Python {platform.python_version()} (end-to-end: {lat['alerts']} alerts; cascade: {c['ingest_seconds']:.1f} "

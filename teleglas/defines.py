@@ -69,6 +69,7 @@ WHALE_KINDS = (KIND_TRADE, KIND_WHALE_POSITION)
 # Celery queues and task names: the listener publishes by name so it never imports worker code.
 QUEUE_EVENTS = "events"
 QUEUE_TELEGRAM = "telegram"
+QUEUE_CHARTS = "charts"  # rendering, off the text path: `-Q charts` gives it a worker of its own
 TASK_PROCESS_EVENTS = "teleglas.process_events"  # a frame's events (or a few ms' worth) per task
 TASK_SEND_MESSAGE = "teleglas.send_message"
 TASK_FLUSH_AGGREGATE = "teleglas.flush_aggregate"
@@ -79,6 +80,8 @@ TASK_CHECK_OPEN_INTEREST = "teleglas.check_open_interest"
 TASK_ANNOUNCE_START = "teleglas.announce_start"
 TASK_MEASURE_PRICE_MOVES = "teleglas.measure_price_moves"
 TASK_RECHECK_CHAT = "teleglas.recheck_chat"
+TASK_RENDER_CHART = "teleglas.render_chart"
+TASK_DAILY_RECAP = "teleglas.daily_recap"
 
 # Delayed work in Redis (teleglas.state.due): how often each worker's mover looks, how many it moves at once,
 # and how long a taken task stays reserved for the mover that took it before another may publish it.
@@ -96,6 +99,7 @@ LOG_ENGINE = "[ALERT_ENGINE]"
 LOG_RUNNER = "[RUNNER]"
 LOG_SENDER = "[SENDER]"
 LOG_MANUAL = "[MANUAL]"
+LOG_CHARTS = "[CHARTS]"
 LOG_CG_EMULATOR = "[CG_EMULATOR]"
 LOG_TG_EMULATOR = "[TG_EMULATOR]"
 
@@ -103,5 +107,6 @@ LOG_TG_EMULATOR = "[TG_EMULATOR]"
 # units, the stricter reading (an astral emoji is two), so a part fits whichever count applies.
 TELEGRAM_MAX_TEXT_UNITS = 4096
 TELEGRAM_MAX_RAW_BYTES = 32768
+TELEGRAM_MAX_CAPTION_UNITS = 1024  # sendPhoto's caption, after entity parsing (docs/protocols.md)
 # A bot token is `<bot id>:<secret>`; the Bot API server answers 401 "invalid token specified" otherwise.
 TELEGRAM_TOKEN_PATTERN = r"^\d+:[A-Za-z0-9_-]+$"

@@ -408,6 +408,16 @@ class OpsSettings:
 
 
 @dataclass(frozen=True)
+class ChartSettings:
+    """Charts in Telegram: storms, liquidation summaries and cascade digests, the manual bot's pictures, the recap."""
+
+    enabled: bool = setting("CHARTS_ENABLED", boolean, True)
+    # An alert whose chart is not rendered within this long goes out as text (counted); rendering never holds it.
+    render_timeout_s: float = setting("CHART_RENDER_TIMEOUT", positive, 10.0)
+    ttl_s: int = setting("CHART_TTL", positive_int, 3600)  # a rendered PNG is kept this long for its sends
+
+
+@dataclass(frozen=True)
 class Settings:
     redis: RedisSettings = field(default_factory=RedisSettings)
     coinglass: CoinGlassSettings = field(default_factory=CoinGlassSettings)
@@ -419,6 +429,7 @@ class Settings:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     beat: BeatSettings = field(default_factory=BeatSettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
+    charts: ChartSettings = field(default_factory=ChartSettings)
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never reach a log line, an exception text or a metric."""

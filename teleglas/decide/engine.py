@@ -18,6 +18,7 @@ from teleglas.decide.rules import Rules
 from teleglas.decide.scoring import WhaleContext, agreeing_liquidation_side, whale_score
 from teleglas.defines import KIND_LIQUIDATION, LOG_ENGINE
 from teleglas.model.alerts import Alert, Flush, FlushSource, Form
+from teleglas.model.charts import ChartKind, chart_for
 from teleglas.model.events import MarketEvent
 from teleglas.model.ids import content_id
 from teleglas.ops.metrics import (
@@ -174,6 +175,10 @@ class Engine:
             form = Form.SUMMARY
         alert_id = f"{form}-" + content_id(sorted(summary.event_ids))
         largest = summary.largest
+        chart = None
+        if flush.kind == KIND_LIQUIDATION:  # the liquidations the window saw, with the price: a picture of them
+            chart_kind = ChartKind.STORM if form is Form.STORM else ChartKind.SUMMARY
+            chart = chart_for(chart_kind, (flush.symbol,), summary.first_ms, summary.last_ms)
         current_s = min(flush.due_at, now) if flush.due_at is not None else now
         return Alert(
             alert_id,
@@ -190,4 +195,5 @@ class Engine:
             price=largest.price,
             event_ms=largest.time_ms,
             current_ms=int(current_s * 1000),
+            chart=chart,
         )

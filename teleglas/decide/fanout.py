@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
+from typing import Any
 
 from teleglas.decide import formatting
 from teleglas.decide.chat_rules import parse_chat_rules
-from teleglas.defines import KIND_SYSTEM, LOG_ENGINE
+from teleglas.defines import KIND_LIQUIDATION, KIND_SYSTEM, LOG_ENGINE
 from teleglas.model.alerts import Alert, DigestFlush, Send, send_dead_letter
+from teleglas.model.charts import ChartKind, ChartSpec, ChartSpecError, chart_for
 from teleglas.model.chat import ChatId, ChatSpacing
 from teleglas.model.ids import content_id
 from teleglas.ops.metrics import (
@@ -76,6 +79,7 @@ class FanOut:
                     "text": alert.text,
                     "line": alert.digest_line,
                     "current_ms": alert.current_ms,
+                    **_chart_fields(alert),
                 },
                 ensure_ascii=False,
             )
@@ -90,7 +94,7 @@ class FanOut:
                 now,
             )
             if route.decision is Decision.DIRECT:
-                sends.append(Send(chat, alert.alert_id, alert.text, (alert.alert_id,), alert.current_ms))
+                sends.append(Send(chat, alert.alert_id, alert.text, (alert.alert_id,), alert.current_ms, alert.chart))
             elif route.flush_due_s > 0:
                 flushes.append(DigestFlush(chat, route.flush_due_s))
         return sends, flushes
@@ -126,11 +130,54 @@ class FanOut:
             return []
         if len(entries) == 1:
             (entry,) = entries
-            return [Send(chat_id, entry["alert_id"], entry["text"], (entry["alert_id"],), entry.get("current_ms"))]
+            return [
+                Send(
+                    chat_id,
+                    entry["alert_id"],
+                    entry["text"],
+                    (entry["alert_id"],),
+                    entry.get("current_ms"),
+                    _entry_chart(entry),
+                )
+            ]
         covers = tuple(e["alert_id"] for e in entries)
         digest_id = "digest-" + content_id(sorted(covers))
         text = formatting.format_digest([e["line"] for e in entries])
         log.info("%s chat=%s digest of %d alerts", LOG_ENGINE, chat_id, len(entries))
         self.metrics.inc(SUPPRESSED, SUPPRESSED_DIGEST, amount=len(entries))
         current = [e["current_ms"] for e in entries if e.get("current_ms")]
-        return [Send(chat_id, digest_id, text, covers, min(current) if current else None)]
+        return [Send(chat_id, digest_id, text, covers, min(current) if current else None, cascade_chart(entries))]
+
+
+def _chart_fields(alert: Alert) -> dict[str, Any]:
+    """What a digest needs to draw the cascade its liquidation alerts belong to: the symbol and the span each one
+    covers (a single event's time, a storm's or summary's marked window), and an alert's own chart."""
+    fields: dict[str, Any] = {"chart": alert.chart.to_payload() if alert.chart is not None else None}
+    if alert.kind == KIND_LIQUIDATION and alert.event_ms is not None:
+        span = (alert.chart.mark_start_ms, alert.chart.mark_end_ms) if alert.chart else (alert.event_ms, alert.event_ms)
+        fields.update(symbol=alert.symbol, span=list(span))
+    return fields
+
+
+def _entry_chart(entry: dict[str, Any]) -> ChartSpec | None:
+    try:
+        return ChartSpec.from_payload(entry["chart"]) if entry.get("chart") else None
+    except ChartSpecError:
+        return None
+
+
+def cascade_chart(entries: list[dict[str, Any]]) -> ChartSpec | None:
+    """A digest is a cascade, and carries its chart, when it holds a storm or summary chart or two liquidation
+    alerts or more: the tape of their symbols (the busiest first) over the span they cover."""
+    liquidations = [e for e in entries if isinstance(e.get("span"), list) and isinstance(e.get("symbol"), str)]
+    if len(liquidations) < 2 and not any(e.get("chart") for e in entries):
+        return None
+    if not liquidations:
+        return None
+    try:
+        first = min(int(e["span"][0]) for e in liquidations)
+        last = max(int(e["span"][1]) for e in liquidations)
+    except (IndexError, TypeError, ValueError):
+        return None
+    symbols = tuple(symbol for symbol, _ in Counter(e["symbol"] for e in liquidations).most_common())
+    return chart_for(ChartKind.DIGEST, symbols, first, last)

@@ -20,7 +20,7 @@ from teleglas.deliver.stages import Attempt, Outcome, Status
 from teleglas.deliver.telegram import DeliveryError
 from teleglas.model.alerts import send_dead_letter
 from teleglas.model.chat import ChatId
-from teleglas.ops.metrics import DEAD_LETTERS, NoMetrics, Recorder
+from teleglas.ops.metrics import CHARTS, DEAD_LETTERS, NoMetrics, Recorder
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ def dead_letter(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
             job.origin_ms,
             job.current_ms,
             plain=job.plain,
+            photo=job.photo,
             reason=exc.reason,
             error_code=exc.error_code,
             description=exc.description,
@@ -141,6 +142,23 @@ def smaller_parts(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
     return Outcome(Status.AGAIN, job=replace(attempt.job, max_units=half))
 
 
+def text_only(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
+    """Telegram refused the chart itself (its size, its dimensions): the alert goes out as text, counted."""
+    if not attempt.job.photo:
+        return dead_letter(fx, attempt, exc)
+    fx.metrics.inc(CHARTS, "refused")
+    log.warning("%s %s; sending the alert as text", _where(attempt), exc)
+    return Outcome(Status.AGAIN, job=replace(attempt.job, photo=None, separate_text=False))
+
+
+def text_after_photo(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
+    """Telegram counted the caption longer than we did: the photo with its title line, then the whole text."""
+    if not attempt.job.photo or attempt.job.separate_text:
+        return text_only(fx, attempt, exc)
+    log.warning("%s %s; sending the photo with a short caption and the text after it", _where(attempt), exc)
+    return Outcome(Status.AGAIN, job=replace(attempt.job, separate_text=True))
+
+
 def drop(fx: Effects, attempt: Attempt, exc: DeliveryError) -> Outcome:
     """Nothing to send: there is nothing to keep either."""
     log.error("%s %s; dropped", _where(attempt), exc)
@@ -168,6 +186,8 @@ ON_ERROR: dict[str, Reaction] = {
     tg.BAD_HTML: plain_text,
     tg.TOO_LONG: smaller_parts,
     tg.EMPTY_TEXT: drop,
+    tg.PHOTO_REFUSED: text_only,
+    tg.CAPTION_TOO_LONG: text_after_photo,
     tg.UNAUTHORIZED: stop_bot,
 }
 

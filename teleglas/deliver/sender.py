@@ -22,6 +22,7 @@ from teleglas.deliver.stages import (
     Dedup,
     Fit,
     LeaseKeeper,
+    LoadChart,
     MarkLate,
     Outcome,
     Part,
@@ -48,6 +49,7 @@ from teleglas.ops.metrics import (
     Recorder,
 )
 from teleglas.settings import Settings
+from teleglas.state.charts import ChartStore
 from teleglas.state.chats import ChatState
 from teleglas.state.claims import DeliveryLedger
 from teleglas.state.deadletters import DeadLetters
@@ -99,6 +101,7 @@ class Sender:
         metrics: Recorder | NoMetrics | None = None,
         history: AlertHistory | None = None,
         recheck: Callable[[ChatId], None] | None = None,
+        charts: ChartStore | None = None,
     ):
         self.client = client
         self.ledger = ledger
@@ -122,6 +125,7 @@ class Sender:
         self.stages: tuple[Stage, ...] = (
             Route(chats, client.token_key),
             MarkLate(settings.rules.max_age_s, settings.timezone),
+            LoadChart(charts, ledger),
             PerPart(
                 Dedup(ledger),
                 Fit(),

@@ -6,7 +6,8 @@ classified at the Telegram edge, and the sender's policy table decides what foll
 
     route   follow a group→supergroup migration; refuse a disabled chat or a refused token
     late    an alert sent long after its news says so in a first line ("delayed")
-    per part of the text, named by where it starts (message_split.Cursor), not by how it was split:
+    chart   a send with a chart loads its PNG (an expired one makes it a text send, unless the photo went out)
+    per part, named by where it starts (message_split.Cursor; a chart's photo comes first, at PHOTO):
       dedup   already sent → the next part; another sender holds the lease → come back when it ends
       fit     the longest part from here within Telegram's limit (the first part carries the late line)
       wait    the shared rate limit: a short sleep, or come back in N s (due work, not a held message)
@@ -30,7 +31,7 @@ from enum import Enum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from teleglas.defines import LOG_SENDER, TELEGRAM_MAX_TEXT_UNITS
+from teleglas.defines import LOG_SENDER, TELEGRAM_MAX_CAPTION_UNITS, TELEGRAM_MAX_RAW_BYTES, TELEGRAM_MAX_TEXT_UNITS
 from teleglas.deliver import telegram as tg
 from teleglas.deliver.message_split import START, Cursor, html_to_plain, next_part, visible_units
 from teleglas.deliver.ratelimit import RateLimiter
@@ -52,7 +53,9 @@ class Status(Enum):
     AGAIN = "again"  # migrated, plain text, smaller parts: the sender runs the attempt again at once
 
 
-_STATE_FIELDS = ("slot", "failures", "plain", "max_units")  # what a send that comes back later carries as kwargs
+# What a send that comes back later carries as kwargs (a chart's send carries `photo` from the start).
+_STATE_FIELDS = ("slot", "failures", "plain", "max_units", "photo", "separate_text")
+PHOTO = Cursor(-1)  # a chart's photo: the first message of its send, before the text's START
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,8 @@ class SendJob:
     failures: int = 0  # failed attempts so far (5xx, network)
     plain: bool = False  # Telegram could not parse the HTML: send the text without a parse mode
     max_units: int = TELEGRAM_MAX_TEXT_UNITS  # lowered after a "message is too long"
+    photo: str | None = None  # the chart id of a rendered chart (teleglas.state.charts): sent with sendPhoto first
+    separate_text: bool = False  # the caption was refused as too long: a short caption, then the text
 
     def task_args(self) -> tuple:
         return (self.chat_id, self.text, self.alert_id, self.origin_ms, self.current_ms)
@@ -104,6 +109,7 @@ class Attempt:
     late_line: str = ""
     message_ids: list[int] = field(default_factory=list)
     sent: bool = False
+    png: bytes | None = None  # the chart of a photo send, loaded once per attempt
 
 
 @dataclass(slots=True)
@@ -117,9 +123,16 @@ class Part:
     message_id: int | None = None
 
 
-def part_id(alert_id: str, cursor: Cursor) -> str:
-    """The first part keeps the alert's own id (most messages are one part)."""
-    return alert_id if cursor == START else f"{alert_id}/{cursor.line}.{cursor.char}"
+def part_id(alert_id: str, cursor: Cursor, after_photo: bool = False) -> str:
+    """The first message keeps the alert's own id (most sends are one message): the photo of a chart's send,
+    or else the text's first part."""
+    if cursor == PHOTO or (cursor == START and not after_photo):
+        return alert_id
+    return f"{alert_id}/{cursor.line}.{cursor.char}"
+
+
+def first_cursor(job: SendJob) -> Cursor:
+    return PHOTO if job.photo else START
 
 
 class Stage(Protocol):
@@ -202,16 +215,46 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min"
 
 
+class ChartSource(Protocol):
+    def get(self, chart_id: str) -> bytes | None: ...
+
+
+class LoadChart:
+    """The PNG of a send with a chart. One that expired (CHART_TTL) before its photo went out makes the send a
+    text send; once the photo is recorded only the text is left to send, so its PNG is not needed."""
+
+    def __init__(self, charts: ChartSource | None, ledger: Ledger):
+        self.charts = charts
+        self.ledger = ledger
+
+    def __call__(self, attempt: Attempt) -> Outcome | None:
+        job = attempt.job
+        if not job.photo:
+            return None
+        attempt.png = self.charts.get(job.photo) if self.charts is not None else None
+        if attempt.png is None and self.ledger.delivery_state(job.alert_id, job.chat_id).message_id is None:
+            log.warning(
+                "%s alert=%s chat=%s chart %s is gone; sending the text",
+                LOG_SENDER,
+                job.alert_id,
+                job.chat_id,
+                job.photo,
+            )
+            attempt.job = replace(job, photo=None, separate_text=False)
+        return None
+
+
 class PerPart:
-    """Runs the part stages for each part, from the start of the text to its end."""
+    """Runs the part stages for each part, from the first (a chart's photo, or the text's start) to the end."""
 
     def __init__(self, *stages: PartStage):
         self.stages = stages
 
     def __call__(self, attempt: Attempt) -> Outcome | None:
-        cursor: Cursor | None = START
+        cursor: Cursor | None = first_cursor(attempt.job)
+        after_photo = bool(attempt.job.photo)
         while cursor is not None:
-            part = Part(cursor, part_id(attempt.job.alert_id, cursor))
+            part = Part(cursor, part_id(attempt.job.alert_id, cursor, after_photo))
             for stage in self.stages:
                 outcome = stage(attempt, part)
                 if outcome is not None:
@@ -247,15 +290,24 @@ class Dedup:
 
 
 class Fit:
-    """The longest part from the cursor on within the job's limit; the first part also carries the late line."""
+    """The longest part from the cursor on within the job's limit; the first part also carries the late line. A
+    chart's photo carries the whole text as its caption when it fits Telegram's 1,024, else a short one (the
+    text's first line) and the text follows as messages of its own."""
 
     def __call__(self, attempt: Attempt, part: Part) -> Outcome | None:
         job = attempt.job
         is_html = not job.plain
         text = html_to_plain(job.text) if job.plain else job.text
         head = ""
-        if part.cursor == START and attempt.late_line:
+        if part.cursor == first_cursor(job) and attempt.late_line:
             head = (html_to_plain(attempt.late_line) if job.plain else attempt.late_line) + "\n"
+        if part.cursor == PHOTO:
+            whole = head + text
+            if not job.separate_text and _fits_caption(whole, is_html):
+                part.text, part.next = whole, None
+            else:
+                part.text, part.next = _short_caption(head, text, is_html), START
+            return None
         found = next_part(text, is_html, job.max_units - visible_units(head, is_html), part.cursor)
         if found is None:
             if part.cursor == START:
@@ -265,6 +317,16 @@ class Fit:
         body, part.next = found
         part.text = head + body
         return None
+
+
+def _fits_caption(text: str, is_html: bool) -> bool:
+    return visible_units(text, is_html) <= TELEGRAM_MAX_CAPTION_UNITS and len(text.encode()) <= TELEGRAM_MAX_RAW_BYTES
+
+
+def _short_caption(head: str, text: str, is_html: bool) -> str:
+    """The late line and the text's title line (every alert's first line), when they fit; else no caption."""
+    caption = head + text.split("\n", 1)[0]
+    return caption if _fits_caption(caption, is_html) else ""
 
 
 class Wait:
@@ -302,8 +364,9 @@ class Claim:
 
 
 class Send:
-    """One sendMessage. The lease is renewed every third of its length while the request is in flight, so no
-    request, however slow (DNS, connect and read timeouts add up), outlives it; a dead sender stops renewing."""
+    """One sendMessage, or sendPhoto for a chart's photo. The lease is renewed every third of its length while the
+    request is in flight, so no request, however slow (DNS, connect and read timeouts add up), outlives it; a dead
+    sender stops renewing."""
 
     def __init__(self, client: TelegramClient, ledger: Ledger, lease_s: float, keeper: LeaseKeeper):
         self.client = client
@@ -316,7 +379,11 @@ class Send:
         renew = lambda: self.ledger.renew_delivery(part.part_id, job.chat_id, attempt.owner, self.lease_s)  # noqa: E731
         try:
             with self.keeper.renewing(renew, self.lease_s / 3):
-                part.message_id = self.client.send(job.chat_id, part.text, html=not job.plain)
+                if part.cursor == PHOTO:
+                    assert attempt.png is not None  # LoadChart made a send without its PNG a text send
+                    part.message_id = self.client.send_photo(job.chat_id, attempt.png, part.text, html=not job.plain)
+                else:
+                    part.message_id = self.client.send(job.chat_id, part.text, html=not job.plain)
         except DeliveryError:
             self.ledger.release_delivery(part.part_id, job.chat_id, attempt.owner)
             raise

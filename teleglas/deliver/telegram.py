@@ -39,8 +39,16 @@ TOO_LONG = "too_long"  # 400 message/text (or a photo's caption) is too long: sp
 EMPTY_TEXT = "empty_text"  # 400 message text is empty, or nothing visible is left after parsing
 BAD_REQUEST = "bad_request"  # any other 400
 CHAT_DISABLED = "chat_disabled"  # not Telegram's answer: the chat refused the bot before and is not asked again yet
+CAPTION_TOO_LONG = "caption_too_long"  # 400 message caption is too long: the photo with a short caption, then the text
+PHOTO_REFUSED = "photo_refused"  # 400 about the photo itself (dimensions, no photo, too big): the alert goes as text
 _RETRYABLE = {RATE_LIMITED, SERVER_ERROR, NETWORK}
 _BAD_REQUEST_SHAPES = (
+    # sendPhoto first: "message caption is too long" must not read as a text that is too long (docs/protocols.md).
+    ("message caption is too long", CAPTION_TOO_LONG),
+    ("there is no photo in the request", PHOTO_REFUSED),
+    ("photo_invalid_dimensions", PHOTO_REFUSED),
+    ("image_process_failed", PHOTO_REFUSED),
+    ("photo_save_file_invalid", PHOTO_REFUSED),
     ("can't parse entities", BAD_HTML),
     ("message is too long", TOO_LONG),
     ("text is too long", TOO_LONG),
@@ -128,6 +136,21 @@ class TelegramClient:
             raise classify(exc) from None
         return message.message_id
 
+    def send_photo(self, chat_id: int | str, png: bytes, caption: str, html: bool) -> int:
+        """sendPhoto with the PNG as a multipart upload and `caption` (HTML, or plain text); returns the message_id."""
+        bot = self._require_bot()
+        try:
+            message = bot.send_photo(
+                chat_id,
+                ("chart.png", png, "image/png"),
+                caption=caption or None,
+                parse_mode=("HTML" if html else None) if caption else None,
+                timeout=self._timeout,
+            )
+        except Exception as exc:  # every failure is classified at this edge
+            raise classify(exc) from None
+        return message.message_id
+
 
 def classify(exc: Exception) -> DeliveryError:
     if isinstance(exc, apihelper.ApiTelegramException):
@@ -165,6 +188,8 @@ def _by_status(
         )
     if status == 403:
         return DeliveryError(FORBIDDEN, False, description, status)
+    if status == 413:  # a body over the server's upload limit never reaches the Bot API (ASSUMED, docs/protocols.md)
+        return DeliveryError(PHOTO_REFUSED, False, description, status)
     migrate_to = parameters.get("migrate_to_chat_id")
     if isinstance(migrate_to, int) and not isinstance(migrate_to, bool):
         return DeliveryError(CHAT_MIGRATED, False, description, status, migrate_to_chat_id=migrate_to)

@@ -66,7 +66,7 @@ def run(scenario: str, workdir: Path) -> int:
         messages = stack.wait_for_idle()
         latencies = delivery_latencies(worker.log_text())
     say(f"everything stopped after {time.monotonic() - started:.1f} s")
-    return show(messages, latencies)
+    return show(messages, latencies, stack.photos_dir)
 
 
 def run_exchanges(workdir: Path) -> int:
@@ -87,15 +87,22 @@ def run_exchanges(workdir: Path) -> int:
         messages = stack.wait_for_idle()
         latencies = delivery_latencies(worker.log_text())
     say(f"everything stopped after {time.monotonic() - started:.1f} s")
-    return show(messages, latencies)
+    return show(messages, latencies, stack.photos_dir)
 
 
-def show(messages: list[dict], latencies: dict[tuple[str, int], float]) -> int:
+def show(messages: list[dict], latencies: dict[tuple[str, int], float], photos_dir: Path) -> int:
     print(f"\n=== Telegram received {len(messages)} message(s) ===\n")
     for message in messages:
         latency = latencies.get((str(message["chat_id"]), message["message_id"]))
         shown = f"{latency:.1f} ms" if latency is not None else "n/a"
         print(f"--- chat {message['chat_id']} · message_id {message['message_id']} · frame→Telegram {shown}")
+        if message.get("method") == "sendPhoto":  # a chart: its caption follows
+            photo = message["photo"]
+            saved = photos_dir / f"{message['chat_id']}-{message['message_id']}.png"
+            print(
+                f"[photo {photo['width']}×{photo['height']} PNG, {photo['bytes'] // 1024} KB: {saved} "
+                "(--keep-logs keeps it)]"
+            )
         print(message["text"])
         print()
     return 0 if messages else 1

@@ -26,6 +26,7 @@ import redis
 from celery import Celery
 
 from teleglas.defines import (
+    QUEUE_CHARTS,
     QUEUE_EVENTS,
     QUEUE_TELEGRAM,
     SOURCE_BINANCE,
@@ -164,6 +165,11 @@ class LocalStack:
     # -- addresses and environment ----------------------------------------------------------------------
 
     @property
+    def photos_dir(self) -> Path:
+        """Where the Telegram emulator writes every photo it accepts, as CHAT-MESSAGE_ID.png."""
+        return self.workdir / "photos"
+
+    @property
     def redis_url(self) -> str:
         auth = f":{urllib.parse.quote(self.redis_password, safe='')}@" if self.redis_password else ""
         return f"redis://{auth}127.0.0.1:{self.redis_port}/0"
@@ -251,6 +257,8 @@ class LocalStack:
             DEMO_ALERT_TOKEN,
             "--token",
             DEMO_MANUAL_TOKEN,
+            "--photos-dir",
+            str(self.photos_dir),
         ]
         proc = self._start("telegram-emulator", argv + ([] if flood_limits else ["--no-flood-limits"]))
         wait_until(lambda: _http_ok(f"{self.telegram_url}/_emulator/messages"), 15, what="Telegram emulator")
@@ -453,6 +461,11 @@ class LocalStack:
         with urllib.request.urlopen(f"{self.telegram_url}/_emulator/messages", timeout=5) as response:
             return json.load(response)
 
+    def telegram_photo(self, chat_id: int | str, message_id: int) -> bytes:
+        """The PNG of an accepted sendPhoto, as uploaded."""
+        with urllib.request.urlopen(f"{self.telegram_url}/_emulator/photos/{chat_id}/{message_id}", timeout=5) as r:
+            return r.read()
+
     def telegram_calls(self) -> list[dict]:
         """Every Bot API call the emulator answered: method, chat_id, status (0 = connection dropped), time."""
         with urllib.request.urlopen(f"{self.telegram_url}/_emulator/calls", timeout=5) as response:
@@ -542,15 +555,21 @@ class LocalStack:
 
     def pending_tasks(self) -> int:
         """Tasks queued, running (kombu keeps those in its `unacked` hash) or waiting in Redis for their time
-        (teleglas.state.due: digest flushes, summaries, rate-limit slots, retries). The periodic re-check of a
-        disabled chat is not alert work and does not count."""
+        (teleglas.state.due: digest flushes, summaries, rate-limit slots, retries), and charts to render. The
+        periodic re-check of a disabled chat and a chat's next daily recap are not alert work and do not count."""
         client = self.redis()
         with client.pipeline(transaction=False) as pipe:
-            pipe.llen(QUEUE_EVENTS).llen(QUEUE_TELEGRAM).hlen("unacked").zrange(due_key(), 0, -1).zcard(
-                due_inflight_key()
-            )
-            queued, sending, running, due, moving = pipe.execute()
-        return queued + sending + running + moving + sum(1 for key in due if not key.startswith(b"recheck:"))
+            pipe.llen(QUEUE_EVENTS).llen(QUEUE_TELEGRAM).llen(QUEUE_CHARTS).hlen("unacked")
+            pipe.zrange(due_key(), 0, -1).zcard(due_inflight_key())
+            queued, sending, rendering, running, due, moving = pipe.execute()
+        return (
+            queued
+            + sending
+            + rendering
+            + running
+            + moving
+            + sum(1 for key in due if not key.startswith((b"recheck:", b"recap:")))
+        )
 
     def wait_for_idle(self, settle_s: float = 0.5, timeout_s: float = 120) -> list[dict]:
         """Waits until no task is queued, running or waiting for its rate-limit slot (for `settle_s`), then

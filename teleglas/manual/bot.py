@@ -23,11 +23,18 @@ from telebot.types import BotCommand, Message
 
 from teleglas.celery import app as celery_app
 from teleglas.decide.rules import RulesError, rules_from_settings
-from teleglas.defines import LOG_MANUAL, QUEUE_TELEGRAM, TASK_SEND_MESSAGE, TELEGRAM_TOKEN_PATTERN
+from teleglas.defines import (
+    LOG_MANUAL,
+    QUEUE_TELEGRAM,
+    TASK_SEND_MESSAGE,
+    TELEGRAM_MAX_CAPTION_UNITS,
+    TELEGRAM_TOKEN_PATTERN,
+)
 from teleglas.deliver import telegram as tg
-from teleglas.deliver.message_split import html_to_plain, split_message
+from teleglas.deliver.message_split import html_to_plain, split_message, visible_units
 from teleglas.deliver.telegram import DeliveryError, TelegramClient
 from teleglas.manual.access import PRIVATE, Access, OneAtATime, Requester, over_budget_reply
+from teleglas.manual.chart_answers import ChartAnswers, PhotoAnswer
 from teleglas.manual.chat_alerts import ChatAlerts
 from teleglas.manual.command_args import split_arguments
 from teleglas.manual.commands import BY_NAME, COMMANDS, MARKET, SETTINGS, SYSTEM, Command, CommandHandlers
@@ -41,7 +48,9 @@ from teleglas.source.coinglass.rest import CoinGlassRest
 from teleglas.state.budgets import CommandBudget, RestBudget, RestCache
 from teleglas.state.chats import ChatState
 from teleglas.state.client import redis_client
+from teleglas.state.due import DueWork
 from teleglas.state.system import SystemState
+from teleglas.state.tape import TapeReader
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +165,10 @@ class ManualBot:
             answer = ANSWER_FAILED
         if answer is None:
             return
-        self.reply(chat_id, answer)
+        if isinstance(answer, PhotoAnswer):
+            self.reply_photo(chat_id, answer)
+        else:
+            self.reply(chat_id, answer)
         log.info(
             "%s chat=%s user=%s %s answered in %.0f ms",
             LOG_MANUAL,
@@ -166,7 +178,7 @@ class ManualBot:
             (time.monotonic() - started) * 1000,
         )
 
-    def answer(self, who: Requester, text: str) -> str | None:
+    def answer(self, who: Requester, text: str) -> str | PhotoAnswer | None:
         """The reply to one message, or None to stay silent (not for this bot, or a flood). Every message the
         bot would answer (a command, an unknown command, plain text) counts against its sender's budget first,
         so no kind of message gets a flood of replies out of it."""
@@ -220,6 +232,25 @@ class ManualBot:
         answered a little later, not never); HTML Telegram cannot parse goes again as plain text."""
         for part in split_message(text, is_html=True):
             self._send(chat_id, part, html=True)
+
+    def reply_photo(self, chat_id: int, answer: PhotoAnswer) -> None:
+        """The picture with the answer as its caption, or with the answer's first line and the answer after it
+        when it is longer than a caption may be; a photo Telegram refuses leaves the answer as text."""
+        fits = visible_units(answer.caption, True) <= TELEGRAM_MAX_CAPTION_UNITS
+        caption = answer.caption if fits else answer.caption.split("\n", 1)[0]
+        for attempt in range(REPLY_ATTEMPTS):
+            try:
+                self.telegram.send_photo(chat_id, answer.png, caption, html=True)
+                break
+            except DeliveryError as exc:
+                if exc.reason == tg.RATE_LIMITED and attempt + 1 < REPLY_ATTEMPTS:
+                    time.sleep(min(exc.retry_after or 1.0, MAX_REPLY_WAIT_S))
+                    continue
+                log.warning("%s chat=%s photo not sent (%s): answering with text", LOG_MANUAL, chat_id, exc)
+                self.reply(chat_id, answer.caption)
+                return
+        if not fits:
+            self.reply(chat_id, answer.caption)
 
     def _send(self, chat_id: int, text: str, html: bool) -> None:
         for attempt in range(REPLY_ATTEMPTS):
@@ -305,6 +336,9 @@ def build(settings: Settings) -> ManualBot:
         ChatAlerts(ChatState(client), settings.telegram.alert_chat_ids),
         rules_from_settings(settings.rules),
         send_alert,
+        charts=ChartAnswers(
+            TapeReader(client), ChatState(client), DueWork(client).schedule, settings.timezone, time.time
+        ),
     )
     access = Access(
         settings.manual.allowed_user_ids,

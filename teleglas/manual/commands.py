@@ -19,6 +19,7 @@ from teleglas.decide.rules import Rules
 from teleglas.defines import LOG_MANUAL, MODE_WEBSOCKET
 from teleglas.manual import market_cards as cards
 from teleglas.manual.access import Requester
+from teleglas.manual.chart_answers import ChartAnswers, PhotoAnswer, window_argument
 from teleglas.manual.chat_alerts import ChatAlerts, ChatAlertView
 from teleglas.manual.command_args import (
     ArgumentError,
@@ -70,14 +71,15 @@ COMMANDS = (
         "/liq SYMBOL",
         "Liquidations by timeframe and side",
         MARKET,
-        1 + len(LIQUIDATION_TIMEFRAMES),
+        2 + len(LIQUIDATION_TIMEFRAMES),  # the coin check, each timeframe, the 24 h history of its chart
         ("liquidations",),
     ),
     Command("whale", "/whale", "Latest whale positions", MARKET, 1),
     Command("funding", "/funding SYMBOL", "Funding rates across exchanges", MARKET, 2),
-    Command("oi", "/oi SYMBOL", "Open interest by exchange", MARKET, 2),
+    Command("oi", "/oi SYMBOL", "Open interest by exchange", MARKET, 3),
     Command("rsi", "/rsi SYMBOL", "RSI from 15m to 1w, with price changes", MARKET, 2),
     Command("sentiment", "/sentiment [SYMBOL]", "Long/short ratio and fear & greed", MARKET, 3),
+    Command("chart", "/chart SYMBOL [window]", "Liquidations and price as a chart (30m, 4h, up to 24h)", MARKET),
     Command(
         "subscribe", "/subscribe SYMBOL [kinds]", "Get alerts for a coin in this chat", SETTINGS, 0, ("start_alert",)
     ),
@@ -93,6 +95,7 @@ COMMANDS = (
     Command("threshold", "/threshold SYMBOL liq|whale USD", "This chat's minimum alert size for a coin", SETTINGS),
     Command("mute", "/mute DURATION", "Pause alerts in this chat (30m, 2h, 1d)", SETTINGS),
     Command("unmute", "/unmute", "Resume alerts in this chat", SETTINGS),
+    Command("recap", "/recap [HH:MM [TZ]|off]", "A daily picture of the market in this chat", SETTINGS),
     Command("alerts_on_w", "/alerts_on_w", "Whale alerts on in this chat", SETTINGS, 0, ("alert_on",)),
     Command("alerts_off_w", "/alerts_off_w", "Whale alerts off in this chat", SETTINGS, 0, ("alert_off",)),
     Command("alerts_status", "/alerts_status", "Whale alerts: on or off, and their source", INFO, 0, ("status_alert",)),
@@ -159,6 +162,7 @@ class CommandHandlers:
         rules: Rules,
         send_alert: SendAlert,
         clock: Callable[[], float] = time.time,
+        charts: ChartAnswers | None = None,
     ):
         self.settings = settings
         self.state = state
@@ -168,10 +172,11 @@ class CommandHandlers:
         self.send_alert = send_alert
         self.clock = clock
         self.zone = settings.timezone
+        self.charts = charts if settings.charts.enabled else None  # None: every answer is text
 
-    def answer(self, command: Command, who: Requester, args: list[str]) -> str:
-        if command.group == MARKET and not self.settings.coinglass.api_key:  # the exchange streams need no key
-            return f"/{command.name} needs a CoinGlass API key (COINGLASS_API_KEY)."
+    def answer(self, command: Command, who: Requester, args: list[str]) -> str | PhotoAnswer:
+        if command.group == MARKET and command.rest_cost and not self.settings.coinglass.api_key:
+            return f"/{command.name} needs a CoinGlass API key (COINGLASS_API_KEY)."  # the exchange streams need none
         try:
             return getattr(self, f"cmd_{command.name}")(who, args)
         except ArgumentError as exc:
@@ -199,9 +204,14 @@ class CommandHandlers:
         venue, depth = self.market.orderbook(coin)
         return cards.orderbook_card(coin, venue, depth, self.zone, self.clock())
 
-    def cmd_liq(self, who: Requester, args: list[str]) -> str:
+    def cmd_liq(self, who: Requester, args: list[str]) -> str | PhotoAnswer:
         coin = self._coin(args, "liq")
-        return cards.liquidations_card(coin, self.market.liquidations(coin))
+        card = cards.liquidations_card(coin, self.market.liquidations(coin))
+        if self.charts is None:
+            return card
+        return self._pictured(
+            "liq", card, lambda charts: charts.liquidations(coin, self.market.liquidation_history(coin), card)
+        )
 
     def cmd_whale(self, who: Requester, args: list[str]) -> str:
         return cards.whales_card(self.market.whales(), self.zone, self.clock())
@@ -210,9 +220,33 @@ class CommandHandlers:
         coin = self._coin(args, "funding")
         return cards.funding_card(coin, self.market.funding(coin))
 
-    def cmd_oi(self, who: Requester, args: list[str]) -> str:
+    def cmd_oi(self, who: Requester, args: list[str]) -> str | PhotoAnswer:
         coin = self._coin(args, "oi")
-        return cards.open_interest_card(coin, self.market.open_interest(coin))
+        card = cards.open_interest_card(coin, self.market.open_interest(coin))
+        if self.charts is None:
+            return card
+        return self._pictured(
+            "oi", card, lambda charts: charts.open_interest(coin, self.market.open_interest_history(coin), card)
+        )
+
+    def cmd_chart(self, who: Requester, args: list[str]) -> str | PhotoAnswer:
+        coin = symbol_argument(args, BY_NAME["chart"].usage)
+        window_s = window_argument(args[1:], BY_NAME["chart"].usage)
+        if self.charts is None:
+            return "Charts are switched off for this alert system (CHARTS_ENABLED=false)."
+        return self.charts.tape_chart(usdt_pair(coin), window_s)
+
+    def _pictured(self, name: str, card: str, draw: Callable[[ChartAnswers], PhotoAnswer]) -> str | PhotoAnswer:
+        """The card with its chart; the card alone when CoinGlass has no history for it (the plan, no data) or
+        the chart cannot be drawn."""
+        assert self.charts is not None
+        try:
+            return draw(self.charts)
+        except (CoinGlassError, NoData) as exc:
+            log.info("%s /%s chart left out: %s", LOG_MANUAL, name, exc)
+        except Exception as exc:  # a picture that fails must not cost the answer
+            log.exception("%s /%s chart failed: %s", LOG_MANUAL, name, type(exc).__name__)
+        return card
 
     def cmd_rsi(self, who: Requester, args: list[str]) -> str:
         return cards.rsi_card(self.market.rsi(self._coin(args, "rsi")))
@@ -319,6 +353,11 @@ class CommandHandlers:
         if self.chats.unmute(who.chat_id):
             return "🔔 Alerts resumed in this chat."
         return "This chat was not muted."
+
+    def cmd_recap(self, who: Requester, args: list[str]) -> str:
+        if self.charts is None:
+            return "Charts are switched off for this alert system (CHARTS_ENABLED=false): no daily recap."
+        return self.charts.recap(who.chat_id, args, BY_NAME["recap"].usage)
 
     def cmd_alerts_on_w(self, who: Requester, args: list[str]) -> str:
         self.chats.set_whale_alerts(who.chat_id, True)

@@ -11,9 +11,11 @@ from teleglas.source.coinglass.rest import (
     COINS_MARKETS,
     FEAR_GREED,
     FUNDING_RATES,
+    LIQUIDATION_HISTORY,
     LIQUIDATIONS_BY_EXCHANGE,
     LONG_SHORT_RATIO,
     OPEN_INTEREST,
+    OPEN_INTEREST_HISTORY,
     ORDERBOOK_DEPTH,
     RSI_LIST,
     SUPPORTED_COINS,
@@ -26,16 +28,20 @@ from teleglas.source.coinglass.rest_records import (
     CoinRsi,
     FearGreed,
     FundingRate,
+    LiquidationPoint,
     LiquidationTotals,
     LongShortRatio,
+    OpenInterestHistory,
     OpenInterestRow,
     OrderbookDepth,
     parse_coin_market,
     parse_coin_rsi,
     parse_fear_greed,
     parse_funding_rates,
+    parse_liquidation_history,
     parse_liquidation_totals,
     parse_long_short_ratio,
+    parse_open_interest_history,
     parse_open_interest_rows,
     parse_orderbook_depth,
     parse_whale_alerts,
@@ -47,6 +53,9 @@ ORDERBOOK_EXCHANGE = "Binance"
 ORDERBOOK_RANGE_PCT = "1"  # depth within ±1 % of the price
 MARKET_PAGES = 3  # coins-markets lists 100 coins a page, by market size
 LATEST_WHALES = 5
+# The exchanges the hourly liquidation chart adds up (the endpoint needs a list; ASSUMED to cover the market).
+HISTORY_EXCHANGES = "Binance,OKX,Bybit,Bitget,Gate,Hyperliquid,HTX,BingX,Bitmex,Deribit"
+HISTORY_HOURS = 24
 
 
 class UnknownCoin(ValueError):
@@ -137,6 +146,24 @@ class MarketData:
         if found is None:
             raise NoData(f"CoinGlass lists no RSI for {coin}")
         return found
+
+    def liquidation_history(self, coin: str) -> list[LiquidationPoint]:
+        """Long and short liquidations per hour over the last 24 h, all exchanges of HISTORY_EXCHANGES."""
+        params = {"exchange_list": HISTORY_EXCHANGES, "symbol": coin, "interval": "1h", "limit": HISTORY_HOURS}
+        points, _ = parse_liquidation_history(self.rest.get(LIQUIDATION_HISTORY, params, cache_s=60))
+        if not points:
+            raise NoData(f"CoinGlass lists no liquidation history for {coin}")
+        return points[-HISTORY_HOURS:]
+
+    def open_interest_history(self, coin: str) -> OpenInterestHistory:
+        """Open interest per exchange, hourly (`range=1h`, ASSUMED: docs/protocols.md), the last 24 h of it."""
+        data = self.rest.get(OPEN_INTEREST_HISTORY, {"symbol": coin, "range": "1h"}, cache_s=60)
+        history = _parsed(parse_open_interest_history, data)
+        keep = [i for i, t in enumerate(history.times_ms) if t >= history.times_ms[-1] - HISTORY_HOURS * 3600_000]
+        return OpenInterestHistory(
+            tuple(history.times_ms[i] for i in keep),
+            {name: tuple(values[i] for i in keep) for name, values in history.by_exchange.items()},
+        )
 
     def sentiment(self, coin: str) -> Sentiment:
         pair = usdt_pair(coin)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from teleglas.defines import TASK_SEND_MESSAGE
+from teleglas.model.charts import ChartSpec
 from teleglas.model.chat import ChatId
 
 
@@ -44,6 +45,8 @@ class Alert:
     # None for a single event, which dispatch dates from when it reached TELEGLAS (a replayed or polled event
     # keeps its own exchange time in the text). A send long after it says so ("delayed").
     current_ms: int | None = None
+    # Storms, liquidation summaries and cascade digests carry a chart, rendered off the text path; None: text only.
+    chart: ChartSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class Send:
     text: str
     covers: tuple[str, ...]  # the alert ids this message carries (one, or a digest's many)
     current_ms: int | None = None  # when the news was current (a digest: its oldest alert's); older is "delayed"
+    chart: ChartSpec | None = None  # the picture to send with the text, once rendered
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,7 @@ def send_dead_letter(
     error_code: int | None,
     description: str,
     attempts: int,
+    photo: str | None = None,
 ) -> dict[str, Any]:
     """A send kept in the dead letters: what it was, why it failed, and what a replay publishes (the same alert
     id, so a message that did arrive is not sent twice; `send_message`'s arguments, no failures)."""
@@ -104,6 +109,7 @@ def send_dead_letter(
         "origin_ms": origin_ms,
         "current_ms": current_ms,
         "plain": plain,
+        "photo": photo,
         "reason": reason,
         "error_code": error_code,
         "description": description,
@@ -111,5 +117,5 @@ def send_dead_letter(
         "failed_at": round(time.time(), 3),
         "task": TASK_SEND_MESSAGE,
         "args": [chat_id, text, alert_id, origin_ms, current_ms],
-        "kwargs": {"plain": True} if plain else {},
+        "kwargs": {name: value for name, value in (("plain", plain), ("photo", photo)) if value},
     }

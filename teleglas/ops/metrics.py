@@ -91,6 +91,13 @@ EVENT_LATENCY = Metric(
 FRAME_TO_SEND = Metric(
     "teleglas_frame_to_send_seconds", "From the frame reaching the listener to Telegram accepting the alert", (), True
 )
+CHARTS = Metric(
+    "teleglas_charts",
+    "Alert charts by outcome: rendered; failed or timeout (the alert went as text); refused by Telegram, or expired "
+    "before its send (sent as text)",
+    ("outcome",),
+)
+CHART_RENDER_SECONDS = Metric("teleglas_chart_render_seconds", "Time to render one chart, by kind", ("kind",), True)
 REDIS_METRICS = (
     ALERTS,
     MESSAGES_SENT,
@@ -106,6 +113,8 @@ REDIS_METRICS = (
     EVENTS_DUPLICATE,
     EVENT_LATENCY,
     FRAME_TO_SEND,
+    CHARTS,
+    CHART_RENDER_SECONDS,
 )
 
 

@@ -173,6 +173,28 @@ def tape_largest_key(minute: int) -> str:
     return f"{PREFIX}:tape:largest:{minute}"
 
 
+def tape_prices_key(bucket: int) -> str:
+    return f"{PREFIX}:tape:prices:{bucket}"
+
+
+def tape_day_liquidations_key(bucket: int) -> str:
+    """The day tape's coarser buckets (teleglas.state.tape.DAY_BUCKET_S), for 24 h charts and the daily recap."""
+    return f"{PREFIX}:tape:day:liquidations:{bucket}"
+
+
+def tape_day_prices_key(bucket: int) -> str:
+    return f"{PREFIX}:tape:day:prices:{bucket}"
+
+
+def tape_day_largest_key(hour: int) -> str:
+    return f"{PREFIX}:tape:day:largest:{hour}"
+
+
+def chart_key(chart_id: str) -> str:
+    """A rendered chart (PNG bytes), kept CHART_TTL for the sends that carry it."""
+    return f"{PREFIX}:chart:{chart_id}"
+
+
 def history_alerts_key() -> str:
     return f"{PREFIX}:history:alerts"
 

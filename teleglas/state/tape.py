@@ -1,5 +1,7 @@
-"""What the stream did, for the dashboard's market view: USD liquidated by symbol and side per 10 s bucket,
-and the largest orders (liquidations and whale trades) of each minute.
+"""What the stream did, for the dashboard's market view and the charts: USD liquidated by symbol and side per
+10 s bucket, the volume-weighted price of each symbol per bucket, and the largest orders (liquidations and whale
+trades) of each minute, kept two hours; and the same at 5 minutes and per hour, kept a day and two hours, for
+24 h charts and the daily recap.
 
 The workers record every event they evaluate, not only the ones that alert, through the process's RedisBuffer
 (one pipeline a second). Buckets follow the event's exchange time, so a backlog still lands where it
@@ -11,15 +13,28 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import redis
+
 from teleglas.defines import KIND_LIQUIDATION
+from teleglas.model.charts import LargeOrder, LiquidationBars, SymbolTotals
 from teleglas.model.events import MarketEvent
 from teleglas.state.buffer import RedisBuffer
-from teleglas.state.keys import tape_largest_key, tape_liquidations_key
+from teleglas.state.keys import (
+    tape_day_largest_key,
+    tape_day_liquidations_key,
+    tape_day_prices_key,
+    tape_largest_key,
+    tape_liquidations_key,
+    tape_prices_key,
+)
 
 BUCKET_S = 10
 KEEP_S = 2 * 3600
 LARGEST_PER_MINUTE = 10
+DAY_BUCKET_S = 300
+DAY_KEEP_S = 26 * 3600
 _COUNT_SUFFIX = "|n"
+_PRICE_VOLUME, _VOLUME = "pv", "v"  # per symbol: sum of price × USD and of USD, the bucket's VWAP is their ratio
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +87,141 @@ def order_member(event: MarketEvent) -> str:
     )
 
 
+def parse_price_bucket(fields: dict[bytes, bytes]) -> dict[str, tuple[float, float]]:
+    """symbol → (sum of price × USD, sum of USD) of a price bucket; fields this version did not write are skipped."""
+    sums: dict[str, list[float]] = {}
+    for raw_key, raw_value in fields.items():
+        symbol, _, part = raw_key.decode("utf-8", "replace").rpartition("|")
+        try:
+            value = float(raw_value)
+        except ValueError:
+            continue
+        if part in (_PRICE_VOLUME, _VOLUME) and symbol:
+            sums.setdefault(symbol, [0.0, 0.0])[part == _VOLUME] += value
+    return {symbol: (pv, v) for symbol, (pv, v) in sums.items()}
+
+
+def parse_order(member: bytes | str, score: float) -> LargeOrder | None:
+    """A largest-order member read back; None for anything the tape did not write."""
+    try:
+        order = json.loads(member)
+        return LargeOrder(
+            str(order["kind"]),
+            str(order["exchange"]),
+            str(order["symbol"]),
+            str(order["side"]),
+            float(score),
+            float(order["price"]),
+            int(order["time_ms"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 class MarketTape:
     def __init__(self, buffer: RedisBuffer):
         self._buffer = buffer
 
     def record(self, event: MarketEvent) -> None:
         seconds = event.time_ms // 1000
-        if event.kind == KIND_LIQUIDATION:
-            key = tape_liquidations_key(seconds // BUCKET_S * BUCKET_S)
-            field = liquidation_field(event.symbol, event.side_name)
-            self._buffer.add(key, field, float(event.usd), KEEP_S)
-            self._buffer.add(key, field + _COUNT_SUFFIX, 1.0, KEEP_S)
+        usd = float(event.usd)
+        for bucket_s, keep_s, liquidations_key, prices_key in (
+            (BUCKET_S, KEEP_S, tape_liquidations_key, tape_prices_key),
+            (DAY_BUCKET_S, DAY_KEEP_S, tape_day_liquidations_key, tape_day_prices_key),
+        ):
+            bucket = seconds // bucket_s * bucket_s
+            if event.kind == KIND_LIQUIDATION:
+                field = liquidation_field(event.symbol, event.side_name)
+                self._buffer.add(liquidations_key(bucket), field, usd, keep_s)
+                self._buffer.add(liquidations_key(bucket), field + _COUNT_SUFFIX, 1.0, keep_s)
+            if event.price > 0 and usd > 0:
+                self._buffer.add(
+                    prices_key(bucket), f"{event.symbol}|{_PRICE_VOLUME}", float(event.price) * usd, keep_s
+                )
+                self._buffer.add(prices_key(bucket), f"{event.symbol}|{_VOLUME}", usd, keep_s)
         self._buffer.keep_top(
-            tape_largest_key(seconds // 60), float(event.usd), lambda: order_member(event), LARGEST_PER_MINUTE, KEEP_S
+            tape_largest_key(seconds // 60), usd, lambda: order_member(event), LARGEST_PER_MINUTE, KEEP_S
         )
+        self._buffer.keep_top(
+            tape_day_largest_key(seconds // 3600), usd, lambda: order_member(event), LARGEST_PER_MINUTE, DAY_KEEP_S
+        )
+
+
+class TapeReader:
+    """The tape read back for a chart: bars of a span (10 s buckets up to the two hours they are kept, the day
+    tape's 5 minutes beyond), merged so a phone-sized picture has at most `max_bars` of them."""
+
+    def __init__(self, client: redis.Redis):
+        self.redis = client
+
+    def liquidation_bars(
+        self, symbols: tuple[str, ...], start_ms: int, end_ms: int, price_symbol: str | None = None, max_bars: int = 90
+    ) -> LiquidationBars:
+        fine = end_ms - start_ms <= KEEP_S * 1000
+        bucket_s = BUCKET_S if fine else DAY_BUCKET_S
+        liquidations_key = tape_liquidations_key if fine else tape_day_liquidations_key
+        prices_key = tape_prices_key if fine else tape_day_prices_key
+        buckets = list(range(start_ms // 1000 // bucket_s * bucket_s, end_ms // 1000 + 1, bucket_s))
+        with self.redis.pipeline(transaction=False) as pipe:
+            for bucket in buckets:
+                pipe.hgetall(liquidations_key(bucket))
+                pipe.hgetall(prices_key(bucket))
+            replies = pipe.execute()
+        wanted = set(symbols)
+        factor = max(1, -(-len(buckets) // max_bars))
+        starts, longs, shorts, prices = [], [], [], []
+        for group in range(0, len(buckets), factor):
+            long_usd = short_usd = pv = v = 0.0
+            for index in range(group, min(group + factor, len(buckets))):
+                for cell in parse_liquidation_bucket(replies[2 * index]):
+                    if cell.symbol in wanted:
+                        long_usd += cell.usd if cell.side == "LONG" else 0.0
+                        short_usd += cell.usd if cell.side == "SHORT" else 0.0
+                bucket_pv, bucket_v = parse_price_bucket(replies[2 * index + 1]).get(price_symbol or symbols[0], (0, 0))
+                pv, v = pv + bucket_pv, v + bucket_v
+            starts.append(buckets[group] * 1000)
+            longs.append(long_usd)
+            shorts.append(short_usd)
+            prices.append(pv / v if v > 0 else None)
+        return LiquidationBars(bucket_s * factor, tuple(starts), tuple(longs), tuple(shorts), tuple(prices))
+
+    def day(self, end_ms: int, top: int = 10) -> tuple[list[SymbolTotals], LiquidationBars, list[LargeOrder]]:
+        """The 24 h before `end_ms`: liquidations by symbol and side (every symbol, the largest first), every
+        symbol's liquidations per quarter hour, and the `top` largest orders."""
+        start_ms = end_ms - 24 * 3600_000
+        buckets = list(range(start_ms // 1000 // DAY_BUCKET_S * DAY_BUCKET_S, end_ms // 1000 + 1, DAY_BUCKET_S))
+        hours = list(range(start_ms // 3600_000, end_ms // 3600_000 + 1))
+        with self.redis.pipeline(transaction=False) as pipe:
+            for bucket in buckets:
+                pipe.hgetall(tape_day_liquidations_key(bucket))
+            for hour in hours:
+                pipe.zrevrange(tape_day_largest_key(hour), 0, top - 1, withscores=True)
+            replies = pipe.execute()
+        totals: dict[str, list[float]] = {}
+        per_bucket: list[tuple[float, float]] = []
+        for fields in replies[: len(buckets)]:
+            long_usd = short_usd = 0.0
+            for cell in parse_liquidation_bucket(fields):
+                row = totals.setdefault(cell.symbol, [0.0, 0.0])
+                row[cell.side != "LONG"] += cell.usd
+                long_usd += cell.usd if cell.side == "LONG" else 0.0
+                short_usd += cell.usd if cell.side == "SHORT" else 0.0
+            per_bucket.append((long_usd, short_usd))
+        factor = 3  # quarter hours: 96 bars over the day
+        timeline = LiquidationBars(
+            DAY_BUCKET_S * factor,
+            tuple(buckets[i] * 1000 for i in range(0, len(buckets), factor)),
+            tuple(sum(p[0] for p in per_bucket[i : i + factor]) for i in range(0, len(buckets), factor)),
+            tuple(sum(p[1] for p in per_bucket[i : i + factor]) for i in range(0, len(buckets), factor)),
+        )
+        orders = [
+            order
+            for members in replies[len(buckets) :]
+            for member, score in members
+            if (order := parse_order(member, score)) is not None and start_ms <= order.time_ms <= end_ms
+        ]
+        by_symbol = sorted(
+            (SymbolTotals(symbol, long_usd, short_usd) for symbol, (long_usd, short_usd) in totals.items()),
+            key=lambda row: (-(row.long_usd + row.short_usd), row.symbol),
+        )
+        return by_symbol, timeline, sorted(orders, key=lambda o: (-o.usd, -o.time_ms))[:top]

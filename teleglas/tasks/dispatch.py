@@ -4,6 +4,7 @@ and the engine's test harness run the same dispatch:
 
     send(send, origin_ms)                   a `send_message` task now
     later(task, delay_s, keep_earlier)      delayed work in Redis (teleglas.state.due)
+    render(chart, sends, origin_ms)         sends with a chart: rendered first, off the text path (optional)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from teleglas.defines import (
     TASK_SEND_MESSAGE,
 )
 from teleglas.model.alerts import Alert, Flush, Send
+from teleglas.model.charts import ChartSpec
 from teleglas.model.chat import ChatId
 from teleglas.state.due import DueTask
 from teleglas.state.history import AlertHistory
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SendPort = Callable[[Send, "int | None"], None]
 LaterPort = Callable[[DueTask, float, bool], None]
+RenderPort = Callable[[ChartSpec, list[Send], "int | None"], None]
 
 
 def send_task_args(send: Send, origin_ms: int | None) -> tuple:
@@ -69,6 +72,7 @@ class Dispatcher:
     history: AlertHistory | None
     send: SendPort
     later: LaterPort
+    render: RenderPort | None = None  # None: charts off, every send is text
 
     def alerts(self, alerts: list[Alert], now: float, origin_ms: int | None) -> None:
         """Each alert to its chats: at once, or into a digest whose flush this schedules."""
@@ -88,8 +92,7 @@ class Dispatcher:
                 len(sends),
                 len(digest_flushes),
             )
-            for send in sends:
-                self.send(send, origin_ms)
+            self._deliver(sends, origin_ms)
             for flush in digest_flushes:
                 self.later(digest_task(flush.chat_id), flush.due_s, True)
 
@@ -103,4 +106,16 @@ class Dispatcher:
         for send in sends:
             if self.history is not None and len(send.covers) > 1:
                 self.history.record_digest(send.alert_id, send.chat_id, send.covers, now)
-            self.send(send, None)
+        self._deliver(sends, None)
+
+    def _deliver(self, sends: list[Send], origin_ms: int | None) -> None:
+        """Text sends at once; sends with a chart to one render each (the same picture for every chat)."""
+        render, charted = self.render, dict[ChartSpec, list[Send]]()
+        for send in sends:
+            if send.chart is not None and render is not None:
+                charted.setdefault(send.chart, []).append(send)
+            else:
+                self.send(send, origin_ms)
+        for chart, group in charted.items():
+            assert render is not None
+            render(chart, group, origin_ms)

@@ -7,6 +7,8 @@ app as the publisher of sends, the due-work set as the place of every delay).
 from __future__ import annotations
 
 import functools
+import time
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -20,18 +22,23 @@ from teleglas.defines import (
     MATCH_KEEP_S,
     MATCH_TIME_TOLERANCE_MS,
     MATCH_USD_TOLERANCE,
+    QUEUE_CHARTS,
     QUEUE_TELEGRAM,
+    TASK_RENDER_CHART,
     TASK_SEND_MESSAGE,
 )
 from teleglas.deliver.ratelimit import RateLimiter, RateLimits
 from teleglas.deliver.sender import Sender
 from teleglas.deliver.telegram import TelegramClient
 from teleglas.model.alerts import Send
+from teleglas.model.charts import ChartSpec
+from teleglas.model.chat import ChatId
 from teleglas.ops.metrics import recorder
 from teleglas.settings import Settings, get_settings
 from teleglas.source.coinglass.rest import CoinGlassRest
 from teleglas.state.budgets import RestBudget, RestCache
 from teleglas.state.buffer import shared_buffer
+from teleglas.state.charts import ChartStore
 from teleglas.state.chats import ChatState
 from teleglas.state.checks import CheckState
 from teleglas.state.claims import DeliveryLedger, EventClaims, StartupClaims
@@ -42,8 +49,11 @@ from teleglas.state.due import DueTask, DueWork
 from teleglas.state.engine import EngineStore
 from teleglas.state.history import AlertHistory, history_from_settings
 from teleglas.state.liveness import Liveness
-from teleglas.state.tape import MarketTape
-from teleglas.tasks.dispatch import Dispatcher, recheck_task, send_task_args
+from teleglas.state.tape import MarketTape, TapeReader
+from teleglas.tasks.dispatch import Dispatcher, recheck_task, send_retry_task, send_task_args
+
+if TYPE_CHECKING:
+    from teleglas.charts.recap import Recaps
 
 
 def settings() -> Settings:
@@ -116,8 +126,53 @@ def later(task: DueTask, delay_s: float, keep_earlier: bool = False) -> None:
 
 
 @functools.lru_cache(maxsize=1)
+def chart_store() -> ChartStore:
+    return ChartStore(client(), settings().charts.ttl_s)
+
+
+@functools.lru_cache(maxsize=1)
+def tape_reader() -> TapeReader:
+    return TapeReader(client())
+
+
+def render_chart(spec: ChartSpec, sends: list[Send], origin_ms: int | None) -> None:
+    """Sends with a chart: each text is scheduled CHART_RENDER_TIMEOUT from now, under the key its photo send
+    will replace it with (teleglas.tasks.charts), and one render task is published. Nothing waits for it."""
+    args = [send_task_args(send, origin_ms) for send in sends]
+    for send_args in args:
+        later(send_retry_task(send_args, {}), settings().charts.render_timeout_s)
+    app.send_task(TASK_RENDER_CHART, args=(spec.to_payload(), [list(a) for a in args], time.time()), queue=QUEUE_CHARTS)
+
+
+def alert_chart_png(spec: ChartSpec) -> bytes:
+    """Imported on first use: matplotlib costs a process tens of MB, and only the processes that render pay it."""
+    from teleglas.charts.alerts import alert_chart_png as draw
+
+    return draw(spec, tape_reader().liquidation_bars, settings().timezone)
+
+
+@functools.lru_cache(maxsize=1)
+def recaps() -> Recaps:
+    from teleglas.charts.recap import Recaps
+
+    def send_photo(chat_id: ChatId, text: str, alert_id: str, current_ms: int, chart_id: str) -> None:
+        later(send_retry_task((chat_id, text, alert_id, None, current_ms), {"photo": chart_id}), 0.0)
+
+    return Recaps(
+        chats(),
+        tape_reader(),
+        history(),
+        chart_store(),
+        lambda task, delay: later(task, delay),
+        send_photo,
+        settings().timezone,
+    )
+
+
+@functools.lru_cache(maxsize=1)
 def dispatcher() -> Dispatcher:
-    return Dispatcher(fanout(), history(), send=publish_send, later=later)
+    render = render_chart if settings().charts.enabled else None
+    return Dispatcher(fanout(), history(), send=publish_send, later=later, render=render)
 
 
 @functools.lru_cache(maxsize=1)
@@ -134,6 +189,7 @@ def sender() -> Sender:
         metrics=recorder(),
         history=history(),
         recheck=lambda chat: later(recheck_task(chat), s.delivery.chat_recheck_interval_s, True),
+        charts=chart_store(),
     )
 
 

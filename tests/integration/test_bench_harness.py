@@ -41,6 +41,10 @@ def test_bench_quick_run_prints_its_table(tmp_path):
     assert dashboard["entries"] == figures["sizes"]["history"] and dashboard["load_ticks"] >= 1
     assert all(dashboard[k] > 0 for k in ("live_tick_ms", "analytics_ms", "memory_mb"))
     assert any(line.startswith("dashboard live tick") for line in lines)
+    charts = figures["charts"]
+    assert all(charts["render"][kind]["p50_ms"] > 0 for kind in ("storm", "summary", "digest", "/liq", "/oi", "recap"))
+    assert charts["memory"]["rendered_mb"] > 0
+    assert any(line.startswith("chart render, storm (p50 / p95)") for line in lines)
 
 
 def test_chaos_quick_run_survives_a_redis_kill_with_the_default_settings():

@@ -126,8 +126,8 @@ PER_USER = 20
 
 
 def test_strangers_flooding_market_commands_leave_beats_checks_their_budget(make_stack):
-    """A Hobbyist key (30 requests a minute, as CoinGlass's headers say; the manual bot's share 0.5): three users cycle five market
-    commands over every coin (about 45 uncached requests; /liq alone costs 4), chatter included, while beat
+    """A Hobbyist key (30 requests a minute, as CoinGlass's headers say; the manual bot's share 0.5): three users
+    cycle five market commands over every coin (about 45 uncached requests; /liq alone costs 6), chatter, while beat
     polls whales and checks funding every 10 s. Beat's checks all run and alert; each flooder gets budget
     messages (the bot's share, then their own), and a bystander is answered at once."""
     stack = make_stack(

@@ -10,7 +10,7 @@ from teleglas.settings import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "teleglas"
 BASE = {"settings", "defines"}  # read by every room
-ROOMS = {"model", "state", "ops", "source", "decide", "deliver", "tasks", "manual", "dashboard", "devstack"}
+ROOMS = {"model", "state", "ops", "source", "decide", "deliver", "charts", "tasks", "manual", "dashboard", "devstack"}
 LOWER = {"model", "state", "ops"}
 ALLOWED = {
     "model": {"model"},
@@ -19,8 +19,9 @@ ALLOWED = {
     "source": LOWER | {"source"},
     "decide": LOWER | {"source", "decide"},
     "deliver": LOWER | {"deliver"},
-    "tasks": LOWER | {"source", "decide", "deliver", "dashboard", "tasks", "celery"},
-    "manual": LOWER | {"source", "decide", "deliver", "manual"},
+    "charts": LOWER | {"charts", "dashboard"},  # pictures; the recap reads the dashboard's analytics of alerts
+    "tasks": LOWER | {"source", "decide", "deliver", "charts", "dashboard", "tasks", "celery"},
+    "manual": LOWER | {"source", "decide", "deliver", "charts", "manual"},
     "dashboard": LOWER | {"source", "decide", "dashboard"},
     "devstack": ROOMS | {"celery"},
     "celery": {"ops", "state", "tasks"},  # the app: its signal handlers start the heartbeat and the due-work mover

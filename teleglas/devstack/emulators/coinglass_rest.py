@@ -46,6 +46,8 @@ KEYED_BY = {
     "/api/futures/liquidation/exchange-list": ("symbol", "range"),
     "/api/futures/orderbook/ask-bids-history": ("symbol",),
     "/api/futures/global-long-short-account-ratio/history": ("symbol",),
+    "/api/futures/liquidation/aggregated-history": ("symbol",),
+    "/api/futures/open-interest/exchange-history-chart": ("symbol",),
 }
 # Published plan limits per minute: HOBBYIST 30, STARTUP 80, STANDARD 300, PROFESSIONAL 1200.
 DEFAULT_PLAN_LIMIT = 1200
@@ -143,13 +145,19 @@ class RestEmulator:
 
 
 def _resolve_ages(value: Any, loaded_ms: int) -> None:
-    """`"create_time_age_s": 40` becomes `"create_time": <40 s before the file was read>` in every object, so
-    bundled data is always recent, and stays the same record (same fingerprint) until the file changes."""
+    """`"create_time_age_s": 40` becomes `"create_time": <40 s before the file was read>` in every object (a list of
+    ages a list of times), so bundled data is always recent, and stays the same record (same fingerprint) until
+    the file changes."""
     if isinstance(value, list):
         for item in value:
             _resolve_ages(item, loaded_ms)
     elif isinstance(value, dict):
         for key in [k for k in value if isinstance(k, str) and k.endswith("_age_s")]:
-            value[key[: -len("_age_s")]] = loaded_ms - int(float(value.pop(key)) * 1000)
+            ages = value.pop(key)
+            value[key[: -len("_age_s")]] = (
+                [loaded_ms - int(float(age) * 1000) for age in ages]
+                if isinstance(ages, list)
+                else loaded_ms - int(float(ages) * 1000)
+            )
         for item in value.values():
             _resolve_ages(item, loaded_ms)

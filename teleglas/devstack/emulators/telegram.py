@@ -20,7 +20,13 @@ person can read exactly what "Telegram" received. Like the real service it enfor
   `{"bot_id": 123456, "chat_id": -1001, "user_id": 11111, "text": "/liq@MyBot BTC"}` (the bot_command
   entity is added as Telegram does; a channel chat gets a `channel_post` without `from`);
 - `GET /_emulator/messages`, `DELETE /_emulator/messages`, `GET /_emulator/calls` (every call with its status),
-  `GET /_emulator/commands` (what each bot set with setMyCommands).
+  `GET /_emulator/commands` (what each bot set with setMyCommands);
+- `GET /_emulator/photos/<chat_id>/<message_id>`: the PNG a sendPhoto uploaded (also written to `--photos-dir`).
+
+sendPhoto takes the photo as a multipart/form-data upload, as the Bot API does (at most 10 MB; width + height at
+most 10000, ratio at most 20; a PNG is read for its size, anything else is refused as a picture it cannot
+process), a caption of at most 1024 characters after entity parsing, and counts against the same flood limits
+as sendMessage (docs/protocols.md, "Telegram: sendPhoto").
 
 Long polling follows the Bot API server (docs/protocols.md, getUpdates): `offset` confirms every update below it,
 a negative offset keeps the last N, `limit` is clamped to 1..100 and `timeout` to 0..50 s, and a newer
@@ -32,11 +38,14 @@ getUpdates of the same bot ends the older one with 409.
 from __future__ import annotations
 
 import argparse
+import email.parser
+import email.policy
 import json
 import logging
 import math
 import re
 import socket
+import struct
 import threading
 import time
 from collections import defaultdict, deque
@@ -65,6 +74,21 @@ _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _BOT_COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,64})?")
 FIRST_UPDATE_ID = 815_000_001
 MAX_POLL_TIMEOUT_S = 50
+MAX_CAPTION_CHARACTERS = 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_PHOTO_SIDES = 10_000  # width + height
+MAX_PHOTO_RATIO = 20
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PHOTO_PATH = re.compile(r"^/_emulator/photos/(-?\d+|@\w+)/(\d+)$")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart/form-data request."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass
@@ -117,6 +141,7 @@ class TelegramEmulator:
         record_path: Path | None = None,
         known_chats: set[int | str] | None = None,
         limits: FloodLimits | None = None,
+        photos_dir: Path | None = None,
     ):
         self.tokens = set(tokens)
         self.known_chats = known_chats
@@ -125,6 +150,8 @@ class TelegramEmulator:
         self.blocked_chats: set[int | str] = set()
         self.migrated_chats: dict[int | str, int] = {}
         self.messages: list[dict[str, Any]] = []
+        self.photos: dict[tuple[int | str, int], bytes] = {}  # (chat, message_id) → the uploaded PNG
+        self.photos_dir = photos_dir
         self.calls: list[dict[str, Any]] = []  # every request, accepted or not: method, chat, status, time
         self._faults: deque[Fault] = deque()
         self.commands: dict[int, list[dict[str, str]]] = {}  # bot id → its setMyCommands list
@@ -164,6 +191,7 @@ class TelegramEmulator:
     def reset(self) -> None:
         with self._lock:
             self.messages.clear()
+            self.photos.clear()
             self.calls.clear()
             self._faults.clear()
             self._accepted_at.clear()
@@ -263,6 +291,8 @@ class TelegramEmulator:
             return self._bot_user(token)
         if method == "sendmessage":
             return self._send_message(token, params)
+        if method == "sendphoto":
+            return self._send_photo(token, params)
         if method == "getupdates":
             return self._get_updates(_bot_id(token), params)
         if method == "setmycommands":
@@ -433,6 +463,7 @@ class TelegramEmulator:
                 "bot_id": _bot_id(token),
                 "chat_id": chat_id,
                 "message_id": message_id,
+                "method": "sendMessage",
                 "text": text,
                 "parse_mode": parse_mode or None,
                 "params": {k: v for k, v in params.items() if k not in ("chat_id", "text")},
@@ -458,6 +489,100 @@ class TelegramEmulator:
             "date": int(now),
             "text": plain,
         }
+
+    def _send_photo(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
+        """sendPhoto with an uploaded photo; checks in the order the server does: chat, photo, caption, flood."""
+        arrived = time.time()
+        chat_id = _chat_id(params.get("chat_id"))
+        if chat_id in self.migrated_chats:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self.migrated_chats[chat_id]},
+            )
+        if chat_id in self.blocked_chats:
+            raise ApiError(403, _refusal(chat_id))
+        photo = params.get("photo")
+        if not isinstance(photo, Upload) or not photo.data:
+            if isinstance(photo, str) and photo:  # a file_id or URL: this emulator keeps no files and fetches nothing
+                raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        if len(photo.data) > MAX_PHOTO_BYTES:
+            raise ApiError(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
+        size = png_size(photo.data)
+        if size is None:
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        width, height = size
+        if width + height > MAX_PHOTO_SIDES or max(width, height) > MAX_PHOTO_RATIO * min(width, height):
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        caption = str(params.get("caption") or "")
+        parse_mode = str(params.get("parse_mode") or "")
+        if parse_mode and parse_mode.lower() not in ("html", "markdown", "markdownv2"):
+            raise ApiError(400, "Bad Request: unsupported parse_mode")
+        plain = caption
+        if caption and parse_mode.lower() == "html":
+            try:
+                plain = parse_html(caption).plain_text
+            except HtmlParseError as exc:
+                raise ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
+        if len(plain) > MAX_CAPTION_CHARACTERS:  # code points, as for texts
+            raise ApiError(400, "Bad Request: message caption is too long")
+        if self.known_chats is not None and chat_id not in self.known_chats:
+            raise ApiError(400, "Bad Request: chat not found")
+        with self._lock:
+            self._check_flood(_bot_id(token), chat_id, arrived)
+            message_id = self._next_message_id[chat_id]
+            self._next_message_id[chat_id] += 1
+            self.photos[(chat_id, message_id)] = photo.data
+            record = {
+                "bot_id": _bot_id(token),
+                "chat_id": chat_id,
+                "message_id": message_id,
+                "method": "sendPhoto",
+                "text": caption,
+                "parse_mode": parse_mode or None,
+                "photo": {"width": width, "height": height, "bytes": len(photo.data), "filename": photo.filename},
+                "params": {k: v for k, v in params.items() if k not in ("chat_id", "caption", "photo")},
+                "received_at": arrived,
+            }
+            self.messages.append(record)
+            log.info(
+                "%s bot=%s chat=%s message_id=%d [photo %dx%d, %d KB] %s",
+                LOG_TG_EMULATOR,
+                record["bot_id"],
+                chat_id,
+                message_id,
+                width,
+                height,
+                len(photo.data) // 1024,
+                caption.replace("\n", " ⏎ ")[:500],
+            )
+            if self.photos_dir is not None:
+                self.photos_dir.mkdir(parents=True, exist_ok=True)
+                (self.photos_dir / f"{chat_id}-{message_id}.png").write_bytes(photo.data)
+            if self.record_path is not None:
+                with self.record_path.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._lock.notify_all()
+        file_id = f"emulated-{chat_id}-{message_id}"
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "from": self._bot_user(token),
+            "chat": _chat_object(chat_id),
+            "date": int(arrived),
+            "photo": [
+                {
+                    "file_id": file_id,
+                    "file_unique_id": file_id,
+                    "width": width,
+                    "height": height,
+                    "file_size": len(photo.data),
+                }
+            ],
+        }
+        if plain:
+            message["caption"] = plain
+        return message
 
     def _check_flood(self, bot_id: int, chat_id: int | str, now: float) -> None:
         """Raises the 429 Telegram would send; on success counts the message. Called under the lock.
@@ -538,10 +663,41 @@ def _chat_object(chat_id: int | str) -> dict[str, Any]:
     return {"id": chat_id, "type": kind, "title": "Alerts"}
 
 
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR chunk; None for anything that is not a PNG."""
+    if len(data) < 24 or not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return (width, height) if width and height else None
+
+
+def _decode_multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """A multipart/form-data body: text fields as strings, files as Upload."""
+    parser = email.parser.BytesParser(policy=email.policy.HTTP)
+    message = parser.parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        raise ApiError(400, "Bad Request: invalid request body")
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        payload = part.get_payload(decode=True)  # a leaf part decodes to bytes
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            fields[str(name)] = Upload(str(filename), part.get_content_type(), data)
+        else:
+            fields[str(name)] = data.decode("utf-8")
+    return fields
+
+
 def _decode_body(content_type: str, body: bytes) -> dict[str, Any]:
     if not body:
         return {}
     kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "multipart/form-data":
+        return _decode_multipart(content_type, body)
     if kind == "application/json":
         value = json.loads(body.decode("utf-8"))
         if not isinstance(value, dict):
@@ -619,6 +775,18 @@ def _handler_for(emulator: TelegramEmulator) -> type[BaseHTTPRequestHandler]:
             if path == "/_emulator/messages" and self.command == "DELETE":
                 emulator.reset()
                 return self._reply(200, {"ok": True})
+            photo = _PHOTO_PATH.match(path)
+            if photo and self.command == "GET":
+                with emulator._lock:
+                    data = emulator.photos.get((_chat_id(photo.group(1)), int(photo.group(2))))
+                if data is None:
+                    return self._reply(404, {"ok": False, "description": "no such photo"})
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return None
             if path == "/_emulator/calls" and self.command == "GET":
                 with emulator._lock:
                     return self._reply(200, list(emulator.calls))
@@ -688,6 +856,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", action="append", required=True, help="a bot token the emulator accepts (repeatable)")
     parser.add_argument("--record", type=Path, help="append every accepted message to this JSON-lines file")
+    parser.add_argument("--photos-dir", type=Path, help="write every photo sendPhoto uploads here (CHAT-MESSAGE.png)")
     parser.add_argument("--no-flood-limits", action="store_true", help="accept any rate (the real service does not)")
     parser.add_argument(
         "--chat-interval",
@@ -702,7 +871,9 @@ def main(argv: list[str] | None = None) -> int:
     limits = (
         None if args.no_flood_limits else FloodLimits(args.chat_interval, args.group_per_minute, args.bot_per_second)
     )
-    emulator = TelegramEmulator(set(args.token), args.host, args.port, args.record, limits=limits)
+    emulator = TelegramEmulator(
+        set(args.token), args.host, args.port, args.record, limits=limits, photos_dir=args.photos_dir
+    )
     log.info("%s listening on %s", LOG_TG_EMULATOR, emulator.url)
     try:
         emulator._server.serve_forever()

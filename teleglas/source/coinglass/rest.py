@@ -34,6 +34,8 @@ OPEN_INTEREST = "/api/futures/open-interest/exchange-list"
 LONG_SHORT_RATIO = "/api/futures/global-long-short-account-ratio/history"
 FEAR_GREED = "/api/index/fear-greed-history"
 PRICE_HISTORY = "/api/futures/price/history"
+LIQUIDATION_HISTORY = "/api/futures/liquidation/aggregated-history"
+OPEN_INTEREST_HISTORY = "/api/futures/open-interest/exchange-history-chart"
 RSI_LIST = "/api/futures/rsi/list"
 
 # The smallest plan each endpoint needs, from its page's "API plans" table; every other endpoint we call is

@@ -360,3 +360,62 @@ def parse_coin_rsi(data: Any, symbol: str) -> CoinRsi | None:
             {frame: optional_number(record, f"price_change_percent_{frame}", signed=True) for frame in RSI_TIMEFRAMES},
         )
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationPoint:
+    time_ms: int
+    long_usd: float
+    short_usd: float
+
+
+def parse_liquidation_history(data: Any) -> tuple[list[LiquidationPoint], list[str]]:
+    """`/api/futures/liquidation/aggregated-history` rows (`time` ms, `aggregated_long_liquidation_usd`,
+    `aggregated_short_liquidation_usd`), oldest first, one per time; a bad row is rejected with a reason."""
+    points: dict[int, LiquidationPoint] = {}
+    rejected: list[str] = []
+    for record in data if isinstance(data, list) else []:
+        try:
+            row = _object(record)
+            at = time_ms(row.get("time"), "time")
+            points[at] = LiquidationPoint(
+                at,
+                number(row.get("aggregated_long_liquidation_usd"), "aggregated_long_liquidation_usd"),
+                number(row.get("aggregated_short_liquidation_usd"), "aggregated_short_liquidation_usd"),
+            )
+        except FieldError as exc:
+            rejected.append(f"liquidation history: {exc}")
+    if not isinstance(data, list):
+        rejected.append(f"liquidation history data is {type(data).__name__}, not a list")
+    return [points[t] for t in sorted(points)], rejected
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInterestHistory:
+    times_ms: tuple[int, ...]
+    by_exchange: dict[str, tuple[float, ...]]  # exchange → USD at each time
+
+
+def parse_open_interest_history(data: Any) -> OpenInterestHistory:
+    """`/api/futures/open-interest/exchange-history-chart`: `time_list` (ms) and `data_map` {exchange: [USD at each
+    time]}. An exchange whose list does not match the times, or holds a value that is not a number, is left out;
+    no time at all is a FieldError."""
+    if not isinstance(data, dict):
+        raise FieldError(f"open interest history is {type(data).__name__}, not an object")
+    raw_times = data.get("time_list")
+    if not isinstance(raw_times, list) or not raw_times:
+        raise FieldError("open interest history has no time_list")
+    times = tuple(time_ms(t, "time_list") for t in raw_times)
+    by_exchange: dict[str, tuple[float, ...]] = {}
+    series = data.get("data_map")
+    for name, values in series.items() if isinstance(series, dict) else ():
+        try:
+            exchange = text(name, "exchange")
+            if not isinstance(values, list) or len(values) != len(times):
+                continue
+            by_exchange[exchange] = tuple(number(v, "open_interest") if v is not None else 0.0 for v in values)
+        except FieldError:
+            continue
+    if not by_exchange:
+        raise FieldError("open interest history has no exchange with a value per time")
+    return OpenInterestHistory(times, by_exchange)

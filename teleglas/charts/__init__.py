@@ -1,0 +1,1 @@
+"""Pictures TELEGLAS sends to Telegram: pure rendering of plain series to PNG (matplotlib, Agg)."""
