@@ -4,6 +4,8 @@ common kind of colour blindness (longs vermillion, shorts sky blue, the price ye
 
 from __future__ import annotations
 
+from typing import Any
+
 BACKGROUND = "#0f1419"
 PANEL = "#171e26"
 GRID = "#26303b"
@@ -22,7 +24,7 @@ HEIGHT_IN = 4.0
 RECAP_HEIGHT_IN = 8.0
 DPI = 200
 
-RC = {
+RC: dict[str, Any] = {
     "font.family": "DejaVu Sans",  # bundled with matplotlib; it has no emoji, so none is ever drawn
     "font.size": 9,
     "axes.titlesize": 11,
