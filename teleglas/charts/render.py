@@ -11,6 +11,7 @@ import io
 import math
 import unicodedata
 from datetime import datetime
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import matplotlib
@@ -24,7 +25,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from teleglas.charts import style
 from teleglas.model.charts import LargeOrder, LiquidationBars, OpenInterestSeries, SymbolTotals
 
-matplotlib.rcParams.update(style.RC)  # once, at import: renders on several threads read it, none changes it
+# once, at import: renders on several threads read it, none changes it (cast: matplotlib types its keys as literals)
+matplotlib.rcParams.update(cast(Any, style.RC))
 
 _DRAWABLE_CATEGORIES = {"So", "Sk", "Cs", "Co", "Cn", "Cc", "Cf", "Zl", "Zp"}
 _MAX_LABEL = 24
