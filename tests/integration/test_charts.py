@@ -6,7 +6,7 @@ import re
 
 from PIL import Image
 
-from tests.integration.conftest import write_scenario
+from tests.support.messages import write_scenario
 
 T0 = 1725478245000
 RULES = """

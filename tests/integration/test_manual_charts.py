@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from PIL import Image
 
 from teleglas.defines import QUEUE_CHARTS, TASK_DAILY_RECAP
-from teleglas.devstack.local_stack import DEMO_ALERT_TOKEN, DEMO_MANUAL_TOKEN, wait_until
+from teleglas.devstack.local_stack import wait_until
 from teleglas.state.keys import due_key
+from tests.support.manual_bot import ALERT_BOT, MANUAL_BOT
 
-MANUAL_BOT = int(DEMO_MANUAL_TOKEN.split(":")[0])
-ALERT_BOT = int(DEMO_ALERT_TOKEN.split(":")[0])
 TRADER = 11111  # a private chat: the trader's own id
 
 

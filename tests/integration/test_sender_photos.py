@@ -15,7 +15,7 @@ from teleglas.deliver.sender import Sender, SendJob, Status
 from teleglas.deliver.telegram import DeliveryError, TelegramClient
 from teleglas.devstack.emulators.telegram import Fault, FloodLimits, TelegramEmulator
 from teleglas.state.charts import ChartStore
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 TOKEN = "100000004:senderPhotoTestTokenForTheEmulator"
 STORM = "⚡ <b>LIQUIDATION STORM</b>\n📊 Symbol: BTCUSDT\n💥 9 liquidations · $2,736,000"

@@ -13,7 +13,7 @@ from teleglas.deliver.message_split import START
 from teleglas.deliver.stages import PHOTO, Attempt, Fit, Part, SendJob, part_id
 from teleglas.deliver.telegram import _by_status
 from teleglas.model.charts import ChartKind, ChartSpec, ChartSpecError, LiquidationBars, chart_for
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 ZONE = make_settings().timezone
 
