@@ -19,10 +19,11 @@ demo-exchanges: setup
 	@$(VENV_PY) -m teleglas.devstack.demo --exchanges
 
 # Lint, types, the unit tests (seconds; the first failure stops the run), then the integration tests against
-# real redis-server, Celery workers and emulators on two processes, with the coverage of both runs.
+# real redis-server, Celery workers and emulators on four pytest processes (most of their time is spent waiting on
+# the processes they start, so four fit two cores), with the coverage of both runs.
 test: lint typecheck
 	@$(VENV_PY) -m pytest -m "not integration" -x -q --cov --cov-report=
-	@$(VENV_PY) -m pytest -m integration -n 2 --dist loadfile --cov --cov-append --cov-report=term:skip-covered
+	@$(VENV_PY) -m pytest -m integration -n 4 --dist loadfile --cov --cov-append --cov-report=term:skip-covered
 
 lint:
 	@bash tools/bootstrap.sh --test
