@@ -395,8 +395,8 @@ class OpsSettings:
     # The read-only dashboard, and Flower, whose API can send any task (any text to any chat) and stop workers.
     dashboard_user: str = setting("DASHBOARD_USER", text, "")
     dashboard_password: str = setting("DASHBOARD_PASSWORD", password, "", secret=True)
-    admin_user: str = setting("ADMIN_USER", text, "")
-    admin_password: str = setting("ADMIN_PASSWORD", password, "", secret=True)
+    flower_user: str = setting("FLOWER_USER", text, "")
+    flower_password: str = setting("FLOWER_PASSWORD", password, "", secret=True)
     # ws:// and http:// to a host other than this one send keys and tokens in clear: refused unless true.
     allow_plaintext_urls: bool = setting("ALLOW_PLAINTEXT_URLS", boolean, False)
     log_format: str = setting("LOG_FORMAT", one_of("text", "json"), "text")
@@ -509,9 +509,9 @@ def _check(settings: Settings) -> None:
             f"({settings.telegram.timeout_s:g} s: a send's connect and read timeouts)"
         )
     ops = settings.ops
-    if ops.dashboard_password and ops.dashboard_password == ops.admin_password:
+    if ops.dashboard_password and ops.dashboard_password == ops.flower_password:
         raise SettingsError(
-            "DASHBOARD_PASSWORD equals ADMIN_PASSWORD: the read-only dashboard's password would also open Flower"
+            "DASHBOARD_PASSWORD equals FLOWER_PASSWORD: the read-only dashboard's password would also open Flower"
         )
     for name, value, secure in (
         ("COINGLASS_WS_URL", settings.coinglass.ws_url, "wss"),

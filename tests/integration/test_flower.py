@@ -1,4 +1,4 @@
-"""`celery -A teleglas flower` as users run it: basic auth from ADMIN_USER/ADMIN_PASSWORD, never the read-only
+"""`celery -A teleglas flower` as users run it: basic auth from FLOWER_USER/FLOWER_PASSWORD, never the read-only
 dashboard's pair (Flower's API can send any task), and no start without them (Flower shows task arguments)."""
 
 import base64
@@ -31,8 +31,8 @@ DASHBOARD = ("viewer", "s3cret-viewer-pass")
 def test_flower_answers_the_admin_and_refuses_everyone_else_the_dashboard_pair_included(make_stack):
     stack = make_stack(
         settings_env={
-            "ADMIN_USER": ADMIN[0],
-            "ADMIN_PASSWORD": ADMIN[1],
+            "FLOWER_USER": ADMIN[0],
+            "FLOWER_PASSWORD": ADMIN[1],
             "DASHBOARD_USER": DASHBOARD[0],
             "DASHBOARD_PASSWORD": DASHBOARD[1],
         }
@@ -65,10 +65,10 @@ def test_flower_does_not_start_without_credentials(make_stack):
     result = subprocess.run(
         [sys.executable, "-m", "celery", "-A", "teleglas", "flower", f"--port={free_port()}"],
         cwd=PROJECT_ROOT,
-        env=stack.env(ADMIN_USER="", ADMIN_PASSWORD="", DASHBOARD_USER="viewer", DASHBOARD_PASSWORD=DASHBOARD[1]),
+        env=stack.env(FLOWER_USER="", FLOWER_PASSWORD="", DASHBOARD_USER="viewer", DASHBOARD_PASSWORD=DASHBOARD[1]),
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 2
-    assert "Flower needs ADMIN_USER and ADMIN_PASSWORD" in result.stderr  # the dashboard's pair is not enough
+    assert "Flower needs FLOWER_USER and FLOWER_PASSWORD" in result.stderr  # the dashboard's pair is not enough

@@ -76,8 +76,8 @@ REQUIRED = {
     "TELEGRAM_TOKEN",
     "DASHBOARD_USER",
     "DASHBOARD_PASSWORD",
-    "ADMIN_USER",
-    "ADMIN_PASSWORD",
+    "FLOWER_USER",
+    "FLOWER_PASSWORD",
 }
 SECRETS = {
     f.metadata["env"] for group in fields(Settings) for f in fields(group.default_factory) if f.metadata["secret"]
@@ -168,8 +168,8 @@ def test_the_demo_env_file_makes_a_valid_demo_against_the_emulators():
     assert DEMO_ENV["COMPOSE_PROFILES"] == "demo"
     settings = load_settings(service_environment("dashboard", DEMO_ENV), env_file=None)
     flower = load_settings(service_environment("flower", DEMO_ENV), env_file=None)
-    assert (settings.ops.dashboard_user, flower.ops.admin_user) == ("demo", "demo-admin")
-    assert settings.ops.dashboard_password != flower.ops.admin_password
+    assert (settings.ops.dashboard_user, flower.ops.flower_user) == ("demo", "demo-admin")
+    assert settings.ops.dashboard_password != flower.ops.flower_password
     assert (
         settings.coinglass.api_key_ws == local_stack.DEMO_WS_KEY
         and settings.coinglass.api_key == local_stack.DEMO_REST_KEY
@@ -200,7 +200,7 @@ def test_compose_keeps_each_monitoring_pair_to_its_service_and_binds_on_its_netw
     for name in PRODUCTION:
         environment = COMPOSE["services"][name].get("environment", {})
         assert ("DASHBOARD_PASSWORD" in environment) == (name == "dashboard"), name
-        assert ("ADMIN_PASSWORD" in environment) == (name == "flower"), name
+        assert ("FLOWER_PASSWORD" in environment) == (name == "flower"), name
     assert COMPOSE["services"]["dashboard"]["ports"] == ["127.0.0.1:8082:8082"]
     assert COMPOSE["services"]["flower"]["ports"] == ["127.0.0.1:5555:5555"]
     assert not [n for n in PRODUCTION if n not in ("dashboard", "flower") and COMPOSE["services"][n].get("ports")]

@@ -114,7 +114,7 @@ def test_each_setting_is_declared_once_and_its_secrets_stay_out_of_repr():
     settings = make_settings(
         TELEGRAM_ALERT_TOKEN="1:alert-secret",
         COINGLASS_API_KEY="rest-secret",
-        ADMIN_PASSWORD="admin-pw-secret",
+        FLOWER_PASSWORD="admin-pw-secret",
         REDIS_URL="redis://:redis-pw-secret@redis:6379/0",
     )
     assert not any(
@@ -128,7 +128,7 @@ def test_servers_listen_on_this_machine_only_unless_told_otherwise():
     assert make_settings(HEALTH_HOST="0.0.0.0", DASHBOARD_HOST="::").ops.dashboard_host == "::"
 
 
-@pytest.mark.parametrize("variable", ["DASHBOARD_PASSWORD", "ADMIN_PASSWORD"])
+@pytest.mark.parametrize("variable", ["DASHBOARD_PASSWORD", "FLOWER_PASSWORD"])
 def test_passwords_shorter_than_12_characters_are_refused_without_echoing_them(variable):
     with pytest.raises(SettingsError, match=f"{variable} must be at least 12 characters long, got 11") as refused:
         make_settings(**{variable: "shortsecret"})
@@ -136,9 +136,9 @@ def test_passwords_shorter_than_12_characters_are_refused_without_echoing_them(v
     assert getattr(make_settings(**{variable: "twelve-chars"}).ops, variable.lower()) == "twelve-chars"
 
 
-def test_the_dashboard_password_cannot_be_the_admin_password():
-    with pytest.raises(SettingsError, match="DASHBOARD_PASSWORD equals ADMIN_PASSWORD") as refused:
-        make_settings(DASHBOARD_PASSWORD="one-password-for-all", ADMIN_PASSWORD="one-password-for-all")
+def test_the_dashboard_password_cannot_be_the_flower_password():
+    with pytest.raises(SettingsError, match="DASHBOARD_PASSWORD equals FLOWER_PASSWORD") as refused:
+        make_settings(DASHBOARD_PASSWORD="one-password-for-all", FLOWER_PASSWORD="one-password-for-all")
     assert "one-password-for-all" not in str(refused.value)
 
 
@@ -181,7 +181,7 @@ def test_the_redis_password_is_a_secret_and_out_of_repr():
         CELERY_BROKER_URL="redis://teleglas:broker-secret@redis:6379/1",
         TELEGRAM_TOKEN="2:manual-secret",
         DASHBOARD_PASSWORD="dashboard-secret",
-        ADMIN_PASSWORD="admin-secret-pw",
+        FLOWER_PASSWORD="admin-secret-pw",
     )
     assert set(settings.secrets()) == {
         "p%40ss-redis-secret",
