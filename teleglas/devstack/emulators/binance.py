@@ -18,16 +18,14 @@ Scenario frames are payloads (`{"e": "forceOrder", ...}`, `{"e": "aggTrade", ...
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import logging
 import time
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 
-from teleglas.devstack.emulators.exchange_base import Client, ExchangeEmulator
+from teleglas.devstack.emulators.exchange_base import Client, ExchangeEmulator, command_line, serve_until_interrupted
 from teleglas.devstack.emulators.scenario import load_scenario
 
 MARKET_PATHS = ("/market/ws", "/market/stream")
@@ -133,32 +131,23 @@ class BinanceEmulator(ExchangeEmulator):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Binance USDⓈ-M market-stream emulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--scenario", default="binance.jsonl", help="scenario file (bundled name or path)")
-    parser.add_argument("--min-subscribers", type=int, default=1)
-    parser.add_argument("--repeat-every", type=float, default=None)
+    parser = command_line("Binance USDⓈ-M market-stream emulator", 8766, "binance.jsonl")
     parser.add_argument("--ping-interval", type=float, default=180.0)
     parser.add_argument("--pong-timeout", type=float, default=600.0)
     parser.add_argument("--max-age", type=float, default=86_400.0)
     args = parser.parse_args(argv)
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
-    emulator = BinanceEmulator(
-        load_scenario(args.scenario),
-        args.host,
-        args.port,
-        args.min_subscribers,
-        repeat_every_s=args.repeat_every,
-        ping_interval_s=args.ping_interval,
-        pong_timeout_s=args.pong_timeout,
-        max_age_s=args.max_age,
+    return serve_until_interrupted(
+        BinanceEmulator(
+            load_scenario(args.scenario),
+            args.host,
+            args.port,
+            args.min_subscribers,
+            repeat_every_s=args.repeat_every,
+            ping_interval_s=args.ping_interval,
+            pong_timeout_s=args.pong_timeout,
+            max_age_s=args.max_age,
+        )
     )
-    try:
-        asyncio.run(emulator.serve())
-    except KeyboardInterrupt:
-        pass
-    return 0
 
 
 if __name__ == "__main__":

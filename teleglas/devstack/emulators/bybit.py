@@ -14,15 +14,13 @@ their topic.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import logging
 import time
 import uuid
 from typing import Any
 
-from teleglas.devstack.emulators.exchange_base import Client, ExchangeEmulator
+from teleglas.devstack.emulators.exchange_base import Client, ExchangeEmulator, command_line, serve_until_interrupted
 from teleglas.devstack.emulators.scenario import load_scenario
 
 
@@ -81,28 +79,19 @@ class BybitEmulator(ExchangeEmulator):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Bybit v5 public linear stream emulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8767)
-    parser.add_argument("--scenario", default="bybit.jsonl", help="scenario file (bundled name or path)")
-    parser.add_argument("--min-subscribers", type=int, default=1)
-    parser.add_argument("--repeat-every", type=float, default=None)
+    parser = command_line("Bybit v5 public linear stream emulator", 8767, "bybit.jsonl")
     parser.add_argument("--idle-timeout", type=float, default=600.0)
     args = parser.parse_args(argv)
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
-    emulator = BybitEmulator(
-        load_scenario(args.scenario),
-        args.host,
-        args.port,
-        args.min_subscribers,
-        repeat_every_s=args.repeat_every,
-        idle_timeout_s=args.idle_timeout,
+    return serve_until_interrupted(
+        BybitEmulator(
+            load_scenario(args.scenario),
+            args.host,
+            args.port,
+            args.min_subscribers,
+            repeat_every_s=args.repeat_every,
+            idle_timeout_s=args.idle_timeout,
+        )
     )
-    try:
-        asyncio.run(emulator.serve())
-    except KeyboardInterrupt:
-        pass
-    return 0
 
 
 if __name__ == "__main__":

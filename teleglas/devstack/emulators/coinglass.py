@@ -15,7 +15,6 @@ check, the plan's rate-limit headers and fault modes.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
@@ -32,6 +31,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from teleglas.devstack.emulators.coinglass_rest import DEFAULT_PLAN_LIMIT, DEFAULT_REST_DATA, RestEmulator
+from teleglas.devstack.emulators.exchange_base import command_line, serve_until_interrupted
 from teleglas.devstack.emulators.scenario import Step, live_frame, load_scenario
 
 log = logging.getLogger(__name__)
@@ -247,16 +247,9 @@ class CoinGlassEmulator:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="CoinGlass WebSocket emulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
+    parser = command_line("CoinGlass WebSocket emulator", 8765, "demo.jsonl")
     parser.add_argument("--api-key", action="append", required=True, help="a key the emulator accepts (repeatable)")
-    parser.add_argument("--scenario", default="demo.jsonl", help="scenario file (bundled name or path)")
-    parser.add_argument("--min-subscribers", type=int, default=1)
     parser.add_argument("--live-times", action="store_true", help="give each event the time its frame is sent")
-    parser.add_argument(
-        "--repeat-every", type=float, default=None, help="replay the scenario again this many seconds after each replay"
-    )
     parser.add_argument(
         "--rest-key", action="append", help="a key the REST API accepts (repeatable; default: the --api-key values)"
     )
@@ -270,24 +263,20 @@ def main(argv: list[str] | None = None) -> int:
         "--plan-limit", type=int, default=DEFAULT_PLAN_LIMIT, help="the key's plan: REST requests per minute"
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
-    emulator = CoinGlassEmulator(
-        load_scenario(args.scenario),
-        set(args.api_key),
-        args.host,
-        args.port,
-        args.min_subscribers,
-        rest_keys=set(args.rest_key or args.api_key),
-        rest_data=args.rest_data,
-        live_times=args.live_times,
-        repeat_every_s=args.repeat_every,
-        plan_limit=args.plan_limit,
+    return serve_until_interrupted(
+        CoinGlassEmulator(
+            load_scenario(args.scenario),
+            set(args.api_key),
+            args.host,
+            args.port,
+            args.min_subscribers,
+            rest_keys=set(args.rest_key or args.api_key),
+            rest_data=args.rest_data,
+            live_times=args.live_times,
+            repeat_every_s=args.repeat_every,
+            plan_limit=args.plan_limit,
+        )
     )
-    try:
-        asyncio.run(emulator.serve())
-    except KeyboardInterrupt:
-        pass
-    return 0
 
 
 if __name__ == "__main__":

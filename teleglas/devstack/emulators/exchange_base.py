@@ -10,6 +10,7 @@ since start), `subscriptions` (each connected client's topics), `client_messages
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
@@ -245,3 +246,26 @@ class ExchangeEmulator:
             except (ValueError, AttributeError, TypeError, KeyError):
                 self._step_topics[step.text] = set()
         return self._step_topics[step.text]
+
+
+def command_line(description: str, port: int, scenario: str) -> argparse.ArgumentParser:
+    """The options every emulator's `python -m` takes; each venue adds its own after these."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--scenario", default=scenario, help="scenario file (bundled name or path)")
+    parser.add_argument("--min-subscribers", type=int, default=1)
+    parser.add_argument(
+        "--repeat-every", type=float, default=None, help="replay the scenario again this many seconds after each replay"
+    )
+    return parser
+
+
+def serve_until_interrupted(emulator: Any) -> int:
+    """Runs an emulator in the foreground until Ctrl-C, logging to stderr."""
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        asyncio.run(emulator.serve())
+    except KeyboardInterrupt:
+        pass
+    return 0

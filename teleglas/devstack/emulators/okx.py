@@ -15,15 +15,13 @@ delivered to the clients subscribed to that channel and instType or instId; a no
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import logging
 import time
 from pathlib import Path
 from typing import Any
 
-from teleglas.devstack.emulators.exchange_base import Client, ExchangeEmulator
+from teleglas.devstack.emulators.exchange_base import Client, ExchangeEmulator, command_line, serve_until_interrupted
 from teleglas.devstack.emulators.scenario import BUNDLED, load_scenario
 
 INSTRUMENTS = BUNDLED / "okx_instruments.json"
@@ -96,28 +94,19 @@ class OkxEmulator(ExchangeEmulator):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="OKX v5 public stream emulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8768)
-    parser.add_argument("--scenario", default="okx.jsonl", help="scenario file (bundled name or path)")
-    parser.add_argument("--min-subscribers", type=int, default=1)
-    parser.add_argument("--repeat-every", type=float, default=None)
+    parser = command_line("OKX v5 public stream emulator", 8768, "okx.jsonl")
     parser.add_argument("--idle-timeout", type=float, default=30.0)
     args = parser.parse_args(argv)
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
-    emulator = OkxEmulator(
-        load_scenario(args.scenario),
-        args.host,
-        args.port,
-        args.min_subscribers,
-        repeat_every_s=args.repeat_every,
-        idle_timeout_s=args.idle_timeout,
+    return serve_until_interrupted(
+        OkxEmulator(
+            load_scenario(args.scenario),
+            args.host,
+            args.port,
+            args.min_subscribers,
+            repeat_every_s=args.repeat_every,
+            idle_timeout_s=args.idle_timeout,
+        )
     )
-    try:
-        asyncio.run(emulator.serve())
-    except KeyboardInterrupt:
-        pass
-    return 0
 
 
 if __name__ == "__main__":
