@@ -66,6 +66,18 @@ def url(_name: str, raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def redis_url(name: str, raw: str) -> str:
+    """A Redis URL in a scheme redis-py and kombu take; the value is not echoed (it may carry the password)."""
+    value = raw.strip()
+    scheme = value.partition("://")[0].lower() if "://" in value else ""
+    if scheme not in REDIS_SCHEMES:
+        raise SettingsError(f"{name} must start with redis://, rediss:// or unix://")
+    return value
+
+
 def _number(name: str, raw: str) -> float:
     """Python's float, not django-environ's, which strips characters it does not expect ("1e6" becomes 16.0)."""
     try:
@@ -235,8 +247,8 @@ def share(name: str, raw: str) -> float:
 class RedisSettings:
     """Redis: the broker and every piece of shared state."""
 
-    url: str = setting("REDIS_URL", text, "redis://127.0.0.1:6379/0", secret=url_password)
-    broker_url: str = setting("CELERY_BROKER_URL", text, "", secret=url_password)  # empty: REDIS_URL
+    url: str = setting("REDIS_URL", redis_url, "redis://127.0.0.1:6379/0", secret=url_password)
+    broker_url: str = setting("CELERY_BROKER_URL", redis_url, "", secret=url_password)  # empty: REDIS_URL
     # A worker killed at any instant costs this long: its unacknowledged tasks go to another worker after it.
     visibility_timeout_s: int = setting("CELERY_VISIBILITY_TIMEOUT", positive_int, 30)
 

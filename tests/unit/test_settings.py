@@ -195,3 +195,16 @@ def test_the_redis_password_is_a_secret_and_out_of_repr():
     assert not any(part in shown for part in ("redis-secret", "broker-secret", "manual-secret", "-secret"))
     assert "health_host='127.0.0.1'" in shown  # the rest is still there to read
     assert make_settings(REDIS_URL="redis://redis:6379/0").secrets() == ()
+
+
+@pytest.mark.parametrize("variable", ["REDIS_URL", "CELERY_BROKER_URL"])
+@pytest.mark.parametrize("value", ["nonsense", "http://:pw-secret@redis:6379/0", "127.0.0.1:6379"])
+def test_a_redis_url_in_another_scheme_is_refused_without_echoing_it(variable, value):
+    with pytest.raises(SettingsError, match=f"{variable} must start with redis://, rediss:// or unix://") as refused:
+        make_settings(**{variable: value})
+    assert value not in str(refused.value)
+
+
+@pytest.mark.parametrize("value", ["redis://redis:6379/0", "rediss://:pw@cache.example:6380/1", "unix:///run/r.sock"])
+def test_redis_urls_in_each_scheme_are_taken(value):
+    assert make_settings(REDIS_URL=value).redis.url == value
