@@ -15,8 +15,7 @@ from teleglas.dashboard.live import LiveStatus
 from teleglas.dashboard.market_view import MarketView
 from teleglas.dashboard.server import DashboardServer, Refresher
 from teleglas.defines import LOG_RUNNER
-from teleglas.ops.logging_setup import setup_logging
-from teleglas.settings import SettingsError, get_settings
+from teleglas.ops.logging_setup import process_settings
 from teleglas.state.client import redis_client
 from teleglas.state.history import history_from_settings
 from teleglas.state.system import SystemState
@@ -25,13 +24,9 @@ log = logging.getLogger("teleglas.dashboard")
 
 
 def main() -> int:
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        logging.basicConfig(level="INFO")
-        log.error("%s configuration error: %s", LOG_RUNNER, exc)
+    settings = process_settings(LOG_RUNNER)
+    if settings is None:
         return 2
-    setup_logging(settings)
     if not (settings.ops.dashboard_user and settings.ops.dashboard_password):
         log.error(
             "%s the dashboard needs DASHBOARD_USER and DASHBOARD_PASSWORD (basic auth); it does not run without them "

@@ -202,6 +202,9 @@ class LocalStack:
                 "OKX_WS_URL": f"ws://127.0.0.1:{self.exchange_ports[SOURCE_OKX]}/ws/v5/public",
                 "OKX_REST_URL": f"http://127.0.0.1:{self.exchange_ports[SOURCE_OKX]}",
                 "PYTHONUNBUFFERED": "1",
+                # This checkout's code first, also for `python workers/ws_listener.py` (whose sys.path starts in
+                # workers/) when the virtualenv's editable install points at another checkout.
+                "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p),
             }
         )
         base.update(self.settings_env)

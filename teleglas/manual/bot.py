@@ -41,9 +41,9 @@ from teleglas.manual.commands import BY_NAME, COMMANDS, MARKET, SETTINGS, SYSTEM
 from teleglas.manual.market_data import MarketData
 from teleglas.model.chat import ChatId
 from teleglas.ops.health import HealthServer, verdict
-from teleglas.ops.logging_setup import install_redaction, setup_logging
+from teleglas.ops.logging_setup import install_redaction, process_settings
 from teleglas.ops.redaction import redact
-from teleglas.settings import Settings, SettingsError, get_settings
+from teleglas.settings import Settings
 from teleglas.source.coinglass.rest import CoinGlassRest
 from teleglas.state.budgets import CommandBudget, RestBudget, RestCache
 from teleglas.state.chats import ChatState
@@ -352,13 +352,9 @@ def build(settings: Settings) -> ManualBot:
 
 
 def main() -> int:
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        logging.basicConfig(level="INFO")
-        log.error("%s configuration error: %s", LOG_MANUAL, exc)
+    settings = process_settings(LOG_MANUAL)
+    if settings is None:
         return 2
-    setup_logging(settings)
     install_redaction(logging.getLogger("TeleBot"))
     refusal = refusal_to_start(settings)
     if refusal:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from teleglas.defines import LOG_RUNNER
 from teleglas.model.chat import parse_chat_id
-from teleglas.ops.logging_setup import setup_logging
-from teleglas.settings import SettingsError, get_settings
+from teleglas.ops.logging_setup import process_settings
 from teleglas.state.chats import ChatState
 from teleglas.state.client import redis_client
 
@@ -26,12 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     enable = sub.add_parser("enable", help="send to a disabled chat again")
     enable.add_argument("chat_id")
     args = parser.parse_args(argv)
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    settings = process_settings(LOG_RUNNER)
+    if settings is None:
         return 2
-    setup_logging(settings)
     store = ChatState(redis_client(settings.redis.url))
 
     if args.command == "enable":

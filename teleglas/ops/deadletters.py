@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import UTC, datetime
 
-from teleglas.ops.logging_setup import setup_logging
-from teleglas.settings import SettingsError, get_settings
+from teleglas.defines import LOG_RUNNER
+from teleglas.ops.logging_setup import process_settings
 from teleglas.state.client import redis_client
 from teleglas.state.deadletters import DeadLetters
 
@@ -62,12 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--alert", help="only this alert id")
         command.add_argument("--chat", help="only this chat id")
     args = parser.parse_args(argv)
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    settings = process_settings(LOG_RUNNER)
+    if settings is None:
         return 2
-    setup_logging(settings)
     store = DeadLetters(redis_client(settings.redis.url))
 
     if args.command == "list":

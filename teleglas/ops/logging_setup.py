@@ -8,7 +8,7 @@ import re
 import sys
 
 from teleglas.ops.redaction import redact, register_secrets
-from teleglas.settings import Settings
+from teleglas.settings import Settings, SettingsError, get_settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(message)s"
 
@@ -83,6 +83,19 @@ def setup_logging(settings: Settings) -> None:
     root.setLevel(settings.ops.log_level)
     quiet_token_loggers()
     install_redaction(root)
+
+
+def process_settings(prefix: str) -> Settings | None:
+    """A process's settings with its logging set up from them; None (said on stderr, with the process's prefix)
+    when the environment is invalid, so each entry point exits 2 instead of printing a traceback."""
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        logging.basicConfig(level="INFO")
+        logging.getLogger("teleglas").error("%s configuration error: %s", prefix, exc)
+        return None
+    setup_logging(settings)
+    return settings
 
 
 def quiet_token_loggers() -> None:

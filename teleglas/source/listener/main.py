@@ -18,9 +18,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from teleglas.celery import announce_start, app
 from teleglas.defines import LOG_RUNNER, MODE_POLLING, MODE_WEBSOCKET, SOURCE_COINGLASS
 from teleglas.ops.health import HealthServer, HealthThresholds, alert_system_report
-from teleglas.ops.logging_setup import setup_logging
+from teleglas.ops.logging_setup import process_settings
 from teleglas.ops.metrics import ListenerCollector, RedisMetricsCollector
-from teleglas.settings import Settings, SettingsError, get_settings
+from teleglas.settings import Settings
 from teleglas.source.listener.publisher import EventPublisher
 from teleglas.source.listener.sources import build_sources
 from teleglas.source.listener.status import StatusReporter
@@ -85,13 +85,9 @@ def serve_polling_mode(settings: Settings) -> int:
 
 
 def main() -> int:
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        logging.basicConfig(level="INFO")
-        log.error("%s configuration error: %s", LOG_RUNNER, exc)
+    settings = process_settings(LOG_RUNNER)
+    if settings is None:
         return 2
-    setup_logging(settings)
     sources = streaming_sources(settings)
     if not sources:
         return serve_polling_mode(settings)
