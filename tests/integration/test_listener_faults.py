@@ -83,7 +83,7 @@ def run_stream(steps, max_message_bytes=10 * 1024 * 1024):
     thread = threading.Thread(target=connection.run, daemon=True)
     thread.start()
     try:
-        wait_until(emulator.replay_done.is_set, 60, what="the replay")
+        wait_until(emulator.replay_done.is_set, 180, what="the replay")
         yield_count = sum(1 for s in steps if s.action in ("frame", "raw"))
         wait_until(lambda: router.counters.frames == yield_count, 30, what="every frame at the router")
     finally:

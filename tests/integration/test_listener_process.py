@@ -111,8 +111,10 @@ def test_redis_outage_beyond_the_bound_drops_the_oldest_and_counts_them(make_sta
     _frames, events, _published, dropped = stopped_counters(listener.log_text())
     times = [e["time_ms"] - LIQ["time"] for e in stack.queued_events()]
     assert events == 60 and dropped > 0
-    assert len(times) + dropped == 60  # every event is either in the broker or counted as dropped
-    assert times == sorted(times) and len(set(times)) == len(times)
+    # At least once, as above: the batch being published when Redis went away may have reached it and be sent
+    # again; the workers' fingerprint claims make such a copy harmless.
+    assert times == sorted(times) and len(times) - len(set(times)) <= 1
+    assert len(set(times)) + dropped == 60  # every event is either in the broker or counted as dropped
     missing = sorted(set(range(60)) - set(times))
     # The oldest buffered events go first; the batch in the publisher's hands at that moment (the events that
     # were buffered when it tried to publish) is never dropped, so the lost events form one run with at most
