@@ -99,7 +99,12 @@ def test_test_alert_comes_from_the_alert_bot_through_the_delivery_path(stack):
         "📉 Side: SHORT",
         "💵 Size: $1,250,000",
     ]
-    assert "[SENDER] delivered alert=test-alert-11111-" in stack.processes["worker"].log_text()
+    # The worker logs the delivery after Telegram's answer, which the emulator records first.
+    wait_until(
+        lambda: "[SENDER] delivered alert=test-alert-11111-" in stack.processes["worker"].log_text(),
+        10,
+        what="the sender's delivery line",
+    )
 
 
 def test_test_alert_needs_the_allowlist(stack):

@@ -27,6 +27,8 @@ class RedisMonitor:
         while True:
             try:
                 command = self._monitor.next_command()["command"]
+            except redis.TimeoutError:
+                continue  # a quiet moment longer than the client's read timeout: keep listening
             except (redis.ConnectionError, OSError, AttributeError):
                 return  # the monitor connection was closed
             except ValueError:
