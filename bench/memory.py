@@ -1,0 +1,86 @@
+"""Memory under steady load: the listener against the CoinGlass emulator and one `celery -A teleglas worker -c 2`
+at 5,000 events/s (frames of 50 every 10 ms, 1 % qualifying, 20 pairs) for 10 minutes, every setting at its
+default (the bundled rules, one group chat with Telegram's real flood limits, charts on).
+
+The resident set size of the listener, and of the worker as its main process plus its prefork pool summed (each
+process's figure is in the JSON), is sampled at a tenth of the run (1 minute of 10) and at its end. By the first
+sample each process has loaded what it keeps (the pool's first chart loads matplotlib); a process still growing
+after it leaks, so a row passes when the end is within GROWTH_LIMIT of the first sample.
+
+The emulator replays a scenario of SCENARIO_S seconds again and again with live times (teleglas.devstack
+.emulators.scenario.live_frame), so every replay's events are new events to the cross-source match and the
+engine, and the file stays small.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bench.workload import liquidation_stream, write_scenario
+from teleglas.defines import QUEUE_EVENTS
+from teleglas.devstack.local_stack import LocalStack, wait_until
+
+RATE_EV_S = 5_000
+PER_FRAME = 50
+FRAME_INTERVAL_S = PER_FRAME / RATE_EV_S
+QUALIFYING_SHARE = 0.01
+SCENARIO_S = 10.0
+EARLY_SHARE = 0.1  # the first sample: 1 minute of 10
+GROWTH_LIMIT = 0.10
+WORKER_CONCURRENCY = 2
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (a Celery worker's prefork pool), as they are now."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    return [pid] + [p for child in children for p in process_tree(child)]
+
+
+def sample(pid: int) -> dict[str, float]:
+    """RSS in MB of `pid` and each descendant, by pid."""
+    return {str(p): rss_mb(p) for p in process_tree(pid)}
+
+
+def run(workdir: Path, seconds: float) -> dict:
+    events = liquidation_stream(round(SCENARIO_S * RATE_EV_S), QUALIFYING_SHARE, seed=14)
+    workdir.mkdir(parents=True, exist_ok=True)
+    scenario = workdir / "steady.jsonl"
+    write_scenario(scenario, events, PER_FRAME, pause_s=FRAME_INTERVAL_S)
+    with LocalStack(workdir / "stack", scenario=str(scenario)) as stack:
+        stack.start_redis()
+        stack.start_telegram_emulator()
+        stack.start_coinglass_emulator(live_times=True, repeat_every_s=FRAME_INTERVAL_S)
+        worker = stack.start_worker(concurrency=WORKER_CONCURRENCY)
+        listener = stack.start_listener()
+        wait_until(lambda: stack.coinglass_status()["frames_sent"] > 0, 60, 0.01, what="the first frame")
+        started, frames_at_start = time.monotonic(), stack.coinglass_status()["frames_sent"]
+        samples = {}
+        for name, at in (("early", seconds * EARLY_SHARE), ("end", seconds)):
+            time.sleep(max(0.0, started + at - time.monotonic()))
+            samples[name] = {"listener": sample(listener.process.pid), "worker": sample(worker.process.pid)}
+        frames = stack.coinglass_status()["frames_sent"] - frames_at_start
+        elapsed = time.monotonic() - started
+        queued = stack.redis().llen(QUEUE_EVENTS)
+    figures: dict = {
+        "seconds": seconds,
+        "early_s": seconds * EARLY_SHARE,
+        "rate_ev_s": frames * PER_FRAME / elapsed,
+        "queued_tasks": queued,
+    }
+    for name in ("listener", "worker"):
+        figures[name] = {
+            "early_mb": sum(samples["early"][name].values()),
+            "end_mb": sum(samples["end"][name].values()),
+            "processes": {when: samples[when][name] for when in samples},
+        }
+    return figures
