@@ -141,7 +141,7 @@ def run(
     during=None,
     drops: int = 0,
     quick_rules: bool = False,
-) -> dict[str, float]:
+) -> dict:
     """`during(stack, faults)`, when given, starts the faults of a chaos run (timers) once everything runs and
     appends the time of each fault to `faults`; `drops` closes the WebSocket that many times, evenly over the
     cascade (the first drop is the fault's time); `quick_rules` shortens the windows to 3 s."""

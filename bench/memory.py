@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.workload import liquidation_stream, write_scenario
 from teleglas.defines import QUEUE_EVENTS
-from teleglas.devstack.local_stack import LocalStack, wait_until
+from teleglas.devstack.local_stack import LocalStack, ManagedProcess, wait_until
 
 RATE_EV_S = 5_000
 PER_FRAME = 50
@@ -46,9 +46,10 @@ def process_tree(pid: int) -> list[int]:
     return [pid] + [p for child in children for p in process_tree(child)]
 
 
-def sample(pid: int) -> dict[str, float]:
-    """RSS in MB of `pid` and each descendant, by pid."""
-    return {str(p): rss_mb(p) for p in process_tree(pid)}
+def sample(proc: ManagedProcess) -> dict[str, float]:
+    """RSS in MB of the process and each of its descendants, by pid."""
+    assert proc.process is not None, f"{proc.name} was started"
+    return {str(pid): rss_mb(pid) for pid in process_tree(proc.process.pid)}
 
 
 def run(workdir: Path, seconds: float) -> dict:
@@ -67,7 +68,7 @@ def run(workdir: Path, seconds: float) -> dict:
         samples = {}
         for name, at in (("early", seconds * EARLY_SHARE), ("end", seconds)):
             time.sleep(max(0.0, started + at - time.monotonic()))
-            samples[name] = {"listener": sample(listener.process.pid), "worker": sample(worker.process.pid)}
+            samples[name] = {"listener": sample(listener), "worker": sample(worker)}
         frames = stack.coinglass_status()["frames_sent"] - frames_at_start
         elapsed = time.monotonic() - started
         queued = stack.redis().llen(QUEUE_EVENTS)
