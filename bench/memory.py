@@ -3,9 +3,10 @@ at 5,000 events/s (frames of 50 every 10 ms, 1 % qualifying, 20 pairs) for 10 mi
 default (the bundled rules, one group chat with Telegram's real flood limits, charts on).
 
 The resident set size of the listener, and of the worker as its main process plus its prefork pool summed (each
-process's figure is in the JSON), is sampled at a tenth of the run (1 minute of 10) and at its end. By the first
-sample each process has loaded what it keeps (the pool's first chart loads matplotlib); a process still growing
-after it leaks, so a row passes when the end is within GROWTH_LIMIT of the first sample.
+process's figure is in the JSON), is sampled every tenth of the run. By the first sample (1 minute of 10) each
+process has loaded what it keeps (the pool's first chart loads matplotlib); a process still growing after it
+leaks, so a row passes when the last sample is within GROWTH_LIMIT of the first. The samples between show whether
+a growth is a step or a slope.
 
 The emulator replays a scenario of SCENARIO_S seconds again and again with live times (teleglas.devstack
 .emulators.scenario.live_frame), so every replay's events are new events to the cross-source match and the
@@ -26,7 +27,7 @@ PER_FRAME = 50
 FRAME_INTERVAL_S = PER_FRAME / RATE_EV_S
 QUALIFYING_SHARE = 0.01
 SCENARIO_S = 10.0
-EARLY_SHARE = 0.1  # the first sample: 1 minute of 10
+SAMPLES = 10  # one every tenth of the run: the first (1 minute of 10) and the last are the row, all are in the JSON
 GROWTH_LIMIT = 0.10
 WORKER_CONCURRENCY = 2
 
@@ -65,23 +66,25 @@ def run(workdir: Path, seconds: float) -> dict:
         listener = stack.start_listener()
         wait_until(lambda: stack.coinglass_status()["frames_sent"] > 0, 60, 0.01, what="the first frame")
         started, frames_at_start = time.monotonic(), stack.coinglass_status()["frames_sent"]
-        samples = {}
-        for name, at in (("early", seconds * EARLY_SHARE), ("end", seconds)):
-            time.sleep(max(0.0, started + at - time.monotonic()))
-            samples[name] = {"listener": sample(listener), "worker": sample(worker)}
+        samples = []
+        for number in range(1, SAMPLES + 1):
+            time.sleep(max(0.0, started + seconds * number / SAMPLES - time.monotonic()))
+            samples.append({"listener": sample(listener), "worker": sample(worker)})
         frames = stack.coinglass_status()["frames_sent"] - frames_at_start
         elapsed = time.monotonic() - started
         queued = stack.redis().llen(QUEUE_EVENTS)
     figures: dict = {
         "seconds": seconds,
-        "early_s": seconds * EARLY_SHARE,
+        "early_s": seconds / SAMPLES,
         "rate_ev_s": frames * PER_FRAME / elapsed,
         "queued_tasks": queued,
     }
     for name in ("listener", "worker"):
+        series = [sum(at[name].values()) for at in samples]
         figures[name] = {
-            "early_mb": sum(samples["early"][name].values()),
-            "end_mb": sum(samples["end"][name].values()),
-            "processes": {when: samples[when][name] for when in samples},
+            "early_mb": series[0],
+            "end_mb": series[-1],
+            "series_mb": series,
+            "processes": [at[name] for at in samples],
         }
     return figures
