@@ -134,15 +134,15 @@ def latency_rows(lat: dict, _defaults: Settings) -> list[Row]:
         figure, floor = lat[f"{label}_ms"], lat[f"floor_{label}_ms"]
         target, result = "(no target)", NO_TARGET
         if label == "p50":
-            target = f"<= {LATENCY_P50_MAX_FLOORS:.0f}x floor ({LATENCY_P50_MAX_FLOORS * floor:.1f} ms)"
+            target = f"<= {LATENCY_P50_MAX_FLOORS:.0f}x floor ({LATENCY_P50_MAX_FLOORS * floor:,.1f} ms)"
             result = verdict(figure <= LATENCY_P50_MAX_FLOORS * floor)
         elif label == "p99":
             target, result = f"<= {LATENCY_P99_MAX_MS:.0f} ms", verdict(figure <= LATENCY_P99_MAX_MS)
         rows.append(
             (
                 f"end-to-end {label} {load}",
-                f"{figure:.1f} ms ({figure / floor:.1f}x floor)",
-                f"{floor:.1f} ms",
+                f"{figure:,.1f} ms ({figure / floor:.1f}x floor)",
+                f"{floor:,.1f} ms",
                 target,
                 result,
             )
