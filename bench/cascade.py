@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import Counter
+from http import HTTPStatus
 from pathlib import Path
 
 import redis
@@ -62,6 +62,7 @@ TAIL_STEPS = {
     "digest_due_s": "last digest round due",
     "digest_flushed_s": "last digest flushed",
     "chart_rendered_s": "last chart rendered",
+    "photo_s": "last photo at Telegram",  # a digest too long for a caption: its text follows, a chat spacing later
     "message_s": "last message at Telegram",
 }
 # Celery's own line for a finished task: "[2026-11-28 16:48:55,520: INFO/ForkPoolWorker-2] Task NAME[ID] succeeded"
@@ -112,7 +113,7 @@ def task_finishes(stack: LocalStack) -> dict[str, list[float]]:
 
 
 def tail_breakdown(
-    last_event: float, last_message: dict | None, finished: dict[str, list[float]], due: DueWatch
+    last_event: float, last_message: dict | None, finished: dict[str, list[float]], due: DueWatch, calls: list[dict]
 ) -> dict[str, float | None]:
     """Seconds from the last event to the last of each step (None: the step never ran). The digest rounds are
     those of the last message's chat: the last one, and the one before it that the digest interval counts from."""
@@ -121,6 +122,7 @@ def tail_breakdown(
         return max(finished[name]) - last_event if finished.get(name) else None
 
     rounds = due.due_times(digest_task(last_message["chat_id"]).key) if last_message else []
+    photos = [c["at"] for c in calls if c["method"] == "sendphoto" and c["status"] == HTTPStatus.OK]
     return {
         "batch_evaluated_s": last(TASK_PROCESS_EVENTS),
         "aggregate_flushed_s": last(TASK_FLUSH_AGGREGATE),
@@ -128,6 +130,7 @@ def tail_breakdown(
         "digest_due_s": rounds[-1] - last_event if rounds else None,
         "digest_flushed_s": last(TASK_FLUSH_DIGEST),
         "chart_rendered_s": last(TASK_RENDER_CHART),
+        "photo_s": max(photos) - last_event if photos else None,
         "message_s": last_message["received_at"] - last_event if last_message else None,
     }
 
@@ -174,7 +177,7 @@ def run(
             stack.wait_for_replay(timeout_s=seconds * 4 + 120)
             messages = stack.wait_for_idle(settle_s=1.5 if quick_rules else 3.0, timeout_s=300)
         delivered, sent_at = delivered_frames(stack, frame_steps)
-        calls = Counter(c["status"] for c in stack.telegram_calls())  # sendMessage and sendPhoto
+        calls = stack.telegram_calls()
         finished = task_finishes(stack)
     went_in = [e for number in sorted(delivered) for e in events[number * per_frame : (number + 1) * per_frame]]
     alerts = [m for m in messages if not m["text"].startswith("✅ TELEGLAS online")]
@@ -196,9 +199,9 @@ def run(
         "lost": accounting.lost,
         "duplicates": accounting.duplicates,
         "messages": len(alerts),
-        "http_429": calls.get(429, 0),
+        "http_429": sum(1 for c in calls if c["status"] == HTTPStatus.TOO_MANY_REQUESTS),  # sendMessage, sendPhoto
         "last_message_after_s": last_message - last_event,
         "ingest_seconds": last_event - min(sent_at.values()),
         "finished_at": time.time(),
-        "tail": tail_breakdown(last_event, last_alert, finished, due),
+        "tail": tail_breakdown(last_event, last_alert, finished, due, calls),
     }

@@ -161,11 +161,12 @@ def cascade_rows(c: dict, defaults: Settings) -> list[Row]:
             verdict(c["last_message_after_s"] <= interval_s),
         )
     ]
+    order = list(cascade.TAIL_STEPS)
     steps = sorted(
-        ((seconds, cascade.TAIL_STEPS[name]) for name, seconds in c["tail"].items() if seconds is not None),
-        key=lambda step: step[0],
+        (name for name, seconds in c["tail"].items() if seconds is not None),
+        key=lambda name: (round(c["tail"][name], 2), order.index(name)),  # in time; a tie in the steps' order
     )
-    rows += [(f"  tail: {what}", f"+{seconds:.2f} s", "", "", NO_TARGET) for seconds, what in steps]
+    rows += [(f"  tail: {cascade.TAIL_STEPS[name]}", f"+{c['tail'][name]:.2f} s", "", "", NO_TARGET) for name in steps]
     return rows + [
         (
             "cascade: events in / qualifying / delivered",
