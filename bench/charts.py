@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench.memory import process_tree, rss_mb
 from bench.workload import PAIRS, percentile
 from teleglas.charts import render
 from teleglas.charts.alerts import alert_chart_png
@@ -93,26 +94,12 @@ def render_times(client, count: int) -> dict[str, dict[str, float]]:
     return figures
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _tree(pid: int) -> list[int]:
-    children = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(c) for c in (task / "children").read_text().split()]
-    return [pid] + [p for child in children for p in _tree(child)]
-
-
 def worker_memory(stack: LocalStack, renders: int) -> dict[str, float]:
     """RSS of the worker and its pool before any chart and after `renders` render_chart tasks."""
     worker = stack.start_worker(concurrency=2)
     time.sleep(2.0)
-    pids = _tree(worker.process.pid)
-    before = {pid: _rss_mb(pid) for pid in pids}
+    pids = process_tree(worker.process.pid)
+    before = {pid: rss_mb(pid) for pid in pids}
     now_ms = int(time.time() * 1000)
     client = stack.redis()
     specs = [
@@ -121,7 +108,7 @@ def worker_memory(stack: LocalStack, renders: int) -> dict[str, float]:
     for spec in specs:
         stack.celery_app().send_task(TASK_RENDER_CHART, args=(spec.to_payload(), [], time.time()), queue=QUEUE_CHARTS)
     wait_until(lambda: all(client.exists(chart_key(s.chart_id())) for s in specs), 120, 0.2, what="the renders")
-    after = {pid: _rss_mb(pid) for pid in pids}
+    after = {pid: rss_mb(pid) for pid in pids}
     pool = [pid for pid in pids if pid != worker.process.pid]
     return {
         "idle_mb": sum(before.values()),
