@@ -18,6 +18,10 @@ The guard skips both on a closed channel: the messages stay in Redis's `unacked`
 rest), and kombu puts them back after CELERY_VISIBILITY_TIMEOUT like any unacknowledged message, while the
 worker reconnects. Nothing is lost: those tasks run again, late by the visibility timeout, and a task that
 had finished repeats nothing (its events are claimed by its own id, its alerts have delivery records).
+
+The batch serializer. process_events messages are written by msgspec straight from the typed events
+(teleglas.model.batch), registered with kombu here, where every publishing process registers the transport; under
+JSON's own content type, so every reader takes them as the JSON they are.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ import logging
 from queue import Empty
 from time import monotonic, time
 
+from kombu import serialization
 from kombu.transport import TRANSPORT_ALIASES, redis
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import loads
 
-from teleglas.defines import LOG_RUNNER
+from teleglas.defines import BATCH_SERIALIZER, LOG_RUNNER
+from teleglas.model import batch
 from teleglas.state.keys import bell_key
 
 log = logging.getLogger(__name__)
@@ -170,5 +176,7 @@ class Transport(redis.Transport):
 
 def register() -> None:
     """`redis://` (and `rediss://`) broker URLs use this transport in every process that imports the app;
-    kombu's alias table is its documented way to name a transport class."""
+    kombu's alias table is its documented way to name a transport class. Also names the batch serializer
+    (BATCH_SERIALIZER) for the publishers of process_events; reading stays kombu's JSON (no decoder given)."""
     TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = f"{__name__}:Transport"
+    serialization.register(BATCH_SERIALIZER, batch.encode, None, "application/json", "utf-8")
