@@ -99,8 +99,17 @@ return false
 _BELLS_KEPT = 10_000  # a doorbell list holds at most this many bells; messages beyond wait for a chain or a timeout
 
 
+class _Commands(list):
+    """The Redis commands of one publish, collected as kombu's publish batch collects them (its `add`)."""
+
+    def add(self, name, *args):
+        self.append((name, args))
+
+
 class Channel(redis.Channel):
     QoS = QoS
+    _client = None
+    _client_pool = None
 
     def _brpop_start(self, timeout=None):
         """Blocks on the doorbells of the consumed queues (kombu blocks on the queues themselves)."""
@@ -152,16 +161,29 @@ class Channel(redis.Channel):
         return pairs[int(index) - 1][0], item
 
     def _put(self, queue, message, **kwargs):
-        """Publishes as kombu does, and rings the queue's doorbell."""
-        batch = kwargs.get("_publish_batch")
-        super()._put(queue, message, **kwargs)
+        """Publishes as kombu does and rings the queue's doorbell, both in one round trip (into kombu's publish
+        batch when the producer batches)."""
+        batch = kwargs.pop("_publish_batch", None)
+        commands = _Commands() if batch is None else batch
+        super()._put(queue, message, _publish_batch=commands, **kwargs)
         bell = bell_key(self._q_for_pri(queue, self._get_message_priority(message, reverse=False)))
-        if batch is not None:
-            batch.add("lpush", bell, "1")
-            batch.add("ltrim", bell, 0, _BELLS_KEPT - 1)
-            return
-        with self.conn_or_acquire() as client, client.pipeline() as pipe:
-            pipe.lpush(bell, "1").ltrim(bell, 0, _BELLS_KEPT - 1).execute()
+        commands.add("lpush", bell, "1")
+        commands.add("ltrim", bell, 0, _BELLS_KEPT - 1)
+        if batch is None:
+            with self.conn_or_acquire() as client, client.pipeline(transaction=False) as pipe:
+                for name, args in commands:
+                    getattr(pipe, name)(*args)
+                pipe.execute()
+
+    def _create_client(self, asynchronous=False):
+        """kombu builds a redis-py client for every publish and every take (a copy of some 200 response callbacks
+        each, as much time as the listener's whole publish besides): one per channel and pool is enough, since a
+        client only borrows its pool's connections. A new pool (kombu drops it on a lost connection) gets a new one."""
+        if asynchronous:
+            return super()._create_client(asynchronous=True)
+        if self._client_pool is not self.pool:
+            self._client, self._client_pool = super()._create_client(), self.pool
+        return self._client
 
     def _do_restore_message(self, payload, exchange, routing_key, pipe, leftmost=False):
         """A message put back (visibility timeout, a rejected task) rings its queue's doorbell too."""
