@@ -68,10 +68,10 @@ def report(results: dict) -> str:
         (
             "listener ingest, batched",
             f"{i['batched']:,.0f} ev/s",
-            f"{i['floor']:,.0f} ev/s",
-            f"{i['batched'] / i['floor']:.0%}",
-            ">= 10,000 ev/s, >= 50% of floor",
-            met(i["batched"] >= 10_000 and i["batched"] >= 0.5 * i["floor"]),
+            f"{i['parse_floor']:,.0f} ev/s",
+            f"{i['batched'] / i['parse_floor']:.0%}",
+            ">= 50,000 ev/s, >= 50% of parse+push",
+            met(i["batched"] >= 50_000 and i["batched"] >= 0.5 * i["parse_floor"]),
         ),
         (
             "listener ingest, one task/event",
@@ -88,6 +88,22 @@ def report(results: dict) -> str:
             f"{i['three_sources'] / i['floor']:.0%}",
             ">= 50% of the batched row",  # a third of the events come one a frame (Binance)
             met(i["three_sources"] >= 0.5 * i["batched"]),
+        ),
+        (
+            "ingest floor: parse and push",
+            f"{i['parse_floor']:,.0f} ev/s",
+            f"{i['floor']:,.0f} ev/s",
+            f"{i['parse_floor'] / i['floor']:.0%}",
+            "(json.loads + the raw push)",
+            "-",
+        ),
+        (
+            "ingest floor: raw push",
+            f"{i['floor']:,.0f} ev/s",
+            "",
+            "",
+            "(pipelined LPUSH, 500 a batch)",
+            "-",
         ),
         (
             "worker evaluation, batched",
