@@ -92,9 +92,15 @@ def _write_frames(path: Path, frames: list[dict]) -> None:
 
 
 def _enqueue_rate(stack: LocalStack, expected: int, settle_s: float) -> float:
-    """Events enqueued per second, from the first task to the moment the queue stopped growing for `settle_s`."""
+    """Events enqueued per second, from the first process_events task to the moment the queue stopped growing for
+    `settle_s` (the listener's start-up notice, queued before it streams, does not start the clock)."""
     client = stack.redis()
-    wait_until(lambda: client.llen(QUEUE_EVENTS) > 0, 60, 0.0005, what="the first task")
+    wait_until(
+        lambda: any(b'"teleglas.process_events"' in raw for raw in client.lrange(QUEUE_EVENTS, 0, -1)),
+        60,
+        0.0005,
+        what="the first task",
+    )
     first = time.perf_counter()
     last_change, last_length = first, client.llen(QUEUE_EVENTS)
     while time.perf_counter() - last_change < settle_s:  # done when the queue stopped growing that long
