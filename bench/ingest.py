@@ -1,5 +1,7 @@
 """Listener ingest: CoinGlass emulator frames at full speed → events parsed and enqueued per second, one
-`python workers/ws_listener.py`, no worker. Floor: the same payloads LPUSHed with plain redis-py pipelining.
+`python workers/ws_listener.py`, no worker. Two floors, each in one process: parse and push (json.loads of the
+same frames, no checks, and a pipelined LPUSH of the events in batches of the listener's size: the least any
+listener does, and the batched row's target), and raw push (the same LPUSHes alone).
 The three-source row splits the same events over CoinGlass, Binance and Bybit emulators streaming at once to one
 listener (SOURCES=coinglass,binance,bybit), each in its venue's frame shape: CoinGlass 50 a frame, Binance one
 liquidation a frame (its all-market stream pushes one payload a message), Bybit up to 50 of one pair a frame
@@ -11,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from bench.workload import PAIRS, liquidation_stream, write_scenario
+from bench.workload import PAIRS, liquidation_frame, liquidation_stream, write_scenario
 from teleglas.defines import QUEUE_EVENTS
 from teleglas.devstack.local_stack import LocalStack, wait_until
 from teleglas.model.events import LiquidationOrder
@@ -90,9 +92,15 @@ def _write_frames(path: Path, frames: list[dict]) -> None:
 
 
 def _enqueue_rate(stack: LocalStack, expected: int, settle_s: float) -> float:
-    """Events enqueued per second, from the first task to the moment the queue stopped growing for `settle_s`."""
+    """Events enqueued per second, from the first process_events task to the moment the queue stopped growing for
+    `settle_s` (the listener's start-up notice, queued before it streams, does not start the clock)."""
     client = stack.redis()
-    wait_until(lambda: client.llen(QUEUE_EVENTS) > 0, 60, 0.0005, what="the first task")
+    wait_until(
+        lambda: any(b'"teleglas.process_events"' in raw for raw in client.lrange(QUEUE_EVENTS, 0, -1)),
+        60,
+        0.0005,
+        what="the first task",
+    )
     first = time.perf_counter()
     last_change, last_length = first, client.llen(QUEUE_EVENTS)
     while time.perf_counter() - last_change < settle_s:  # done when the queue stopped growing that long
@@ -106,26 +114,36 @@ def _enqueue_rate(stack: LocalStack, expected: int, settle_s: float) -> float:
     return enqueued / (last_change - first)
 
 
-def floor_rate(workdir: Path, events: list[LiquidationOrder], pipeline: int = 500) -> float:
+def floor_rate(workdir: Path, events: list[LiquidationOrder], per_frame: int, batch: int, parse: bool) -> float:
+    """Events a second through pipelined LPUSHes of `batch` pre-encoded payloads each; with `parse`, each batch's
+    frames (as the emulator sends them) json.loads-ed first."""
     payloads = [json.dumps(e.to_payload()) for e in events]
-    with LocalStack(workdir / "floor") as stack:
+    frames = [
+        json.dumps(liquidation_frame(events[i : i + per_frame]), ensure_ascii=False)
+        for i in range(0, len(events), per_frame)
+    ]
+    with LocalStack(workdir / ("parse-floor" if parse else "floor")) as stack:
         stack.start_redis()
         client = stack.redis()
         started = time.perf_counter()
         with client.pipeline(transaction=False) as pipe:
-            for start in range(0, len(payloads), pipeline):
-                pipe.lpush("floor", *payloads[start : start + pipeline])
+            for start in range(0, len(payloads), batch):
+                if parse:
+                    for text in frames[start // per_frame : (start + batch) // per_frame]:
+                        json.loads(text)
+                pipe.lpush("floor", *payloads[start : start + batch])
                 pipe.execute()
         return len(payloads) / (time.perf_counter() - started)
 
 
-def run(workdir: Path, count: int, per_frame: int = 50, settle_s: float = 2.0) -> dict[str, float]:
+def run(workdir: Path, count: int, per_frame: int = 50, batch: int = 500, settle_s: float = 2.0) -> dict[str, float]:
     events = liquidation_stream(count, 0.0, seed=11)
     return {
-        "batched": listener_rate(workdir / "batched", events, per_frame, batch=500, settle_s=settle_s),
+        "batched": listener_rate(workdir / "batched", events, per_frame, batch, settle_s=settle_s),
         "per_event": listener_rate(
             workdir / "per-event", events[: max(per_frame, count // 3)], per_frame, batch=1, settle_s=settle_s
         ),
         "three_sources": three_sources_rate(workdir / "three-sources", events, per_frame, settle_s=settle_s),
-        "floor": floor_rate(workdir, events),
+        "parse_floor": floor_rate(workdir, events, per_frame, batch, parse=True),
+        "floor": floor_rate(workdir, events, per_frame, batch, parse=False),
     }

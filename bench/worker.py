@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.workload import QueueFiller, liquidation_stream, wait_drained
+from teleglas.defines import SOURCE_COINGLASS
 from teleglas.devstack.local_stack import LocalStack
+from teleglas.model.batch import items as batch_items
 
 
 def drain_rate(workdir: Path, batches: list[list], events: int) -> float:
@@ -21,7 +23,7 @@ def drain_rate(workdir: Path, batches: list[list], events: int) -> float:
 
 
 def run(workdir: Path, count: int, batch: int = 100, per_event_count: int | None = None) -> dict[str, float]:
-    events = [[e.to_payload(), None] for e in liquidation_stream(count, 0.05, seed=12)]
+    events = batch_items(liquidation_stream(count, 0.05, seed=12), None, SOURCE_COINGLASS)  # as the listener sends
     per_event = events[: per_event_count or count]
     return {
         "batched": drain_rate(

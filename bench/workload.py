@@ -61,6 +61,11 @@ def ws_item(event: LiquidationOrder) -> dict:
     }
 
 
+def liquidation_frame(events: list[LiquidationOrder]) -> dict:
+    """A `liquidationOrders` frame carrying `events`, as the emulator sends it (json.dumps, ensure_ascii=False)."""
+    return {"channel": CHANNEL_LIQUIDATIONS, "data": [ws_item(e) for e in events]}
+
+
 def liquidation_stream(
     count: int, qualifying_share: float, seed: int, pairs: int = 20, large_share: float = 0.0
 ) -> list[LiquidationOrder]:
@@ -108,8 +113,7 @@ def write_scenario(
             if faults and number in faults:
                 fh.write(json.dumps(faults[number]) + "\n")
                 step += 1
-            frame = {"channel": CHANNEL_LIQUIDATIONS, "data": [ws_item(e) for e in events[start : start + per_frame]]}
-            fh.write(json.dumps({"frame": frame}) + "\n")
+            fh.write(json.dumps({"frame": liquidation_frame(events[start : start + per_frame])}) + "\n")
             frame_steps.append(step)
             step += 1
             if pause_s:

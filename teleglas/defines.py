@@ -71,6 +71,9 @@ QUEUE_EVENTS = "events"
 QUEUE_TELEGRAM = "telegram"
 QUEUE_CHARTS = "charts"  # rendering, off the text path: `-Q charts` gives it a worker of its own
 TASK_PROCESS_EVENTS = "teleglas.process_events"  # a frame's events (or a few ms' worth) per task
+# The kombu serializer of process_events messages: JSON written by msgspec (teleglas.model.batch), under JSON's own
+# content type, so every JSON reader (the workers, Flower, the tests) reads them unchanged.
+BATCH_SERIALIZER = "teleglas-json"
 TASK_SEND_MESSAGE = "teleglas.send_message"
 TASK_FLUSH_AGGREGATE = "teleglas.flush_aggregate"
 TASK_FLUSH_DIGEST = "teleglas.flush_digest"

@@ -35,6 +35,7 @@ from teleglas.defines import (
     TASK_PROCESS_EVENTS,
     TASK_SEND_MESSAGE,
 )
+from teleglas.model.batch import read_item
 from teleglas.ops import broker_transport
 from teleglas.settings import PROJECT_ROOT, every_variable
 from teleglas.state.keys import due_inflight_key, due_key
@@ -452,12 +453,14 @@ class LocalStack:
 
     def queued_events(self) -> list[dict]:
         """The event payloads of the process_events tasks waiting in the `events` queue, oldest first (kombu
-        LPUSHes, workers BRPOP); other tasks on that queue (a start-up notice) are left out."""
+        LPUSHes, workers BRPOP), read as the workers read them; other tasks on that queue (a start-up notice) are
+        left out."""
         events = []
         for raw in reversed(self.redis().lrange(QUEUE_EVENTS, 0, -1)):
             message = json.loads(raw)
             if message.get("headers", {}).get("task") == TASK_PROCESS_EVENTS:
-                events += [item[0] for item in json.loads(base64.b64decode(message["body"]))[0][0]]
+                items = json.loads(base64.b64decode(message["body"]))[0][0]
+                events += [read_item(item)[0].to_payload() for item in items]
         return events
 
     def telegram_messages(self) -> list[dict]:
@@ -511,7 +514,8 @@ class LocalStack:
             return json.load(response)
 
     def enqueue_events(self, payloads: list[dict], batch: int = 100) -> None:
-        """Puts process_events tasks of `batch` events each on the `events` queue, as the listener does."""
+        """Puts process_events tasks of `batch` events each on the `events` queue, items in the shape before the
+        listener's batch codec ([payload, received_ms]), which the workers still read."""
         app = self.celery_app()
         with app.producer_or_acquire() as producer:
             for start in range(0, len(payloads), batch):

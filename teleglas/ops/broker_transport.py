@@ -18,6 +18,10 @@ The guard skips both on a closed channel: the messages stay in Redis's `unacked`
 rest), and kombu puts them back after CELERY_VISIBILITY_TIMEOUT like any unacknowledged message, while the
 worker reconnects. Nothing is lost: those tasks run again, late by the visibility timeout, and a task that
 had finished repeats nothing (its events are claimed by its own id, its alerts have delivery records).
+
+The batch serializer. process_events messages are written by msgspec straight from the typed events
+(teleglas.model.batch), registered with kombu here, where every publishing process registers the transport; under
+JSON's own content type, so every reader takes them as the JSON they are.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ import logging
 from queue import Empty
 from time import monotonic, time
 
+from kombu import serialization
 from kombu.transport import TRANSPORT_ALIASES, redis
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import loads
 
-from teleglas.defines import LOG_RUNNER
+from teleglas.defines import BATCH_SERIALIZER, LOG_RUNNER
+from teleglas.model import batch
 from teleglas.state.keys import bell_key
 
 log = logging.getLogger(__name__)
@@ -93,8 +99,17 @@ return false
 _BELLS_KEPT = 10_000  # a doorbell list holds at most this many bells; messages beyond wait for a chain or a timeout
 
 
+class _Commands(list):
+    """The Redis commands of one publish, collected as kombu's publish batch collects them (its `add`)."""
+
+    def add(self, name, *args):
+        self.append((name, args))
+
+
 class Channel(redis.Channel):
     QoS = QoS
+    _client = None
+    _client_pool = None
 
     def _brpop_start(self, timeout=None):
         """Blocks on the doorbells of the consumed queues (kombu blocks on the queues themselves)."""
@@ -146,16 +161,29 @@ class Channel(redis.Channel):
         return pairs[int(index) - 1][0], item
 
     def _put(self, queue, message, **kwargs):
-        """Publishes as kombu does, and rings the queue's doorbell."""
-        batch = kwargs.get("_publish_batch")
-        super()._put(queue, message, **kwargs)
+        """Publishes as kombu does and rings the queue's doorbell, both in one round trip (into kombu's publish
+        batch when the producer batches)."""
+        batch = kwargs.pop("_publish_batch", None)
+        commands = _Commands() if batch is None else batch
+        super()._put(queue, message, _publish_batch=commands, **kwargs)
         bell = bell_key(self._q_for_pri(queue, self._get_message_priority(message, reverse=False)))
-        if batch is not None:
-            batch.add("lpush", bell, "1")
-            batch.add("ltrim", bell, 0, _BELLS_KEPT - 1)
-            return
-        with self.conn_or_acquire() as client, client.pipeline() as pipe:
-            pipe.lpush(bell, "1").ltrim(bell, 0, _BELLS_KEPT - 1).execute()
+        commands.add("lpush", bell, "1")
+        commands.add("ltrim", bell, 0, _BELLS_KEPT - 1)
+        if batch is None:
+            with self.conn_or_acquire() as client, client.pipeline(transaction=False) as pipe:
+                for name, args in commands:
+                    getattr(pipe, name)(*args)
+                pipe.execute()
+
+    def _create_client(self, asynchronous=False):
+        """kombu builds a redis-py client for every publish and every take (a copy of some 200 response callbacks
+        each, as much time as the listener's whole publish besides): one per channel and pool is enough, since a
+        client only borrows its pool's connections. A new pool (kombu drops it on a lost connection) gets a new one."""
+        if asynchronous:
+            return super()._create_client(asynchronous=True)
+        if self._client_pool is not self.pool:
+            self._client, self._client_pool = super()._create_client(), self.pool
+        return self._client
 
     def _do_restore_message(self, payload, exchange, routing_key, pipe, leftmost=False):
         """A message put back (visibility timeout, a rejected task) rings its queue's doorbell too."""
@@ -170,5 +198,7 @@ class Transport(redis.Transport):
 
 def register() -> None:
     """`redis://` (and `rediss://`) broker URLs use this transport in every process that imports the app;
-    kombu's alias table is its documented way to name a transport class."""
+    kombu's alias table is its documented way to name a transport class. Also names the batch serializer
+    (BATCH_SERIALIZER) for the publishers of process_events; reading stays kombu's JSON (no decoder given)."""
     TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = f"{__name__}:Transport"
+    serialization.register(BATCH_SERIALIZER, batch.encode, None, "application/json", "utf-8")

@@ -48,6 +48,14 @@ class StreamConfig:
 FrameHandler = Callable[[str, int], None]  # (text, received_ms)
 
 
+def _text_of(opcode: int, data: bytes | str) -> str:
+    """A text frame must be UTF-8 (checked here, in C: websocket-client's own check is pure Python and cost the
+    listener more than parsing); a binary frame is read as text with its bad bytes replaced."""
+    if isinstance(data, str):
+        return data
+    return data.decode("utf-8") if opcode == websocket.ABNF.OPCODE_TEXT else data.decode("utf-8", errors="replace")
+
+
 class StreamConnection:
     def __init__(self, config: StreamConfig, on_frame: FrameHandler, on_pong: Callable[[float], None] | None = None):
         register_secrets(config.api_key)
@@ -137,7 +145,9 @@ class StreamConnection:
     def _connect(self) -> websocket.WebSocket | None:
         url = self.wire.url
         try:
-            ws = websocket.create_connection(url, timeout=self.config.connect_timeout_s, enable_multithread=True)
+            ws = websocket.create_connection(
+                url, timeout=self.config.connect_timeout_s, enable_multithread=True, skip_utf8_validation=True
+            )
         except websocket.WebSocketBadStatusException as exc:
             if exc.status_code in AUTH_REFUSED:
                 self.auth_failures += 1
@@ -196,7 +206,12 @@ class StreamConnection:
                         self._heard(received)
                     continue
                 self._last_frame_time = received
-                text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+                try:
+                    text = _text_of(opcode, data)
+                except UnicodeDecodeError:  # RFC 6455: a text frame that is not UTF-8 fails the connection
+                    if not self._stop.is_set():
+                        log.warning("%s connection lost: a text frame that is not UTF-8", LOG_WS)
+                    return
                 if self.wire.is_pong(text):
                     self._heard(received)
                     continue

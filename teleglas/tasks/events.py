@@ -15,13 +15,13 @@ from teleglas.decide.rules import RulesError
 from teleglas.defines import (
     LOG_ENGINE,
     QUEUE_EVENTS,
-    SOURCE_COINGLASS,
     TASK_FLUSH_AGGREGATE,
     TASK_FLUSH_DIGEST,
     TASK_PROCESS_EVENTS,
 )
 from teleglas.model.alerts import Flush
-from teleglas.model.events import MarketEvent, PayloadError, event_from_payload
+from teleglas.model.batch import read_item
+from teleglas.model.events import MarketEvent, PayloadError
 from teleglas.ops.metrics import (
     EVENT_LATENCY,
     EVENTS_DUPLICATE,
@@ -55,7 +55,7 @@ def _load_rules(**_kwargs) -> None:
 @shared_task(name=TASK_PROCESS_EVENTS, queue=QUEUE_EVENTS, bind=True)
 @durable
 def process_events(self, items: list) -> None:
-    """`items` are [payload, received_ms, source] triples ([payload, received_ms] from before sources: CoinGlass).
+    """`items` are [kind, event, received_ms, source] (teleglas.model.batch, which also reads the older shapes).
     One task carries many events to divide Celery's per-message cost. First the whole batch passes the
     cross-source match in one Redis call, so the tape, the engine and everything after them see each event once
     whichever sources (or listeners) brought it; then each kept event keeps its own fingerprint claim (by this
@@ -93,12 +93,10 @@ def process_events(self, items: list) -> None:
 def _read(item: list) -> tuple[list, MarketEvent, int | None, str] | None:
     """A payload this version cannot read is refused with a log line; it would fail the same way on every retry."""
     try:
-        payload, received_ms, *rest = item
-        event = event_from_payload(payload)
-    except (PayloadError, TypeError, ValueError) as exc:
+        event, received_ms, source = read_item(item)
+    except PayloadError as exc:
         log.error("%s rejected task payload: %s", LOG_ENGINE, str(exc)[:200])
         return None
-    source = rest[0] if rest and isinstance(rest[0], str) else SOURCE_COINGLASS
     return item, event, received_ms, source
 
 

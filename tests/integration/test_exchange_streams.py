@@ -25,8 +25,8 @@ class Collector:
     def __init__(self):
         self.payloads = []
 
-    def submit(self, payload, received_ms, source):
-        self.payloads.append(payload)
+    def submit(self, events, received_ms, source):
+        self.payloads += [event.to_payload() for event in events]
 
 
 class Run:

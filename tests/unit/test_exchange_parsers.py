@@ -259,8 +259,8 @@ class Collector:
     def __init__(self):
         self.items = []
 
-    def submit(self, payload, received_ms, source):
-        self.items.append((source, payload))
+    def submit(self, events, received_ms, source):
+        self.items += [(source, event.to_payload()) for event in events]
 
 
 @FUZZ

@@ -147,8 +147,8 @@ class Collector:
     def __init__(self):
         self.payloads = []
 
-    def submit(self, payload, received_ms, source="coinglass"):
-        self.payloads.append(payload)
+    def submit(self, events, received_ms, source="coinglass"):
+        self.payloads += [event.to_payload() for event in events]
 
 
 raw_frames = st.one_of(

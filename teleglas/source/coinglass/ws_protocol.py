@@ -3,14 +3,24 @@
 Pure functions, no I/O. Every frame from the socket is hostile until parsed here: a bad item is rejected
 with a reason while the valid items of the same frame are kept. parse_frame never raises: whatever the text,
 the answer is a ParsedFrame (a hostile value in an item is an ItemError, caught per item).
+
+Two paths give the same answer. The fast one (parse_frame_fast) takes a frame of exactly the documented shape,
+plain JSON with the seven fields of each item and nothing else, and decodes and checks it in one msgspec call, in
+a sixth of the careful path's instructions (callgrind, 50-item frames). Any frame it refuses, one bad item is
+enough, goes to the careful one (parse_frame_careful), which reads it item by item with the validators of
+teleglas.source.fields and gives each refused item its reason. tests/unit/test_fast_parse.py holds the two to the
+same events and refusals.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 import re
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
+
+import msgspec
 
 from teleglas.defines import (
     CHANNEL_FUTURES_TRADES,
@@ -23,10 +33,15 @@ from teleglas.defines import (
 from teleglas.model.events import FuturesTrade, LiquidationOrder
 from teleglas.source.fields import (
     FieldError,
+    Name,
+    PositiveNumber,
+    TimeMs,
     first as _first,
     number as _number,
+    plain_json,
     text as _text,
     time_ms as _time_ms,
+    unpadded,
 )
 from teleglas.source.frames import FrameKind, ParsedFrame
 from teleglas.source.wire import Wire
@@ -65,9 +80,77 @@ def coinglass_wire(base_url: str, api_key: str, ping_interval_s: float = 20.0) -
 
 
 ItemError = FieldError  # one item of a data frame that cannot become an event
+Side = Literal[1, 2]  # both channels' codes (LIQUIDATION_SIDES, TRADE_SIDES)
+
+
+class _Item(msgspec.Struct, forbid_unknown_fields=True):
+    """An item as the English docs print it: the fast path's only shape besides the Chinese docs' spelling."""
+
+    exchange: Name = msgspec.field(name="exName")
+    symbol: Name
+    base_asset: Name = msgspec.field(name="baseAsset")
+    price: PositiveNumber
+    side: Side
+    usd: PositiveNumber = msgspec.field(name="volUsd")
+    time_ms: TimeMs = msgspec.field(name="time")
+
+
+class _SnakeItem(msgspec.Struct, forbid_unknown_fields=True):
+    """The same item as the Chinese docs spell it."""
+
+    exchange: Name
+    symbol: Name
+    base_asset: Name
+    price: PositiveNumber
+    side: Side
+    usd: PositiveNumber = msgspec.field(name="volume_usd")
+    time_ms: TimeMs = msgspec.field(name="time")
+
+
+class _Frame(msgspec.Struct, forbid_unknown_fields=True):
+    channel: str
+    data: list[_Item]
+
+
+class _SnakeFrame(msgspec.Struct, forbid_unknown_fields=True):
+    channel: str
+    data: list[_SnakeItem]
+
+
+# No unknown field anywhere: so nothing is skipped unread, which json.loads could refuse (an int of 5,000 digits,
+# nesting deeper than the recursion limit) where msgspec would not.
+_DECODERS = (msgspec.json.Decoder(_Frame), msgspec.json.Decoder(_SnakeFrame))
+_EXCHANGE, _SYMBOL, _BASE_ASSET = (operator.attrgetter(name) for name in ("exchange", "symbol", "base_asset"))
+_AS_EVENTS = {LiquidationOrder: list[LiquidationOrder], FuturesTrade: list[FuturesTrade]}  # msgspec.convert's targets
 
 
 def parse_frame(text: str | bytes) -> ParsedFrame:
+    return parse_frame_fast(text) or parse_frame_careful(text)
+
+
+def parse_frame_fast(text: str | bytes) -> ParsedFrame | None:
+    """The frame's events when it has the documented shape and every item passes; None sends it to the careful path."""
+    if not isinstance(text, str) or not plain_json(text):
+        return None
+    for decoder in _DECODERS:
+        try:
+            frame = decoder.decode(text)
+        except msgspec.DecodeError:
+            continue
+        cls = _event_class(frame.channel)
+        if cls is None:
+            return None
+        items = frame.data
+        if not unpadded({*map(_EXCHANGE, items), *map(_SYMBOL, items), *map(_BASE_ASSET, items)}):
+            return None
+        return ParsedFrame(
+            FrameKind.DATA, channel=frame.channel, events=msgspec.convert(items, _AS_EVENTS[cls], from_attributes=True)
+        )
+    return None
+
+
+def parse_frame_careful(text: str | bytes) -> ParsedFrame:
+    """Any text at all: each item checked field by field, each refused one with its reason."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -100,12 +183,19 @@ def parse_frame(text: str | bytes) -> ParsedFrame:
     return frame
 
 
-def _item_parser(channel: str):
+def _event_class(channel: str) -> type[LiquidationOrder] | type[FuturesTrade] | None:
     if channel == CHANNEL_LIQUIDATIONS:
-        return parse_liquidation
+        return LiquidationOrder
     if channel == CHANNEL_FUTURES_TRADES or channel.startswith(CHANNEL_FUTURES_TRADES + "@"):
-        return parse_trade
+        return FuturesTrade
     return None
+
+
+def _item_parser(channel: str):
+    cls = _event_class(channel)
+    if cls is None:
+        return None
+    return parse_liquidation if cls is LiquidationOrder else parse_trade
 
 
 def parse_liquidation(item: Any) -> LiquidationOrder:

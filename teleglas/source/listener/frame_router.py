@@ -114,11 +114,12 @@ class FrameRouter:
         counts = self.by_channel.get(frame.channel, self.by_channel[OTHER_CHANNEL])
         counts[0] += 1
         counts[1] += len(frame.events)
-        for event in frame.events:
-            if event.kind == KIND_TRADE and event.usd < self.trade_min_usd:
-                self.counters.filtered_trades += 1
-                continue
-            self.publisher.submit(event.to_payload(), received_ms, self.source)
+        events = frame.events
+        if self.trade_min_usd:
+            events = [e for e in events if not (e.kind == KIND_TRADE and e.usd < self.trade_min_usd)]
+            self.counters.filtered_trades += len(frame.events) - len(events)
+        if events:
+            self.publisher.submit(events, received_ms, self.source)  # the frame's events at once: one lock, one entry
         if frame.events:
             self.counters.events += len(frame.events)
             self.counters.last_event_time = received_ms / 1000

@@ -7,7 +7,9 @@ buffer and never dropped.
 
 Each task carries every event buffered when the publisher thread comes round, up to `max_batch`: a quiet
 stream publishes one event a task as soon as it arrives, a cascade fills tasks and divides Celery's cost of
-about 0.7 ms a message (celery-redis-notes.md) over many events.
+about 0.7 ms a message (celery-redis-notes.md) over many events. The buffer holds a frame's events as one entry
+(one lock taken a frame, not an event) and msgspec writes the task from the typed events (teleglas.model.batch):
+per event there is only a size estimate from its names and one tuple.
 """
 
 from __future__ import annotations
@@ -16,16 +18,29 @@ import collections
 import logging
 import threading
 import time
-from typing import Any
+from dataclasses import dataclass
 
 from celery import Celery
 
-from teleglas.defines import LOG_RUNNER, QUEUE_EVENTS, SOURCE_COINGLASS, TASK_PROCESS_EVENTS
+from teleglas.defines import BATCH_SERIALIZER, LOG_RUNNER, QUEUE_EVENTS, SOURCE_COINGLASS, TASK_PROCESS_EVENTS
+from teleglas.model import batch
+from teleglas.model.events import MarketEvent
 
 log = logging.getLogger(__name__)
 RETRY_PAUSE_S = 1.0
 BUSY_S = 0.001  # a publish this recent means events pour in (faster than a 1,000 a second)
 LINGER_S = 0.002
+EVENT_BYTES = 200  # an event's JSON besides its names: keys, numbers, punctuation
+
+
+@dataclass(slots=True)
+class _FrameEvents:
+    """One submitted frame's events (what is left of them after drops and partial batches)."""
+
+    events: list[MarketEvent]
+    received_ms: int
+    source: str
+    event_bytes: int  # the estimated size of each
 
 
 class EventPublisher:
@@ -34,8 +49,8 @@ class EventPublisher:
         self._max_batch = max(1, max_batch)
         self._max_events = max_events
         self._max_bytes = max_bytes
-        # (payload, received_ms, source, estimated bytes)
-        self._buffer: collections.deque[tuple[dict[str, Any], int, str, int]] = collections.deque()
+        self._buffer: collections.deque[_FrameEvents] = collections.deque()
+        self._events = 0
         self._bytes = 0
         self._cond = threading.Condition()
         self._closing = False
@@ -50,14 +65,16 @@ class EventPublisher:
 
     @property
     def buffered(self) -> int:
-        return len(self._buffer)
+        return self._events
 
-    def submit(self, payload: dict[str, Any], received_ms: int, source: str = SOURCE_COINGLASS) -> None:
-        """`source` travels with the event: the workers' cross-source match needs to know who brought it."""
-        size = _estimated_size(payload)
+    def submit(self, events: list[MarketEvent], received_ms: int, source: str = SOURCE_COINGLASS) -> None:
+        """One frame's events, in order. `source` travels with each: the workers' cross-source match needs to know
+        who brought it. At least one event."""
+        frame = _FrameEvents(events, received_ms, source, _estimated_size(events))
         with self._cond:
-            self._buffer.append((payload, received_ms, source, size))
-            self._bytes += size
+            self._buffer.append(frame)
+            self._events += len(events)
+            self._bytes += frame.event_bytes * len(events)
             self._trim()
             self._cond.notify()
 
@@ -70,21 +87,50 @@ class EventPublisher:
         return not self._thread.is_alive() and not self._buffer
 
     def _trim(self) -> None:
-        """Drops the oldest events beyond either bound. Called with the lock held."""
+        """Drops the oldest events beyond either bound (never the newest). Called with the lock held."""
         dropped_before = self.dropped
-        while len(self._buffer) > 1 and (len(self._buffer) > self._max_events or self._bytes > self._max_bytes):
-            _, _, source, size = self._buffer.popleft()
-            self._bytes -= size
-            self.dropped += 1
-            self.dropped_by[source] += 1
+        while self._events > 1 and (self._events > self._max_events or self._bytes > self._max_bytes):
+            oldest = self._buffer[0]
+            over_bytes = -(-(self._bytes - self._max_bytes) // oldest.event_bytes)
+            count = min(len(oldest.events), self._events - 1, max(1, self._events - self._max_events, over_bytes))
+            oldest.events = oldest.events[count:]
+            if not oldest.events:
+                self._buffer.popleft()
+            self._events -= count
+            self._bytes -= count * oldest.event_bytes
+            self.dropped += count
+            self.dropped_by[oldest.source] += count
         if self.dropped != dropped_before and (dropped_before == 0 or self.dropped // 1000 != dropped_before // 1000):
             log.warning(
                 "%s publish buffer full (%d events, %d bytes): dropping the oldest, %d dropped so far",
                 LOG_RUNNER,
-                len(self._buffer),
+                self._events,
                 self._bytes,
                 self.dropped,
             )
+
+    def _take(self) -> list[_FrameEvents]:
+        """The oldest events, up to a batch, out of the buffer (a frame that does not fit is split). Lock held."""
+        taken: list[_FrameEvents] = []
+        room = self._max_batch
+        while self._buffer and room:
+            oldest = self._buffer[0]
+            if len(oldest.events) <= room:
+                taken.append(self._buffer.popleft())
+            else:
+                taken.append(_FrameEvents(oldest.events[:room], oldest.received_ms, oldest.source, oldest.event_bytes))
+                oldest.events = oldest.events[room:]
+            room -= len(taken[-1].events)
+        self._events -= self._max_batch - room
+        self._bytes -= sum(frame.event_bytes * len(frame.events) for frame in taken)
+        return taken
+
+    def _put_back(self, taken: list[_FrameEvents]) -> None:
+        """A batch the broker did not take goes back in front, in order, and the bounds apply again. Lock held."""
+        self._buffer.extendleft(reversed(taken))
+        self._events += sum(len(frame.events) for frame in taken)
+        self._bytes += sum(frame.event_bytes * len(frame.events) for frame in taken)
+        self._trim()
 
     def _warm_up(self) -> None:
         """Opens the pooled broker connection now, so the first event does not pay for it."""
@@ -108,35 +154,38 @@ class EventPublisher:
                     # Busy, and frames of one event each (Binance pushes one liquidation a message): a moment's
                     # wait fills the task instead of paying Celery's cost per event. A quiet stream never waits.
                     until = time.monotonic() + LINGER_S
-                    while len(self._buffer) < self._max_batch and not self._closing and time.monotonic() < until:
+                    while self._events < self._max_batch and not self._closing and time.monotonic() < until:
                         self._cond.wait(until - time.monotonic())
-                batch = [self._buffer.popleft() for _ in range(min(self._max_batch, len(self._buffer)))]
-                self._bytes -= sum(item[3] for item in batch)
+                taken = self._take()
+            items: list[batch.Item] = []
+            for frame in taken:
+                items += batch.items(frame.events, frame.received_ms, frame.source)
             try:
                 self._app.send_task(
                     TASK_PROCESS_EVENTS,
-                    args=([[payload, received_ms, source] for payload, received_ms, source, _ in batch],),
+                    args=(items,),
                     queue=QUEUE_EVENTS,
+                    serializer=BATCH_SERIALIZER,
+                    argsrepr=f"({len(items)} events)",  # for Flower; Celery's repr of 500 events cost a tenth
                 )
             except Exception as exc:  # broker down: put the events back in front, pause, try again in order
                 with self._cond:
-                    self._buffer.extendleft(reversed(batch))
-                    self._bytes += sum(item[3] for item in batch)
-                    self._trim()
+                    self._put_back(taken)
                     self.publish_failures += 1
                     log.error(
                         "%s cannot publish to the broker (%s); %d event(s) buffered",
                         LOG_RUNNER,
                         type(exc).__name__,
-                        len(self._buffer),
+                        self._events,
                     )
                     self._cond.wait(RETRY_PAUSE_S)
                 continue
-            self.published += len(batch)
+            self.published += len(items)
             self._last_publish = time.monotonic()
-            self.published_by.update(item[2] for item in batch)
+            for frame in taken:
+                self.published_by[frame.source] += len(frame.events)
 
 
-def _estimated_size(payload: dict[str, Any]) -> int:
-    """Close to the JSON size of a flat event payload, at a fraction of the cost of serialising it."""
-    return 64 + sum(len(key) + len(str(value)) + 6 for key, value in payload.items())
+def _estimated_size(events: list[MarketEvent]) -> int:
+    """Each event's share of the JSON size of the frame's events, at a fraction of the cost of serialising them."""
+    return EVENT_BYTES + sum([len(e.exchange) + len(e.symbol) + len(e.base_asset) for e in events]) // len(events)
