@@ -13,6 +13,20 @@ from teleglas.state.keys import delivery_key, event_key, sent_count_key, startup
 
 _SENDING = "sending:"
 
+# KEYS: the events' claim keys. ARGV: 1 claimer, 2 ttl s. Returns one digit per key, as one string: 1 claimed
+# (now, or before by this same claimer), 0 another claimer's.
+_CLAIM_EVENTS = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('SET', key, ARGV[1], 'NX', 'EX', ARGV[2]) or redis.call('GET', key) == ARGV[1] then
+    out[i] = '1'
+  else
+    out[i] = '0'
+  end
+end
+return table.concat(out)
+"""
+
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -37,14 +51,16 @@ class EventClaims:
 
     def __init__(self, client: redis.Redis):
         self.redis = client
+        self._claim_events = client.register_script(_CLAIM_EVENTS)
 
-    def claim_event(self, fingerprint: str, claimer: str, ttl_s: int) -> bool:
-        """True for the first claimer of an event, and again for that same claimer (a Celery redelivery of
-        the task that claimed it must still finish its work); False for a duplicate from anyone else."""
-        key = event_key(fingerprint)
-        if self.redis.set(key, claimer, nx=True, ex=ttl_s):
-            return True
-        return self.redis.get(key) == claimer.encode()
+    def claim_events(self, fingerprints: list[str], claimer: str, ttl_s: int) -> list[bool]:
+        """Per event, in one round trip for them all: True for its first claimer, and again for that same claimer
+        (a Celery redelivery of the task that claimed it must still finish its work); False for a duplicate from
+        anyone else."""
+        if not fingerprints:
+            return []
+        reply = self._claim_events(keys=[event_key(f) for f in fingerprints], args=[claimer, ttl_s])
+        return [digit == "1" for digit in reply.decode()]
 
 
 class DeliveryLedger:

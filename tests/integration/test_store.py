@@ -5,9 +5,15 @@ from teleglas.state.keys import delivery_key, event_key
 
 
 def test_first_claimer_and_its_redelivery_win_others_lose(state):
-    assert state.claims.claim_event("fp", "task-1", 60)
-    assert state.claims.claim_event("fp", "task-1", 60)  # the same task redelivered after a worker died
-    assert not state.claims.claim_event("fp", "task-2", 60)  # the same event from a second listener or a replay
+    assert state.claims.claim_events(["fp"], "task-1", 60) == [True]
+    assert state.claims.claim_events(["fp"], "task-1", 60) == [True]  # the same task redelivered after a worker died
+    assert state.claims.claim_events(["fp"], "task-2", 60) == [
+        False
+    ]  # the same event from a second listener or a replay
+    # A batch: each event on its own, in one call.
+    assert state.claims.claim_events(["fp", "fp2", "fp3"], "task-2", 60) == [False, True, True]
+    assert state.claims.claim_events(["fp3", "fp", "fp2"], "task-1", 60) == [False, True, False]
+    assert state.claims.claim_events([], "task-1", 60) == []
     assert 0 < state.redis.ttl(event_key("fp")) <= 60
 
 

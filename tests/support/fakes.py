@@ -12,7 +12,7 @@ from teleglas.deliver.telegram import DeliveryError
 from teleglas.model.chat import ChatId
 from teleglas.state.chats import ChatRoute
 from teleglas.state.claims import DeliveryState
-from teleglas.state.engine import Admission, Outcome
+from teleglas.state.engine import Admission, Candidate, Outcome
 
 
 @dataclass
@@ -135,8 +135,8 @@ class FakeTelegram:
 class FakeClaims:
     owners: dict[str, str] = field(default_factory=dict)
 
-    def claim_event(self, fingerprint: str, claimer: str, ttl_s: int) -> bool:
-        return self.owners.setdefault(fingerprint, claimer) == claimer
+    def claim_events(self, fingerprints: list[str], claimer: str, ttl_s: int) -> list[bool]:
+        return [self.owners.setdefault(fingerprint, claimer) == claimer for fingerprint in fingerprints]
 
 
 @dataclass
@@ -148,13 +148,17 @@ class FakeEngineState:
     storms: dict[tuple[str, str, str], list[bytes]] = field(default_factory=dict)
     admitted: list[str] = field(default_factory=list)
 
-    def admit(self, *, fingerprint: str, entry: str, **_kwargs: object) -> Admission:
-        self.admitted.append(fingerprint)
-        outcome, due = self.outcomes.get(fingerprint, (Outcome.LEAD, 0.0))
-        return Admission(outcome, due, 0, {"LONG": 0.0, "SHORT": 0.0}, [])
+    def admit(self, candidates: list[Candidate], **_kwargs: object) -> list[Admission]:
+        admissions = []
+        for candidate in candidates:
+            self.admitted.append(candidate.fingerprint)
+            outcome, due = self.outcomes.get(candidate.fingerprint, (Outcome.LEAD, 0.0))
+            admissions.append(Admission(outcome, due, 0, {"LONG": 0.0, "SHORT": 0.0}, []))
+        return admissions
 
     def take_folded(self, kind: str, symbol: str, side: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
         return self.folded.pop((kind, symbol, side), [])
 
     def take_storm(self, kind: str, symbol: str, scope: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
         return self.storms.pop((kind, symbol, scope), [])
+
