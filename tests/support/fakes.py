@@ -162,3 +162,39 @@ class FakeEngineState:
     def take_storm(self, kind: str, symbol: str, scope: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
         return self.storms.pop((kind, symbol, scope), [])
 
+
+@dataclass
+class FakeFigureRedis:
+    """What RedisBuffer.flush writes (HINCRBYFLOAT, ZADD, ZREMRANGEBYRANK, EXPIRE in one pipeline), kept in dicts,
+    so the tape and the metrics can be read back without a redis-server."""
+
+    hashes: dict[str, dict[str, float]] = field(default_factory=dict)
+    zsets: dict[str, dict[str, float]] = field(default_factory=dict)
+    ttls: dict[str, int] = field(default_factory=dict)
+
+    def pipeline(self, **_kwargs: object) -> FakeFigureRedis:
+        return self
+
+    def __enter__(self) -> FakeFigureRedis:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        pass
+
+    def hincrbyfloat(self, key: str, name: str, amount: float) -> None:
+        fields = self.hashes.setdefault(key, {})
+        fields[name] = fields.get(name, 0.0) + amount
+
+    def zadd(self, key: str, mapping: dict[str, float]) -> None:
+        self.zsets.setdefault(key, {}).update(mapping)
+
+    def zremrangebyrank(self, key: str, start: int, stop: int) -> None:
+        ranked = sorted(self.zsets[key].items(), key=lambda item: (item[1], item[0]))
+        for member, _ in ranked[start : stop + 1 if stop != -1 else None]:
+            del self.zsets[key][member]
+
+    def expire(self, key: str, ttl_s: int) -> None:
+        self.ttls[key] = ttl_s
+
+    def execute(self) -> None:
+        pass
