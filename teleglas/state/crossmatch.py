@@ -129,13 +129,14 @@ class CrossSourceMatch:
         keys: dict[str, int] = {}  # each bucket once, by its position in KEYS
         places: dict[tuple[str, str, str, int, int, str], str] = {}
         lines = []
+        tolerance_ms = self.tolerance_ms
         for event, source in sightings:
-            spot = (event.kind, event.exchange, event.symbol, event.side, event.time_ms // self.tolerance_ms, source)
+            spot = (event.kind, event.exchange, event.symbol, event.side, event.time_ms // tolerance_ms, source)
             place = places.get(spot)
             if place is None:
                 place = places[spot] = self._place(spot, keys)
             lines.append(f"{place} {event.time_ms}|{event.usd!r}|{event.price!r}")
-        args = [claimer, self.tolerance_ms, self.usd_tolerance, self.keep_s, "\n".join(lines)]
+        args = [claimer, tolerance_ms, self.usd_tolerance, self.keep_s, "\n".join(lines)]
         return [int(status) for status in self._admit(keys=list(keys), args=args).decode()]
 
     def _place(self, spot: tuple[str, str, str, int, int, str], keys: dict[str, int]) -> str:
@@ -143,8 +144,9 @@ class CrossSourceMatch:
         to `keys`)."""
         kind, exchange, symbol, side, bucket, source = spot
         exchange, symbol = exchange.lower(), match_symbol(symbol)
-        wanted = [match_key(kind, exchange, symbol, side, bucket, source)]
+        own = str(keys.setdefault(match_key(kind, exchange, symbol, side, bucket, source), len(keys) + 1))
         other = other_source(source, exchange, self.sources)
-        if other is not None:
-            wanted += [match_key(kind, exchange, symbol, side, b, other) for b in (bucket - 1, bucket, bucket + 1)]
-        return ",".join(str(keys.setdefault(key, len(keys) + 1)) for key in wanted)
+        if other is None:
+            return own
+        near = [match_key(kind, exchange, symbol, side, b, other) for b in (bucket - 1, bucket, bucket + 1)]
+        return ",".join([own, *(str(keys.setdefault(key, len(keys) + 1)) for key in near)])

@@ -39,6 +39,10 @@ DAY_BUCKET_S = 300
 DAY_KEEP_S = 26 * 3600
 _COUNT_SUFFIX = "|n"
 _PRICE_VOLUME, _VOLUME = "pv", "v"  # per symbol: sum of price × USD and of USD, the bucket's VWAP is their ratio
+_TAPES = (  # bucket, lifetime and the keys of liquidations and prices: the 10 s tape and the day tape
+    (BUCKET_S, KEEP_S, tape_liquidations_key, tape_prices_key),
+    (DAY_BUCKET_S, DAY_KEEP_S, tape_day_liquidations_key, tape_day_prices_key),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,32 +141,47 @@ class MarketTape:
             bucket = seconds - seconds % BUCKET_S
             usd = float(event.usd)
             if event.kind == KIND_LIQUIDATION:
-                cell = liquidations.setdefault((bucket, event.symbol, event.side_name), [0.0, 0.0])
-                cell[0] += usd
-                cell[1] += 1.0
+                cell = liquidations.get(at := (bucket, event.symbol, event.side_name))
+                if cell is None:
+                    liquidations[at] = [usd, 1.0]
+                else:
+                    cell[0] += usd
+                    cell[1] += 1.0
             if event.price > 0 and usd > 0:
-                weighted = prices.setdefault((bucket, event.symbol), [0.0, 0.0])
-                weighted[0] += float(event.price) * usd
-                weighted[1] += usd
-            orders.setdefault(seconds // 60, []).append(event)
+                weighted = prices.get(symbol_at := (bucket, event.symbol))
+                if weighted is None:
+                    prices[symbol_at] = [float(event.price) * usd, usd]
+                else:
+                    weighted[0] += float(event.price) * usd
+                    weighted[1] += usd
+            same_minute = orders.get(seconds // 60)
+            if same_minute is None:
+                orders[seconds // 60] = [event]
+            else:
+                same_minute.append(event)
+        # Each 10 s bucket's keys on both tapes, named once: a day bucket holds whole 10 s buckets (DAY_BUCKET_S is a
+        # multiple of BUCKET_S), so both tapes add up from the same sums.
+        tapes: dict[int, tuple[tuple[str, str, int], ...]] = {
+            bucket: tuple(
+                (liquidations_key(bucket - bucket % bucket_s), prices_key(bucket - bucket % bucket_s), keep_s)
+                for bucket_s, keep_s, liquidations_key, prices_key in _TAPES
+            )
+            for bucket in {at[0] for at in liquidations} | {at[0] for at in prices}
+        }
         sums: dict[tuple[str, str], float] = defaultdict(float)
         ttls: dict[str, int] = {}
-        # A day bucket holds whole 10 s buckets (DAY_BUCKET_S is a multiple of BUCKET_S), so both tapes add up
-        # from the same sums.
-        for bucket_s, keep_s, liquidations_key, prices_key in (
-            (BUCKET_S, KEEP_S, tape_liquidations_key, tape_prices_key),
-            (DAY_BUCKET_S, DAY_KEEP_S, tape_day_liquidations_key, tape_day_prices_key),
-        ):
-            for (bucket, symbol, side), (usd, count) in liquidations.items():
-                key = liquidations_key(bucket - bucket % bucket_s)
-                field = liquidation_field(symbol, side)
+        for (bucket, symbol, side), (usd, count) in liquidations.items():
+            field = liquidation_field(symbol, side)
+            counted = field + _COUNT_SUFFIX
+            for key, _, keep_s in tapes[bucket]:
                 sums[(key, field)] += usd
-                sums[(key, field + _COUNT_SUFFIX)] += count
+                sums[(key, counted)] += count
                 ttls[key] = keep_s
-            for (bucket, symbol), (price_volume, volume) in prices.items():
-                key = prices_key(bucket - bucket % bucket_s)
-                sums[(key, f"{symbol}|{_PRICE_VOLUME}")] += price_volume
-                sums[(key, f"{symbol}|{_VOLUME}")] += volume
+        for (bucket, symbol), (price_volume, volume) in prices.items():
+            price_volume_field, volume_field = f"{symbol}|{_PRICE_VOLUME}", f"{symbol}|{_VOLUME}"
+            for _, key, keep_s in tapes[bucket]:
+                sums[(key, price_volume_field)] += price_volume
+                sums[(key, volume_field)] += volume
                 ttls[key] = keep_s
         self._buffer.add_many(sums, ttls)
         hours: dict[int, list[MarketEvent]] = {}

@@ -198,10 +198,13 @@ def _account(events: list[MarketEvent]) -> None:
     if not events:
         return
     wiring.market_tape().record(events)
-    now = time.time()
+    now_ms = time.time() * 1000
     latencies: dict[str, list[float]] = {}
     for event in events:
-        latencies.setdefault(event.kind, []).append(now - event.time_ms / 1000)
+        seconds = latencies.get(event.kind)
+        if seconds is None:
+            seconds = latencies[event.kind] = []
+        seconds.append((now_ms - event.time_ms) / 1000)
     metrics = recorder()
     for kind, seconds in latencies.items():
         metrics.inc(EVENTS_EVALUATED, kind, amount=len(seconds))
