@@ -32,7 +32,6 @@ from teleglas.ops.metrics import (
     Recorder,
 )
 from teleglas.settings import Settings
-from teleglas.state.claims import EventClaims
 from teleglas.state.engine import Admission, Candidate, EngineStore, Outcome
 
 log = logging.getLogger(__name__)
@@ -40,6 +39,7 @@ log = logging.getLogger(__name__)
 _KEEP_S = 3600  # how long state outlives its window, so a late flush still finds it
 # Qualifying events without a message of their own, by what admission decided (a lead has its message).
 _SUPPRESSED_AS = {
+    Outcome.DUPLICATE: SUPPRESSED_DUPLICATE,
     Outcome.FOLD: SUPPRESSED_COOLDOWN,
     Outcome.STORM_START: SUPPRESSED_STORM,
     Outcome.STORM_FOLD: SUPPRESSED_STORM,
@@ -50,14 +50,12 @@ class Engine:
     def __init__(
         self,
         rules: Rules,
-        claims: EventClaims,
         engine_store: EngineStore,
         settings: Settings,
         metrics: Recorder | NoMetrics | None = None,
     ):
         self.rules = rules
         self.metrics = metrics or NoMetrics()
-        self.claims = claims
         self.state = engine_store
         self.settings = settings
         self._whales = settings.rules.enable_whale_alerts
@@ -93,36 +91,28 @@ class Engine:
             cooldown_s=self.rules.rule_for(event.symbol, event.base_asset, event.exchange).cooldown_s,
         )
 
-    def admit(self, candidates: Sequence[Candidate], claimer: str, now: float) -> list[Admission | None]:
-        """Dedupe and window, storm and cooldown state for qualifying events, in two round trips whatever their
-        number: every claim in one call, then the claimed events' admissions in one pipeline, in order. None for
-        another claimer's event (a duplicate); the suppressed are counted here, once per reason."""
-        claimed = self.claims.claim_events([c.fingerprint for c in candidates], claimer, self._dedupe_ttl_s)
-        admissions = iter(
-            self.state.admit(
-                [c for c, mine in zip(candidates, claimed) if mine],
-                horizon_s=self._horizon_s,
-                score_window_s=self._score_window_s,
-                memo_ttl_s=self._dedupe_ttl_s,
-                now=now,
-                keep_s=_KEEP_S,
-            )
+    def admit(self, candidates: Sequence[Candidate], claimer: str, now: float) -> list[Admission]:
+        """Dedupe (the event's claim) and window, storm and cooldown state for qualifying events, in one round trip
+        whatever their number (one pipeline, in order); what they suppressed is counted here, once per reason."""
+        admissions = self.state.admit(
+            candidates,
+            claimer=claimer,
+            horizon_s=self._horizon_s,
+            score_window_s=self._score_window_s,
+            memo_ttl_s=self._dedupe_ttl_s,
+            now=now,
+            keep_s=_KEEP_S,
         )
-        results = [next(admissions) if mine else None for mine in claimed]
-        suppressed: Counter[str] = Counter()
-        for admission in results:
-            reason = SUPPRESSED_DUPLICATE if admission is None else _SUPPRESSED_AS.get(admission.outcome)
-            if reason is not None:
-                suppressed[reason] += 1
+        suppressed = Counter(_SUPPRESSED_AS[a.outcome] for a in admissions if a.outcome in _SUPPRESSED_AS)
         for reason, count in suppressed.items():
             self.metrics.inc(SUPPRESSED, reason, amount=count)
-        return results
+        return admissions
 
-    def decide(self, event: MarketEvent, admission: Admission | None, now: float) -> tuple[list[Alert], list[Flush]]:
+    def decide(self, event: MarketEvent, admission: Admission, now: float) -> tuple[list[Alert], list[Flush]]:
         """What an admitted event becomes: a lead's alert, or the flush a fold or storm asks for; nothing for a
-        duplicate (None). No I/O, so a failure here is this event's own."""
+        duplicate. No I/O, so a failure here is this event's own."""
         fingerprint = event.fingerprint()
-        if admission is None:
+        if admission.outcome is Outcome.DUPLICATE:
             log.info(
                 "%s duplicate %s %s %s dropped (fingerprint %s)",
                 LOG_ENGINE,

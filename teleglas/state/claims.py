@@ -1,5 +1,6 @@
-"""Claims that make retries harmless: an event claimed by the task that evaluates it, a delivery of (alert part,
-chat) from free to sending (a lease) to sent (the message_id), a start-up notice once per quiet period."""
+"""Claims that make retries harmless: a delivery of (alert part, chat) from free to sending (a lease) to sent (the
+message_id), a start-up notice once per quiet period. (An event is claimed by the task that evaluates it in its
+admission, teleglas.state.engine.)"""
 
 from __future__ import annotations
 
@@ -9,23 +10,9 @@ from dataclasses import dataclass
 import redis
 
 from teleglas.model.chat import ChatId
-from teleglas.state.keys import delivery_key, event_key, sent_count_key, startup_key
+from teleglas.state.keys import delivery_key, sent_count_key, startup_key
 
 _SENDING = "sending:"
-
-# KEYS: the events' claim keys. ARGV: 1 claimer, 2 ttl s. Returns one digit per key, as one string: 1 claimed
-# (now, or before by this same claimer), 0 another claimer's.
-_CLAIM_EVENTS = """
-local out = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('SET', key, ARGV[1], 'NX', 'EX', ARGV[2]) or redis.call('GET', key) == ARGV[1] then
-    out[i] = '1'
-  else
-    out[i] = '0'
-  end
-end
-return table.concat(out)
-"""
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -44,23 +31,6 @@ class DeliveryState:
     sending_owner: str | None  # set while a send is in flight (a lease)
     lease_left_s: float
     next_part: tuple[int, int] | None = None  # (line, char) where the next part of a split text begins
-
-
-class EventClaims:
-    """The first evaluation of an event wins; the same claimer (a redelivered or retried task) may finish it."""
-
-    def __init__(self, client: redis.Redis):
-        self.redis = client
-        self._claim_events = client.register_script(_CLAIM_EVENTS)
-
-    def claim_events(self, fingerprints: list[str], claimer: str, ttl_s: int) -> list[bool]:
-        """Per event, in one round trip for them all: True for its first claimer, and again for that same claimer
-        (a Celery redelivery of the task that claimed it must still finish its work); False for a duplicate from
-        anyone else."""
-        if not fingerprints:
-            return []
-        reply = self._claim_events(keys=[event_key(f) for f in fingerprints], args=[claimer, ttl_s])
-        return [digit == "1" for digit in reply.decode()]
 
 
 class DeliveryLedger:

@@ -33,12 +33,20 @@ end
 
 # Times are the caller's `now` (worker clocks; tests can drive them); TTLs only collect garbage.
 # KEYS: 1 decision memo, 2 recent window (kind, symbol), 3 storm list, 4 cooldown (until when), 5 folded list,
-#       6 recent liquidations of the symbol (whale context; KEYS[2] itself for liquidations), 7 storm start
+#       6 recent liquidations of the symbol (whale context; KEYS[2] itself for liquidations), 7 storm start,
+#       8 the event's claim
 # ARGV: 1 now, 2 entry, 3 side, 4 is_trade, 5 storm window, 6 storm min count, 7 storm min usd,
-#       8 cooldown s, 9 horizon s, 10 score window s, 11 memo ttl s, 12 keep-after s, 13 grace s
+#       8 cooldown s, 9 horizon s, 10 score window s, 11 memo (and claim) ttl s, 12 keep-after s, 13 grace s,
+#       14 claimer
+# The first evaluation of an event claims it; the same claimer (a redelivered or retried task) may finish it and
+# gets the memoized decision; anyone else's copy is a duplicate and changes nothing.
 _ADMIT = (
     _LIB
     + """
+if not redis.call('SET', KEYS[8], ARGV[14], 'NX', 'EX', tonumber(ARGV[11]))
+    and redis.call('GET', KEYS[8]) ~= ARGV[14] then
+  return {'duplicate', '0', '0', '0', '0'}
+end
 local memo = redis.call('LRANGE', KEYS[1], 0, -1)
 if #memo > 0 then return memo end
 local now = tonumber(ARGV[1])
@@ -157,6 +165,7 @@ class Outcome(StrEnum):
     FOLD = "fold"  # within its cooldown: summarized later
     STORM_START = "storm_start"  # opens a storm or cluster window: one message at its end
     STORM_FOLD = "storm_fold"  # part of an open window
+    DUPLICATE = "duplicate"  # another claimer's copy of the event: nothing changed
 
 
 class Decision(StrEnum):
@@ -220,14 +229,15 @@ class EngineStore:
         self,
         candidates: Sequence[Candidate],
         *,
+        claimer: str,
         horizon_s: float,
         score_window_s: float,
         memo_ttl_s: int,
         now: float,
         keep_s: int,
     ) -> list[Admission]:
-        """Each candidate's admission, in order, in one round trip for them all (a pipeline of the script: every
-        call atomic, each seeing the state the calls before it left, as one call at a time would)."""
+        """Each candidate's claim and admission, in order, in one round trip for them all (a pipeline of the script:
+        every call atomic, each seeing the state the calls before it left, as one call at a time would)."""
         calls = []
         for c in candidates:
             storm_scope = c.side if c.is_trade else "ALL"
@@ -239,6 +249,7 @@ class EngineStore:
                 keys.folded_key(c.kind, c.symbol, c.side),
                 keys.recent_key(KIND_LIQUIDATION, c.symbol),
                 keys.storm_started_key(c.kind, c.symbol, storm_scope),
+                keys.event_key(c.fingerprint),
             ]
             args = [
                 f"{now:.6f}",
@@ -254,6 +265,7 @@ class EngineStore:
                 memo_ttl_s,
                 keep_s,
                 FLUSH_GRACE_S,
+                claimer,
             ]
             calls.append((key_list, args))
         return [_admission(reply) for reply in run_script_many(self.redis, self._admit, calls)]

@@ -124,7 +124,7 @@ def _dropped(dropped: list[tuple[MarketEvent, str, int]]) -> None:
 
 def evaluate(batch: list[Read], claimer: str) -> None:
     """The kept events of a batch. An event under every threshold is done at once (no Redis); the qualifying ones
-    share two round trips (their claims, then their admissions) and then become alerts and flushes one by one, so
+    share one round trip (their claims and admissions) and then become alerts and flushes one by one, so
     a failure of one event's own is retried alone. Each event is counted (the tape, the figures) once done, in one
     go for the batch; what is not done is retried."""
     engine = wiring.engine()

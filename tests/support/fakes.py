@@ -132,25 +132,22 @@ class FakeTelegram:
 
 
 @dataclass
-class FakeClaims:
-    owners: dict[str, str] = field(default_factory=dict)
-
-    def claim_events(self, fingerprints: list[str], claimer: str, ttl_s: int) -> list[bool]:
-        return [self.owners.setdefault(fingerprint, claimer) == claimer for fingerprint in fingerprints]
-
-
-@dataclass
 class FakeEngineState:
-    """Admission answers scripted per event fingerprint (LEAD unless told), and the lists a flush takes."""
+    """Claims (the first claimer of an event owns it), admission answers scripted per event fingerprint (LEAD unless
+    told) for the owner, and the lists a flush takes."""
 
     outcomes: dict[str, tuple[Outcome, float]] = field(default_factory=dict)
     folded: dict[tuple[str, str, str], list[bytes]] = field(default_factory=dict)
     storms: dict[tuple[str, str, str], list[bytes]] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
     admitted: list[str] = field(default_factory=list)
 
-    def admit(self, candidates: list[Candidate], **_kwargs: object) -> list[Admission]:
+    def admit(self, candidates: list[Candidate], *, claimer: str, **_kwargs: object) -> list[Admission]:
         admissions = []
         for candidate in candidates:
+            if self.owners.setdefault(candidate.fingerprint, claimer) != claimer:
+                admissions.append(Admission(Outcome.DUPLICATE, 0.0, 0, {"LONG": 0.0, "SHORT": 0.0}, []))
+                continue
             self.admitted.append(candidate.fingerprint)
             outcome, due = self.outcomes.get(candidate.fingerprint, (Outcome.LEAD, 0.0))
             admissions.append(Admission(outcome, due, 0, {"LONG": 0.0, "SHORT": 0.0}, []))

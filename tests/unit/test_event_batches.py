@@ -1,5 +1,5 @@
 """A process_events batch, against in-memory fakes behind the wiring: below-threshold events are done without
-touching the engine's state; the qualifying ones share one claim call and one admission call; an event's own
+touching the engine's state; the qualifying ones share one call for their claims and admissions; an event's own
 failure is retried alone, a Redis or broker failure retries every event not yet done, and each event reaches the
 tape and the figures once, when it is done."""
 
@@ -31,17 +31,8 @@ from teleglas.state.engine import Outcome
 from teleglas.tasks import events as tasks, wiring
 from teleglas.tasks.durable import RetryPart
 from tests.support.engine_harness import RULES, liq
-from tests.support.fakes import FakeClaims, FakeEngineState
+from tests.support.fakes import FakeEngineState
 from tests.support.settings import make_settings
-
-
-@dataclass
-class CountingClaims(FakeClaims):
-    calls: int = 0
-
-    def claim_events(self, fingerprints: list[str], claimer: str, ttl_s: int) -> list[bool]:
-        self.calls += 1
-        return super().claim_events(fingerprints, claimer, ttl_s)
 
 
 @dataclass
@@ -95,7 +86,6 @@ class Metrics:
 @dataclass
 class Wired:
     engine: Engine
-    claims: CountingClaims
     state: CountingState
     dispatched: Dispatched
     tape: Tape
@@ -108,8 +98,8 @@ class Wired:
 
 @pytest.fixture
 def wired(monkeypatch) -> Wired:
-    claims, state, metrics = CountingClaims(), CountingState(), Metrics()
-    engine = Engine(RULES, claims, state, make_settings(), metrics)  # type: ignore[arg-type]
+    state, metrics = CountingState(), Metrics()
+    engine = Engine(RULES, state, make_settings(), metrics)  # type: ignore[arg-type]
     dispatched, tape = Dispatched(), Tape()
 
     class Dispatcher:
@@ -123,7 +113,7 @@ def wired(monkeypatch) -> Wired:
     monkeypatch.setattr(wiring, "dispatcher", lambda: Dispatcher())
     monkeypatch.setattr(wiring, "market_tape", lambda: tape)
     monkeypatch.setattr(tasks, "recorder", lambda: metrics)
-    return Wired(engine, claims, state, dispatched, tape, metrics)
+    return Wired(engine, state, dispatched, tape, metrics)
 
 
 def read(event: MarketEvent, received_ms: int | None = None, source: str = "coinglass") -> tasks.Read:
@@ -137,7 +127,7 @@ BIG = [read(liq(600_000 + n, symbol="ETHUSDT", t=n), received_ms=1_000 + n) for 
 
 def test_a_batch_under_every_threshold_never_reaches_the_engines_state(wired):
     tasks.evaluate(SMALL, "task-1")
-    assert (wired.claims.calls, wired.state.calls, wired.dispatched.calls) == (0, [], 0)
+    assert (wired.state.calls, wired.dispatched.calls) == ([], 0)
     assert wired.tape.recorded == [[r[1] for r in SMALL]]  # the tape once for the batch
     labels = (KIND_LIQUIDATION,)
     assert wired.metrics.counts[(EVENTS_EVALUATED.name, labels)] == 5
@@ -145,11 +135,11 @@ def test_a_batch_under_every_threshold_never_reaches_the_engines_state(wired):
     assert len(wired.metrics.calls) == 2  # one count and one histogram call for the batch, not one per event
 
 
-def test_qualifying_events_share_one_claim_call_and_one_admission_call(wired):
+def test_qualifying_events_share_one_admission_call(wired):
     batch = [SMALL[0], BIG[0], SMALL[1], BIG[1], BIG[2]]
     wired.state.outcomes[BIG[1][1].fingerprint()] = (Outcome.FOLD, 30.0)
     tasks.evaluate(batch, "task-1")
-    assert (wired.claims.calls, wired.state.calls) == (1, [3])
+    assert wired.state.calls == [3]
     assert wired.state.admitted == [r[1].fingerprint() for r in BIG]  # in the batch's order
     assert [(alert.alert_id, origin) for alert, origin in wired.dispatched.alerts] == [
         (BIG[0][1].fingerprint(), 1_000),
@@ -164,7 +154,7 @@ def test_another_claimers_events_are_duplicates_counted_once_for_the_batch(wired
     tasks.evaluate(BIG, "task-1")
     tasks.evaluate(BIG, "task-1")  # the same task again (a redelivery): the same claims
     tasks.evaluate(BIG, "task-2")  # a second listener's copies
-    assert wired.state.calls == [3, 3, 0]
+    assert wired.state.calls == [3, 3, 3]
     assert len(wired.dispatched.alerts) == 6
     assert wired.metrics.counts[(SUPPRESSED.name, (SUPPRESSED_DUPLICATE,))] == 3
     assert wired.metrics.calls.count((SUPPRESSED.name, (SUPPRESSED_DUPLICATE,))) == 1
