@@ -52,6 +52,10 @@ MATCH_TIME_TOLERANCE_MS = 2000
 MATCH_USD_TOLERANCE = 0.02
 MATCH_KEEP_S = 120
 
+# Alert rules resolved per (symbol, base asset, exchange) and kept for the next event of the same names
+# (teleglas.decide.rules): names come from outside, so the kept set is emptied once it holds this many.
+RULES_RESOLVED_MAX = 65_536
+
 # Side codes differ per channel: liquidations name the liquidated position, trades the taker side.
 LIQUIDATION_SIDES = {1: "LONG", 2: "SHORT"}
 TRADE_SIDES = {1: "SELL", 2: "BUY"}

@@ -11,6 +11,8 @@ Every qualifying event ends up in exactly one message; below-threshold events ne
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 
 from teleglas.decide import formatting
 from teleglas.decide.aggregation import Summary, decode_entry, encode_entry, summarize
@@ -30,40 +32,87 @@ from teleglas.ops.metrics import (
     Recorder,
 )
 from teleglas.settings import Settings
-from teleglas.state.claims import EventClaims
-from teleglas.state.engine import EngineStore, Outcome
+from teleglas.state.engine import Admission, Candidate, EngineStore, Outcome
 
 log = logging.getLogger(__name__)
 
 _KEEP_S = 3600  # how long state outlives its window, so a late flush still finds it
+# Qualifying events without a message of their own, by what admission decided (a lead has its message).
+_SUPPRESSED_AS = {
+    Outcome.DUPLICATE: SUPPRESSED_DUPLICATE,
+    Outcome.FOLD: SUPPRESSED_COOLDOWN,
+    Outcome.STORM_START: SUPPRESSED_STORM,
+    Outcome.STORM_FOLD: SUPPRESSED_STORM,
+}
 
 
 class Engine:
     def __init__(
         self,
         rules: Rules,
-        claims: EventClaims,
         engine_store: EngineStore,
         settings: Settings,
         metrics: Recorder | NoMetrics | None = None,
     ):
         self.rules = rules
         self.metrics = metrics or NoMetrics()
-        self.claims = claims
         self.state = engine_store
         self.settings = settings
-        self._horizon_s = max(rules.storm.window_s, rules.whale_cluster.window_s, settings.rules.whale_score_window_s)
+        self._whales = settings.rules.enable_whale_alerts
+        self._dedupe_ttl_s = settings.rules.event_dedupe_ttl_s
+        self._score_window_s = settings.rules.whale_score_window_s
+        self._horizon_s = max(rules.storm.window_s, rules.whale_cluster.window_s, self._score_window_s)
 
     def qualifies(self, event: MarketEvent) -> bool:
-        rule = self.rules.rule_for(event.symbol, event.base_asset, event.exchange)
-        return rule.admits(event, self.settings.rules.enable_whale_alerts)
+        """Big enough to alert on; no I/O (the below-threshold path costs a dict read)."""
+        return self.rules.rule_for(event.symbol, event.base_asset, event.exchange).admits(event, self._whales)
 
     def evaluate(self, event: MarketEvent, claimer: str, now: float) -> tuple[list[Alert], list[Flush]]:
-        rule = self.rules.rule_for(event.symbol, event.base_asset, event.exchange)
-        if not rule.admits(event, self.settings.rules.enable_whale_alerts):
+        """One event on its own (the REST whale poll). A batch takes the same steps for many events at once:
+        qualifies, candidate, admit, decide."""
+        if not self.qualifies(event):
             return [], []
+        (admission,) = self.admit([self.candidate(event)], claimer, now)
+        return self.decide(event, admission, now)
+
+    def candidate(self, event: MarketEvent) -> Candidate:
+        """A qualifying event as its admission needs it (no I/O)."""
+        storm = self.rules.storm_rule(event.kind)
+        return Candidate(
+            fingerprint=event.fingerprint(),
+            kind=event.kind,
+            symbol=event.symbol,
+            side=event.side_name,
+            entry=encode_entry(event),
+            is_trade=event.kind != KIND_LIQUIDATION,  # whale trades and positions: per-side clusters, a score
+            storm_window_s=storm.window_s,
+            storm_min_count=storm.min_count,
+            storm_min_usd=storm.min_usd,
+            cooldown_s=self.rules.rule_for(event.symbol, event.base_asset, event.exchange).cooldown_s,
+        )
+
+    def admit(self, candidates: Sequence[Candidate], claimer: str, now: float) -> list[Admission]:
+        """Dedupe (the event's claim) and window, storm and cooldown state for qualifying events, in one round trip
+        whatever their number (one pipeline, in order); what they suppressed is counted here, once per reason."""
+        admissions = self.state.admit(
+            candidates,
+            claimer=claimer,
+            horizon_s=self._horizon_s,
+            score_window_s=self._score_window_s,
+            memo_ttl_s=self._dedupe_ttl_s,
+            now=now,
+            keep_s=_KEEP_S,
+        )
+        suppressed = Counter(_SUPPRESSED_AS[a.outcome] for a in admissions if a.outcome in _SUPPRESSED_AS)
+        for reason, count in suppressed.items():
+            self.metrics.inc(SUPPRESSED, reason, amount=count)
+        return admissions
+
+    def decide(self, event: MarketEvent, admission: Admission, now: float) -> tuple[list[Alert], list[Flush]]:
+        """What an admitted event becomes: a lead's alert, or the flush a fold or storm asks for; nothing for a
+        duplicate. No I/O, so a failure here is this event's own."""
         fingerprint = event.fingerprint()
-        if not self.claims.claim_event(fingerprint, claimer, self.settings.rules.event_dedupe_ttl_s):
+        if admission.outcome is Outcome.DUPLICATE:
             log.info(
                 "%s duplicate %s %s %s dropped (fingerprint %s)",
                 LOG_ENGINE,
@@ -72,31 +121,13 @@ class Engine:
                 event.symbol,
                 fingerprint,
             )
-            self.metrics.inc(SUPPRESSED, SUPPRESSED_DUPLICATE)
             return [], []
-        storm = self.rules.storm_rule(event.kind)
-        is_trade = event.kind != KIND_LIQUIDATION  # whale trades and positions: per-side clusters, a score
-        admission = self.state.admit(
-            fingerprint=fingerprint,
-            kind=event.kind,
-            symbol=event.symbol,
-            side=event.side_name,
-            entry=encode_entry(event),
-            is_trade=is_trade,
-            storm_window_s=storm.window_s,
-            storm_min_count=storm.min_count,
-            storm_min_usd=storm.min_usd,
-            cooldown_s=rule.cooldown_s,
-            horizon_s=self._horizon_s,
-            score_window_s=self.settings.rules.whale_score_window_s,
-            memo_ttl_s=self.settings.rules.event_dedupe_ttl_s,
-            now=now,
-            keep_s=_KEEP_S,
-        )
+        is_trade = event.kind != KIND_LIQUIDATION
         if admission.outcome is Outcome.LEAD:
             folded = summarize([decode_entry(raw) for raw in admission.folded])
             score = None
             if is_trade:
+                rule = self.rules.rule_for(event.symbol, event.base_asset, event.exchange)
                 agree_side = agreeing_liquidation_side(event.side_name)
                 oppose_side = "LONG" if agree_side == "SHORT" else "SHORT"
                 context = WhaleContext(
@@ -122,7 +153,6 @@ class Engine:
                 event_ms=event.time_ms,
             )
             return [alert], []
-        self.metrics.inc(SUPPRESSED, SUPPRESSED_COOLDOWN if admission.outcome is Outcome.FOLD else SUPPRESSED_STORM)
         if admission.flush_due_s > 0:
             source = FlushSource.STORM if admission.outcome is Outcome.STORM_START else FlushSource.FOLDED
             scope = event.side_name if (source == FlushSource.FOLDED or is_trade) else "ALL"
@@ -151,13 +181,9 @@ class Engine:
     def flush(self, flush: Flush, claimer: str, now: float) -> list[Alert]:
         """The summary of a finished cooldown, or the message of a finished storm/cluster window."""
         if flush.source == FlushSource.STORM:
-            raw = self.state.take_storm(
-                flush.kind, flush.symbol, flush.scope, claimer, self.settings.rules.event_dedupe_ttl_s, now
-            )
+            raw = self.state.take_storm(flush.kind, flush.symbol, flush.scope, claimer, self._dedupe_ttl_s, now)
         else:
-            raw = self.state.take_folded(
-                flush.kind, flush.symbol, flush.scope, claimer, self.settings.rules.event_dedupe_ttl_s, now
-            )
+            raw = self.state.take_folded(flush.kind, flush.symbol, flush.scope, claimer, self._dedupe_ttl_s, now)
         summary = summarize([decode_entry(r) for r in raw])
         if summary is None:
             return []  # a lead took the folded events along, or a redelivered flush found them gone

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from teleglas.defines import KIND_LIQUIDATION, WHALE_KINDS
+from teleglas.defines import KIND_LIQUIDATION, RULES_RESOLVED_MAX, WHALE_KINDS
 from teleglas.model.events import MarketEvent
 from teleglas.settings import RuleSettings
 
@@ -65,8 +65,20 @@ class Rules:
     symbols: dict[str, Overrides] = field(default_factory=dict)
     storm: StormRule = StormRule(60, 10, 5_000_000)
     whale_cluster: StormRule = StormRule(120, 5, 10_000_000)
+    _resolved: dict[tuple[str, str, str], Rule] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def rule_for(self, symbol: str, base_asset: str, exchange: str) -> Rule:
+        """Resolved once per (symbol, base asset, exchange), then one dict read per event; the names come from
+        outside, so at most RULES_RESOLVED_MAX are kept."""
+        at = (symbol, base_asset, exchange)
+        rule = self._resolved.get(at)
+        if rule is None:
+            if len(self._resolved) >= RULES_RESOLVED_MAX:
+                self._resolved.clear()
+            rule = self._resolved[at] = self._resolve(symbol, base_asset, exchange)
+        return rule
+
+    def _resolve(self, symbol: str, base_asset: str, exchange: str) -> Rule:
         rule = self.default
         for name, (members, values) in self.groups.items():
             if symbol.upper() in members or base_asset.upper() in members:

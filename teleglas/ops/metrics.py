@@ -8,10 +8,12 @@ live. A metric marked `hourly` also keeps one hash per hour for the dashboard's 
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import redis
@@ -143,13 +145,26 @@ class Recorder:
             )
 
     def observe(self, metric: Metric, seconds: float, *labels: object) -> None:
+        self.observe_many(metric, (seconds,), *labels)
+
+    def observe_many(self, metric: Metric, observations: Iterable[float], *labels: object) -> None:
+        """Many observations of one series (a batch of events): counted per bucket here, then one buffer call."""
+        counts: dict[float, float] = defaultdict(float)
+        total = number = 0.0
+        for seconds in observations:
+            seconds = max(0.0, seconds)
+            at = bisect.bisect_left(LATENCY_BUCKETS, seconds)
+            counts[LATENCY_BUCKETS[at] if at < len(LATENCY_BUCKETS) else math.inf] += 1.0
+            total += seconds
+            number += 1.0
+        if not number:
+            return
         values = tuple(str(v) for v in labels)
-        seconds = max(0.0, seconds)
-        bucket = next((b for b in LATENCY_BUCKETS if seconds <= b), math.inf)
         key = metric_key(metric.name)
-        self._buffer.add(key, _field(values, f"le={bucket}"), 1.0, KEEP_S)
-        self._buffer.add(key, _field(values, "sum"), seconds, KEEP_S)
-        self._buffer.add(key, _field(values, "count"), 1.0, KEEP_S)
+        sums = {(key, _field(values, f"le={bucket}")): count for bucket, count in counts.items()}
+        sums[(key, _field(values, "sum"))] = total
+        sums[(key, _field(values, "count"))] = number
+        self._buffer.add_many(sums, {key: KEEP_S})
 
 
 class NoMetrics:

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import redis
 
@@ -47,6 +47,15 @@ class RedisBuffer:
             self._own_thread()
             self._sums[(key, field)] += amount
             self._ttls[key] = ttl_s
+
+    def add_many(self, sums: Mapping[tuple[str, str], float], ttls: Mapping[str, int]) -> None:
+        """`add` for a batch: (key, field) -> amount, key -> ttl_s, under one lock."""
+        with self._lock:
+            self._own_thread()
+            mine = self._sums
+            for key_field, amount in sums.items():
+                mine[key_field] += amount
+            self._ttls.update(ttls)
 
     def keep_top(self, key: str, score: float, member: Callable[[], str], size: int, ttl_s: int) -> None:
         """Offers a member to the sorted set `key`, which keeps only the `size` highest scores; `member()` is

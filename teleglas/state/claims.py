@@ -1,5 +1,6 @@
-"""Claims that make retries harmless: an event claimed by the task that evaluates it, a delivery of (alert part,
-chat) from free to sending (a lease) to sent (the message_id), a start-up notice once per quiet period."""
+"""Claims that make retries harmless: a delivery of (alert part, chat) from free to sending (a lease) to sent (the
+message_id), a start-up notice once per quiet period. (An event is claimed by the task that evaluates it in its
+admission, teleglas.state.engine.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import redis
 
 from teleglas.model.chat import ChatId
-from teleglas.state.keys import delivery_key, event_key, sent_count_key, startup_key
+from teleglas.state.keys import delivery_key, sent_count_key, startup_key
 
 _SENDING = "sending:"
 
@@ -30,21 +31,6 @@ class DeliveryState:
     sending_owner: str | None  # set while a send is in flight (a lease)
     lease_left_s: float
     next_part: tuple[int, int] | None = None  # (line, char) where the next part of a split text begins
-
-
-class EventClaims:
-    """The first evaluation of an event wins; the same claimer (a redelivered or retried task) may finish it."""
-
-    def __init__(self, client: redis.Redis):
-        self.redis = client
-
-    def claim_event(self, fingerprint: str, claimer: str, ttl_s: int) -> bool:
-        """True for the first claimer of an event, and again for that same claimer (a Celery redelivery of
-        the task that claimed it must still finish its work); False for a duplicate from anyone else."""
-        key = event_key(fingerprint)
-        if self.redis.set(key, claimer, nx=True, ex=ttl_s):
-            return True
-        return self.redis.get(key) == claimer.encode()
 
 
 class DeliveryLedger:

@@ -30,55 +30,71 @@ PASSED = (KEPT, KEPT_AGAIN)
 _NATIVE_SOURCE = {exchange.lower(): source for source, exchange in EXCHANGE_OF_SOURCE.items()}
 _SEPARATORS = re.compile(r"[-_/ ]")
 
-# KEYS, per event: its own bucket, then the other source's three buckets (none when no other source carries it).
-# ARGV: 1 claimer, 2 time tolerance ms, 3 relative USD tolerance, 4 keep s; then per event: number of its KEYS,
-#       time ms, usd, identity ("time|usd|price"). Entry values: claimer|state, state k (kept), p (kept and paired
-#       with another source's copy), m (dropped: merged into another source's copy).
-# Returns one status per event: 0 kept, 1 kept before by this claimer (a retry), 2 duplicate (of another claimer's,
-# or of one earlier in this same batch), 3 merged, 4 merged before by this claimer.
+# KEYS: every index bucket the batch looks at, each once.
+# ARGV: 1 claimer, 2 time tolerance ms, 3 relative USD tolerance, 4 keep s, 5 the events, one a line:
+#       "<own bucket>[,<other source's buckets>] <identity>", buckets as positions in KEYS, identity "time|usd|price"
+#       (one string for the batch: the client packs one argument instead of several per event). Entry values:
+#       claimer|state, state k (kept), p (kept and paired with another source's copy), m (dropped: merged into
+#       another source's copy). Each bucket written is given its lifetime once, at the end.
+# Returns one status digit per event, as one string (read back at once, not as an array of many replies): 0 kept,
+# 1 kept before by this claimer (a retry), 2 duplicate (of another claimer's, or of one earlier in this same batch),
+# 3 merged, 4 merged before by this claimer.
 _ADMIT = """
 local claimer, tol, rel, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local out, k, a, met = {}, 1, 5, {}
-while a <= #ARGV do
-  local nkeys, t, usd, ident = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3]
-  a = a + 4
-  local own, status = KEYS[k], 0
-  local seen = redis.call('HGET', own, ident)
-  if met[own .. '|' .. ident] then
+local out, met, written = {}, {}, {}
+local kept, merged = claimer .. '|k', claimer .. '|m'
+for place, ident in string.gmatch(ARGV[5], '([%d,]+) (%S+)') do
+  local at, others = string.match(place, '^(%d+),?(.*)$')
+  local own, status = KEYS[tonumber(at)], 0
+  local mark = own .. '|' .. ident
+  if met[mark] then
     status = 2
-  elseif seen then
-    local owner, state = string.match(seen, '^(.*)|(%a)$')
-    if owner ~= claimer then status = 2 elseif state == 'm' then status = 4 else status = 1 end
   else
-    local best_key, best_field, best_value, best_dt
-    for j = k + 1, k + nkeys - 1 do
-      local entries = redis.call('HGETALL', KEYS[j])
-      for e = 1, #entries, 2 do
-        local value = entries[e + 1]
-        if string.sub(value, -1) == 'k' then
-          local et, eusd = string.match(entries[e], '^([^|]*)|([^|]*)|')
-          local dt = math.abs(tonumber(et) - t)
-          eusd = tonumber(eusd)
-          if dt <= tol and math.abs(eusd - usd) <= rel * math.max(eusd, usd) and (best_dt == nil or dt < best_dt) then
-            best_key, best_field, best_value, best_dt = KEYS[j], entries[e], value, dt
+    local seen
+    if others == '' then
+      -- no other source to pair with: claim the entry in one call; read it only when it was there before
+      if redis.call('HSETNX', own, ident, kept) == 1 then written[own] = true
+      else seen = redis.call('HGET', own, ident) end
+    else
+      seen = redis.call('HGET', own, ident)
+    end
+    if seen then
+      local owner, state = string.match(seen, '^(.*)|(%a)$')
+      if owner ~= claimer then status = 2 elseif state == 'm' then status = 4 else status = 1 end
+    elseif others ~= '' then
+      local t, usd = string.match(ident, '^([^|]*)|([^|]*)|')
+      t, usd = tonumber(t), tonumber(usd)
+      local best_key, best_field, best_value, best_dt
+      for j in string.gmatch(others, '%d+') do
+        local key = KEYS[tonumber(j)]
+        local entries = redis.call('HGETALL', key)
+        for e = 1, #entries, 2 do
+          local value = entries[e + 1]
+          if string.sub(value, -1) == 'k' then
+            local et, eusd = string.match(entries[e], '^([^|]*)|([^|]*)|')
+            local dt = math.abs(tonumber(et) - t)
+            eusd = tonumber(eusd)
+            if dt <= tol and math.abs(eusd - usd) <= rel * math.max(eusd, usd) and (best_dt == nil or dt < best_dt) then
+              best_key, best_field, best_value, best_dt = key, entries[e], value, dt
+            end
           end
         end
       end
+      if best_key then
+        redis.call('HSET', best_key, best_field, string.sub(best_value, 1, -2) .. 'p')
+        redis.call('HSET', own, ident, merged)
+        status = 3
+      else
+        redis.call('HSET', own, ident, kept)
+      end
+      written[own] = true
     end
-    if best_key then
-      redis.call('HSET', best_key, best_field, string.sub(best_value, 1, -2) .. 'p')
-      redis.call('HSET', own, ident, claimer .. '|m')
-      status = 3
-    else
-      redis.call('HSET', own, ident, claimer .. '|k')
-    end
-    redis.call('EXPIRE', own, keep)
   end
-  met[own .. '|' .. ident] = true
+  met[mark] = true
   out[#out + 1] = status
-  k = k + nkeys
 end
-return out
+for key in pairs(written) do redis.call('EXPIRE', key, keep) end
+return table.concat(out)
 """
 
 
@@ -110,22 +126,27 @@ class CrossSourceMatch:
         """One status per (event, source), in order; one round trip for the whole batch."""
         if not sightings:
             return []
-        keys: list[str] = []
-        args: list[str | int | float] = [claimer, self.tolerance_ms, self.usd_tolerance, self.keep_s]
+        keys: dict[str, int] = {}  # each bucket once, by its position in KEYS
+        places: dict[tuple[str, str, str, int, int, str], str] = {}
+        lines = []
+        tolerance_ms = self.tolerance_ms
         for event, source in sightings:
-            exchange, symbol = event.exchange.lower(), match_symbol(event.symbol)
-            bucket = event.time_ms // self.tolerance_ms
-            keys.append(match_key(event.kind, exchange, symbol, event.side, bucket, source))
-            other = other_source(source, exchange, self.sources)
-            if other is not None:
-                keys += [
-                    match_key(event.kind, exchange, symbol, event.side, b, other)
-                    for b in (bucket - 1, bucket, bucket + 1)
-                ]
-            args += [
-                4 if other is not None else 1,
-                event.time_ms,
-                repr(event.usd),
-                f"{event.time_ms}|{event.usd!r}|{event.price!r}",
-            ]
-        return [int(status) for status in self._admit(keys=keys, args=args)]
+            spot = (event.kind, event.exchange, event.symbol, event.side, event.time_ms // tolerance_ms, source)
+            place = places.get(spot)
+            if place is None:
+                place = places[spot] = self._place(spot, keys)
+            lines.append(f"{place} {event.time_ms}|{event.usd!r}|{event.price!r}")
+        args = [claimer, tolerance_ms, self.usd_tolerance, self.keep_s, "\n".join(lines)]
+        return [int(status) for status in self._admit(keys=list(keys), args=args).decode()]
+
+    def _place(self, spot: tuple[str, str, str, int, int, str], keys: dict[str, int]) -> str:
+        """The event's own bucket and the other source's three around it, as positions in KEYS (new ones added
+        to `keys`)."""
+        kind, exchange, symbol, side, bucket, source = spot
+        exchange, symbol = exchange.lower(), match_symbol(symbol)
+        own = str(keys.setdefault(match_key(kind, exchange, symbol, side, bucket, source), len(keys) + 1))
+        other = other_source(source, exchange, self.sources)
+        if other is None:
+            return own
+        near = [match_key(kind, exchange, symbol, side, b, other) for b in (bucket - 1, bucket, bucket + 1)]
+        return ",".join([own, *(str(keys.setdefault(key, len(keys) + 1)) for key in near)])

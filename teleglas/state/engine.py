@@ -8,6 +8,7 @@ a TTL. Key names come from teleglas.state.keys.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -16,6 +17,7 @@ import redis
 from teleglas.defines import KIND_LIQUIDATION
 from teleglas.model.chat import ChatId
 from teleglas.state import keys
+from teleglas.state.client import run_script_many
 
 _LIB = """
 local function push_all(key, items)
@@ -31,12 +33,20 @@ end
 
 # Times are the caller's `now` (worker clocks; tests can drive them); TTLs only collect garbage.
 # KEYS: 1 decision memo, 2 recent window (kind, symbol), 3 storm list, 4 cooldown (until when), 5 folded list,
-#       6 recent liquidations of the symbol (whale context; KEYS[2] itself for liquidations), 7 storm start
+#       6 recent liquidations of the symbol (whale context; KEYS[2] itself for liquidations), 7 storm start,
+#       8 the event's claim
 # ARGV: 1 now, 2 entry, 3 side, 4 is_trade, 5 storm window, 6 storm min count, 7 storm min usd,
-#       8 cooldown s, 9 horizon s, 10 score window s, 11 memo ttl s, 12 keep-after s, 13 grace s
+#       8 cooldown s, 9 horizon s, 10 score window s, 11 memo (and claim) ttl s, 12 keep-after s, 13 grace s,
+#       14 claimer
+# The first evaluation of an event claims it; the same claimer (a redelivered or retried task) may finish it and
+# gets the memoized decision; anyone else's copy is a duplicate and changes nothing.
 _ADMIT = (
     _LIB
     + """
+if not redis.call('SET', KEYS[8], ARGV[14], 'NX', 'EX', tonumber(ARGV[11]))
+    and redis.call('GET', KEYS[8]) ~= ARGV[14] then
+  return {'duplicate', '0', '0', '0', '0'}
+end
 local memo = redis.call('LRANGE', KEYS[1], 0, -1)
 if #memo > 0 then return memo end
 local now = tonumber(ARGV[1])
@@ -155,6 +165,7 @@ class Outcome(StrEnum):
     FOLD = "fold"  # within its cooldown: summarized later
     STORM_START = "storm_start"  # opens a storm or cluster window: one message at its end
     STORM_FOLD = "storm_fold"  # part of an open window
+    DUPLICATE = "duplicate"  # another claimer's copy of the event: nothing changed
 
 
 class Decision(StrEnum):
@@ -184,6 +195,29 @@ class Route:
     flush_due_s: float  # > 0: the first buffered alert; schedule the chat's digest
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A qualifying event as admission sees it: its identity and entry, and the limits of its rule."""
+
+    fingerprint: str
+    kind: str
+    symbol: str
+    side: str
+    entry: str
+    is_trade: bool
+    storm_window_s: float
+    storm_min_count: int
+    storm_min_usd: float
+    cooldown_s: float
+
+
+def _admission(reply: list[bytes]) -> Admission:
+    outcome, due, same, liq_long, liq_short, *folded = reply
+    return Admission(
+        Outcome(outcome.decode()), float(due), int(same), {"LONG": float(liq_long), "SHORT": float(liq_short)}, folded
+    )
+
+
 class EngineStore:
     def __init__(self, client: redis.Redis):
         self.redis = client
@@ -193,56 +227,48 @@ class EngineStore:
 
     def admit(
         self,
+        candidates: Sequence[Candidate],
         *,
-        fingerprint: str,
-        kind: str,
-        symbol: str,
-        side: str,
-        entry: str,
-        is_trade: bool,
-        storm_window_s: float,
-        storm_min_count: int,
-        storm_min_usd: float,
-        cooldown_s: float,
+        claimer: str,
         horizon_s: float,
         score_window_s: float,
         memo_ttl_s: int,
         now: float,
         keep_s: int,
-    ) -> Admission:
-        storm_scope = side if is_trade else "ALL"
-        key_list = [
-            keys.decision_key(fingerprint),
-            keys.recent_key(kind, symbol),
-            keys.storm_key(kind, symbol, storm_scope),
-            keys.cooldown_key(kind, symbol, side),
-            keys.folded_key(kind, symbol, side),
-            keys.recent_key(KIND_LIQUIDATION, symbol),
-            keys.storm_started_key(kind, symbol, storm_scope),
-        ]
-        args = [
-            f"{now:.6f}",
-            entry,
-            side,
-            "1" if is_trade else "0",
-            storm_window_s,
-            storm_min_count,
-            storm_min_usd,
-            cooldown_s,
-            horizon_s,
-            score_window_s,
-            memo_ttl_s,
-            keep_s,
-            FLUSH_GRACE_S,
-        ]
-        outcome, due, same, liq_long, liq_short, *folded = self._admit(keys=key_list, args=args)
-        return Admission(
-            Outcome(outcome.decode()),
-            float(due),
-            int(same),
-            {"LONG": float(liq_long), "SHORT": float(liq_short)},
-            folded,
-        )
+    ) -> list[Admission]:
+        """Each candidate's claim and admission, in order, in one round trip for them all (a pipeline of the script:
+        every call atomic, each seeing the state the calls before it left, as one call at a time would)."""
+        calls = []
+        for c in candidates:
+            storm_scope = c.side if c.is_trade else "ALL"
+            key_list = [
+                keys.decision_key(c.fingerprint),
+                keys.recent_key(c.kind, c.symbol),
+                keys.storm_key(c.kind, c.symbol, storm_scope),
+                keys.cooldown_key(c.kind, c.symbol, c.side),
+                keys.folded_key(c.kind, c.symbol, c.side),
+                keys.recent_key(KIND_LIQUIDATION, c.symbol),
+                keys.storm_started_key(c.kind, c.symbol, storm_scope),
+                keys.event_key(c.fingerprint),
+            ]
+            args = [
+                f"{now:.6f}",
+                c.entry,
+                c.side,
+                "1" if c.is_trade else "0",
+                c.storm_window_s,
+                c.storm_min_count,
+                c.storm_min_usd,
+                c.cooldown_s,
+                horizon_s,
+                score_window_s,
+                memo_ttl_s,
+                keep_s,
+                FLUSH_GRACE_S,
+                claimer,
+            ]
+            calls.append((key_list, args))
+        return [_admission(reply) for reply in run_script_many(self.redis, self._admit, calls)]
 
     def take_folded(self, kind: str, symbol: str, side: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
         return self._take_list(keys.folded_key(kind, symbol, side), claimer, ttl_s, now)

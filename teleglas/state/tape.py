@@ -10,7 +10,11 @@ happened. A batch Celery redelivers is counted again: the tape is a picture of t
 
 from __future__ import annotations
 
+import functools
+import heapq
 import json
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import redis
@@ -35,6 +39,10 @@ DAY_BUCKET_S = 300
 DAY_KEEP_S = 26 * 3600
 _COUNT_SUFFIX = "|n"
 _PRICE_VOLUME, _VOLUME = "pv", "v"  # per symbol: sum of price × USD and of USD, the bucket's VWAP is their ratio
+_TAPES = (  # bucket, lifetime and the keys of liquidations and prices: the 10 s tape and the day tape
+    (BUCKET_S, KEEP_S, tape_liquidations_key, tape_prices_key),
+    (DAY_BUCKET_S, DAY_KEEP_S, tape_day_liquidations_key, tape_day_prices_key),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,29 +130,79 @@ class MarketTape:
     def __init__(self, buffer: RedisBuffer):
         self._buffer = buffer
 
-    def record(self, event: MarketEvent) -> None:
-        seconds = event.time_ms // 1000
-        usd = float(event.usd)
-        for bucket_s, keep_s, liquidations_key, prices_key in (
-            (BUCKET_S, KEEP_S, tape_liquidations_key, tape_prices_key),
-            (DAY_BUCKET_S, DAY_KEEP_S, tape_day_liquidations_key, tape_day_prices_key),
-        ):
-            bucket = seconds // bucket_s * bucket_s
+    def record(self, events: Iterable[MarketEvent]) -> None:
+        """A batch of events, summed here per bucket first and handed to the buffer at once: a busy worker pays
+        a few dict updates per event and one lock per batch."""
+        liquidations: dict[tuple[int, str, str], list[float]] = {}  # (10 s bucket, symbol, side) -> [usd, count]
+        prices: dict[tuple[int, str], list[float]] = {}  # (10 s bucket, symbol) -> [price x usd, usd]
+        orders: dict[int, list[MarketEvent]] = {}  # by minute
+        for event in events:
+            seconds = event.time_ms // 1000
+            bucket = seconds - seconds % BUCKET_S
+            usd = float(event.usd)
             if event.kind == KIND_LIQUIDATION:
-                field = liquidation_field(event.symbol, event.side_name)
-                self._buffer.add(liquidations_key(bucket), field, usd, keep_s)
-                self._buffer.add(liquidations_key(bucket), field + _COUNT_SUFFIX, 1.0, keep_s)
+                cell = liquidations.get(at := (bucket, event.symbol, event.side_name))
+                if cell is None:
+                    liquidations[at] = [usd, 1.0]
+                else:
+                    cell[0] += usd
+                    cell[1] += 1.0
             if event.price > 0 and usd > 0:
-                self._buffer.add(
-                    prices_key(bucket), f"{event.symbol}|{_PRICE_VOLUME}", float(event.price) * usd, keep_s
-                )
-                self._buffer.add(prices_key(bucket), f"{event.symbol}|{_VOLUME}", usd, keep_s)
-        self._buffer.keep_top(
-            tape_largest_key(seconds // 60), usd, lambda: order_member(event), LARGEST_PER_MINUTE, KEEP_S
-        )
-        self._buffer.keep_top(
-            tape_day_largest_key(seconds // 3600), usd, lambda: order_member(event), LARGEST_PER_MINUTE, DAY_KEEP_S
-        )
+                weighted = prices.get(symbol_at := (bucket, event.symbol))
+                if weighted is None:
+                    prices[symbol_at] = [float(event.price) * usd, usd]
+                else:
+                    weighted[0] += float(event.price) * usd
+                    weighted[1] += usd
+            same_minute = orders.get(seconds // 60)
+            if same_minute is None:
+                orders[seconds // 60] = [event]
+            else:
+                same_minute.append(event)
+        # Each 10 s bucket's keys on both tapes, named once: a day bucket holds whole 10 s buckets (DAY_BUCKET_S is a
+        # multiple of BUCKET_S), so both tapes add up from the same sums.
+        tapes: dict[int, tuple[tuple[str, str, int], ...]] = {
+            bucket: tuple(
+                (liquidations_key(bucket - bucket % bucket_s), prices_key(bucket - bucket % bucket_s), keep_s)
+                for bucket_s, keep_s, liquidations_key, prices_key in _TAPES
+            )
+            for bucket in {at[0] for at in liquidations} | {at[0] for at in prices}
+        }
+        sums: dict[tuple[str, str], float] = defaultdict(float)
+        ttls: dict[str, int] = {}
+        for (bucket, symbol, side), (usd, count) in liquidations.items():
+            field = liquidation_field(symbol, side)
+            counted = field + _COUNT_SUFFIX
+            for key, _, keep_s in tapes[bucket]:
+                sums[(key, field)] += usd
+                sums[(key, counted)] += count
+                ttls[key] = keep_s
+        for (bucket, symbol), (price_volume, volume) in prices.items():
+            price_volume_field, volume_field = f"{symbol}|{_PRICE_VOLUME}", f"{symbol}|{_VOLUME}"
+            for _, key, keep_s in tapes[bucket]:
+                sums[(key, price_volume_field)] += price_volume
+                sums[(key, volume_field)] += volume
+                ttls[key] = keep_s
+        self._buffer.add_many(sums, ttls)
+        hours: dict[int, list[MarketEvent]] = {}
+        for minute, candidates in orders.items():
+            largest = heapq.nlargest(LARGEST_PER_MINUTE, candidates, key=_usd)
+            self._offer(tape_largest_key(minute), largest, KEEP_S)
+            hours.setdefault(minute // 60, []).extend(largest)  # an hour's largest are among its minutes' largest
+        for hour, candidates in hours.items():
+            self._offer(
+                tape_day_largest_key(hour), heapq.nlargest(LARGEST_PER_MINUTE, candidates, key=_usd), DAY_KEEP_S
+            )
+
+    def _offer(self, key: str, largest: list[MarketEvent], keep_s: int) -> None:
+        for event in largest:
+            self._buffer.keep_top(
+                key, float(event.usd), functools.partial(order_member, event), LARGEST_PER_MINUTE, keep_s
+            )
+
+
+def _usd(event: MarketEvent) -> float:
+    return float(event.usd)
 
 
 class TapeReader:

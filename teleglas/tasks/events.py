@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 
 import redis
 from celery import shared_task
@@ -29,9 +30,11 @@ from teleglas.ops.metrics import (
     EVENTS_MERGED,
     SUPPRESSED,
     SUPPRESSED_DUPLICATE,
+    Metric,
     recorder,
 )
 from teleglas.state.crossmatch import DUPLICATE, MERGED, PASSED
+from teleglas.state.engine import Candidate
 from teleglas.tasks import wiring
 from teleglas.tasks.durable import RetryPart, durable
 
@@ -40,6 +43,8 @@ log = logging.getLogger(__name__)
 # Failures that end the whole batch at once (the next event would meet the same Redis or broker); any other
 # exception is one event's own, and the rest of the batch goes on without it.
 _INFRASTRUCTURE_ERRORS = (redis.RedisError, OSError, OperationalError)
+
+Read = tuple[list, MarketEvent, int | None, str]  # what _read makes of an item: item, event, received_ms, source
 
 
 @worker_init.connect
@@ -58,36 +63,25 @@ def process_events(self, items: list) -> None:
     """`items` are [kind, event, received_ms, source] (teleglas.model.batch, which also reads the older shapes).
     One task carries many events to divide Celery's per-message cost. First the whole batch passes the
     cross-source match in one Redis call, so the tape, the engine and everything after them see each event once
-    whichever sources (or listeners) brought it; then each kept event keeps its own fingerprint claim (by this
-    task's id, which a retry keeps), so a redelivered or retried batch re-runs only as the same claimer. A failed
-    event is retried without the ones that went through."""
+    whichever sources (or listeners) brought it; then the kept events are evaluated together (evaluate), each
+    qualifying one under its own fingerprint claim (by this task's id, which a retry keeps), so a redelivered or
+    retried batch re-runs only as the same claimer. A failed event is retried without the ones that went through."""
     claimer = self.request.id or "local"
     batch = [read for read in map(_read, items) if read is not None]
     try:
         statuses = wiring.cross_match().admit([(event, source) for _, event, _, source in batch], claimer)
     except _INFRASTRUCTURE_ERRORS as exc:
         raise RetryPart(([read[0] for read in batch],), exc) from None
-    failed: list = []
-    for index, ((item, event, received_ms, source), status) in enumerate(zip(batch, statuses)):
-        if status not in PASSED:
-            _dropped(event, source, status)
-            continue
-        try:
-            evaluate(event, received_ms, claimer)
-        except _INFRASTRUCTURE_ERRORS as exc:
-            raise RetryPart((failed + [read[0] for read in batch[index:]],), exc) from None
-        except Exception as exc:
-            log.error(
-                "%s event %d of the batch failed (%s: %s); retried on its own",
-                LOG_ENGINE,
-                index,
-                type(exc).__name__,
-                str(exc)[:200],
-            )
-            failed.append(item)
-            cause = exc
-    if failed:
-        raise RetryPart((failed,), cause)
+    kept: list[Read] = []
+    dropped: list[tuple[MarketEvent, str, int]] = []
+    for read, status in zip(batch, statuses):
+        if status in PASSED:
+            kept.append(read)
+        else:
+            dropped.append((read[1], read[3], status))
+    if dropped:
+        _dropped(dropped)
+    evaluate(kept, claimer)
 
 
 def _read(item: list) -> tuple[list, MarketEvent, int | None, str] | None:
@@ -100,37 +94,119 @@ def _read(item: list) -> tuple[list, MarketEvent, int | None, str] | None:
     return item, event, received_ms, source
 
 
-def _dropped(event: MarketEvent, source: str, status: int) -> None:
-    """Counts a copy the match dropped (merged from another source, or a duplicate of its own source's), and a
-    qualifying one also as a suppressed duplicate; a retried batch's drops were counted the first time."""
+def _dropped(dropped: list[tuple[MarketEvent, str, int]]) -> None:
+    """Counts the copies the match dropped (merged from another source, or a duplicate of its own source's), and
+    the qualifying ones also as suppressed duplicates, one count per label for the batch; a retried batch's drops
+    were counted the first time."""
+    engine = wiring.engine()
+    counts: Counter[tuple[Metric, str]] = Counter()
+    for event, source, status in dropped:
+        if status == MERGED:
+            counts[(EVENTS_MERGED, source)] += 1
+        elif status == DUPLICATE:
+            counts[(EVENTS_DUPLICATE, source)] += 1
+        if status in (DUPLICATE, MERGED) and engine.qualifies(event):
+            counts[(SUPPRESSED, SUPPRESSED_DUPLICATE)] += 1
+            log.info(
+                "%s duplicate %s %s %s dropped (%s)",
+                LOG_ENGINE,
+                event.kind,
+                event.exchange,
+                event.symbol,
+                f"{source}'s copy of an event another source brought first" if status == MERGED else "seen before",
+            )
     metrics = recorder()
-    if status == MERGED:
-        metrics.inc(EVENTS_MERGED, source)
-    elif status == DUPLICATE:
-        metrics.inc(EVENTS_DUPLICATE, source)
-    if status in (DUPLICATE, MERGED) and wiring.engine().qualifies(event):
-        metrics.inc(SUPPRESSED, SUPPRESSED_DUPLICATE)
-        log.info(
-            "%s duplicate %s %s %s dropped (%s)",
-            LOG_ENGINE,
-            event.kind,
-            event.exchange,
-            event.symbol,
-            f"{source}'s copy of an event another source brought first" if status == MERGED else "seen before",
-        )
+    for (metric, label), count in counts.items():
+        metrics.inc(metric, label, amount=count)
 
 
-def evaluate(event: MarketEvent, received_ms: int | None, claimer: str) -> None:
-    """One kept event: the market tape, rules, state, alerts to their chats."""
-    metrics = recorder()
-    wiring.market_tape().record(event)
+def evaluate(batch: list[Read], claimer: str) -> None:
+    """The kept events of a batch. An event under every threshold is done at once (no Redis); the qualifying ones
+    share one round trip (their claims and admissions) and then become alerts and flushes one by one, so
+    a failure of one event's own is retried alone. Each event is counted (the tape, the figures) once done, in one
+    go for the batch; what is not done is retried."""
+    engine = wiring.engine()
+    done: list[MarketEvent] = []
+    qualifying: list[Read] = []
+    for read in batch:
+        if engine.qualifies(read[1]):
+            qualifying.append(read)
+        else:
+            done.append(read[1])
+    failed: list[tuple[list, Exception]] = []
+    try:
+        if qualifying:
+            _decide(qualifying, claimer, done, failed)
+    finally:
+        _account(done)
+    if failed:
+        raise RetryPart(([item for item, _ in failed],), failed[-1][1])
+
+
+def _decide(
+    qualifying: list[Read], claimer: str, done: list[MarketEvent], failed: list[tuple[list, Exception]]
+) -> None:
+    """Qualifying events to alerts and flushes: appends each event to `done` or, with its own failure, its item to
+    `failed`; a Redis or broker failure retries every event not yet done."""
+    engine = wiring.engine()
+    candidates: list[tuple[Read, Candidate]] = []
+    for read in qualifying:
+        try:
+            candidates.append((read, engine.candidate(read[1])))
+        except Exception as exc:
+            failed.append(_failed(read, exc))
     now = time.time()
-    alerts, flushes = wiring.engine().evaluate(event, claimer=claimer, now=now)
+    try:
+        admissions = engine.admit([candidate for _, candidate in candidates], claimer, now)
+    except _INFRASTRUCTURE_ERRORS as exc:
+        raise RetryPart(([item for item, _ in failed] + [read[0] for read, _ in candidates],), exc) from None
     dispatcher = wiring.dispatcher()
-    dispatcher.flushes(flushes)
-    dispatcher.alerts(alerts, now, received_ms)
-    metrics.inc(EVENTS_EVALUATED, event.kind)
-    metrics.observe(EVENT_LATENCY, time.time() - event.time_ms / 1000, event.kind)
+    for index, admission in enumerate(admissions):
+        read = candidates[index][0]
+        _, event, received_ms, _ = read
+        try:
+            alerts, flushes = engine.decide(event, admission, now)
+            dispatcher.flushes(flushes)
+            dispatcher.alerts(alerts, now, received_ms)
+        except _INFRASTRUCTURE_ERRORS as exc:
+            rest = [later[0] for later, _ in candidates[index:]]
+            raise RetryPart(([item for item, _ in failed] + rest,), exc) from None
+        except Exception as exc:
+            failed.append(_failed(read, exc))
+            continue
+        done.append(event)
+
+
+def _failed(read: Read, exc: Exception) -> tuple[list, Exception]:
+    """An event's own failure (not Redis's or the broker's): logged; the rest of the batch goes on without it."""
+    log.error(
+        "%s %s %s %s event failed (%s: %s); retried on its own",
+        LOG_ENGINE,
+        read[1].kind,
+        read[1].exchange,
+        read[1].symbol,
+        type(exc).__name__,
+        str(exc)[:200],
+    )
+    return read[0], exc
+
+
+def _account(events: list[MarketEvent]) -> None:
+    """Evaluated events on the market tape and in the figures (evaluated, exchange time → decision), per batch."""
+    if not events:
+        return
+    wiring.market_tape().record(events)
+    now_ms = time.time() * 1000
+    latencies: dict[str, list[float]] = {}
+    for event in events:
+        seconds = latencies.get(event.kind)
+        if seconds is None:
+            seconds = latencies[event.kind] = []
+        seconds.append((now_ms - event.time_ms) / 1000)
+    metrics = recorder()
+    for kind, seconds in latencies.items():
+        metrics.inc(EVENTS_EVALUATED, kind, amount=len(seconds))
+        metrics.observe_many(EVENT_LATENCY, seconds, kind)
 
 
 @shared_task(name=TASK_FLUSH_AGGREGATE, queue=QUEUE_EVENTS, bind=True)

@@ -41,7 +41,7 @@ from teleglas.state.buffer import shared_buffer
 from teleglas.state.charts import ChartStore
 from teleglas.state.chats import ChatState
 from teleglas.state.checks import CheckState
-from teleglas.state.claims import DeliveryLedger, EventClaims, StartupClaims
+from teleglas.state.claims import DeliveryLedger, StartupClaims
 from teleglas.state.client import redis_client
 from teleglas.state.crossmatch import CrossSourceMatch
 from teleglas.state.deadletters import DeadLetters
@@ -90,9 +90,7 @@ def due() -> DueWork:
 @functools.lru_cache(maxsize=1)
 def engine() -> Engine:
     """Raises RulesError for a rules file that cannot be used (the worker stops at start)."""
-    return Engine(
-        rules_from_settings(settings().rules), EventClaims(client()), EngineStore(client()), settings(), recorder()
-    )
+    return Engine(rules_from_settings(settings().rules), EngineStore(client()), settings(), recorder())
 
 
 @functools.lru_cache(maxsize=1)

@@ -41,9 +41,18 @@ def test_market_tape_adds_buckets_and_keeps_the_largest_orders(state):
     tape = MarketTape(buffer)
     now_ms = int(time.time() * 1000)
     now_ms -= now_ms % 60_000  # the start of a minute, so every event below falls in one minute and one bucket
-    for i in range(25):
-        tape.record(LiquidationOrder("Binance", HOSTILE, "X", 1.0, 1 + i % 2, 1_000.0 * (i + 1), now_ms + i))
-    tape.record(FuturesTrade("Binance", "BTCUSDT", "BTC", 50_000.0, 2, 9e6, now_ms + 30))
+    tape.record(
+        LiquidationOrder("Binance", HOSTILE, "X", 1.0, 1 + i % 2, 1_000.0 * (i + 1), now_ms + i) for i in range(20)
+    )
+    tape.record(
+        [
+            *(
+                LiquidationOrder("Binance", HOSTILE, "X", 1.0, 1 + i % 2, 1_000.0 * (i + 1), now_ms + i)
+                for i in range(20, 25)
+            ),
+            FuturesTrade("Binance", "BTCUSDT", "BTC", 50_000.0, 2, 9e6, now_ms + 30),
+        ]
+    )
     buffer.flush(state.redis)
     assert (buffer._ttls, buffer._top_sizes) == (
         {},
@@ -68,7 +77,7 @@ def test_market_tape_adds_buckets_and_keeps_the_largest_orders(state):
     assert 0 < state.redis.ttl(tape_largest_key(now_ms // 60_000)) <= 2 * 3600
 
     # A second flush adds to what is there; the top set still keeps ten.
-    tape.record(LiquidationOrder("OKX", "ETHUSDT", "ETH", 3_000.0, 1, 8e6, now_ms + 40))
+    tape.record([LiquidationOrder("OKX", "ETHUSDT", "ETH", 3_000.0, 1, 8e6, now_ms + 40)])
     buffer.flush(state.redis)
     assert state.redis.zcard(tape_largest_key(now_ms // 60_000)) == 10
     view = MarketView(state.redis).read(now_ms / 1000 + 5)

@@ -22,6 +22,7 @@ def test_bench_quick_run_prints_its_table(tmp_path):
     for shape in ("batched", "per_event", "floor"):
         assert figures["ingest"][shape] > 0 and figures["worker"][shape] > 0
     assert figures["ingest"]["parse_floor"] > 0
+    assert figures["worker"]["none_qualifying"] > 0
     latency, cascade = figures["latency"], figures["cascade"]
     assert latency["alerts"] > 0 and all(
         math.isfinite(latency[k]) and latency[k] > 0 for k in ("p99_ms", "floor_p99_ms")

@@ -2,6 +2,8 @@
 one event, the same event twice from one source is a duplicate, distinct events are never merged, and a retried
 batch gets its own answers again; all in one Redis call per batch."""
 
+import random
+
 import pytest
 
 from teleglas.defines import ALL_SOURCES, MATCH_KEEP_S, MATCH_TIME_TOLERANCE_MS, MATCH_USD_TOLERANCE
@@ -88,3 +90,31 @@ def test_index_entries_expire(match, redis_server):
     match.admit([(liq(), CG)], "t")
     ttls = [redis_server.redis().ttl(key) for key in redis_server.redis().keys("teleglas:match:*")]
     assert ttls and all(0 < ttl <= MATCH_KEEP_S for ttl in ttls)
+
+
+def test_a_batch_answers_as_its_events_one_at_a_time_would(redis_server):
+    """The batch names each bucket once and sends its events as one string: copies over three sources, two
+    exchanges, two pairs and a few time buckets get, in one call, what each event gets alone (under a claimer of
+    its own) on a fresh index."""
+    client = redis_server.redis()
+    match = CrossSourceMatch(client, MATCH_TIME_TOLERANCE_MS, MATCH_USD_TOLERANCE, MATCH_KEEP_S, ALL_SOURCES)
+    rng = random.Random(7)
+    sightings = []
+    for n in range(300):
+        exchange, native = rng.choice((("Binance", BN), ("Bybit", BY)))
+        symbol = rng.choice(("BTCUSDT", "ETHUSDT"))
+        time_ms = T + rng.randrange(8_000)
+        usd = rng.choice((100_000.0, 101_000.0, 250_000.0))
+        event = LiquidationOrder(exchange, symbol, "X", rng.choice((10.0, 10.1)), rng.choice((1, 2)), usd, time_ms)
+        sightings.append((event, rng.choice((native, CG))))
+        if n % 10 == 0:
+            sightings.append(sightings[rng.randrange(len(sightings))])  # the very same copy again
+    client.flushdb()
+    alone = [match.admit([sighting], f"task-{n}")[0] for n, sighting in enumerate(sightings)]
+    client.flushdb()
+    together = match.admit(sightings, "task-batch")
+    assert together == alone
+    assert {KEPT, DUPLICATE, MERGED} <= set(alone)
+    assert match.admit(sightings, "task-batch") == [
+        DUPLICATE if status == DUPLICATE else KEPT_AGAIN if status == KEPT else MERGED_AGAIN for status in together
+    ]  # the batch retried: the same answers

@@ -24,7 +24,7 @@ def texts(harness):
 
 
 def test_below_threshold_costs_no_redis_command(state):
-    engine = Engine(RULES, state.claims, EngineStore(state.redis), make_settings())
+    engine = Engine(RULES, EngineStore(state.redis), make_settings())
     before = state.redis.info("stats")["total_commands_processed"]
     assert engine.evaluate(liq(499_999), "t1", T0) == ([], [])
     assert engine.evaluate(trade(999_999), "t2", T0) == ([], [])

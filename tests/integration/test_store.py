@@ -1,13 +1,37 @@
 """Event dedupe, delivery records, chat state and dead letters against a real redis-server."""
 
-from teleglas.state.engine import Decision, EngineStore
-from teleglas.state.keys import delivery_key, event_key
+from teleglas.state.engine import Candidate, Decision, EngineStore, Outcome
+from teleglas.state.keys import delivery_key, event_key, recent_key
+
+
+def candidate(fingerprint: str, symbol: str = "BTCUSDT") -> Candidate:
+    entry = f"{fingerprint}|LONG|600000.0|60000.0|1|Binance"
+    return Candidate(fingerprint, "liquidation", symbol, "LONG", entry, False, 60.0, 10, 5e6, 300.0)
+
+
+def admitted(store: EngineStore, candidates: list[Candidate], claimer: str, now: float = 1_000.0) -> list[Outcome]:
+    admissions = store.admit(
+        candidates, claimer=claimer, horizon_s=120.0, score_window_s=300.0, memo_ttl_s=60, now=now, keep_s=3600
+    )
+    return [admission.outcome for admission in admissions]
 
 
 def test_first_claimer_and_its_redelivery_win_others_lose(state):
-    assert state.claims.claim_event("fp", "task-1", 60)
-    assert state.claims.claim_event("fp", "task-1", 60)  # the same task redelivered after a worker died
-    assert not state.claims.claim_event("fp", "task-2", 60)  # the same event from a second listener or a replay
+    store = EngineStore(state.redis)
+    assert admitted(store, [candidate("fp")], "task-1") == [Outcome.LEAD]
+    assert admitted(store, [candidate("fp")], "task-1", now=1_001.0) == [Outcome.LEAD]  # redelivered: its decision
+    assert admitted(store, [candidate("fp")], "task-2") == [Outcome.DUPLICATE]  # a second listener's copy, a replay
+    assert state.redis.zcard(recent_key("liquidation", "BTCUSDT")) == 1  # which changed nothing
+    # A batch: each event claimed and admitted on its own, in order, in one round trip.
+    batch = [candidate("fp"), candidate("fp2", "ETHUSDT"), candidate("fp3", "ETHUSDT")]
+    assert admitted(store, batch, "task-2") == [Outcome.DUPLICATE, Outcome.LEAD, Outcome.FOLD]
+    assert admitted(store, [candidate("fp3", "ETHUSDT"), candidate("fp")], "task-1") == [
+        Outcome.DUPLICATE,
+        Outcome.LEAD,
+    ]
+    assert admitted(store, [], "task-1") == []
+    state.redis.script_flush()  # Redis restarted without its scripts: loaded again, the calls run again
+    assert admitted(store, batch, "task-2") == [Outcome.DUPLICATE, Outcome.LEAD, Outcome.FOLD]
     assert 0 < state.redis.ttl(event_key("fp")) <= 60
 
 

@@ -72,7 +72,7 @@ class Harness:
 
     def __post_init__(self) -> None:
         engine_state = EngineStore(self.state.redis)
-        self.engine = Engine(self.rules, self.state.claims, engine_state, self.settings)
+        self.engine = Engine(self.rules, engine_state, self.settings)
         spacing = RateLimits.from_settings(self.settings).spacing
         self.fanout = FanOut(self.state.chats, self.state.dead_letters, engine_state, self.settings, spacing)
         self.dispatcher = Dispatcher(

@@ -12,7 +12,7 @@ from teleglas.deliver.telegram import DeliveryError
 from teleglas.model.chat import ChatId
 from teleglas.state.chats import ChatRoute
 from teleglas.state.claims import DeliveryState
-from teleglas.state.engine import Admission, Outcome
+from teleglas.state.engine import Admission, Candidate, Outcome
 
 
 @dataclass
@@ -132,29 +132,66 @@ class FakeTelegram:
 
 
 @dataclass
-class FakeClaims:
-    owners: dict[str, str] = field(default_factory=dict)
-
-    def claim_event(self, fingerprint: str, claimer: str, ttl_s: int) -> bool:
-        return self.owners.setdefault(fingerprint, claimer) == claimer
-
-
-@dataclass
 class FakeEngineState:
-    """Admission answers scripted per event fingerprint (LEAD unless told), and the lists a flush takes."""
+    """Claims (the first claimer of an event owns it), admission answers scripted per event fingerprint (LEAD unless
+    told) for the owner, and the lists a flush takes."""
 
     outcomes: dict[str, tuple[Outcome, float]] = field(default_factory=dict)
     folded: dict[tuple[str, str, str], list[bytes]] = field(default_factory=dict)
     storms: dict[tuple[str, str, str], list[bytes]] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
     admitted: list[str] = field(default_factory=list)
 
-    def admit(self, *, fingerprint: str, entry: str, **_kwargs: object) -> Admission:
-        self.admitted.append(fingerprint)
-        outcome, due = self.outcomes.get(fingerprint, (Outcome.LEAD, 0.0))
-        return Admission(outcome, due, 0, {"LONG": 0.0, "SHORT": 0.0}, [])
+    def admit(self, candidates: list[Candidate], *, claimer: str, **_kwargs: object) -> list[Admission]:
+        admissions = []
+        for candidate in candidates:
+            if self.owners.setdefault(candidate.fingerprint, claimer) != claimer:
+                admissions.append(Admission(Outcome.DUPLICATE, 0.0, 0, {"LONG": 0.0, "SHORT": 0.0}, []))
+                continue
+            self.admitted.append(candidate.fingerprint)
+            outcome, due = self.outcomes.get(candidate.fingerprint, (Outcome.LEAD, 0.0))
+            admissions.append(Admission(outcome, due, 0, {"LONG": 0.0, "SHORT": 0.0}, []))
+        return admissions
 
     def take_folded(self, kind: str, symbol: str, side: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
         return self.folded.pop((kind, symbol, side), [])
 
     def take_storm(self, kind: str, symbol: str, scope: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
         return self.storms.pop((kind, symbol, scope), [])
+
+
+@dataclass
+class FakeFigureRedis:
+    """What RedisBuffer.flush writes (HINCRBYFLOAT, ZADD, ZREMRANGEBYRANK, EXPIRE in one pipeline), kept in dicts,
+    so the tape and the metrics can be read back without a redis-server."""
+
+    hashes: dict[str, dict[str, float]] = field(default_factory=dict)
+    zsets: dict[str, dict[str, float]] = field(default_factory=dict)
+    ttls: dict[str, int] = field(default_factory=dict)
+
+    def pipeline(self, **_kwargs: object) -> FakeFigureRedis:
+        return self
+
+    def __enter__(self) -> FakeFigureRedis:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        pass
+
+    def hincrbyfloat(self, key: str, name: str, amount: float) -> None:
+        fields = self.hashes.setdefault(key, {})
+        fields[name] = fields.get(name, 0.0) + amount
+
+    def zadd(self, key: str, mapping: dict[str, float]) -> None:
+        self.zsets.setdefault(key, {}).update(mapping)
+
+    def zremrangebyrank(self, key: str, start: int, stop: int) -> None:
+        ranked = sorted(self.zsets[key].items(), key=lambda item: (item[1], item[0]))
+        for member, _ in ranked[start : stop + 1 if stop != -1 else None]:
+            del self.zsets[key][member]
+
+    def expire(self, key: str, ttl_s: int) -> None:
+        self.ttls[key] = ttl_s
+
+    def execute(self) -> None:
+        pass

@@ -9,7 +9,7 @@ import redis
 
 from teleglas.state.chats import ChatState
 from teleglas.state.checks import CheckState
-from teleglas.state.claims import DeliveryLedger, EventClaims
+from teleglas.state.claims import DeliveryLedger
 from teleglas.state.deadletters import DeadLetters
 from teleglas.state.due import DueWork
 from teleglas.state.liveness import Liveness
@@ -18,7 +18,6 @@ from teleglas.state.liveness import Liveness
 @dataclass(frozen=True)
 class State:
     redis: redis.Redis
-    claims: EventClaims
     ledger: DeliveryLedger
     chats: ChatState
     dead_letters: DeadLetters
@@ -30,7 +29,6 @@ class State:
     def of(cls, client: redis.Redis) -> State:
         return cls(
             client,
-            EventClaims(client),
             DeliveryLedger(client),
             ChatState(client),
             DeadLetters(client),

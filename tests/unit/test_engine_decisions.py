@@ -8,7 +8,7 @@ from teleglas.model.alerts import FlushSource, Form
 from teleglas.model.events import FuturesTrade, LiquidationOrder
 from teleglas.state.engine import Outcome
 from tests.support.engine_harness import RULES, T0
-from tests.support.fakes import FakeClaims, FakeEngineState
+from tests.support.fakes import FakeEngineState
 from tests.support.settings import make_settings
 
 
@@ -16,25 +16,25 @@ def liq(usd: float, side: int = 2, symbol: str = "BTCUSDT", t: float = 0.0) -> L
     return LiquidationOrder("Binance", symbol, symbol.removesuffix("USDT"), 56_738.0, side, usd, int((T0 + t) * 1000))
 
 
-def engine(**settings: str) -> tuple[Engine, FakeClaims, FakeEngineState]:
-    claims, state = FakeClaims(), FakeEngineState()
-    return Engine(RULES, claims, state, make_settings(**settings)), claims, state  # type: ignore[arg-type]
+def engine(**settings: str) -> tuple[Engine, FakeEngineState]:
+    state = FakeEngineState()
+    return Engine(RULES, state, make_settings(**settings)), state  # type: ignore[arg-type]
 
 
 def test_an_event_under_its_threshold_never_reaches_the_state():
-    eng, claims, state = engine()
+    eng, state = engine()
     assert eng.evaluate(liq(499_999), "task-1", T0) == ([], [])  # BTC is a major: 500k
-    assert claims.owners == {} and state.admitted == []
+    assert state.owners == {} and state.admitted == []
 
 
 def test_whale_trades_stay_quiet_when_whale_alerts_are_off():
-    eng, _, state = engine(ENABLE_WHALE_ALERTS="false")
+    eng, state = engine(ENABLE_WHALE_ALERTS="false")
     trade = FuturesTrade("Binance", "BTCUSDT", "BTC", 56_750.0, 2, 5_000_000.0, int(T0 * 1000))
     assert eng.evaluate(trade, "task-1", T0) == ([], []) and state.admitted == []
 
 
 def test_the_same_event_from_another_claimer_is_a_duplicate():
-    eng, _, state = engine()
+    eng, state = engine()
     event = liq(600_000)
     alerts, _ = eng.evaluate(event, "task-1", T0)
     assert len(alerts) == 1
@@ -44,7 +44,7 @@ def test_the_same_event_from_another_claimer_is_a_duplicate():
 
 
 def test_a_lead_is_an_alert_quoting_its_event():
-    eng, _, _ = engine()
+    eng, _ = engine()
     event = liq(1_250_000)
     (alert,), flushes = eng.evaluate(event, "task-1", T0)
     assert flushes == [] and alert.form is Form.SINGLE and alert.event_ids == (event.fingerprint(),)
@@ -53,7 +53,7 @@ def test_a_lead_is_an_alert_quoting_its_event():
 
 
 def test_a_fold_and_a_storm_ask_for_their_flush():
-    eng, _, state = engine()
+    eng, state = engine()
     folded, stormy = liq(700_000, t=1), liq(800_000, t=2)
     state.outcomes[folded.fingerprint()] = (Outcome.FOLD, 29.0)
     state.outcomes[stormy.fingerprint()] = (Outcome.STORM_START, 10.0)
@@ -68,7 +68,7 @@ def test_a_fold_and_a_storm_ask_for_their_flush():
 
 
 def test_a_flush_sends_a_summary_of_what_was_taken_and_nothing_when_it_is_gone():
-    eng, _, state = engine()
+    eng, state = engine()
     first, second = liq(700_000, t=1), liq(900_000, t=2)
     state.outcomes[first.fingerprint()] = (Outcome.FOLD, 29.0)
     (flush,) = eng.evaluate(first, "task-1", T0 + 1)[1]
