@@ -141,10 +141,12 @@ if redis.call('LLEN', KEYS[3]) > 0 then
     redis.call('SET', KEYS[5], tostring(now + due), 'EX', tonumber(ARGV[6]))
   end
 else
+  -- Apart by the spacing either way: workers read their clocks before their Redis calls, so an alert routed
+  -- after another may carry the earlier time (two pool processes, tens of ms apart under load).
   local last = tonumber(redis.call('GET', KEYS[2]))
-  if last == nil or now - last >= tonumber(ARGV[2]) then
+  if last == nil or math.abs(now - last) >= tonumber(ARGV[2]) then
     decision = 'direct'
-    redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber(ARGV[6]))
+    redis.call('SET', KEYS[2], tostring(math.max(now, last or now)), 'EX', tonumber(ARGV[6]))
   else
     redis.call('RPUSH', KEYS[3], ARGV[5])
     local flushed = tonumber(redis.call('GET', KEYS[4])) or 0

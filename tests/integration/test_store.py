@@ -1,7 +1,7 @@
 """Event dedupe, delivery records, chat state and dead letters against a real redis-server."""
 
 from teleglas.state.engine import Candidate, Decision, EngineStore, Outcome
-from teleglas.state.keys import delivery_key, event_key, recent_key
+from teleglas.state.keys import delivery_key, digest_last_direct_key, event_key, recent_key
 
 
 def candidate(fingerprint: str, symbol: str = "BTCUSDT") -> Candidate:
@@ -137,3 +137,15 @@ def test_a_redelivered_route_asks_again_for_the_digest_flush(state):
         engine_store.route("a1", chat, "entry-a1", 3.0, 2.0, 10.0, 600, now + 1.0).flush_due_s == 0
     )  # a direct send asks for none
     assert state.redis.llen(f"teleglas:digest:{chat}:buffer") == 1  # and nothing was buffered twice
+
+
+def test_an_alert_routed_second_with_the_earlier_clock_reading_is_spaced_by_the_distance_not_the_order(state):
+    """Two pool processes read their clocks before routing: the second to reach Redis may carry the earlier time.
+    With a 1 ms spacing, alerts 20 ms apart both go direct whichever arrives first; with 1 s they share a digest."""
+    engine_store = EngineStore(state.redis)
+    now = 2_000.0
+    assert engine_store.route("b1", 501, "entry-b1", 0.001, 2.0, 10.0, 600, now).decision is Decision.DIRECT
+    assert engine_store.route("b2", 501, "entry-b2", 0.001, 2.0, 10.0, 600, now - 0.02).decision is Decision.DIRECT
+    assert float(state.redis.get(digest_last_direct_key(501))) == now  # the later of the two stays the last send
+    assert engine_store.route("c1", 502, "entry-c1", 1.0, 2.0, 10.0, 600, now).decision is Decision.DIRECT
+    assert engine_store.route("c2", 502, "entry-c2", 1.0, 2.0, 10.0, 600, now - 0.02).decision == "buffered"
