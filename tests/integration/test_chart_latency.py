@@ -95,6 +95,8 @@ def test_single_alerts_are_as_fast_with_charts_on_while_a_storm_renders(make_sta
         f"({render_s * 1000:.0f} ms, {len(during)} singles) p50 {during_p50 * 1000:.0f} ms "
         f"max {during_max * 1000:.0f} ms"
     )
-    # A single that waited for the render would take about as long as the render itself.
-    assert during_p50 <= off_p50 + 0.05
+    # A single that waited for the render would take about as long as the render itself. The render shares the
+    # cores with the text path, so on a machine busy enough to stretch the render (seconds instead of a fraction
+    # of one) the singles slow by a share of it too: 50 ms, or a tenth of the render when that is more.
+    assert during_p50 <= off_p50 + max(0.05, render_s / 10)
     assert during_max < max(max(off.values()) + 0.1, render_s / 2)

@@ -197,9 +197,11 @@ def test_a_duplicate_task_sends_once(stack):
     for _ in range(3):
         stack.enqueue_send(8001, "one alert, three tasks", "dup-a")
     wait_for_messages(stack, 8001, 1)
-    # The two other copies ran (perhaps after their rate-limit slot or the first one's lease) and found the record.
+    # The other copies ran (after their rate-limit slot or the first one's lease) and found the record; a copy
+    # waiting for its slot and one waiting for the lease share the due entry send:dup-a:8001, so one or two say so.
     copies = "alert=dup-a chat=8001 already delivered: this copy sends nothing"
-    wait_until(lambda: worker_log(stack).count(copies) == 2, 30, 0.05, what="both copies to find the record")
+    stack.wait_for_idle(timeout_s=60)
+    assert 1 <= worker_log(stack).count(copies) <= 2
     assert len(messages_to(stack, 8001)) == 1
     assert worker_log(stack).count("delivered alert=dup-a") == 1
 
