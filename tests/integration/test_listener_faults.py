@@ -9,17 +9,10 @@ from teleglas.devstack.emulators.scenario import Step, steps_from_frames
 from teleglas.devstack.local_stack import wait_until
 from teleglas.source.connection import StreamConfig, StreamConnection
 from teleglas.source.listener.frame_router import FrameRouter
+from tests.support.messages import LIQ_ITEM
 
 KEY = "fault-test-key-0123456789abcdef"
-LIQ = {
-    "baseAsset": "BTC",
-    "exName": "Binance",
-    "price": 56738.0,
-    "side": 2,
-    "symbol": "BTCUSDT",
-    "time": 1725478245120,
-    "volUsd": 1_250_000,
-}
+LIQ = LIQ_ITEM
 
 
 class Collector:

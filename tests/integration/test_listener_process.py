@@ -5,18 +5,10 @@ import signal
 import time
 
 from teleglas.devstack.local_stack import wait_until
-from tests.support.messages import alerted, write_scenario
+from tests.support.messages import LIQ_ITEM, alerted, write_scenario
 from tests.support.state import State
 
-LIQ = {
-    "baseAsset": "BTC",
-    "exName": "Binance",
-    "price": 56738.0,
-    "side": 2,
-    "symbol": "BTCUSDT",
-    "time": 1725478245120,
-    "volUsd": 1_000,
-}
+LIQ = {**LIQ_ITEM, "volUsd": 1_000}
 
 
 def numbered_frames(count, per_frame=1, pause_s=0.0):

@@ -14,18 +14,11 @@ from teleglas.devstack.emulators.scenario import Step, steps_from_frames
 from teleglas.devstack.local_stack import wait_until
 from teleglas.source.coinglass.ws_protocol import parse_frame
 from teleglas.source.connection import StreamConfig, StreamConnection
+from tests.support.messages import LIQ_ITEM
 
 KEY = "ws-test-key-0123456789abcdef"
 CHANNELS = ("liquidationOrders", "futures_trades@Binance_BTCUSDT@10000")
-LIQ = {
-    "baseAsset": "BTC",
-    "exName": "Binance",
-    "price": 56738.0,
-    "side": 2,
-    "symbol": "BTCUSDT",
-    "time": 1725478245120,
-    "volUsd": 1_250_000,
-}
+LIQ = LIQ_ITEM
 
 
 def liquidations(n, start=0):

@@ -6,6 +6,17 @@ import json
 import urllib.error
 import urllib.request
 
+# One liquidation item of CoinGlass's liquidationOrders stream, as its doc page shows one (English field names).
+LIQ_ITEM = {
+    "baseAsset": "BTC",
+    "exName": "Binance",
+    "price": 56738.0,
+    "side": 2,
+    "symbol": "BTCUSDT",
+    "time": 1725478245120,
+    "volUsd": 1_250_000,
+}
+
 
 def alerted(messages: list[dict]) -> list[str]:
     """The title word and symbol of every alert in `messages`, whether sent alone or as a digest line."""
