@@ -92,7 +92,11 @@ def test_a_pool_process_killed_mid_burst_is_replaced_and_its_task_redelivered(ma
     assert len(children) == 2
     os.kill(int(children[0]), signal.SIGKILL)
     messages = stack.wait_for_idle()
-    assert Counter((m["chat_id"], m["text"]) for m in messages) == Counter(texts)
+    sent = Counter((m["chat_id"], m["text"]) for m in messages)
+    assert set(sent) == texts  # nothing lost
+    # At most the one message in flight twice: a kill after Telegram accepted it and before its record was written
+    # is the window the Bot API (no idempotency key) leaves open (README, Delivery to Telegram).
+    assert sum(sent.values()) - len(texts) <= 1
     # The pool notices the dead process on its own schedule, not necessarily before the queue is empty.
     wait_until(
         lambda: "exited with 'signal 9 (SIGKILL)'" in worker.log_text(),
