@@ -95,7 +95,8 @@ def test_a_task_that_keeps_failing_ends_in_the_dead_letters_with_its_reason(make
         3,
         [[[event, None]]],
     )
-    assert "failed 3 times, dead-lettered" in worker.log_text()
+    # The line comes after the dead letter is written.
+    wait_until(lambda: "failed 3 times, dead-lettered" in worker.log_text(), 10, 0.1, what="the dead-letter line")
     assert stack.telegram_messages() == []
 
     proxy.rules.clear()  # Redis answers again: an operator replays the task under its own id
