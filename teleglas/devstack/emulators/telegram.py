@@ -421,9 +421,9 @@ class TelegramEmulator:
             "supports_inline_queries": False,
         }
 
-    def _send_message(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
-        arrived = time.time()
-        chat_id = _chat_id(params.get("chat_id"))
+    def _reachable_chat(self, raw: Any) -> int | str:
+        """The chat a send names, refused as the server refuses it when the group moved or the bot was removed."""
+        chat_id = _chat_id(raw)
         if chat_id in self.migrated_chats:
             raise ApiError(
                 400,
@@ -432,6 +432,11 @@ class TelegramEmulator:
             )
         if chat_id in self.blocked_chats:
             raise ApiError(403, _refusal(chat_id))
+        return chat_id
+
+    def _send_message(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
+        arrived = time.time()
+        chat_id = self._reachable_chat(params.get("chat_id"))
         text = params.get("text")
         text = "" if text is None else str(text)
         if not text:
@@ -493,15 +498,7 @@ class TelegramEmulator:
     def _send_photo(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
         """sendPhoto with an uploaded photo; checks in the order the server does: chat, photo, caption, flood."""
         arrived = time.time()
-        chat_id = _chat_id(params.get("chat_id"))
-        if chat_id in self.migrated_chats:
-            raise ApiError(
-                400,
-                "Bad Request: group chat was upgraded to a supergroup chat",
-                {"migrate_to_chat_id": self.migrated_chats[chat_id]},
-            )
-        if chat_id in self.blocked_chats:
-            raise ApiError(403, _refusal(chat_id))
+        chat_id = self._reachable_chat(params.get("chat_id"))
         photo = params.get("photo")
         if not isinstance(photo, Upload) or not photo.data:
             if isinstance(photo, str) and photo:  # a file_id or URL: this emulator keeps no files and fetches nothing
