@@ -74,6 +74,7 @@ WHALE_KINDS = (KIND_TRADE, KIND_WHALE_POSITION)
 QUEUE_EVENTS = "events"
 QUEUE_TELEGRAM = "telegram"
 QUEUE_CHARTS = "charts"  # rendering, off the text path: `-Q charts` gives it a worker of its own
+CHART_NICE = 10  # how much lower a render thread runs than the text path (teleglas.charts.priority)
 TASK_PROCESS_EVENTS = "teleglas.process_events"  # a frame's events (or a few ms' worth) per task
 # The kombu serializer of process_events messages: JSON written by msgspec (teleglas.model.batch), under JSON's own
 # content type, so every JSON reader (the workers, Flower, the tests) reads them unchanged.

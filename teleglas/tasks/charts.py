@@ -15,6 +15,7 @@ import time
 import redis
 from celery import shared_task
 
+from teleglas.charts.priority import at_low_priority
 from teleglas.defines import LOG_CHARTS, QUEUE_CHARTS, TASK_DAILY_RECAP, TASK_RENDER_CHART
 from teleglas.model.charts import ChartSpec, ChartSpecError
 from teleglas.ops.metrics import CHART_RENDER_SECONDS, CHARTS, recorder
@@ -60,7 +61,7 @@ def render(spec: ChartSpec, requested_at: float, timeout_s: float) -> str | None
         return None
     started = time.perf_counter()
     try:
-        png = wiring.alert_chart_png(spec)
+        png = at_low_priority(wiring.alert_chart_png, spec)
     except (redis.RedisError, OSError):
         raise  # infrastructure: the task is retried (durable), the text goes at its time meanwhile
     except Exception as exc:  # a chart that cannot be drawn never costs the alert: it goes as text
@@ -102,4 +103,4 @@ def render(spec: ChartSpec, requested_at: float, timeout_s: float) -> str | None
 @durable
 def daily_recap(self, chat_id: int | str) -> None:
     """A chat's recap of the day at its chosen time; then the next day's is scheduled (teleglas.charts.recap)."""
-    wiring.recaps().run(chat_id, time.time())
+    at_low_priority(wiring.recaps().run, chat_id, time.time())

@@ -2,12 +2,16 @@
 renderer's PNGs."""
 
 import io
+import os
+import threading
 
 import pytest
 from PIL import Image
 
 from teleglas.charts import render
+from teleglas.charts.priority import at_low_priority
 from teleglas.decide.fanout import cascade_chart
+from teleglas.defines import CHART_NICE
 from teleglas.deliver import telegram as tg
 from teleglas.deliver.message_split import START
 from teleglas.deliver.stages import PHOTO, Attempt, Fit, Part, SendJob, part_id
@@ -86,3 +90,23 @@ def test_the_renderer_draws_phone_sized_pngs_of_hostile_names_without_emoji():
     recap = render.recap_png("recap", "", [], bars, [], ZONE)
     assert Image.open(io.BytesIO(recap)).size == (1200, 1600)
     assert [render.usd_short(v) for v in (950, 12_500, 3_400_000, 2.5e9)] == ["$950", "$12k", "$3.4M", "$2.5B"]
+
+
+def test_a_render_runs_on_a_thread_of_lower_priority_and_the_caller_keeps_its_own():
+    caller_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def draw(width: int) -> tuple[int, int, int]:
+        thread = threading.get_native_id()
+        return thread, os.getpriority(os.PRIO_PROCESS, thread), width
+
+    thread, render_nice, width = at_low_priority(draw, 1200)
+    assert width == 1200 and thread != threading.get_native_id()
+    assert render_nice == min(19, caller_nice + CHART_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller_nice
+    assert at_low_priority(draw, 600)[0] == thread  # one render thread per process, reused
+
+    def fail() -> None:
+        raise ValueError("no bars")
+
+    with pytest.raises(ValueError, match="no bars"):
+        at_low_priority(fail)
