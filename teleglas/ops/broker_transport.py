@@ -4,10 +4,11 @@ and a Redis restart cannot stop a worker.
 Taking a message. kombu's consumer BRPOPs a message off its queue and then, in a second round trip, records it
 as unacknowledged: a worker killed, or a Redis killed, between the two loses the message for good (found by
 `make chaos`: 3 alerts of 69 once). Here a consumer blocks on a doorbell list instead (one bell per message
-published or put back), then moves one message from its queue into the unacknowledged hash and index in one Lua
-script. While its queue still holds messages the script rings the bell again, so a backlog without bells (a
-restore, a queue filled by hand) drains at full speed; a message whose bell was lost waits for the next
-doorbell timeout (a second). The acknowledgement, the visibility timeout and the restore are kombu's own.
+published or put back), then moves the messages its prefetch window has room for (up to 16) from their queue
+into the unacknowledged hash and index in one Lua script, so kombu's own record of each (a second round trip per
+task) is skipped. A queue keeps a bell while it holds messages, so a backlog without bells (a restore, a queue
+filled by hand) drains at full speed; a message whose bell was lost waits for the next doorbell timeout (a
+second). The acknowledgement, the visibility timeout and the restore are kombu's own.
 
 When Redis goes away, Celery closes the channel, and kombu (5.7) then uses the channel's connection, which is
 already gone, twice: to put the worker's unacknowledged messages back (`AttributeError: 'NoneType' object has
@@ -30,10 +31,11 @@ import logging
 from queue import Empty
 from time import monotonic, time
 
+import msgspec
 from kombu import serialization
-from kombu.transport import TRANSPORT_ALIASES, redis
-from kombu.utils.encoding import bytes_to_str
-from kombu.utils.json import loads
+from kombu.transport import TRANSPORT_ALIASES, redis, virtual
+from kombu.utils import json as kombu_json
+from redis.commands.core import Script
 
 from teleglas.defines import BATCH_SERIALIZER, LOG_RUNNER
 from teleglas.model import batch
@@ -58,6 +60,15 @@ class QoS(redis.QoS):
             return
         super().restore_unacked(client)
 
+    def append(self, message, delivery_tag):
+        """A message the take script recorded needs only kombu's bookkeeping in memory: kombu would write the same
+        unacknowledged entry again, a second round trip (and JSON of the whole message) per task."""
+        if delivery_tag in self.channel._recorded:
+            self.channel._recorded.discard(delivery_tag)
+            virtual.QoS.append(self, message, delivery_tag)
+        else:
+            super().append(message, delivery_tag)
+
     def ack(self, delivery_tag):
         if self._channel_closed():
             log.warning(
@@ -74,29 +85,43 @@ class QoS(redis.QoS):
 
 
 # KEYS: the queue lists (in the consumer's rotation order, every priority), the unacked hash, the unacked
-# index, then the doorbell of each queue list. ARGV: 1 how many queue lists, 2 now.
+# index, then the doorbell of each queue list. ARGV: 1 how many queue lists, 2 now, 3 at most this many messages,
+# 4 a digit per queue list: 1 record its messages as unacknowledged, 0 not (a no_ack consumer's, which is never
+# acknowledged). Returns list position, message, list position, message, ... (empty: nothing waiting).
 # The unacked entry is kombu's own shape, [message, exchange, routing key] as JSON, built around the message's
-# text so the message itself is stored exactly as published.
+# text so the message itself is stored exactly as published. A queue list gives up a bell for each message taken
+# (the bell that woke the consumer was one of them), and keeps one while it still holds messages.
 _TAKE = """
-local n = tonumber(ARGV[1])
+local n, limit, out = tonumber(ARGV[1]), tonumber(ARGV[3]), {}
 for i = 1, n do
-  local item = redis.call('RPOP', KEYS[i])
-  if item then
-    local props = cjson.decode(item)['properties']
-    local info = props['delivery_info']
-    redis.call('HSET', KEYS[n + 1], props['delivery_tag'],
-               '[' .. item .. ',' .. cjson.encode(info['exchange']) .. ',' .. cjson.encode(info['routing_key']) .. ']')
-    redis.call('ZADD', KEYS[n + 2], ARGV[2], props['delivery_tag'])
-    if redis.call('LLEN', KEYS[i]) > 0 then
-      redis.call('LPUSH', KEYS[n + 2 + i], '1')
-      redis.call('LTRIM', KEYS[n + 2 + i], 0, 9999)
+  local taken = 0
+  while #out < 2 * limit do
+    local item = redis.call('RPOP', KEYS[i])
+    if not item then break end
+    taken = taken + 1
+    if string.sub(ARGV[4], i, i) == '1' then
+      local props = cjson.decode(item)['properties']
+      local info = props['delivery_info']
+      local route = cjson.encode(info['exchange']) .. ',' .. cjson.encode(info['routing_key'])
+      redis.call('HSET', KEYS[n + 1], props['delivery_tag'], '[' .. item .. ',' .. route .. ']')
+      redis.call('ZADD', KEYS[n + 2], ARGV[2], props['delivery_tag'])
     end
-    return {i, item}
+    out[#out + 1] = i
+    out[#out + 1] = item
   end
+  if taken > 1 then
+    redis.call('LTRIM', KEYS[n + 2 + i], 0, -taken)
+  end
+  if taken > 0 and redis.call('LLEN', KEYS[i]) > 0 and redis.call('LLEN', KEYS[n + 2 + i]) == 0 then
+    redis.call('LPUSH', KEYS[n + 2 + i], '1')
+  end
+  if #out >= 2 * limit then break end
 end
-return false
+return out
 """
 _BELLS_KEPT = 10_000  # a doorbell list holds at most this many bells; messages beyond wait for a chain or a timeout
+_TAKE_MAX = 16  # messages taken in one call at most, within what the consumer's prefetch window still allows
+_take_script = Script(None, _TAKE.encode())  # EVALSHA: the script's text is sent only when Redis lacks it
 
 
 class _Commands(list):
@@ -111,6 +136,15 @@ class Channel(redis.Channel):
     _client = None
     _client_pool = None
 
+    def __init__(self, *args, **kwargs):
+        self._recorded: set[str] = set()  # delivery tags the take script recorded as unacknowledged
+        self._no_ack: set[str] = set()  # queues consumed without acknowledgements (Celery's control replies)
+        super().__init__(*args, **kwargs)
+
+    def basic_consume(self, queue, no_ack, *args, **kwargs):
+        (self._no_ack.add if no_ack else self._no_ack.discard)(queue)
+        return super().basic_consume(queue, no_ack, *args, **kwargs)
+
     def _brpop_start(self, timeout=None):
         """Blocks on the doorbells of the consumed queues (kombu blocks on the queues themselves)."""
         queues = self._queue_cycle.consume(len(self.active_queues))
@@ -122,43 +156,46 @@ class Channel(redis.Channel):
         self.client.connection.send_command("BRPOP", *keys, self.brpop_timeout if timeout is None else timeout or 0)
 
     def _brpop_read(self, **options):
-        """A bell (or the doorbell timeout), then one message moved atomically into the unacknowledged set."""
+        """A bell (or the doorbell timeout), then as many messages as the prefetch window allows, moved atomically
+        into the unacknowledged set."""
         try:
             try:
                 self.client.parse_response(self.client.connection, "BRPOP", **options)
             except self.connection_errors:
                 self.client.connection.disconnect()
                 raise
-            taken = self._take()
-            if taken is None:
+            taken = self._take(min(_TAKE_MAX, max(1, self.qos.can_consume_max_estimate() or 1)))
+            if not taken:
                 raise Empty()
-            queue, item = taken
-            self._queue_cycle.rotate(queue)
-            self.connection._deliver(loads(bytes_to_str(item)), queue)
+            for queue, message in taken:
+                self._queue_cycle.rotate(queue)
+                self.connection._deliver(message, queue)
             return True
         finally:
             self._in_poll = None
             self._flush_brpop_reauth()
 
-    def _take(self) -> tuple[str, bytes] | None:
+    def _take(self, limit: int) -> list[tuple[str, dict]]:
+        """Up to `limit` messages as (queue, message); those of acknowledging consumers are already recorded as
+        unacknowledged, which QoS.append then only notes in memory."""
         queues = self._queue_cycle.consume(len(self.active_queues))
         pairs = [(queue, self._q_for_pri(queue, pri)) for pri in self.priority_steps for queue in queues]
         lists = [key for _, key in pairs]
+        record = "".join("0" if queue in self._no_ack else "1" for queue, _ in pairs)
         with self.conn_or_acquire() as client:
-            found = client.eval(
-                _TAKE,
-                2 * len(lists) + 2,
-                *lists,
-                self.unacked_key,
-                self.unacked_index_key,
-                *(bell_key(key) for key in lists),
-                len(lists),
-                time(),
+            found = _take_script(
+                [*lists, self.unacked_key, self.unacked_index_key, *(bell_key(key) for key in lists)],
+                [len(lists), time(), limit, record],
+                client=client,
             )
-        if not found:
-            return None
-        index, item = found
-        return pairs[int(index) - 1][0], item
+        taken = []
+        for index, item in zip(found[::2], found[1::2], strict=True):
+            queue = pairs[int(index) - 1][0]
+            message = msgspec.json.decode(item)
+            if queue not in self._no_ack:
+                self._recorded.add(message["properties"]["delivery_tag"])
+            taken.append((queue, message))
+        return taken
 
     def _put(self, queue, message, **kwargs):
         """Publishes as kombu does and rings the queue's doorbell, both in one round trip (into kombu's publish
@@ -196,9 +233,28 @@ class Transport(redis.Transport):
     Channel = Channel
 
 
+def read_json(text: bytes | str | memoryview) -> object:
+    """kombu's JSON reader for every message body, by msgspec: Celery reads a task's body in the worker's main
+    process (to look for protocol-1 fields) and again in the pool, and kombu's reader calls a Python hook for every
+    object, a hundred a batch. Text holding kombu's typed values (a "__type__" marker), or anything msgspec refuses
+    (NaN, a number beyond a float), goes to kombu's own reader, which gives the same value or the same error."""
+    if isinstance(text, str):
+        text = text.encode()
+    elif isinstance(text, memoryview):
+        text = bytes(text)
+    if b'"__type__"' not in text:
+        try:
+            return msgspec.json.decode(text)
+        except msgspec.MsgspecError:
+            pass
+    return kombu_json.loads(text)
+
+
 def register() -> None:
     """`redis://` (and `rediss://`) broker URLs use this transport in every process that imports the app;
     kombu's alias table is its documented way to name a transport class. Also names the batch serializer
-    (BATCH_SERIALIZER) for the publishers of process_events; reading stays kombu's JSON (no decoder given)."""
+    (BATCH_SERIALIZER) for the publishers of process_events, and gives kombu's JSON serializer the faster reader
+    (read_json); kombu's registry is the documented place for both."""
     TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = f"{__name__}:Transport"
-    serialization.register(BATCH_SERIALIZER, batch.encode, None, "application/json", "utf-8")
+    serialization.register(BATCH_SERIALIZER, batch.encode, read_json, "application/json", "utf-8")
+    serialization.register("json", kombu_json.dumps, read_json, "application/json", "utf-8")

@@ -3,10 +3,14 @@
 a PayloadError, never another exception."""
 
 import json
+import uuid
+from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings, strategies as st
 from kombu import serialization
+from kombu.utils import json as kombu_json
 
 from teleglas.defines import BATCH_SERIALIZER, SOURCE_BINANCE, SOURCE_COINGLASS
 from teleglas.model.batch import encode, items, read_item
@@ -74,3 +78,20 @@ def test_any_json_value_is_an_event_or_a_payload_error(value):
         read_item(value)
     except PayloadError:
         pass
+
+
+def test_every_message_body_reads_as_kombus_own_json_reader_reads_it():
+    broker_transport.register()
+    assert serialization.registry._decoders["application/json"] is broker_transport.read_json
+    bodies = [
+        serialization.dumps(((items([LIQ, TRADE], 7, "okx"),), {}, {"chain": None}), BATCH_SERIALIZER)[2],
+        kombu_json.dumps({"id": uuid.UUID(int=7), "at": datetime(2026, 11, 28, 21, 0), "n": Decimal("1.5")}),
+        b"[NaN, 1e400, -Infinity]",
+        '{"text": "\\u00e9t\\u00e9 \\ud83d\\udd25", "n": 18446744073709551616}',
+    ]
+    for body in bodies:
+        ours = serialization.loads(body, "application/json", "utf-8")
+        theirs = kombu_json.loads(body)
+        assert repr(ours) == repr(theirs)  # repr: NaN equals nothing, its text does
+    with pytest.raises(serialization.DecodeError):
+        serialization.loads(b'{"unterminated": ', "application/json", "utf-8")
