@@ -16,7 +16,7 @@ import redis
 from celery import shared_task
 
 from teleglas.charts.priority import at_low_priority
-from teleglas.defines import LOG_CHARTS, TASK_DAILY_RECAP, TASK_RENDER_CHART
+from teleglas.defines import LOG_CHARTS, QUEUE_CHARTS, TASK_DAILY_RECAP, TASK_RENDER_CHART
 from teleglas.model.charts import ChartSpec, ChartSpecError
 from teleglas.ops.metrics import CHART_RENDER_SECONDS, CHARTS, recorder
 from teleglas.tasks import wiring
@@ -26,7 +26,7 @@ from teleglas.tasks.durable import durable
 log = logging.getLogger(__name__)
 
 
-@shared_task(name=TASK_RENDER_CHART, bind=True)
+@shared_task(name=TASK_RENDER_CHART, queue=QUEUE_CHARTS, bind=True)
 @durable
 def render_chart(self, spec_payload: dict, sends: list, requested_at: float) -> None:
     """`sends` are send_message argument lists, one per chat; `requested_at` is when the alert was dispatched."""
@@ -99,7 +99,7 @@ def render(spec: ChartSpec, requested_at: float, timeout_s: float) -> str | None
     return chart_id
 
 
-@shared_task(name=TASK_DAILY_RECAP, bind=True)
+@shared_task(name=TASK_DAILY_RECAP, queue=QUEUE_CHARTS, bind=True)
 @durable
 def daily_recap(self, chat_id: int | str) -> None:
     """A chat's recap of the day at its chosen time; then the next day's is scheduled (teleglas.charts.recap)."""

@@ -104,12 +104,7 @@ def _retry_or_dead_letter(
             return
         delay = backoff_s(attempt)
         retry = DueTask(
-            f"retry:{task_id}",
-            task.name,
-            task.app.amqp.router.route({}, task.name)["queue"].name,  # celeryconfig's task_routes
-            tuple(args),
-            {**kwargs, ATTEMPT: attempt + 1},
-            task_id,
+            f"retry:{task_id}", task.name, task.queue or "", tuple(args), {**kwargs, ATTEMPT: attempt + 1}, task_id
         )
         wiring.due().schedule(retry, delay)
         recorder().inc(TASK_RETRIES, task.name)

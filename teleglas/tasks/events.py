@@ -15,6 +15,7 @@ from kombu.exceptions import OperationalError
 from teleglas.decide.rules import RulesError
 from teleglas.defines import (
     LOG_ENGINE,
+    QUEUE_EVENTS,
     TASK_FLUSH_AGGREGATE,
     TASK_FLUSH_DIGEST,
     TASK_PROCESS_EVENTS,
@@ -56,7 +57,7 @@ def _load_rules(**_kwargs) -> None:
         raise SystemExit(2) from None
 
 
-@shared_task(name=TASK_PROCESS_EVENTS, bind=True)
+@shared_task(name=TASK_PROCESS_EVENTS, queue=QUEUE_EVENTS, bind=True)
 @durable
 def process_events(self, items: list) -> None:
     """`items` are [kind, event, received_ms, source] (teleglas.model.batch, which also reads the older shapes).
@@ -208,7 +209,7 @@ def _account(events: list[MarketEvent]) -> None:
         metrics.observe_many(EVENT_LATENCY, seconds, kind)
 
 
-@shared_task(name=TASK_FLUSH_AGGREGATE, bind=True)
+@shared_task(name=TASK_FLUSH_AGGREGATE, queue=QUEUE_EVENTS, bind=True)
 @durable
 def flush_aggregate(self, payload: dict) -> None:
     now = time.time()
@@ -216,7 +217,7 @@ def flush_aggregate(self, payload: dict) -> None:
     wiring.dispatcher().alerts(alerts, now, None)
 
 
-@shared_task(name=TASK_FLUSH_DIGEST, bind=True)
+@shared_task(name=TASK_FLUSH_DIGEST, queue=QUEUE_EVENTS, bind=True)
 @durable
 def flush_digest(self, chat_id: int | str) -> None:
     """The taken digest is named by this task's id, so a retry sends the same digest again (once per chat)."""

@@ -14,6 +14,7 @@ from teleglas.decide.polled import startup_alert
 from teleglas.defines import (
     LOG_RUNNER,
     MODE_WEBSOCKET,
+    QUEUE_EVENTS,
     SOURCE_COINGLASS,
     SOURCE_NAMES,
     TASK_ANNOUNCE_START,
@@ -43,7 +44,7 @@ def _rest_ready(check: str) -> bool:
     return False
 
 
-@shared_task(name=TASK_POLL_WHALES, bind=True)
+@shared_task(name=TASK_POLL_WHALES, queue=QUEUE_EVENTS, bind=True)
 @durable
 def poll_whales(self) -> None:
     poller, now = wiring.poller(), time.time()
@@ -64,13 +65,13 @@ def poll_whales(self) -> None:
     dispatcher.alerts(alerts, now, None)
 
 
-@shared_task(name=TASK_CHECK_FUNDING, bind=True)
+@shared_task(name=TASK_CHECK_FUNDING, queue=QUEUE_EVENTS, bind=True)
 @durable
 def check_funding(self) -> None:
     _run_check("funding check", lambda now: wiring.poller().check_funding(self.request.id or "local", now))
 
 
-@shared_task(name=TASK_CHECK_OPEN_INTEREST, bind=True)
+@shared_task(name=TASK_CHECK_OPEN_INTEREST, queue=QUEUE_EVENTS, bind=True)
 @durable
 def check_open_interest(self) -> None:
     _run_check("open-interest check", lambda now: wiring.poller().check_open_interest(self.request.id or "local", now))
@@ -91,7 +92,7 @@ def _run_check(label: str, check: Callable[[float], list[Alert]]) -> None:
     wiring.dispatcher().alerts(alerts, now, None)
 
 
-@shared_task(name=TASK_MEASURE_PRICE_MOVES, bind=True)
+@shared_task(name=TASK_MEASURE_PRICE_MOVES, queue=QUEUE_EVENTS, bind=True)
 @durable
 def measure_price_moves(self) -> None:
     """The price after each liquidation and whale alert, for the dashboard's analytics."""
@@ -102,7 +103,7 @@ def measure_price_moves(self) -> None:
         log.info("%s price moves measured for %d alert(s)", LOG_RUNNER, updated)
 
 
-@shared_task(name=TASK_ANNOUNCE_START, bind=True)
+@shared_task(name=TASK_ANNOUNCE_START, queue=QUEUE_EVENTS, bind=True)
 @durable
 def announce_start(self, mode: str, start_id: str) -> None:
     settings = wiring.settings()

@@ -9,7 +9,7 @@ import time
 from celery import shared_task
 from celery.signals import worker_process_init
 
-from teleglas.defines import LOG_SENDER, TASK_RECHECK_CHAT, TASK_SEND_MESSAGE
+from teleglas.defines import LOG_SENDER, QUEUE_TELEGRAM, TASK_RECHECK_CHAT, TASK_SEND_MESSAGE
 from teleglas.deliver import telegram as tg
 from teleglas.deliver.sender import SendJob, Status
 from teleglas.deliver.telegram import DeliveryError
@@ -44,7 +44,7 @@ def _warm_up(**_kwargs) -> None:
         log.warning("%s warm-up skipped: %s", LOG_SENDER, type(exc).__name__)
 
 
-@shared_task(name=TASK_SEND_MESSAGE, bind=True)
+@shared_task(name=TASK_SEND_MESSAGE, queue=QUEUE_TELEGRAM, bind=True)
 @durable
 def send_message(
     self,
@@ -75,7 +75,7 @@ def send_message(
         )
 
 
-@shared_task(name=TASK_RECHECK_CHAT, bind=True)
+@shared_task(name=TASK_RECHECK_CHAT, queue=QUEUE_TELEGRAM, bind=True)
 @durable
 def recheck_chat(self, chat_id: int | str) -> None:
     """A disabled chat is asked again every CHAT_RECHECK_INTERVAL: re-adding the bot heals it."""

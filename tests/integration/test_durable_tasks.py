@@ -49,7 +49,7 @@ def settings_of_the_test_redis(redis_server, monkeypatch):
 
 @pytest.fixture(scope="session")
 def registered_flaky_task(celery_session_app, celery_session_worker):
-    @celery_session_app.task(name="test.flaky", bind=True)  # on task_default_queue
+    @celery_session_app.task(name="test.flaky", bind=True, queue="durable-test")
     @durable
     def flaky(self, fail_times: int) -> None:
         attempt = len([run for run in RUNS if run[0] == self.request.id])
