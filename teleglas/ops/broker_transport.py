@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from queue import Empty
 from time import monotonic, time
+from typing import Any
 
 import msgspec
 from kombu import serialization
@@ -164,7 +165,7 @@ class Channel(redis.Channel):
             except self.connection_errors:
                 self.client.connection.disconnect()
                 raise
-            taken = self._take(min(_TAKE_MAX, max(1, self.qos.can_consume_max_estimate() or 1)))
+            taken = self._take(min(_TAKE_MAX, self.qos.can_consume_max_estimate() or 1))
             if not taken:
                 raise Empty()
             for queue, message in taken:
@@ -191,7 +192,7 @@ class Channel(redis.Channel):
         taken = []
         for index, item in zip(found[::2], found[1::2], strict=True):
             queue = pairs[int(index) - 1][0]
-            message = msgspec.json.decode(item)
+            message = read_json(item)
             if queue not in self._no_ack:
                 self._recorded.add(message["properties"]["delivery_tag"])
             taken.append((queue, message))
@@ -233,7 +234,7 @@ class Transport(redis.Transport):
     Channel = Channel
 
 
-def read_json(text: bytes | str | memoryview) -> object:
+def read_json(text: bytes | str | memoryview) -> Any:
     """kombu's JSON reader for every message body, by msgspec: Celery reads a task's body in the worker's main
     process (to look for protocol-1 fields) and again in the pool, and kombu's reader calls a Python hook for every
     object, a hundred a batch. Text holding kombu's typed values (a "__type__" marker), or anything msgspec refuses
