@@ -101,8 +101,12 @@ def test_binance_unrouted_url_is_silent_and_the_watchdog_reconnects(started):
     emulator = started(BinanceEmulator([Step("pause", seconds=0.1)] + steps_from_frames([force_order(0)])))
     wire = binance.wire(emulator.url("/ws"), silence_timeout_s=1.0)
     with Run(wire, binance.channels(()), binance.parse_frame, "binance") as run:
-        wait_until(lambda: emulator.connections >= 2, 10, what="a reconnect after a second of silence")
-        assert run.collector.payloads == [] and run.router.counters.frames >= 2  # the acks came, nothing else
+        wait_until(
+            lambda: emulator.connections >= 2 and run.router.counters.frames >= 2,
+            10,
+            what="a reconnect after a second of silence, and its acknowledgement read",
+        )
+        assert run.collector.payloads == []  # the acks came, nothing else
 
 
 def test_binance_combined_stream_and_the_planned_reconnect(started):
