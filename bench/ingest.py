@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.workload import PAIRS, liquidation_frame, liquidation_stream, write_scenario
 from teleglas.defines import QUEUE_EVENTS
-from teleglas.devstack.local_stack import LocalStack, wait_until
+from teleglas.devstack.local_stack import LocalStack
 from teleglas.model.events import LiquidationOrder
 
 
@@ -92,17 +92,22 @@ def _write_frames(path: Path, frames: list[dict]) -> None:
 
 
 def _enqueue_rate(stack: LocalStack, expected: int, settle_s: float) -> float:
-    """Events enqueued per second, from the first process_events task to the moment the queue stopped growing for
-    `settle_s` (the listener's start-up notice, queued before it streams, does not start the clock)."""
+    """Events enqueued per second, from the last look that found no process_events task yet to the moment the
+    queue stopped growing for `settle_s` (the listener's start-up notice, queued before it streams, does not start
+    the clock). Starting at that look, not at the one that found the first task, keeps the span above zero when a
+    small workload is queued all at once between two looks (the rate is then a lower bound)."""
     client = stack.redis()
-    wait_until(
-        lambda: any(b'"teleglas.process_events"' in raw for raw in client.lrange(QUEUE_EVENTS, 0, -1)),
-        60,
-        0.0005,
-        what="the first task",
-    )
     first = time.perf_counter()
-    last_change, last_length = first, client.llen(QUEUE_EVENTS)
+    deadline = first + 60
+    while True:
+        looked = time.perf_counter()
+        if any(b'"teleglas.process_events"' in raw for raw in client.lrange(QUEUE_EVENTS, 0, -1)):
+            break
+        if looked > deadline:
+            raise TimeoutError("no process_events task within 60 s")
+        first = looked
+        time.sleep(0.0005)
+    last_change, last_length = time.perf_counter(), client.llen(QUEUE_EVENTS)
     while time.perf_counter() - last_change < settle_s:  # done when the queue stopped growing that long
         length = client.llen(QUEUE_EVENTS)
         if length != last_length:
