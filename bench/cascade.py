@@ -24,8 +24,9 @@ import redis
 
 from bench.workload import account_chats, delivered_frames, liquidation_stream, write_scenario
 from teleglas.decide.rules import parse_rules
-from teleglas.defines import TASK_FLUSH_AGGREGATE, TASK_FLUSH_DIGEST, TASK_PROCESS_EVENTS, TASK_RENDER_CHART
+from teleglas.defines import LOG_ENGINE, TASK_FLUSH_DIGEST, TASK_PROCESS_EVENTS, TASK_RENDER_CHART
 from teleglas.devstack.local_stack import LocalStack
+from teleglas.model.alerts import Form
 from teleglas.state.keys import due_key
 from teleglas.tasks.dispatch import digest_task
 
@@ -53,6 +54,7 @@ min_count = 10
 min_usd = 5_000_000
 """
 CHATS = (7301, -1007302, -1007303)
+AGGREGATE_ALERTS = "storm and summary alerts"  # task_finishes' name for when those alerts were made
 DUE_SAMPLE_S = 0.02  # well under the group wait (2 s): every digest round is seen while it waits
 # What each figure of the tail breakdown (seconds after the last event) is the last of.
 TAIL_STEPS = {
@@ -67,6 +69,10 @@ TAIL_STEPS = {
 }
 # Celery's own line for a finished task: "[2026-11-28 16:48:55,520: INFO/ForkPoolWorker-2] Task NAME[ID] succeeded"
 _SUCCEEDED = re.compile(r"^\[([\d-]+ [\d:]+),(\d{3}): [^\]]*\] Task ([\w.]+)\[[^\]]*\] succeeded", re.M)
+# The engine's line for an alert it dispatched: "[...] [ALERT_ENGINE] liquidation storm alert storm-… BTCUSDT: …"
+_AGGREGATE_ALERT = re.compile(
+    rf"^\[([\d-]+ [\d:]+),(\d{{3}}): [^\]]*\] {re.escape(LOG_ENGINE)} \S+ ({Form.STORM}|{Form.SUMMARY}) alert ", re.M
+)
 
 
 class DueWatch:
@@ -101,15 +107,23 @@ class DueWatch:
 
 
 def task_finishes(stack: LocalStack) -> dict[str, list[float]]:
-    """When each task finished, by task name, from every worker's log (Celery logs local time, to the ms)."""
+    """When each task finished, by task name, from every worker's log (Celery logs local time, to the ms), and
+    when each storm or summary alert was made (under AGGREGATE_ALERTS: a flush_aggregate that finds a storm still
+    going makes none)."""
     finished: dict[str, list[float]] = {}
     for proc in stack.processes.values():
         if "worker" not in proc.name:
             continue
-        for stamp, ms, name in _SUCCEEDED.findall(proc.log_text()):
-            at = time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S")) + int(ms) / 1000
-            finished.setdefault(name, []).append(at)
+        text = proc.log_text()
+        for stamp, ms, name in _SUCCEEDED.findall(text):
+            finished.setdefault(name, []).append(_log_time(stamp, ms))
+        for stamp, ms, _form in _AGGREGATE_ALERT.findall(text):
+            finished.setdefault(AGGREGATE_ALERTS, []).append(_log_time(stamp, ms))
     return finished
+
+
+def _log_time(stamp: str, ms: str) -> float:
+    return time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S")) + int(ms) / 1000
 
 
 def tail_breakdown(
@@ -125,7 +139,7 @@ def tail_breakdown(
     photos = [c["at"] for c in calls if c["method"] == "sendphoto" and c["status"] == HTTPStatus.OK]
     return {
         "batch_evaluated_s": last(TASK_PROCESS_EVENTS),
-        "aggregate_flushed_s": last(TASK_FLUSH_AGGREGATE),
+        "aggregate_flushed_s": last(AGGREGATE_ALERTS),
         "previous_digest_due_s": rounds[-2] - last_event if len(rounds) > 1 else None,
         "digest_due_s": rounds[-1] - last_event if rounds else None,
         "digest_flushed_s": last(TASK_FLUSH_DIGEST),

@@ -56,6 +56,12 @@ MATCH_KEEP_S = 120
 # (teleglas.decide.rules): names come from outside, so the kept set is emptied once it holds this many.
 RULES_RESOLVED_MAX = 65_536
 
+# The least quiet that ends a storm before its window (teleglas.decide.rules.StormRule.quiet_gaps), and so how
+# soon after its start an open storm is first checked.
+STORM_QUIET_MIN_S = 1.0
+# The scope of a liquidation storm, which counts both sides (whale clusters are per side).
+STORM_ALL_SIDES = "ALL"
+
 # Side codes differ per channel: liquidations name the liquidated position, trades the taker side.
 LIQUIDATION_SIDES = {1: "LONG", 2: "SHORT"}
 TRADE_SIDES = {1: "SELL", 2: "BUY"}

@@ -4,7 +4,8 @@ What happens to a qualifying event (each decided atomically in Redis by EngineSt
 - lead: its own alert, carrying the whale score and a summary line of what its cooldown folded;
 - fold: within the cooldown of (kind, symbol, side); shown later, in the next lead or in a summary sent
   when the cooldown ends (a Flush the caller schedules);
-- storm_start / storm_fold: part of a liquidation storm or whale cluster; one message at the window's end.
+- storm_start / storm_fold: part of a liquidation storm or whale cluster; one message when the window ends (or
+  its symbol goes quiet), which also tells what the symbol's cooldowns had folded before the storm began.
 Every qualifying event ends up in exactly one message; below-threshold events never touch Redis.
 """
 
@@ -13,12 +14,13 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 from teleglas.decide import formatting
 from teleglas.decide.aggregation import Summary, decode_entry, encode_entry, summarize
 from teleglas.decide.rules import Rules
 from teleglas.decide.scoring import WhaleContext, agreeing_liquidation_side, whale_score
-from teleglas.defines import KIND_LIQUIDATION, LOG_ENGINE
+from teleglas.defines import KIND_LIQUIDATION, LOG_ENGINE, STORM_ALL_SIDES, STORM_QUIET_MIN_S
 from teleglas.model.alerts import Alert, Flush, FlushSource, Form
 from teleglas.model.charts import ChartKind, chart_for
 from teleglas.model.events import MarketEvent
@@ -32,7 +34,7 @@ from teleglas.ops.metrics import (
     Recorder,
 )
 from teleglas.settings import Settings
-from teleglas.state.engine import Admission, Candidate, EngineStore, Outcome
+from teleglas.state.engine import Admission, Candidate, EngineStore, Outcome, StormEnd
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +157,10 @@ class Engine:
             return [alert], []
         if admission.flush_due_s > 0:
             source = FlushSource.STORM if admission.outcome is Outcome.STORM_START else FlushSource.FOLDED
-            scope = event.side_name if (source == FlushSource.FOLDED or is_trade) else "ALL"
+            scope = event.side_name if (source == FlushSource.FOLDED or is_trade) else STORM_ALL_SIDES
+            due_s = admission.flush_due_s
+            if source == FlushSource.STORM and self.rules.storm_rule(event.kind).quiet_gaps > 0:
+                due_s = min(due_s, STORM_QUIET_MIN_S)  # the first look: could it already have gone quiet?
             log.info(
                 "%s %s %s %s: %s, flush in %.1f s",
                 LOG_ENGINE,
@@ -163,7 +168,7 @@ class Engine:
                 event.symbol,
                 event.side_name,
                 admission.outcome,
-                admission.flush_due_s,
+                due_s,
             )
             return [], [
                 Flush(
@@ -172,22 +177,28 @@ class Engine:
                     event.symbol,
                     event.base_asset,
                     scope,
-                    admission.flush_due_s,
-                    now + admission.flush_due_s,
+                    due_s,
+                    now + due_s,
                 )
             ]
         return [], []
 
-    def flush(self, flush: Flush, claimer: str, now: float) -> list[Alert]:
-        """The summary of a finished cooldown, or the message of a finished storm/cluster window."""
+    def flush(self, flush: Flush, claimer: str, now: float) -> tuple[list[Alert], list[Flush]]:
+        """The summary of a finished cooldown, or the message of a finished storm/cluster window; a storm that goes
+        on (its window open, its symbol not yet quiet) gives the flush back, due when it may end."""
         if flush.source == FlushSource.STORM:
-            raw = self.state.take_storm(flush.kind, flush.symbol, flush.scope, claimer, self._dedupe_ttl_s, now)
+            rule = self.rules.storm_rule(flush.kind)
+            end = StormEnd(rule.window_s, rule.quiet_gaps, STORM_QUIET_MIN_S)
+            take = self.state.take_storm(flush.kind, flush.symbol, flush.scope, claimer, self._dedupe_ttl_s, now, end)
+            if take.wait_s > 0:
+                return [], [replace(flush, due_s=take.wait_s, due_at=now + take.wait_s)]
+            raw = take.entries
         else:
             raw = self.state.take_folded(flush.kind, flush.symbol, flush.scope, claimer, self._dedupe_ttl_s, now)
         summary = summarize([decode_entry(r) for r in raw])
         if summary is None:
-            return []  # a lead took the folded events along, or a redelivered flush found them gone
-        return [self._summary_alert(flush, summary, now)]
+            return [], []  # a lead took the folded events along, or a redelivered flush found them gone
+        return [self._summary_alert(flush, summary, now)], []
 
     def _summary_alert(self, flush: Flush, summary: Summary, now: float) -> Alert:
         zone = self.settings.timezone

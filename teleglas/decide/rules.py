@@ -21,7 +21,7 @@ from teleglas.settings import RuleSettings
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "default_rules.toml"
 
 _RULE_FIELDS = ("liquidation_min_usd", "whale_min_usd", "cooldown_s")
-_STORM_FIELDS = ("window_s", "min_count", "min_usd")
+_STORM_FIELDS = ("window_s", "min_count", "min_usd", "quiet_gaps")
 _TOP_LEVEL = {"default", "groups", "exchanges", "symbols", "storm", "whale_cluster"}
 
 
@@ -50,11 +50,15 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class StormRule:
-    """A storm (or whale cluster) starts when qualifying events in `window_s` reach both limits."""
+    """A storm (or whale cluster) starts when qualifying events in `window_s` reach both limits. It ends with its
+    window, or earlier once its symbol has been quiet for `quiet_gaps` of its average gap between events (at least
+    STORM_QUIET_MIN_S): a cascade's last storm arrives seconds after it stops, not a window later, and a slow
+    storm is not cut by its usual pauses. 0 keeps every storm open for its whole window."""
 
     window_s: float
     min_count: int
     min_usd: float
+    quiet_gaps: float = 5.0
 
 
 @dataclass(frozen=True)

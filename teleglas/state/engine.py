@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import redis
 
-from teleglas.defines import KIND_LIQUIDATION
+from teleglas.defines import KIND_LIQUIDATION, LIQUIDATION_SIDES, STORM_ALL_SIDES
 from teleglas.model.chat import ChatId
 from teleglas.state import keys
 from teleglas.state.client import run_script_many
@@ -34,7 +34,8 @@ end
 # Times are the caller's `now` (worker clocks; tests can drive them); TTLs only collect garbage.
 # KEYS: 1 decision memo, 2 recent window (kind, symbol), 3 storm list, 4 cooldown (until when), 5 folded list,
 #       6 recent liquidations of the symbol (whale context; KEYS[2] itself for liquidations), 7 storm start,
-#       8 the event's claim
+#       8 the event's claim, 9 the other side's folded list (a liquidation storm counts both sides; KEYS[5] again
+#       for a per-side whale cluster)
 # ARGV: 1 now, 2 entry, 3 side, 4 is_trade, 5 storm window, 6 storm min count, 7 storm min usd,
 #       8 cooldown s, 9 horizon s, 10 score window s, 11 memo (and claim) ttl s, 12 keep-after s, 13 grace s,
 #       14 claimer
@@ -74,8 +75,9 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
   outcome = 'storm_fold'
   local started = tonumber(redis.call('GET', KEYS[7])) or now
   if now - started > window + grace then
-    -- overdue: the flush task was lost (a crash in a flush, an unpersisted restart); ask for another
-    redis.call('SET', KEYS[7], tostring(now), 'EX', storm_ttl)
+    -- overdue: the flush task was lost (a crash in a flush, an unpersisted restart); ask for another, and
+    -- date the start so that the window ends with it
+    redis.call('SET', KEYS[7], tostring(now - window + 1), 'EX', storm_ttl)
     due = 1
   end
 else
@@ -86,6 +88,15 @@ else
   end
   local until_ = tonumber(redis.call('GET', KEYS[4]))
   if count >= tonumber(ARGV[6]) and total >= tonumber(ARGV[7]) then
+    -- the storm takes along what its cooldowns folded and no message has told yet: it arrives with the storm,
+    -- not in a summary up to a cooldown later
+    for _, key in ipairs({KEYS[5], KEYS[9]}) do
+      local waiting = redis.call('LRANGE', key, 0, -1)
+      if #waiting > 0 then
+        push_all(KEYS[3], waiting)
+        redis.call('DEL', key)
+      end
+    end
     redis.call('RPUSH', KEYS[3], entry)
     redis.call('EXPIRE', KEYS[3], storm_ttl)
     redis.call('SET', KEYS[7], tostring(now), 'EX', storm_ttl)
@@ -118,6 +129,52 @@ redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
 for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[2], 'EX', tonumber(ARGV[1])) end
 return redis.call('LRANGE', KEYS[2], 0, -1)
 """
+
+# KEYS: 1 storm list, 2 taken list (named by the claimer), 3 storm start, 4 recent window of (kind, symbol)
+# ARGV: 1 ttl of the taken list, 2 now, 3 window s, 4 quiet gaps (0: the whole window), 5 least quiet s,
+#       6 side of a per-side window ('' for every side)
+# Before its window ends a storm is taken only once its events have been quiet for `quiet gaps` of their average
+# gap (over the window, as the start counted them); otherwise the answer is {'wait', seconds until it may end}.
+_TAKE_STORM = (
+    _LIB
+    + """
+local function taken()
+  local entries = redis.call('LRANGE', KEYS[2], 0, -1)
+  table.insert(entries, 1, 'taken')
+  return entries
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return taken() end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'taken'} end
+local now, window, gaps, least = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local ends = (tonumber(redis.call('GET', KEYS[3])) or 0) + window
+if now < ends then
+  local until_ = ends
+  if gaps > 0 then
+    local first, last, count = nil, nil, 0
+    local recent = redis.call('ZRANGEBYSCORE', KEYS[4], now - window, '+inf', 'WITHSCORES')
+    for i = 1, #recent, 2 do
+      if ARGV[6] == '' or entry_side_usd(recent[i]) == ARGV[6] then
+        local at = tonumber(recent[i + 1])
+        first = first or at
+        last = at
+        count = count + 1
+      end
+    end
+    if last then
+      local quiet = least
+      if count > 1 then quiet = math.max(least, gaps * (last - first) / (count - 1)) end
+      until_ = math.min(ends, last + quiet)
+    else
+      until_ = now
+    end
+  end
+  if until_ > now then return {'wait', tostring(until_ - now)} end
+end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
+return taken()
+"""
+)
 
 # KEYS: 1 route memo (alert, chat), 2 chat's last direct send, 3 chat's digest buffer, 4 chat's last digest,
 #       5 when the pending digest flush is due
@@ -177,6 +234,8 @@ class Decision(StrEnum):
     BUFFERED = "buffered"  # waits in the chat's digest
 
 
+_OTHER_LIQUIDATION_SIDE = dict(zip(LIQUIDATION_SIDES.values(), reversed(LIQUIDATION_SIDES.values())))
+
 # A flush not done this long after it was due was lost (its task vanished with an unpersisted Redis);
 # the next event or alert for the same state asks for another, so nothing waits forever.
 FLUSH_GRACE_S = 60
@@ -195,6 +254,22 @@ class Admission:
 class Route:
     decision: Decision
     flush_due_s: float  # > 0: the first buffered alert; schedule the chat's digest
+
+
+@dataclass(frozen=True, slots=True)
+class StormEnd:
+    """When an open storm may end: its window, or `quiet_gaps` of its average gap without an event (at least
+    `least_quiet_s`); quiet_gaps 0: only its window."""
+
+    window_s: float
+    quiet_gaps: float
+    least_quiet_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class StormTake:
+    entries: list[bytes]  # the storm's events, once it ended (empty: taken already by another, or no storm)
+    wait_s: float  # > 0: it goes on; ask again in this many seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +300,7 @@ class EngineStore:
         self.redis = client
         self._admit = client.register_script(_ADMIT)
         self._take = client.register_script(_TAKE)
+        self._take_storm = client.register_script(_TAKE_STORM)
         self._route = client.register_script(_ROUTE)
 
     def admit(
@@ -242,7 +318,7 @@ class EngineStore:
         every call atomic, each seeing the state the calls before it left, as one call at a time would)."""
         calls = []
         for c in candidates:
-            storm_scope = c.side if c.is_trade else "ALL"
+            storm_scope = c.side if c.is_trade else STORM_ALL_SIDES
             key_list = [
                 keys.decision_key(c.fingerprint),
                 keys.recent_key(c.kind, c.symbol),
@@ -252,6 +328,9 @@ class EngineStore:
                 keys.recent_key(KIND_LIQUIDATION, c.symbol),
                 keys.storm_started_key(c.kind, c.symbol, storm_scope),
                 keys.event_key(c.fingerprint),
+                keys.folded_key(
+                    c.kind, c.symbol, c.side if c.is_trade else _OTHER_LIQUIDATION_SIDE.get(c.side, c.side)
+                ),
             ]
             args = [
                 f"{now:.6f}",
@@ -275,8 +354,30 @@ class EngineStore:
     def take_folded(self, kind: str, symbol: str, side: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
         return self._take_list(keys.folded_key(kind, symbol, side), claimer, ttl_s, now)
 
-    def take_storm(self, kind: str, symbol: str, scope: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
-        return self._take_list(keys.storm_key(kind, symbol, scope), claimer, ttl_s, now)
+    def take_storm(
+        self, kind: str, symbol: str, scope: str, claimer: str, ttl_s: int, now: float, end: StormEnd
+    ) -> StormTake:
+        """The storm's entries once its window ended or it went quiet (see _TAKE_STORM), else when to ask again."""
+        source = keys.storm_key(kind, symbol, scope)
+        reply = self._take_storm(
+            keys=[
+                source,
+                keys.taken_key(source, claimer),
+                keys.storm_started_key(kind, symbol, scope),
+                keys.recent_key(kind, symbol),
+            ],
+            args=[
+                ttl_s,
+                f"{now:.6f}",
+                end.window_s,
+                end.quiet_gaps,
+                end.least_quiet_s,
+                "" if scope == STORM_ALL_SIDES else scope,
+            ],
+        )
+        if reply[0] == b"wait":
+            return StormTake([], float(reply[1]))
+        return StormTake(reply[1:], 0.0)
 
     def route(
         self,

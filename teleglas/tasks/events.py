@@ -213,8 +213,10 @@ def _account(events: list[MarketEvent]) -> None:
 @durable
 def flush_aggregate(self, payload: dict) -> None:
     now = time.time()
-    alerts = wiring.engine().flush(Flush.from_payload(payload), claimer=self.request.id or "local", now=now)
-    wiring.dispatcher().alerts(alerts, now, None)
+    alerts, again = wiring.engine().flush(Flush.from_payload(payload), claimer=self.request.id or "local", now=now)
+    dispatcher = wiring.dispatcher()
+    dispatcher.flushes(again)
+    dispatcher.alerts(alerts, now, None)
 
 
 @shared_task(name=TASK_FLUSH_DIGEST, queue=QUEUE_EVENTS, bind=True)

@@ -2,6 +2,7 @@
 whale scores, per-chat rules and digests."""
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -65,12 +66,40 @@ def test_storm_replaces_single_alerts_for_its_window(harness):
     storms = [s for s in harness.sent if s.text.startswith("⚡ LIQUIDATION STORM")]
     assert len(storms) == 1
     storm = storms[0].text
-    assert "💥 8 liquidations · $8,000,060" in storm  # events 4..11; 0 and 1 alerted, 2 and 3 folded
-    assert "📈 Longs: 4 · $4,000,028" in storm and "📉 Shorts: 4 · $4,000,032" in storm
+    # events 2..11: 0 and 1 alerted, 2 and 3 folded into their cooldowns and taken along when 4 opened the storm
+    assert "💥 10 liquidations · $10,000,065" in storm
+    assert "📈 Longs: 5 · $5,000,030" in storm and "📉 Shorts: 5 · $5,000,035" in storm
     assert "🏆 Largest: $1,000,011 SHORT on Bybit" in storm and "📍 Exchanges: " in storm
     assert len(singles) == 2
     counted = [e for send in harness.sent for e in harness.events_in(send)]
     assert len(counted) == len(set(counted)) == 12
+
+
+def test_a_storm_ends_once_its_symbol_goes_quiet_and_the_next_liquidation_opens_another(harness):
+    for i in range(10):  # one every 0.5 s: the storm opens with the fifth, at 2 s
+        harness.event(T0 + 0.5 * i, liq(1_000_000 + i, t=0.5 * i))
+    harness.run(until=T0 + 6.9)  # quiet for 5 of its 0.5 s gaps ends it at 7 s, not at its window's 22 s
+    assert not any(s.text.startswith("⚡ LIQUIDATION STORM") for s in harness.sent)
+    harness.run(until=T0 + 7.0)
+    (first,) = [s for s in harness.sent if s.text.startswith("⚡ LIQUIDATION STORM")]
+    assert "💥 9 liquidations · $9,000,045" in first.text  # events 1..9: 0 alerted, 1..3 folded, taken along
+    harness.event(T0 + 8, liq(2_000_000, t=8))  # the window still counts nine: a new storm, not a single alert
+    harness.run()
+    storms = [s for s in harness.sent if s.text.startswith("⚡ LIQUIDATION STORM")]
+    assert len(storms) == 2 and "💥 1 liquidation · $2,000,000" in storms[1].text
+    counted = [e for send in harness.sent for e in harness.events_in(send)]
+    assert len(counted) == len(set(counted)) == 11
+
+
+def test_a_storm_with_quiet_gaps_0_stays_open_for_its_window(state):
+    rules = replace(RULES, storm=replace(RULES.storm, quiet_gaps=0))
+    harness = Harness(rules, state, make_settings(TELEGRAM_ALERT_CHAT_IDS=str(PRIVATE)))
+    for i in range(10):
+        harness.event(T0 + 0.5 * i, liq(1_000_000 + i, t=0.5 * i))
+    harness.run(until=T0 + 21.9)
+    assert not any(s.text.startswith("⚡ LIQUIDATION STORM") for s in harness.sent)
+    harness.run()
+    assert sum(s.text.startswith("⚡ LIQUIDATION STORM") for s in harness.sent) == 1
 
 
 def test_whale_cluster_is_per_side_and_whales_carry_a_confidence_score(harness):
@@ -83,7 +112,8 @@ def test_whale_cluster_is_per_side_and_whales_carry_a_confidence_score(harness):
     score = int(re.search(r"🎯 Confidence: (\d+)/100", buy_lead).group(1))
     assert 10 <= score <= 100
     cluster = next(s.text for s in harness.sent if s.text.startswith("🐋 WHALE CLUSTER"))
-    assert "📈 Side: BUY" in cluster and "💥 2 whale trades · $4,000,000" in cluster
+    # the trades at 3 and 4 s, and the one at 2 s that the lead's cooldown had folded
+    assert "📈 Side: BUY" in cluster and "💥 3 whale trades · $6,000,000" in cluster
     sell = next(s.text for s in harness.sent if "📉 Side: SELL" in s.text)
     assert "WHALE TRADE ALERT" in sell  # the other side is not part of the cluster
 

@@ -100,7 +100,8 @@ class Harness:
     def _run_due(self, task: DueTask, at: float) -> None:
         claimer = f"due-{next(self._order)}"
         if task.task == TASK_FLUSH_AGGREGATE:
-            alerts = self.engine.flush(Flush.from_payload(task.args[0]), claimer, at)
+            alerts, again = self.engine.flush(Flush.from_payload(task.args[0]), claimer, at)
+            self.dispatcher.flushes(again)
             self._record(alerts)
             self.dispatcher.alerts(alerts, at, None)
         elif task.task == TASK_FLUSH_DIGEST:

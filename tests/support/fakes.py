@@ -12,7 +12,7 @@ from teleglas.deliver.telegram import DeliveryError
 from teleglas.model.chat import ChatId
 from teleglas.state.chats import ChatRoute
 from teleglas.state.claims import DeliveryState
-from teleglas.state.engine import Admission, Candidate, Outcome
+from teleglas.state.engine import Admission, Candidate, Outcome, StormEnd, StormTake
 
 
 @dataclass
@@ -156,8 +156,11 @@ class FakeEngineState:
     def take_folded(self, kind: str, symbol: str, side: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
         return self.folded.pop((kind, symbol, side), [])
 
-    def take_storm(self, kind: str, symbol: str, scope: str, claimer: str, ttl_s: int, now: float) -> list[bytes]:
-        return self.storms.pop((kind, symbol, scope), [])
+    def take_storm(
+        self, kind: str, symbol: str, scope: str, claimer: str, ttl_s: int, now: float, end: StormEnd
+    ) -> StormTake:
+        """A scripted storm ends at the first flush (when it ends is the script's, tested against Redis)."""
+        return StormTake(self.storms.pop((kind, symbol, scope), []), 0.0)
 
 
 @dataclass

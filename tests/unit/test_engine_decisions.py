@@ -2,9 +2,13 @@
 a lead, a fold and a storm turn into, what a flush sends. The Lua scripts behind the real state have their
 own tests against redis-server (tests/integration/test_engine.py, test_store.py)."""
 
+from dataclasses import replace
+
 from teleglas.decide.aggregation import encode_entry
 from teleglas.decide.engine import Engine
+from teleglas.defines import STORM_QUIET_MIN_S
 from teleglas.model.alerts import FlushSource, Form
+from teleglas.model.charts import ChartKind
 from teleglas.model.events import FuturesTrade, LiquidationOrder
 from teleglas.state.engine import Outcome
 from tests.support.engine_harness import RULES, T0
@@ -59,12 +63,22 @@ def test_a_fold_and_a_storm_ask_for_their_flush():
     state.outcomes[stormy.fingerprint()] = (Outcome.STORM_START, 10.0)
     assert eng.evaluate(folded, "task-1", T0 + 1)[1][0].source is FlushSource.FOLDED
     ((storm_flush,),) = [eng.evaluate(stormy, "task-1", T0 + 2)[1]]
+    # the first look comes after the least quiet that can end a storm, not at the window's end
     assert (storm_flush.source, storm_flush.scope, storm_flush.due_s, storm_flush.due_at) == (
         FlushSource.STORM,
         "ALL",
-        10.0,
-        T0 + 12,
+        STORM_QUIET_MIN_S,
+        T0 + 2 + STORM_QUIET_MIN_S,
     )
+
+
+def test_a_storm_kept_open_for_its_whole_window_is_flushed_at_its_end():
+    state = FakeEngineState()
+    eng = Engine(replace(RULES, storm=replace(RULES.storm, quiet_gaps=0)), state, make_settings())  # type: ignore[arg-type]
+    stormy = liq(800_000, t=2)
+    state.outcomes[stormy.fingerprint()] = (Outcome.STORM_START, 10.0)
+    ((storm_flush,),) = [eng.evaluate(stormy, "task-1", T0 + 2)[1]]
+    assert (storm_flush.due_s, storm_flush.due_at) == (10.0, T0 + 12)
 
 
 def test_a_flush_sends_a_summary_of_what_was_taken_and_nothing_when_it_is_gone():
@@ -73,7 +87,8 @@ def test_a_flush_sends_a_summary_of_what_was_taken_and_nothing_when_it_is_gone()
     state.outcomes[first.fingerprint()] = (Outcome.FOLD, 29.0)
     (flush,) = eng.evaluate(first, "task-1", T0 + 1)[1]
     state.folded[("liquidation", "BTCUSDT", "SHORT")] = [encode_entry(first).encode(), encode_entry(second).encode()]
-    (summary,) = eng.flush(flush, "flush-1", T0 + 31)
+    (summary,), again = eng.flush(flush, "flush-1", T0 + 31)
     assert summary.form is Form.SUMMARY and set(summary.event_ids) == {first.fingerprint(), second.fingerprint()}
-    assert "$1,600,000" in summary.text and summary.current_ms == int(flush.due_at * 1000)
-    assert eng.flush(flush, "flush-2", T0 + 32) == []  # a lead took them, or a redelivered flush found them gone
+    assert "$1,600,000" in summary.text and summary.current_ms == int(flush.due_at * 1000) and again == []
+    assert summary.chart is not None and summary.chart.kind is ChartKind.SUMMARY  # sent as a photo
+    assert eng.flush(flush, "flush-2", T0 + 32) == ([], [])  # a lead took them, or a redelivered flush found them gone

@@ -103,6 +103,7 @@ def test_settings_replace_the_default_group_thresholds_only():
         (RULES + '\n[groups.more]\nsymbols = ["btc"]\n', "line 22: BTC is already in group majors"),
         (RULES + "\n[alerts]\nx = 1\n", "line 21: unknown section [alerts]"),
         (RULES + "\n[storm]\nwindow_s = 0\n", "line 21: [storm] needs window_s > 0 and min_count >= 2"),
+        (RULES + "\n[whale_cluster]\nquiet_gaps = -1\n", "line 22: quiet_gaps cannot be negative, got -1"),
         ("[default\nliquidation_min_usd = 1", "(at line 1, column 9)"),
     ],
 )
