@@ -8,20 +8,12 @@ import socket
 import time
 
 from celery import Celery
-from celery.signals import (
-    after_setup_logger,
-    after_setup_task_logger,
-    beat_init,
-    worker_init,
-    worker_ready,
-    worker_shutdown,
-)
+from celery.signals import after_setup_logger, after_setup_task_logger, beat_init, worker_ready, worker_shutdown
 
 from teleglas.defines import LOG_RUNNER, MODE_POLLING, QUEUE_EVENTS, TASK_ANNOUNCE_START
 from teleglas.ops import broker_transport
 from teleglas.ops.heartbeat import start_heartbeat
 from teleglas.ops.logging_setup import formatter_for, install_redaction, quiet_token_loggers
-from teleglas.ops.memory import keep_large_buffers_apart
 from teleglas.ops.redaction import register_secrets
 from teleglas.settings import get_settings
 from teleglas.state.client import redis_client
@@ -67,12 +59,6 @@ def _redact_worker_logs(logger, **_kwargs) -> None:
     if settings.ops.log_format == "json":
         for handler in logger.handlers:
             handler.setFormatter(formatter_for(settings))
-
-
-@worker_init.connect
-def _keep_large_buffers_apart(**_kwargs) -> None:
-    """Before the pool forks, so every pool process renders charts without keeping their buffers."""
-    keep_large_buffers_apart()
 
 
 @worker_ready.connect

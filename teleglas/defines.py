@@ -81,7 +81,6 @@ QUEUE_EVENTS = "events"
 QUEUE_TELEGRAM = "telegram"
 QUEUE_CHARTS = "charts"  # rendering, off the text path: `-Q charts` gives it a worker of its own
 CHART_NICE = 10  # how much lower a render thread runs than the text path (teleglas.charts.priority)
-MMAP_THRESHOLD_BYTES = 128 * 1024  # blocks this large get mappings of their own, returned on free (teleglas.ops.memory)
 TASK_PROCESS_EVENTS = "teleglas.process_events"  # a frame's events (or a few ms' worth) per task
 # The kombu serializer of process_events messages: JSON written by msgspec (teleglas.model.batch), under JSON's own
 # content type, so every JSON reader (the workers, Flower, the tests) reads them unchanged.

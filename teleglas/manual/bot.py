@@ -42,7 +42,6 @@ from teleglas.manual.market_data import MarketData
 from teleglas.model.chat import ChatId
 from teleglas.ops.health import HealthServer, verdict
 from teleglas.ops.logging_setup import install_redaction, process_settings
-from teleglas.ops.memory import keep_large_buffers_apart
 from teleglas.ops.redaction import redact
 from teleglas.settings import Settings
 from teleglas.source.coinglass.rest import CoinGlassRest
@@ -357,7 +356,6 @@ def main() -> int:
     if settings is None:
         return 2
     install_redaction(logging.getLogger("TeleBot"))
-    keep_large_buffers_apart()  # /chart, /liq and /oi render here
     refusal = refusal_to_start(settings)
     if refusal:
         log.error("%s not starting: %s", LOG_MANUAL, refusal)
