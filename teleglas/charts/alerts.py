@@ -4,9 +4,11 @@ trader reads first: the symbol, what happened, the window."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from teleglas.charts.apart import Apart, here
 from teleglas.charts.render import bucket_label, liquidations_png, usd_short, zone_label
 from teleglas.model.charts import ChartKind, ChartSpec, LiquidationBars
 
@@ -43,13 +45,17 @@ def subtitle(spec: ChartSpec, bars: LiquidationBars, zone: ZoneInfo) -> str:
     )
 
 
-def alert_chart_png(spec: ChartSpec, bars: Bars, zone: ZoneInfo) -> bytes:
+def alert_chart_png(spec: ChartSpec, bars: Bars, zone: ZoneInfo, apart: Apart = here) -> bytes:
+    """The bars are read here; only the drawing goes `apart`."""
     data = bars(spec.symbols, spec.start_ms, spec.end_ms, spec.symbols[0])
-    return liquidations_png(
-        title(spec),
-        subtitle(spec, data, zone),
-        data,
-        zone,
-        price_symbol=spec.symbols[0],
-        mark=(spec.mark_start_ms, spec.mark_end_ms),
+    return apart(
+        partial(
+            liquidations_png,
+            title(spec),
+            subtitle(spec, data, zone),
+            data,
+            zone,
+            price_symbol=spec.symbols[0],
+            mark=(spec.mark_start_ms, spec.mark_end_ms),
+        )
     )

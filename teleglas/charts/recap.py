@@ -15,9 +15,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from teleglas.charts.apart import Apart, here
 from teleglas.charts.render import recap_png, usd_short
 from teleglas.dashboard.analytics import move_summary
 from teleglas.defines import KIND_SYSTEM, LOG_CHARTS, QUEUE_CHARTS, TASK_DAILY_RECAP
@@ -134,6 +136,7 @@ class Recaps:
         later: Callable[[DueTask, float], None],
         send: Callable[[ChatId, str, str, int, str], None],
         default_zone: ZoneInfo,
+        apart: Apart = here,
     ):
         self.chats = chats
         self.tape = tape
@@ -142,6 +145,7 @@ class Recaps:
         self.later = later
         self.send = send  # (chat, caption, alert id, current ms, chart id): a send with the photo
         self.default_zone = default_zone
+        self.apart = apart
 
     def run(self, chat_id: ChatId, now: float) -> None:
         setting = recap_time(self.chats.chat_settings(chat_id), self.default_zone)
@@ -160,14 +164,17 @@ class Recaps:
         records = self.history.alerts_since(now - 86_400)
         moves = self.history.price_moves([r.alert_id for r in records])
         liquidated = (sum(r.long_usd for r in by_symbol), sum(r.short_usd for r in by_symbol))
-        png = recap_png(
-            f"TELEGLAS daily recap · {moment:%Y-%m-%d}",
-            f"24 h to {datetime.fromtimestamp(now, tz=zone):%H:%M} {zone.key} · every liquidation and large trade "
-            "the stream showed",
-            by_symbol,
-            timeline,
-            orders,
-            zone,
+        png = self.apart(
+            partial(
+                recap_png,
+                f"TELEGLAS daily recap · {moment:%Y-%m-%d}",
+                f"24 h to {datetime.fromtimestamp(now, tz=zone):%H:%M} {zone.key} · every liquidation and large "
+                "trade the stream showed",
+                by_symbol,
+                timeline,
+                orders,
+                zone,
+            )
         )
         alert_id = f"recap-{chat_id}-{moment:%Y%m%d}"
         self.charts.put(alert_id, png)

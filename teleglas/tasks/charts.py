@@ -15,7 +15,7 @@ import time
 import redis
 from celery import shared_task
 
-from teleglas.charts.priority import at_low_priority
+from teleglas.charts.apart import RenderTimedOut
 from teleglas.defines import LOG_CHARTS, QUEUE_CHARTS, TASK_DAILY_RECAP, TASK_RENDER_CHART
 from teleglas.model.charts import ChartSpec, ChartSpecError
 from teleglas.ops.metrics import CHART_RENDER_SECONDS, CHARTS, recorder
@@ -61,9 +61,15 @@ def render(spec: ChartSpec, requested_at: float, timeout_s: float) -> str | None
         return None
     started = time.perf_counter()
     try:
-        png = at_low_priority(wiring.alert_chart_png, spec)
+        png = wiring.alert_chart_png(spec, timeout_s - (time.time() - requested_at))
     except (redis.RedisError, OSError):
         raise  # infrastructure: the task is retried (durable), the text goes at its time meanwhile
+    except RenderTimedOut:
+        log.warning(
+            "%s %s chart of %s stopped at CHART_RENDER_TIMEOUT: sent as text", LOG_CHARTS, spec.kind, spec.symbols[0]
+        )
+        metrics.inc(CHARTS, "timeout")
+        return None
     except Exception as exc:  # a chart that cannot be drawn never costs the alert: it goes as text
         log.exception(
             "%s %s chart of %s failed (%s): sending the text",
@@ -103,4 +109,4 @@ def render(spec: ChartSpec, requested_at: float, timeout_s: float) -> str | None
 @durable
 def daily_recap(self, chat_id: int | str) -> None:
     """A chat's recap of the day at its chosen time; then the next day's is scheduled (teleglas.charts.recap)."""
-    at_low_priority(wiring.recaps().run, chat_id, time.time())
+    wiring.recaps().run(chat_id, time.time())

@@ -142,15 +142,19 @@ def render_chart(spec: ChartSpec, sends: list[Send], origin_ms: int | None) -> N
     app.send_task(TASK_RENDER_CHART, args=(spec.to_payload(), [list(a) for a in args], time.time()), queue=QUEUE_CHARTS)
 
 
-def alert_chart_png(spec: ChartSpec) -> bytes:
-    """Imported on first use: matplotlib costs a process tens of MB, and only the processes that render pay it."""
+def alert_chart_png(spec: ChartSpec, timeout_s: float) -> bytes:
+    """Imported on first use: matplotlib costs a process tens of MB, and only the processes that render pay it
+    (once: each picture is drawn in a child forked from it, teleglas.charts.apart)."""
     from teleglas.charts.alerts import alert_chart_png as draw
+    from teleglas.charts.apart import render_apart
 
-    return draw(spec, tape_reader().liquidation_bars, settings().timezone)
+    apart = functools.partial(render_apart, timeout_s=timeout_s)
+    return draw(spec, tape_reader().liquidation_bars, settings().timezone, apart)
 
 
 @functools.lru_cache(maxsize=1)
 def recaps() -> Recaps:
+    from teleglas.charts.apart import render_apart
     from teleglas.charts.recap import Recaps
 
     def send_photo(chat_id: ChatId, text: str, alert_id: str, current_ms: int, chart_id: str) -> None:
@@ -164,6 +168,7 @@ def recaps() -> Recaps:
         lambda task, delay: later(task, delay),
         send_photo,
         settings().timezone,
+        functools.partial(render_apart, timeout_s=settings().charts.render_timeout_s),
     )
 
 

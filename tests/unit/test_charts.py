@@ -3,13 +3,13 @@ renderer's PNGs."""
 
 import io
 import os
-import threading
+import time
 
 import pytest
 from PIL import Image
 
 from teleglas.charts import render
-from teleglas.charts.priority import at_low_priority
+from teleglas.charts.apart import RenderFailed, RenderTimedOut, render_apart
 from teleglas.decide.fanout import cascade_chart
 from teleglas.defines import CHART_NICE
 from teleglas.deliver import telegram as tg
@@ -92,21 +92,47 @@ def test_the_renderer_draws_phone_sized_pngs_of_hostile_names_without_emoji():
     assert [render.usd_short(v) for v in (950, 12_500, 3_400_000, 2.5e9)] == ["$950", "$12k", "$3.4M", "$2.5B"]
 
 
-def test_a_render_runs_on_a_thread_of_lower_priority_and_the_caller_keeps_its_own():
-    caller_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+def test_a_render_runs_in_a_child_process_of_lower_priority_and_the_caller_keeps_its_own():
+    caller_nice = os.getpriority(os.PRIO_PROCESS, 0)
 
-    def draw(width: int) -> tuple[int, int, int]:
-        thread = threading.get_native_id()
-        return thread, os.getpriority(os.PRIO_PROCESS, thread), width
+    def draw() -> bytes:
+        return f"{os.getpid()} {os.getpriority(os.PRIO_PROCESS, 0)}".encode() + bytes(300_000)  # > a pipe's buffer
 
-    thread, render_nice, width = at_low_priority(draw, 1200)
-    assert width == 1200 and thread != threading.get_native_id()
-    assert render_nice == min(19, caller_nice + CHART_NICE)
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller_nice
-    assert at_low_priority(draw, 600)[0] == thread  # one render thread per process, reused
+    answer = render_apart(draw, timeout_s=10)
+    pid, nice = answer[: answer.index(0)].decode().split()
+    assert int(pid) != os.getpid() and int(nice) == min(19, caller_nice + CHART_NICE)
+    assert len(answer) == len(f"{pid} {nice}") + 300_000
+    assert os.getpriority(os.PRIO_PROCESS, 0) == caller_nice
 
-    def fail() -> None:
+
+def test_a_render_that_raises_dies_or_hangs_costs_the_caller_nothing_but_an_exception(tmp_path):
+    def fail() -> bytes:
         raise ValueError("no bars")
 
     with pytest.raises(ValueError, match="no bars"):
-        at_low_priority(fail)
+        render_apart(fail, timeout_s=10)
+
+    class Unpicklable(Exception):  # a local class: pickle cannot name it
+        pass
+
+    def fail_oddly() -> bytes:
+        raise Unpicklable("odd")
+
+    with pytest.raises(RenderFailed, match="Unpicklable: odd"):
+        render_apart(fail_oddly, timeout_s=10)
+
+    def die() -> bytes:
+        os._exit(3)
+
+    with pytest.raises(RenderFailed, match="without an answer"):
+        render_apart(die, timeout_s=10)
+
+    def hang() -> bytes:
+        (tmp_path / "pid").write_text(str(os.getpid()))
+        time.sleep(60)
+        return b""
+
+    with pytest.raises(RenderTimedOut):
+        render_apart(hang, timeout_s=2)
+    with pytest.raises(ProcessLookupError):  # killed and reaped: neither running nor a zombie
+        os.kill(int((tmp_path / "pid").read_text()), 0)
