@@ -59,6 +59,14 @@ RULES_RESOLVED_MAX = 65_536
 # The least quiet that ends a storm before its window (teleglas.decide.rules.StormRule.quiet_gaps), and so how
 # soon after its start an open storm is first checked.
 STORM_QUIET_MIN_S = 1.0
+# A digest round that comes due as a cascade ends waits for its storms (teleglas.state.engine._DIGEST_WAIT), so
+# their messages come in this round, not a group interval later: when every open storm has had no event for
+# DIGEST_STORM_QUIET_S, or one was taken within DIGEST_STORM_SETTLE_S; it looks again every DIGEST_STORM_POLL_S,
+# and waits no longer than DIGEST_STORM_WAIT_S past its due time.
+DIGEST_STORM_QUIET_S = 0.5
+DIGEST_STORM_SETTLE_S = 0.25
+DIGEST_STORM_POLL_S = 0.25
+DIGEST_STORM_WAIT_S = 3.0
 # The scope of a liquidation storm, which counts both sides (whale clusters are per side).
 STORM_ALL_SIDES = "ALL"
 
@@ -80,7 +88,7 @@ WHALE_KINDS = (KIND_TRADE, KIND_WHALE_POSITION)
 QUEUE_EVENTS = "events"
 QUEUE_TELEGRAM = "telegram"
 QUEUE_CHARTS = "charts"  # rendering, off the text path: `-Q charts` gives it a worker of its own
-CHART_NICE = 10  # how much lower a render thread runs than the text path (teleglas.charts.priority)
+CHART_NICE = 10  # how much lower a render process runs than the text path (teleglas.charts.apart)
 TASK_PROCESS_EVENTS = "teleglas.process_events"  # a frame's events (or a few ms' worth) per task
 # The kombu serializer of process_events messages: JSON written by msgspec (teleglas.model.batch), under JSON's own
 # content type, so every JSON reader (the workers, Flower, the tests) reads them unchanged.

@@ -4,6 +4,8 @@ The gate works like Alertmanager's grouping, per chat: a chat that has not had a
 spacing (1 s for a private chat, 3 s for a group or channel) gets the alert at once. Otherwise the alert
 waits in the chat's digest buffer; the first one waiting schedules a flush after the group wait (later
 flushes keep at least the group interval apart), and the flush sends every waiting alert as one digest.
+A round that comes due as a cascade ends (every open storm quiet) waits a few seconds at most for the storms
+to be taken, so their messages come in it and not a group interval later.
 """
 
 from __future__ import annotations
@@ -122,6 +124,10 @@ class FanOut:
             self.settings.delivery.deadletter_max,
         )
         self.metrics.inc(DEAD_LETTERS, CHAT_DISABLED_REASON)
+
+    def digest_wait(self, chat_id: ChatId, now: float) -> float:
+        """Seconds the chat's due digest round waits for storms that are ending, so that it carries them."""
+        return self.state.digest_wait(chat_id, now)
 
     def flush_digest(self, chat_id: ChatId, claimer: str, now: float) -> list[Send]:
         raw = self.state.take_digest(chat_id, claimer, self.settings.rules.event_dedupe_ttl_s, now)

@@ -14,7 +14,15 @@ from enum import StrEnum
 
 import redis
 
-from teleglas.defines import KIND_LIQUIDATION, LIQUIDATION_SIDES, STORM_ALL_SIDES
+from teleglas.defines import (
+    DIGEST_STORM_POLL_S,
+    DIGEST_STORM_QUIET_S,
+    DIGEST_STORM_SETTLE_S,
+    DIGEST_STORM_WAIT_S,
+    KIND_LIQUIDATION,
+    LIQUIDATION_SIDES,
+    STORM_ALL_SIDES,
+)
 from teleglas.model.chat import ChatId
 from teleglas.state import keys
 from teleglas.state.client import run_script_many
@@ -35,7 +43,7 @@ end
 # KEYS: 1 decision memo, 2 recent window (kind, symbol), 3 storm list, 4 cooldown (until when), 5 folded list,
 #       6 recent liquidations of the symbol (whale context; KEYS[2] itself for liquidations), 7 storm start,
 #       8 the event's claim, 9 the other side's folded list (a liquidation storm counts both sides; KEYS[5] again
-#       for a per-side whale cluster)
+#       for a per-side whale cluster), 10 the open storms (scored by their latest event)
 # ARGV: 1 now, 2 entry, 3 side, 4 is_trade, 5 storm window, 6 storm min count, 7 storm min usd,
 #       8 cooldown s, 9 horizon s, 10 score window s, 11 memo (and claim) ttl s, 12 keep-after s, 13 grace s,
 #       14 claimer
@@ -70,8 +78,14 @@ if is_trade then
 end
 local outcome, due, folded = 'lead', 0, {}
 local storm_ttl = math.ceil(window) + keep
+local function storm_event()
+  redis.call('ZADD', KEYS[10], now, KEYS[3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[10], '-inf', now - storm_ttl)
+  redis.call('EXPIRE', KEYS[10], storm_ttl)
+end
 if redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('RPUSH', KEYS[3], entry)
+  storm_event()
   outcome = 'storm_fold'
   local started = tonumber(redis.call('GET', KEYS[7])) or now
   if now - started > window + grace then
@@ -100,6 +114,7 @@ else
     redis.call('RPUSH', KEYS[3], entry)
     redis.call('EXPIRE', KEYS[3], storm_ttl)
     redis.call('SET', KEYS[7], tostring(now), 'EX', storm_ttl)
+    storm_event()
     outcome, due = 'storm_start', window
   elseif until_ == nil or now >= until_ then
     redis.call('SET', KEYS[4], tostring(now + cooldown), 'EX', math.ceil(cooldown) + keep)
@@ -130,7 +145,8 @@ for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[2], 'EX', tonumber(ARGV[1]))
 return redis.call('LRANGE', KEYS[2], 0, -1)
 """
 
-# KEYS: 1 storm list, 2 taken list (named by the claimer), 3 storm start, 4 recent window of (kind, symbol)
+# KEYS: 1 storm list, 2 taken list (named by the claimer), 3 storm start, 4 recent window of (kind, symbol),
+#       5 the open storms, 6 when a storm was last taken
 # ARGV: 1 ttl of the taken list, 2 now, 3 window s, 4 quiet gaps (0: the whole window), 5 least quiet s,
 #       6 side of a per-side window ('' for every side)
 # Before its window ends a storm is taken only once its events have been quiet for `quiet gaps` of their average
@@ -144,7 +160,10 @@ local function taken()
   return entries
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return taken() end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'taken'} end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[5], KEYS[1])
+  return {'taken'}
+end
 local now, window, gaps, least = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local ends = (tonumber(redis.call('GET', KEYS[3])) or 0) + window
 if now < ends then
@@ -172,9 +191,31 @@ if now < ends then
 end
 redis.call('RENAME', KEYS[1], KEYS[2])
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
+redis.call('ZREM', KEYS[5], KEYS[1])
+redis.call('SET', KEYS[6], ARGV[2], 'EX', tonumber(ARGV[1]))
 return taken()
 """
 )
+
+# KEYS: 1 when the chat's pending digest flush was due, 2 the open storms, 3 when a storm was last taken
+# ARGV: 1 now, 2 quiet s, 3 most wait s, 4 settle s, 5 poll s
+# A digest round that comes due while a cascade is ending waits for its storms (seconds to wait, '0': flush now):
+# every open storm has been quiet for `quiet` s, or one was taken within `settle` s (its alert is being routed).
+# A storm still taking events means the cascade goes on, and the round is sent as due; it never waits beyond
+# `most wait` s past its due time.
+_DIGEST_WAIT = """
+local now = tonumber(ARGV[1])
+local latest = (tonumber(redis.call('GET', KEYS[1])) or now) + tonumber(ARGV[3])
+if now >= latest then return '0' end
+local newest = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if #newest > 0 then
+  if now - tonumber(newest[2]) < tonumber(ARGV[2]) then return '0' end
+else
+  local closed = tonumber(redis.call('GET', KEYS[3]))
+  if closed == nil or now - closed >= tonumber(ARGV[4]) then return '0' end
+end
+return tostring(math.min(tonumber(ARGV[5]), latest - now))
+"""
 
 # KEYS: 1 route memo (alert, chat), 2 chat's last direct send, 3 chat's digest buffer, 4 chat's last digest,
 #       5 when the pending digest flush is due
@@ -302,6 +343,7 @@ class EngineStore:
         self._take = client.register_script(_TAKE)
         self._take_storm = client.register_script(_TAKE_STORM)
         self._route = client.register_script(_ROUTE)
+        self._digest_wait = client.register_script(_DIGEST_WAIT)
 
     def admit(
         self,
@@ -331,6 +373,7 @@ class EngineStore:
                 keys.folded_key(
                     c.kind, c.symbol, c.side if c.is_trade else _OTHER_LIQUIDATION_SIDE.get(c.side, c.side)
                 ),
+                keys.storms_open_key(),
             ]
             args = [
                 f"{now:.6f}",
@@ -365,6 +408,8 @@ class EngineStore:
                 keys.taken_key(source, claimer),
                 keys.storm_started_key(kind, symbol, scope),
                 keys.recent_key(kind, symbol),
+                keys.storms_open_key(),
+                keys.storm_closed_key(),
             ],
             args=[
                 ttl_s,
@@ -400,6 +445,14 @@ class EngineStore:
         args = [f"{now:.6f}", spacing_s, group_wait_s, group_interval_s, entry, ttl_s, FLUSH_GRACE_S]
         decision, due = self._route(keys=key_list, args=args)
         return Route(Decision(decision.decode()), float(due))
+
+    def digest_wait(self, chat_id: ChatId, now: float) -> float:
+        """Seconds the chat's due digest round should wait for ending storms (see _DIGEST_WAIT); 0: flush now."""
+        reply = self._digest_wait(
+            keys=[keys.digest_due_key(chat_id), keys.storms_open_key(), keys.storm_closed_key()],
+            args=[f"{now:.6f}", DIGEST_STORM_QUIET_S, DIGEST_STORM_WAIT_S, DIGEST_STORM_SETTLE_S, DIGEST_STORM_POLL_S],
+        )
+        return float(reply)
 
     def take_digest(self, chat_id: ChatId, claimer: str, ttl_s: int, now: float) -> list[bytes]:
         """Also stamps the chat's last send and last digest with `now`, so the next alert waits its turn."""

@@ -91,6 +91,16 @@ def storm_started_key(kind: str, symbol: str, scope: str) -> str:
     return f"{PREFIX}:storm:{kind}:{symbol}:{scope}:started"
 
 
+def storms_open_key() -> str:
+    """Every open storm's list key, scored by its latest event: digest rounds wait for storms that are ending."""
+    return f"{PREFIX}:storms:open"
+
+
+def storm_closed_key() -> str:
+    """When a storm was last taken: its alert is being routed, so a digest round waits a moment for it."""
+    return f"{PREFIX}:storms:closed"
+
+
 def cooldown_key(kind: str, symbol: str, side: str) -> str:
     return f"{PREFIX}:cooldown:{kind}:{symbol}:{side}"
 

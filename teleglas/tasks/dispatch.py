@@ -101,7 +101,12 @@ class Dispatcher:
             self.later(flush_task(flush), flush.due_s, True)
 
     def digest(self, chat_id: ChatId, claimer: str, now: float) -> None:
-        """A chat's waiting alerts as one message (or the one alert, alone)."""
+        """A chat's waiting alerts as one message (or the one alert, alone); as a cascade ends, once its storms
+        have been taken (bounded: teleglas.state.engine._DIGEST_WAIT)."""
+        wait_s = self.fanout.digest_wait(chat_id, now)
+        if wait_s > 0:
+            self.later(digest_task(chat_id), wait_s, True)
+            return
         sends = self.fanout.flush_digest(chat_id, claimer=claimer, now=now)
         for send in sends:
             if self.history is not None and len(send.covers) > 1:

@@ -7,6 +7,8 @@ from dataclasses import replace
 import pytest
 
 from teleglas.decide.engine import Engine
+from teleglas.defines import DIGEST_STORM_WAIT_S
+from teleglas.model.alerts import Send
 from teleglas.state.engine import EngineStore
 from tests.support.engine_harness import RULES, T0, Harness, liq, trade
 from tests.support.settings import make_settings
@@ -143,6 +145,58 @@ def test_a_busy_chat_gets_digests_and_a_quiet_one_each_alert_at_once(state):
     assert digest.text.splitlines()[0] == "🧾 DIGEST · 4 alerts"
     assert [line.split()[1] for line in digest.text.splitlines()[1:]] == symbols[1:]
     assert "📊 Symbol: FUSDT" in quiet.text and "DIGEST" not in quiet.text
+
+
+def _busy_group(state) -> Harness:
+    """A group chat whose digest round comes due at 6 s: a direct alert at -6, a round at -4, XRP waiting since -3
+    (the group interval, 10 s, after the round)."""
+    harness = Harness(
+        RULES,
+        state,
+        make_settings(TELEGRAM_ALERT_CHAT_IDS=f"{GROUP}", DIGEST_GROUP_WAIT="2", DIGEST_GROUP_INTERVAL="10"),
+    )
+    for at, symbol in ((-6, "ETHUSDT"), (-6, "SOLUSDT"), (-3, "XRPUSDT")):
+        harness.event(T0 + at, liq(150_000, symbol=symbol, t=at))
+    return harness
+
+
+def _storms_sent(harness: Harness) -> list[Send]:
+    return [s for s in harness.sent if any(line.startswith("⚡") for line in s.text.splitlines())]
+
+
+def test_a_digest_round_due_as_a_cascade_ends_waits_for_its_storm(state):
+    harness = _busy_group(state)
+    for i in range(10):  # the storm opens at 2 s; quiet for 5 of its 0.5 s gaps, it ends at 7 s
+        harness.event(T0 + 0.5 * i, liq(1_000_000 + i, t=0.5 * i))
+    harness.run(until=T0 + 6.9)  # the round due at 6 s waits: the storm has had no event since 4.5 s
+    assert len(harness.sent) == 2
+    harness.run(until=T0 + 7.6)  # not at 16 s, a group interval after a round at 6 s
+    digest = harness.sent[-1]
+    assert digest.text.startswith("🧾 DIGEST") and _storms_sent(harness) == [digest]
+    events = harness.events_in(digest)  # XRP, and BTC's lead with every event of its storm
+    assert len(events) == len(set(events)) == 1 + 10
+    harness.run()
+    assert len(harness.sent) == 3
+
+
+def test_a_digest_round_goes_on_time_while_a_storm_still_takes_events(state):
+    harness = _busy_group(state)
+    for i in range(30):  # every 0.3 s until 8.7 s: the cascade goes on past the round at 6 s
+        harness.event(T0 + 0.3 * i, liq(1_000_000 + i, t=0.3 * i))
+    harness.run(until=T0 + 6.0)
+    assert len(harness.sent) == 3 and harness.sent[-1].text.startswith("🧾 DIGEST") and not _storms_sent(harness)
+
+
+def test_a_digest_round_waits_for_a_slow_storm_no_longer_than_its_bound(state):
+    harness = _busy_group(state)
+    for i in range(5):  # one every 1.2 s: the storm opens at 4.8 s; quiet for 5 of its gaps, it ends at 10.8 s
+        harness.event(T0 + 1.2 * i, liq(1_000_000 + i, t=1.2 * i))
+    harness.run(until=T0 + 6.0 + DIGEST_STORM_WAIT_S - 0.05)
+    assert len(harness.sent) == 2
+    harness.run(until=T0 + 6.0 + DIGEST_STORM_WAIT_S + 0.05)
+    assert len(harness.sent) == 3 and not _storms_sent(harness)
+    harness.run()
+    assert len(_storms_sent(harness)) == 1
 
 
 def test_chat_rules_and_mute_apply_at_fan_out(state):
