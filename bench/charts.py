@@ -1,5 +1,7 @@
-"""Charts: render time per chart kind (p50/p95, the data read from Redis included where the product reads it)
-and the memory of a `celery -A teleglas worker -c 2` with charts on, before and after its pool rendered.
+"""Charts: render time per chart kind (p50/p95, the data read from Redis included where the product reads it; the
+worker's pictures, alerts and the recap, drawn in a forked child as the worker draws them, teleglas.charts.apart;
+the manual bot's in its own thread) and the memory of a `celery -A teleglas worker -c 2` with charts on, before
+and after its pool rendered.
 
 The tape holds an hour of 10 s buckets and a day of 5-minute buckets for 20 symbols, as a busy stream leaves
 it; the alert charts read their span from it, the recap its whole day."""
@@ -8,13 +10,15 @@ from __future__ import annotations
 
 import random
 import time
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bench.memory import process_tree, rss_mb
+from bench.memory import children, rss_mb
 from bench.workload import PAIRS, percentile
 from teleglas.charts import render
 from teleglas.charts.alerts import alert_chart_png
+from teleglas.charts.apart import render_apart
 from teleglas.defines import QUEUE_CHARTS, TASK_RENDER_CHART
 from teleglas.devstack.local_stack import LocalStack, wait_until
 from teleglas.model.charts import ChartKind, LiquidationBars, OpenInterestSeries, chart_for
@@ -71,10 +75,11 @@ def render_times(client, count: int) -> dict[str, dict[str, float]]:
         3600, hours, tuple(float(h) * 1e5 for h in range(24)), tuple(float(h) * 7e4 for h in range(24))
     )
     oi = OpenInterestSeries(hours, {f"EX{i}": tuple(1e9 * (i + 1) + h * 1e6 for h in range(24)) for i in range(8)})
+    apart = partial(render_apart, timeout_s=60.0)  # the time is the figure; the timeout only ends a hang
     kinds = {
-        "storm": lambda: alert_chart_png(storm, reader.liquidation_bars, ZONE),
-        "summary": lambda: alert_chart_png(summary, reader.liquidation_bars, ZONE),
-        "digest": lambda: alert_chart_png(digest, reader.liquidation_bars, ZONE),
+        "storm": lambda: alert_chart_png(storm, reader.liquidation_bars, ZONE, apart),
+        "summary": lambda: alert_chart_png(summary, reader.liquidation_bars, ZONE, apart),
+        "digest": lambda: alert_chart_png(digest, reader.liquidation_bars, ZONE, apart),
         "/liq": lambda: render.liquidations_png("BTC liquidations, last 24 h", "per hour", liq, ZONE),
         "/oi": lambda: render.open_interest_png("BTC open interest, last 24 h", "per exchange", oi, ZONE),
         "/chart 24h": lambda: render.liquidations_png(
@@ -84,7 +89,7 @@ def render_times(client, count: int) -> dict[str, dict[str, float]]:
             ZONE,
             price_symbol="BTCUSDT",
         ),
-        "recap": lambda: render.recap_png("recap", "24 h", *reader.day(now_ms), ZONE),
+        "recap": lambda: apart(partial(render.recap_png, "recap", "24 h", *reader.day(now_ms), ZONE)),
     }
     figures = {}
     for name, draw in kinds.items():
@@ -98,7 +103,7 @@ def worker_memory(stack: LocalStack, renders: int) -> dict[str, float]:
     """RSS of the worker and its pool before any chart and after `renders` render_chart tasks."""
     worker = stack.start_worker(concurrency=2)
     time.sleep(2.0)
-    pids = process_tree(worker.process.pid)
+    pids = [worker.process.pid, *children(worker.process.pid)]
     before = {pid: rss_mb(pid) for pid in pids}
     now_ms = int(time.time() * 1000)
     client = stack.redis()

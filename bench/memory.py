@@ -4,9 +4,9 @@ default (the bundled rules, one group chat with Telegram's real flood limits, ch
 
 The resident set size of the listener, and of the worker as its main process plus its prefork pool summed (each
 process's figure is in the JSON), is sampled every tenth of the run. By the first sample (1 minute of 10) each
-process has loaded what it keeps (the pool's first chart loads matplotlib); a process still growing after it
-leaks, so a row passes when the last sample is within GROWTH_LIMIT of the first. The samples between show whether
-a growth is a step or a slope.
+process has loaded what it keeps (a worker that renders imports matplotlib before its pool forks); a process
+still growing after it leaks, so a row passes when the last sample is within GROWTH_LIMIT of the first. The
+samples between show whether a growth is a step or a slope.
 
 The emulator replays a scenario of SCENARIO_S seconds again and again with live times (teleglas.devstack
 .emulators.scenario.live_frame), so every replay's events are new events to the cross-source match and the
@@ -39,18 +39,20 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def process_tree(pid: int) -> list[int]:
-    """`pid` and its descendants (a Celery worker's prefork pool), as they are now."""
-    children = []
+def children(pid: int) -> list[int]:
+    """A Celery worker's prefork pool, as it is now."""
+    found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(c) for c in (task / "children").read_text().split()]
-    return [pid] + [p for child in children for p in process_tree(child)]
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
 
 
 def sample(proc: ManagedProcess) -> dict[str, float]:
-    """RSS in MB of the process and each of its descendants, by pid."""
+    """RSS in MB of the process and each of its children, by pid. Not their children: a pool process forks one
+    to draw each chart (teleglas.charts.apart), which lives for that picture, shares its parent's pages and gives
+    everything back when it exits; counting it would measure whether a render was in flight at the sample."""
     assert proc.process is not None, f"{proc.name} was started"
-    return {str(pid): rss_mb(pid) for pid in process_tree(proc.process.pid)}
+    return {str(pid): rss_mb(pid) for pid in [proc.process.pid, *children(proc.process.pid)]}
 
 
 def run(workdir: Path, seconds: float) -> dict:

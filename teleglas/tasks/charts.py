@@ -14,6 +14,7 @@ import time
 
 import redis
 from celery import shared_task
+from celery.signals import worker_init
 
 from teleglas.charts.apart import RenderTimedOut
 from teleglas.defines import LOG_CHARTS, QUEUE_CHARTS, TASK_DAILY_RECAP, TASK_RENDER_CHART
@@ -24,6 +25,16 @@ from teleglas.tasks.dispatch import send_retry_task
 from teleglas.tasks.durable import durable
 
 log = logging.getLogger(__name__)
+
+
+@worker_init.connect
+def _load_charts(sender=None, **_kwargs) -> None:
+    """A worker that renders imports matplotlib once, before its pool forks: every pool process starts at the
+    size it keeps (each picture is drawn in a child of one, teleglas.charts.apart), none grows tens of MB at its
+    first chart, and the pages are shared. A worker of other queues (`-Q events`) never pays for it."""
+    consumed = sender.app.amqp.queues.consume_from if sender is not None else {}
+    if wiring.settings().charts.enabled and QUEUE_CHARTS in consumed:
+        wiring.load_charts()
 
 
 @shared_task(name=TASK_RENDER_CHART, queue=QUEUE_CHARTS, bind=True)

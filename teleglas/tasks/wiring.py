@@ -142,9 +142,15 @@ def render_chart(spec: ChartSpec, sends: list[Send], origin_ms: int | None) -> N
     app.send_task(TASK_RENDER_CHART, args=(spec.to_payload(), [list(a) for a in args], time.time()), queue=QUEUE_CHARTS)
 
 
+def load_charts() -> None:
+    """matplotlib, and every module that draws: tens of MB, so only for processes that render (imported here at
+    first use, or by a charts worker before its pool forks: teleglas.tasks.charts)."""
+    import teleglas.charts.alerts
+    import teleglas.charts.recap  # noqa: F401
+
+
 def alert_chart_png(spec: ChartSpec, timeout_s: float) -> bytes:
-    """Imported on first use: matplotlib costs a process tens of MB, and only the processes that render pay it
-    (once: each picture is drawn in a child forked from it, teleglas.charts.apart)."""
+    """Each picture is drawn in a child forked from this process (teleglas.charts.apart)."""
     from teleglas.charts.alerts import alert_chart_png as draw
     from teleglas.charts.apart import render_apart
 

@@ -3,9 +3,11 @@ Telegram emulator, and the text when Telegram refuses the photo."""
 
 import io
 import re
+from pathlib import Path
 
 from PIL import Image
 
+from teleglas.devstack.local_stack import wait_until
 from tests.support.messages import write_scenario
 
 T0 = 1725478245000
@@ -122,3 +124,29 @@ def test_a_storm_arrives_as_a_photo_and_as_text_where_telegram_refuses_the_photo
     singles = [m for m in messages if m["text"].startswith("🔥 LIQUIDATION ALERT")]
     assert len(singles) == 4 and all(m["method"] == "sendMessage" for m in singles)
     assert not [m for m in messages if m["text"].startswith("🔁 LIQUIDATION SUMMARY")]
+
+
+def _process_tree(pid: int) -> list[int]:
+    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    return [pid] + [p for child in children for p in _process_tree(child)]
+
+
+def _loaded_matplotlib(pid: int) -> bool:
+    """Whether the process has matplotlib's C font module mapped (an import leaves it there)."""
+    return "ft2font" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_a_worker_that_renders_loads_matplotlib_before_its_pool_forks_and_one_that_does_not_never(make_stack):
+    stack = make_stack()
+    stack.start_redis()
+    stack.start_telegram_emulator()
+    renders = stack.start_worker("renders", concurrency=2)
+    events_only = stack.start_command(
+        "events-only",
+        ["-m", "celery", "-A", "teleglas", "worker", "-Q", "events,telegram", "-c", "1", "-l", "INFO"]
+        + ["--hostname", "events@%h", "--without-mingle", "--without-gossip"],
+    )
+    wait_until(lambda: "ready." in events_only.log_text(), 60, 0.1, what="the events-only worker")
+    rendering = _process_tree(renders.process.pid)
+    assert len(rendering) == 3 and all(_loaded_matplotlib(pid) for pid in rendering)  # main and both pool processes
+    assert not any(_loaded_matplotlib(pid) for pid in _process_tree(events_only.process.pid))
