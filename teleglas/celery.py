@@ -10,10 +10,10 @@ import time
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger, beat_init, worker_ready, worker_shutdown
 
-from teleglas.defines import LOG_RUNNER, MODE_POLLING, QUEUE_EVENTS, TASK_ANNOUNCE_START
+from teleglas.defines import LOG_RUNNER, MODE_POLLING, QUEUE_EVENTS, TASK_ANNOUNCE_START, TASK_PROCESS_EVENTS
 from teleglas.ops import broker_transport
 from teleglas.ops.heartbeat import start_heartbeat
-from teleglas.ops.logging_setup import formatter_for, install_redaction, quiet_token_loggers
+from teleglas.ops.logging_setup import formatter_for, install_redaction, quiet_routine_tasks, quiet_token_loggers
 from teleglas.ops.redaction import register_secrets
 from teleglas.settings import get_settings
 from teleglas.state.client import redis_client
@@ -56,6 +56,7 @@ def _redact_worker_logs(logger, **_kwargs) -> None:
     register_secrets(*settings.secrets())
     install_redaction(logger)
     quiet_token_loggers()
+    quiet_routine_tasks(frozenset({TASK_PROCESS_EVENTS}))
     if settings.ops.log_format == "json":
         for handler in logger.handlers:
             handler.setFormatter(formatter_for(settings))
