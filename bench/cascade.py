@@ -10,7 +10,8 @@ The tail (last event → last message) is broken down into the steps the last me
 shortens it sees which step to cut: when the workers finished the last batch, made the last storm or summary
 alert, when the last digest flush was due (and the round before it, which the digest interval counts from),
 when it ran, when its chart was rendered, and when Telegram got the message. Task times come from the
-workers' own Celery log lines; due times from sampling the due-work set in Redis (teleglas.state.due)."""
+workers' own Celery log lines (event batches log none: their last is when Redis last showed one in hand); due
+times from sampling the due-work set in Redis (teleglas.state.due)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from pathlib import Path
 
 import redis
 
-from bench.workload import account_chats, delivered_frames, liquidation_stream, write_scenario
+from bench.workload import account_chats, delivered_frames, evaluating, liquidation_stream, write_scenario
 from teleglas.decide.rules import parse_rules
-from teleglas.defines import LOG_ENGINE, TASK_FLUSH_DIGEST, TASK_PROCESS_EVENTS, TASK_RENDER_CHART
+from teleglas.defines import LOG_ENGINE, TASK_FLUSH_DIGEST, TASK_RENDER_CHART
 from teleglas.devstack.local_stack import LocalStack
 from teleglas.model.alerts import Form
 from teleglas.state.keys import due_key
@@ -58,7 +59,7 @@ AGGREGATE_ALERTS = "storm and summary alerts"  # task_finishes' name for when th
 DUE_SAMPLE_S = 0.02  # well under the group wait (2 s): every digest round is seen while it waits
 # What each figure of the tail breakdown (seconds after the last event) is the last of.
 TAIL_STEPS = {
-    "batch_evaluated_s": "last event batch evaluated",
+    "batch_evaluated_s": "last event batch evaluated",  # last seen in hand, to DUE_SAMPLE_S
     "aggregate_flushed_s": "last storm/summary alert made",
     "previous_digest_due_s": "digest round before the last due",
     "digest_due_s": "last digest round due",
@@ -76,12 +77,14 @@ _AGGREGATE_ALERT = re.compile(
 
 
 class DueWatch:
-    """Samples the due-work set every DUE_SAMPLE_S and keeps each (key, due time) it saw. Due times are on
-    Redis's clock, which is this machine's, as are the emulators' and the workers' log times."""
+    """Samples the due-work set every DUE_SAMPLE_S and keeps each (key, due time) it saw, and when it last saw an
+    event batch being evaluated (taken by a worker and not yet acknowledged: the workers log no line for each).
+    Due times are on Redis's clock, which is this machine's, as are the emulators' and the workers' log times."""
 
     def __init__(self, client: redis.Redis):
         self.client = client
         self.seen: set[tuple[str, float]] = set()
+        self.last_evaluating: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="due-watch", daemon=True)
 
@@ -97,6 +100,8 @@ class DueWatch:
         while not self._stop.wait(DUE_SAMPLE_S):
             try:
                 entries = self.client.zrange(due_key(), 0, -1, withscores=True)
+                if evaluating(self.client):
+                    self.last_evaluating = time.time()
             except redis.RedisError:
                 continue  # a chaos run's Redis fault: the watch resumes with Redis
             self.seen.update((key.decode(), due) for key, due in entries)
@@ -138,7 +143,7 @@ def tail_breakdown(
     rounds = due.due_times(digest_task(last_message["chat_id"]).key) if last_message else []
     photos = [c["at"] for c in calls if c["method"] == "sendphoto" and c["status"] == HTTPStatus.OK]
     return {
-        "batch_evaluated_s": last(TASK_PROCESS_EVENTS),
+        "batch_evaluated_s": due.last_evaluating - last_event if due.last_evaluating else None,
         "aggregate_flushed_s": last(AGGREGATE_ALERTS),
         "previous_digest_due_s": rounds[-2] - last_event if len(rounds) > 1 else None,
         "digest_due_s": rounds[-1] - last_event if rounds else None,

@@ -161,7 +161,7 @@ class QueueFiller:
             pipe.execute()
 
 
-def _evaluating(client: redis.Redis) -> int:
+def evaluating(client: redis.Redis) -> int:
     """process_events tasks taken but not yet acknowledged (kombu's `unacked` hash also holds the flushes a
     cooldown scheduled minutes ahead, which are not part of evaluating the queue)."""
     return sum(1 for raw in client.hvals("unacked") if b'"teleglas.process_events"' in raw)
@@ -175,7 +175,7 @@ def wait_drained(client: redis.Redis, total_tasks: int, timeout_s: float) -> flo
             raise TimeoutError("the worker never took a task")
         time.sleep(0.002)
     started = time.monotonic()
-    while client.llen(QUEUE_EVENTS) or _evaluating(client):
+    while client.llen(QUEUE_EVENTS) or evaluating(client):
         if time.monotonic() > deadline:
             raise TimeoutError("the queue did not drain")
         time.sleep(0.005)
