@@ -48,7 +48,12 @@ class RenderTimedOut(RenderFailed):
 def render_apart(draw: Callable[[], bytes], timeout_s: float) -> bytes:
     """draw() in a forked child at CHART_NICE; its bytes, or its exception raised here, or RenderFailed."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to be had (a limit, memory): the caller's retry or its text, no fd left open
+        os.close(read_end)
+        os.close(write_end)
+        raise
     if pid == 0:  # the child: draw, answer, and leave without running the parent's exit handlers
         os.close(read_end)
         _child(write_end, draw)
