@@ -125,9 +125,9 @@ class FanOut:
         )
         self.metrics.inc(DEAD_LETTERS, CHAT_DISABLED_REASON)
 
-    def digest_wait(self, chat_id: ChatId, now: float) -> float:
+    def digest_wait(self, chat_id: ChatId, claimer: str, now: float) -> float:
         """Seconds the chat's due digest round waits for storms that are ending, so that it carries them."""
-        return self.state.digest_wait(chat_id, now)
+        return self.state.digest_wait(chat_id, claimer, now)
 
     def flush_digest(self, chat_id: ChatId, claimer: str, now: float) -> list[Send]:
         raw = self.state.take_digest(chat_id, claimer, self.settings.rules.event_dedupe_ttl_s, now)

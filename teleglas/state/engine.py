@@ -197,7 +197,8 @@ return taken()
 """
 )
 
-# KEYS: 1 when the chat's pending digest flush was due, 2 the open storms, 3 when a storm was last taken
+# KEYS: 1 when the chat's pending digest flush was due, 2 the open storms, 3 when a storm was last taken,
+#       4 the digest this claimer took (a retried flush that took it already sends it, and never waits)
 # ARGV: 1 now, 2 quiet s, 3 most wait s, 4 settle s, 5 poll s
 # A digest round that comes due while a cascade is ending waits for its storms (seconds to wait, '0': flush now):
 # every open storm has been quiet for `quiet` s, or one was taken within `settle` s (its alert is being routed).
@@ -206,7 +207,7 @@ return taken()
 _DIGEST_WAIT = """
 local now = tonumber(ARGV[1])
 local latest = (tonumber(redis.call('GET', KEYS[1])) or now) + tonumber(ARGV[3])
-if now >= latest then return '0' end
+if now >= latest or redis.call('EXISTS', KEYS[4]) == 1 then return '0' end
 local newest = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 if #newest > 0 then
   if now - tonumber(newest[2]) < tonumber(ARGV[2]) then return '0' end
@@ -446,10 +447,15 @@ class EngineStore:
         decision, due = self._route(keys=key_list, args=args)
         return Route(Decision(decision.decode()), float(due))
 
-    def digest_wait(self, chat_id: ChatId, now: float) -> float:
+    def digest_wait(self, chat_id: ChatId, claimer: str, now: float) -> float:
         """Seconds the chat's due digest round should wait for ending storms (see _DIGEST_WAIT); 0: flush now."""
         reply = self._digest_wait(
-            keys=[keys.digest_due_key(chat_id), keys.storms_open_key(), keys.storm_closed_key()],
+            keys=[
+                keys.digest_due_key(chat_id),
+                keys.storms_open_key(),
+                keys.storm_closed_key(),
+                keys.taken_key(keys.digest_buffer_key(chat_id), claimer),
+            ],
             args=[f"{now:.6f}", DIGEST_STORM_QUIET_S, DIGEST_STORM_WAIT_S, DIGEST_STORM_SETTLE_S, DIGEST_STORM_POLL_S],
         )
         return float(reply)

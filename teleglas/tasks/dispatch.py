@@ -103,7 +103,7 @@ class Dispatcher:
     def digest(self, chat_id: ChatId, claimer: str, now: float) -> None:
         """A chat's waiting alerts as one message (or the one alert, alone); as a cascade ends, once its storms
         have been taken (bounded: teleglas.state.engine._DIGEST_WAIT)."""
-        wait_s = self.fanout.digest_wait(chat_id, now)
+        wait_s = self.fanout.digest_wait(chat_id, claimer, now)
         if wait_s > 0:
             self.later(digest_task(chat_id), wait_s, True)
             return

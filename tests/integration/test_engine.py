@@ -179,6 +179,18 @@ def test_a_digest_round_due_as_a_cascade_ends_waits_for_its_storm(state):
     assert len(harness.sent) == 3
 
 
+def test_a_retried_digest_flush_that_took_its_digest_sends_it_even_as_a_cascade_ends(state):
+    harness = _busy_group(state)
+    for i in range(10):
+        harness.event(T0 + 0.5 * i, liq(1_000_000 + i, t=0.5 * i))
+    harness.run(until=T0 + 5.9)
+    rules = harness.settings.rules
+    taken = harness.fanout.state.take_digest(GROUP, "crashed", rules.event_dedupe_ttl_s, T0 + 6.0)
+    assert len(taken) == 2  # the flush took XRP and BTC's lead, then its worker died before sending
+    harness.dispatcher.digest(GROUP, "crashed", T0 + 6.1)  # its retry, while the storm is ending
+    assert harness.sent[-1].text.startswith("🧾 DIGEST") and len(harness.sent) == 3
+
+
 def test_a_digest_round_goes_on_time_while_a_storm_still_takes_events(state):
     harness = _busy_group(state)
     for i in range(30):  # every 0.3 s until 8.7 s: the cascade goes on past the round at 6 s
