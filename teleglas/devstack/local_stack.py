@@ -247,7 +247,7 @@ class LocalStack:
             ],
         )
         client = self.redis()
-        wait_until(lambda: _pings(client), 15, what="redis-server")
+        wait_until(lambda: _pings(client), 30, what="redis-server")
         return proc
 
     def start_telegram_emulator(self, flood_limits: bool = True) -> ManagedProcess:
@@ -265,7 +265,7 @@ class LocalStack:
             str(self.photos_dir),
         ]
         proc = self._start("telegram-emulator", argv + ([] if flood_limits else ["--no-flood-limits"]))
-        wait_until(lambda: _http_ok(f"{self.telegram_url}/_emulator/messages"), 15, what="Telegram emulator")
+        wait_until(lambda: _http_ok(f"{self.telegram_url}/_emulator/messages"), 30, what="Telegram emulator")
         return proc
 
     def start_coinglass_emulator(
@@ -304,7 +304,7 @@ class LocalStack:
             argv += ["--plan-limit", str(plan_limit)]
         proc = self._start("coinglass-emulator", argv)
         wait_until(
-            lambda: _http_ok(f"http://127.0.0.1:{self.coinglass_port}/_emulator/status"), 15, what="CoinGlass emulator"
+            lambda: _http_ok(f"http://127.0.0.1:{self.coinglass_port}/_emulator/status"), 30, what="CoinGlass emulator"
         )
         return proc
 
@@ -327,7 +327,7 @@ class LocalStack:
             *options,
         ]
         proc = self._start(f"{exchange}-emulator", argv)
-        wait_until(lambda: _http_ok(f"http://127.0.0.1:{port}/_emulator/status"), 15, what=f"{exchange} emulator")
+        wait_until(lambda: _http_ok(f"http://127.0.0.1:{port}/_emulator/status"), 30, what=f"{exchange} emulator")
         return proc
 
     def start_binance_emulator(self, scenario: str | None = None, **kwargs) -> ManagedProcess:

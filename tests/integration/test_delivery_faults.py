@@ -219,7 +219,7 @@ def test_no_token_in_logs_task_arguments_redis_or_dead_letters(stack):
     monitor: RedisMonitor = stack.monitor
     # Task bodies were really captured (MONITOR's reader may trail Redis by a moment on a loaded machine).
     wait_until(
-        lambda: any("into the dead letters" in body for body in monitor.task_bodies()), 10, what="the task's body"
+        lambda: any("into the dead letters" in body for body in monitor.task_bodies()), 30, what="the task's body"
     )
     searched = {
         "worker log": stack.processes["worker"].log_text(),
