@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bench.memory import children, rss_mb
+from bench.memory import rss_mb, worker_processes
 from bench.workload import PAIRS, percentile
 from teleglas.charts import render
 from teleglas.charts.alerts import alert_chart_png
@@ -103,7 +103,7 @@ def worker_memory(stack: LocalStack, renders: int) -> dict[str, float]:
     """RSS of the worker and its pool before any chart and after `renders` render_chart tasks."""
     worker = stack.start_worker(concurrency=2)
     time.sleep(2.0)
-    pids = [worker.process.pid, *children(worker.process.pid)]
+    pids = worker_processes(worker.process.pid)
     before = {pid: rss_mb(pid) for pid in pids}
     now_ms = int(time.time() * 1000)
     client = stack.redis()

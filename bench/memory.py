@@ -39,9 +39,9 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def children(pid: int) -> list[int]:
-    """A Celery worker's prefork pool, as it is now."""
-    found = []
+def worker_processes(pid: int) -> list[int]:
+    """`pid` and its children (a Celery worker's main process and its prefork pool), as they are now."""
+    found = [pid]
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(c) for c in (task / "children").read_text().split()]
     return found
@@ -52,7 +52,7 @@ def sample(proc: ManagedProcess) -> dict[str, float]:
     to draw each chart (teleglas.charts.apart), which lives for that picture, shares its parent's pages and gives
     everything back when it exits; counting it would measure whether a render was in flight at the sample."""
     assert proc.process is not None, f"{proc.name} was started"
-    return {str(pid): rss_mb(pid) for pid in [proc.process.pid, *children(proc.process.pid)]}
+    return {str(pid): rss_mb(pid) for pid in worker_processes(proc.process.pid)}
 
 
 def run(workdir: Path, seconds: float) -> dict:

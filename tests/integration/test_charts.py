@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from bench.memory import worker_processes
 from teleglas.devstack.local_stack import wait_until
 from tests.support.messages import write_scenario
 
@@ -126,11 +127,6 @@ def test_a_storm_arrives_as_a_photo_and_as_text_where_telegram_refuses_the_photo
     assert not [m for m in messages if m["text"].startswith("🔁 LIQUIDATION SUMMARY")]
 
 
-def _process_tree(pid: int) -> list[int]:
-    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
-    return [pid] + [p for child in children for p in _process_tree(child)]
-
-
 def _loaded_matplotlib(pid: int) -> bool:
     """Whether the process has matplotlib's C font module mapped (an import leaves it there)."""
     return "ft2font" in Path(f"/proc/{pid}/maps").read_text()
@@ -147,6 +143,6 @@ def test_a_worker_that_renders_loads_matplotlib_before_its_pool_forks_and_one_th
         + ["--hostname", "events@%h", "--without-mingle", "--without-gossip"],
     )
     wait_until(lambda: "ready." in events_only.log_text(), 60, 0.1, what="the events-only worker")
-    rendering = _process_tree(renders.process.pid)
+    rendering = worker_processes(renders.process.pid)
     assert len(rendering) == 3 and all(_loaded_matplotlib(pid) for pid in rendering)  # main and both pool processes
-    assert not any(_loaded_matplotlib(pid) for pid in _process_tree(events_only.process.pid))
+    assert not any(_loaded_matplotlib(pid) for pid in worker_processes(events_only.process.pid))
