@@ -51,6 +51,9 @@ OKX_INSTRUMENTS_RETRY_S = 60.0
 MATCH_TIME_TOLERANCE_MS = 2000
 MATCH_USD_TOLERANCE = 0.02
 MATCH_KEEP_S = 120
+# An event no other source of SOURCES can bring is only checked against its own source's copies, by content: one
+# index hash per source and MATCH_ALONE_BUCKET_MS of event time (a batch writes one or two, not one per pair).
+MATCH_ALONE_BUCKET_MS = 10_000
 
 # Alert rules resolved per (symbol, base asset, exchange) and kept for the next event of the same names
 # (teleglas.decide.rules): names come from outside, so the kept set is emptied once it holds this many.

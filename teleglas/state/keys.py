@@ -258,3 +258,9 @@ def match_key(kind: str, exchange: str, symbol: str, side: int, bucket: int, sou
     """The cross-source match index (teleglas.state.crossmatch): one source's events of a (kind, exchange, symbol,
     side) in one time bucket (bounded: MATCH_KEEP_S)."""
     return f"{PREFIX}:match:{kind}:{exchange}:{symbol}:{side}:{bucket}:{source}"
+
+
+def match_alone_key(source: str, bucket: int) -> str:
+    """The match index of events no other source can bring (teleglas.state.crossmatch): one source's events of
+    one MATCH_ALONE_BUCKET_MS, looked up by their whole content (bounded: MATCH_KEEP_S)."""
+    return f"{PREFIX}:match:alone:{source}:{bucket}"

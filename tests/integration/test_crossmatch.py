@@ -6,7 +6,13 @@ import random
 
 import pytest
 
-from teleglas.defines import ALL_SOURCES, MATCH_KEEP_S, MATCH_TIME_TOLERANCE_MS, MATCH_USD_TOLERANCE
+from teleglas.defines import (
+    ALL_SOURCES,
+    MATCH_ALONE_BUCKET_MS,
+    MATCH_KEEP_S,
+    MATCH_TIME_TOLERANCE_MS,
+    MATCH_USD_TOLERANCE,
+)
 from teleglas.model.events import FuturesTrade, LiquidationOrder
 from teleglas.state.crossmatch import DUPLICATE, KEPT, KEPT_AGAIN, MERGED, MERGED_AGAIN, CrossSourceMatch, match_symbol
 
@@ -118,3 +124,50 @@ def test_a_batch_answers_as_its_events_one_at_a_time_would(redis_server):
     assert match.admit(sightings, "task-batch") == [
         DUPLICATE if status == DUPLICATE else KEPT_AGAIN if status == KEPT else MERGED_AGAIN for status in together
     ]  # the batch retried: the same answers
+
+
+def test_events_no_other_source_brings_are_matched_by_content_in_a_hash_per_source_and_ten_seconds(redis_server):
+    """With CoinGlass and Binance: CoinGlass's OKX and Bybit events (no native source for them) and every
+    event's exact copies. 2,500 events over 25 s, most in one batch, so a hash gets more than the script's 1,000
+    contents a call: the batch answers as its events one at a time would, a retry as a retry, and that part of the
+    index is one hash per ten seconds of CoinGlass's events, not one per pair and side."""
+    client = redis_server.redis()
+    match = CrossSourceMatch(client, MATCH_TIME_TOLERANCE_MS, MATCH_USD_TOLERANCE, MATCH_KEEP_S, (CG, BN))
+    rng = random.Random(11)
+    sightings = []
+    for n in range(2_500):
+        exchange = rng.choice(("OKX", "Bybit", "Binance"))
+        source = rng.choice((BN, CG)) if exchange == "Binance" else CG
+        event = LiquidationOrder(
+            exchange, rng.choice(("BTCUSDT", "ETH-USDT-SWAP")), "X", 10.0, rng.choice((1, 2)), 1e5, T + n * 2
+        )
+        sightings.append((event, source))
+        if n % 7 == 0:
+            sightings.append(sightings[rng.randrange(len(sightings))])
+    client.flushdb()
+    alone = [match.admit([sighting], f"task-{n}")[0] for n, sighting in enumerate(sightings)]
+    client.flushdb()
+    together = match.admit(sightings, "task-batch")
+    assert max(client.hlen(key) for key in client.keys("teleglas:match:alone:*")) > 1_000
+    assert together == alone
+    assert alone.count(DUPLICATE) >= 300 and {KEPT, MERGED} <= set(alone)
+    assert match.admit(sightings, "task-batch") == [
+        DUPLICATE if status == DUPLICATE else KEPT_AGAIN if status == KEPT else MERGED_AGAIN for status in together
+    ]
+    assert match.admit(sightings[:50], "another-task") == [DUPLICATE] * 50
+    alone_keys = client.keys("teleglas:match:alone:*")
+    buckets = {(T + n * 2) // MATCH_ALONE_BUCKET_MS for n in range(2_500)}
+    assert sorted(key.decode().rsplit(":", 2)[1] for key in alone_keys) == [CG] * len(buckets)
+    assert all(0 < client.ttl(key) <= MATCH_KEEP_S for key in alone_keys)
+
+
+def test_names_with_line_breaks_or_backslashes_are_still_told_apart(redis_server):
+    """A queued item can name anything: the contents travel one a line, so a line break is escaped, and so is a
+    backslash, or "A\\nB" written out would be the same line as the escaped line break."""
+    client = redis_server.redis()
+    client.flushdb()
+    match = CrossSourceMatch(client, MATCH_TIME_TOLERANCE_MS, MATCH_USD_TOLERANCE, MATCH_KEEP_S, (CG,))
+    names = ["A\nB", "A\\nB", "A\\\nB", "A\\\\nB", "AB", "A\n\nB"]
+    batch = [(liq(symbol=name), CG) for name in names]
+    assert match.admit(batch, "t") == [KEPT] * len(names)
+    assert match.admit(batch[::-1], "u") == [DUPLICATE] * len(names)
