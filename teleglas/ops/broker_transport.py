@@ -37,6 +37,7 @@ from kombu import serialization
 from kombu.transport import TRANSPORT_ALIASES, redis, virtual
 from kombu.utils import json as kombu_json
 from redis.commands.core import Script
+from redis.exceptions import ConnectionError as RedisConnectionError, NoScriptError, RedisError, ResponseError
 
 from teleglas.defines import BATCH_SERIALIZER, LOG_RUNNER
 from teleglas.model import batch
@@ -77,7 +78,10 @@ class QoS(redis.QoS):
                 LOG_RUNNER,
             )
             return
-        super().ack(delivery_tag)
+        if self.channel._acks.write(self.channel.pool, self.unacked_key, self.unacked_index_key, delivery_tag):
+            virtual.QoS.ack(self, delivery_tag)
+        else:
+            super().ack(delivery_tag)
 
     def reject(self, delivery_tag, requeue=False):
         if self._channel_closed():
@@ -88,12 +92,13 @@ class QoS(redis.QoS):
 # KEYS: the queue lists (in the consumer's rotation order, every priority), the unacked hash, the unacked
 # index, then the doorbell of each queue list. ARGV: 1 how many queue lists, 2 now, 3 at most this many messages,
 # 4 a digit per queue list: 1 record its messages as unacknowledged, 0 not (a no_ack consumer's, which is never
-# acknowledged). Returns list position, message, list position, message, ... (empty: nothing waiting).
+# acknowledged), 5 how many bells the consumer already took (1 after a BRPOP, 0 for a take while busy).
+# Returns list position, message, list position, message, ... (empty: nothing waiting).
 # The unacked entry is kombu's own shape, [message, exchange, routing key] as JSON, built around the message's
 # text so the message itself is stored exactly as published. A queue list gives up a bell for each message taken
-# (the bell that woke the consumer was one of them), and keeps one while it still holds messages.
+# (less the one a BRPOP took), and keeps one while it still holds messages.
 _TAKE = """
-local n, limit, out = tonumber(ARGV[1]), tonumber(ARGV[3]), {}
+local n, limit, rung, out = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[5]), {}
 for i = 1, n do
   local taken = 0
   while #out < 2 * limit do
@@ -110,8 +115,8 @@ for i = 1, n do
     out[#out + 1] = i
     out[#out + 1] = item
   end
-  if taken > 1 then
-    redis.call('LTRIM', KEYS[n + 2 + i], 0, -taken)
+  if taken > rung then
+    redis.call('LTRIM', KEYS[n + 2 + i], 0, rung - taken - 1)
   end
   if taken > 0 and redis.call('LLEN', KEYS[i]) > 0 and redis.call('LLEN', KEYS[n + 2 + i]) == 0 then
     redis.call('LPUSH', KEYS[n + 2 + i], '1')
@@ -123,6 +128,68 @@ return out
 _BELLS_KEPT = 10_000  # a doorbell list holds at most this many bells; messages beyond wait for a chain or a timeout
 _TAKE_MAX = 16  # messages taken in one call at most, within what the consumer's prefetch window still allows
 _take_script = Script(None, _TAKE.encode())  # EVALSHA: the script's text is sent only when Redis lacks it
+
+
+class _AckWriter:
+    """Acknowledgements written without waiting for Redis's answer, on a connection of their own that Redis
+    answers nothing on (CLIENT REPLY OFF): kombu's acknowledgement is a transaction and a round trip in the worker's
+    main process, which hands every task to the pool; waiting for it was a fifth of that process's time per task.
+    An acknowledgement is the same transaction (MULTI, ZREM, HDEL, EXEC). A connection Redis closed is seen before
+    writing (it can only ever become readable by ending) and replaced; one lost just as an acknowledgement is written
+    leaves that task unacknowledged: it runs again after the visibility timeout and repeats nothing, as after a worker
+    killed mid-task. A server that does not know CLIENT REPLY gets kombu's own acknowledgements."""
+
+    def __init__(self) -> None:
+        self._pool: Any = None
+        self._conn: Any = None
+        self._usable = True
+
+    def write(self, pool: Any, unacked_key: str, index_key: str, tag: str) -> bool:
+        """False: not written (no quiet connection to be had); the caller acknowledges as kombu does."""
+        if not self._usable:
+            return False
+        try:
+            if self._pool is not pool:  # first use, or kombu replaced a pool it lost
+                self._pool, self._conn = pool, pool.get_connection()
+                self._conn.register_connect_callback(self._quiet)
+                if self._conn._sock is None:
+                    self._conn.connect()  # which calls _quiet
+                else:
+                    self._quiet(self._conn)
+            elif self._conn.can_read(timeout=0):  # nothing ever comes here: anything readable ends the connection
+                raise RedisConnectionError("the quiet connection answered")
+            self._conn.send_packed_command(
+                self._conn.pack_commands([("MULTI",), ("ZREM", index_key, tag), ("HDEL", unacked_key, tag), ("EXEC",)]),
+                check_health=False,  # a health check reads an answer, and none comes
+            )
+        except (RedisError, OSError) as exc:
+            if self._usable:
+                log.warning("%s acknowledgement not written (%s): kombu's way instead", LOG_RUNNER, type(exc).__name__)
+            self.close()
+            return False
+        return True
+
+    def _quiet(self, conn: Any) -> None:
+        """Turns answers off on `conn`, at each connect (the setting lives with the connection). OFF is never
+        answered and ON is, so the one answer read tells whether the server knows the command."""
+        conn.send_packed_command(
+            conn.pack_commands([("CLIENT", "REPLY", "OFF"), ("CLIENT", "REPLY", "ON")]), check_health=False
+        )
+        try:
+            conn.read_response()
+        except ResponseError:
+            self._usable = False
+            log.info("%s the broker has no CLIENT REPLY: acknowledgements wait for its answers", LOG_RUNNER)
+            raise
+        conn.send_packed_command(conn.pack_command("CLIENT", "REPLY", "OFF"), check_health=False)
+
+    def close(self) -> None:
+        """Gives the connection back to its pool, closed (it answers nothing, so nothing else may use it)."""
+        if self._conn is not None:
+            self._conn.deregister_connect_callback(self._quiet)
+            self._conn.disconnect()
+            self._pool.release(self._conn)
+        self._pool = self._conn = None
 
 
 class _Commands(list):
@@ -140,32 +207,57 @@ class Channel(redis.Channel):
     def __init__(self, *args, **kwargs):
         self._recorded: set[str] = set()  # delivery tags the take script recorded as unacknowledged
         self._no_ack: set[str] = set()  # queues consumed without acknowledgements (Celery's control replies)
+        self._acks = _AckWriter()
+        self._busy = False  # the last take found messages: take again without a bell
+        self._pending_take: tuple[list[str], list, list[str]] | None = None  # a take sent, its answer not yet read
         super().__init__(*args, **kwargs)
+
+    def close(self):
+        self._acks.close()
+        super().close()
 
     def basic_consume(self, queue, no_ack, *args, **kwargs):
         (self._no_ack.add if no_ack else self._no_ack.discard)(queue)
         return super().basic_consume(queue, no_ack, *args, **kwargs)
 
     def _brpop_start(self, timeout=None):
-        """Blocks on the doorbells of the consumed queues (kombu blocks on the queues themselves)."""
+        """While the last take found messages, takes more without waiting (the take script, sent like kombu's
+        BRPOP and read when its answer comes, so the worker's loop does not stop for it); otherwise blocks on the
+        doorbells of the consumed queues (kombu blocks on the queues themselves)."""
         queues = self._queue_cycle.consume(len(self.active_queues))
         if not queues:
             return
-        keys = [bell_key(self._q_for_pri(queue, pri)) for pri in self.priority_steps for queue in queues]
-        self._in_poll = self.client.connection
+        connection = self.client.connection
+        self._in_poll = connection
         self._brpop_sent_at = monotonic()
-        self.client.connection.send_command("BRPOP", *keys, self.brpop_timeout if timeout is None else timeout or 0)
+        if self._busy:
+            self._pending_take = self._take_call(self._take_limit(), rung=0)
+            keys, args, _ = self._pending_take
+            connection.send_command("EVALSHA", _take_script.sha, len(keys), *keys, *args)
+            return
+        self._pending_take = None
+        keys = [bell_key(self._q_for_pri(queue, pri)) for pri in self.priority_steps for queue in queues]
+        connection.send_command("BRPOP", *keys, self.brpop_timeout if timeout is None else timeout or 0)
 
     def _brpop_read(self, **options):
-        """A bell (or the doorbell timeout), then as many messages as the prefetch window allows, moved atomically
-        into the unacknowledged set."""
+        """The take's messages, or a bell (or the doorbell timeout) and then a take; either way as many messages as
+        the prefetch window allows, moved atomically into the unacknowledged set."""
+        pending, self._pending_take = self._pending_take, None
         try:
             try:
-                self.client.parse_response(self.client.connection, "BRPOP", **options)
+                answer = self.client.parse_response(
+                    self.client.connection, "BRPOP" if pending is None else "EVALSHA", **options
+                )
+            except NoScriptError:  # Redis lost its scripts (a restart): the take again, which loads it
+                answer = None
             except self.connection_errors:
                 self.client.connection.disconnect()
                 raise
-            taken = self._take(min(_TAKE_MAX, self.qos.can_consume_max_estimate() or 1))
+            if pending is not None and answer is not None:
+                taken = self._taken(answer, pending[2])
+            else:
+                taken = self._take(self._take_limit(), rung=0 if pending else 1)
+            self._busy = bool(taken)
             if not taken:
                 raise Empty()
             for queue, message in taken:
@@ -176,22 +268,30 @@ class Channel(redis.Channel):
             self._in_poll = None
             self._flush_brpop_reauth()
 
-    def _take(self, limit: int) -> list[tuple[str, dict]]:
-        """Up to `limit` messages as (queue, message); those of acknowledging consumers are already recorded as
-        unacknowledged, which QoS.append then only notes in memory."""
+    def _take_limit(self) -> int:
+        return min(_TAKE_MAX, self.qos.can_consume_max_estimate() or 1)
+
+    def _take_call(self, limit: int, rung: int) -> tuple[list[str], list, list[str]]:
+        """The take script's keys and arguments for the consumed queues, and the queue of each list it takes from."""
         queues = self._queue_cycle.consume(len(self.active_queues))
         pairs = [(queue, self._q_for_pri(queue, pri)) for pri in self.priority_steps for queue in queues]
         lists = [key for _, key in pairs]
         record = "".join("0" if queue in self._no_ack else "1" for queue, _ in pairs)
+        keys = [*lists, self.unacked_key, self.unacked_index_key, *(bell_key(key) for key in lists)]
+        return keys, [len(lists), time(), limit, record, rung], [queue for queue, _ in pairs]
+
+    def _take(self, limit: int, rung: int) -> list[tuple[str, dict]]:
+        """Up to `limit` messages as (queue, message), taken now (`rung`: 1 after a BRPOP took a bell)."""
+        keys, args, queues = self._take_call(limit, rung)
         with self.conn_or_acquire() as client:
-            found = _take_script(
-                [*lists, self.unacked_key, self.unacked_index_key, *(bell_key(key) for key in lists)],
-                [len(lists), time(), limit, record],
-                client=client,
-            )
+            return self._taken(_take_script(keys, args, client=client), queues)
+
+    def _taken(self, found: list, queues: list[str]) -> list[tuple[str, dict]]:
+        """The take script's answer as (queue, message); those of acknowledging consumers are already recorded as
+        unacknowledged, which QoS.append then only notes in memory."""
         taken = []
         for index, item in zip(found[::2], found[1::2], strict=True):
-            queue = pairs[int(index) - 1][0]
+            queue = queues[int(index) - 1]
             message = read_json(item)
             if queue not in self._no_ack:
                 self._recorded.add(message["properties"]["delivery_tag"])
