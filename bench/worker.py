@@ -11,14 +11,14 @@ from pathlib import Path
 from bench.workload import QueueFiller, liquidation_stream, wait_drained
 from teleglas.defines import SOURCE_COINGLASS
 from teleglas.devstack.local_stack import LocalStack
-from teleglas.model.batch import items as batch_items
+from teleglas.model.batch import items as batch_items, pack
 
 
 def drain_rate(workdir: Path, batches: list[list], events: int) -> float:
     with LocalStack(workdir, chat_ids=("42",)) as stack:
         stack.start_redis()
         stack.start_telegram_emulator(flood_limits=False)
-        QueueFiller(stack).fill(batches)
+        QueueFiller(stack).fill([pack(batch) for batch in batches])  # as the listener publishes them
         stack.start_worker(concurrency=2)
         return events / wait_drained(stack.redis(), len(batches), timeout_s=900)
 

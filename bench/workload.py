@@ -142,7 +142,7 @@ class QueueFiller:
         stack.celery_app().send_task("teleglas.process_events", args=([],), queue=QUEUE_EVENTS)
         self.template = json.loads(self.client.rpop(QUEUE_EVENTS))
 
-    def message(self, items: list) -> bytes:
+    def message(self, items: str | list) -> bytes:
         message = copy.deepcopy(self.template)
         task_id = str(uuid.uuid4())
         message["headers"]["id"] = message["headers"]["root_id"] = task_id
@@ -152,7 +152,7 @@ class QueueFiller:
         message["body"] = base64.b64encode(json.dumps(body).encode()).decode()
         return json.dumps(message).encode()
 
-    def fill(self, batches: list[list]) -> None:
+    def fill(self, batches: list) -> None:
         with self.client.pipeline(transaction=False) as pipe:
             for n, items in enumerate(batches):
                 pipe.lpush(QUEUE_EVENTS, self.message(items))

@@ -35,7 +35,7 @@ from teleglas.defines import (
     TASK_PROCESS_EVENTS,
     TASK_SEND_MESSAGE,
 )
-from teleglas.model.batch import read_item
+from teleglas.model.batch import read_item, unpack
 from teleglas.ops import broker_transport
 from teleglas.settings import PROJECT_ROOT, every_variable
 from teleglas.state.keys import due_inflight_key, due_key
@@ -459,7 +459,7 @@ class LocalStack:
         for raw in reversed(self.redis().lrange(QUEUE_EVENTS, 0, -1)):
             message = json.loads(raw)
             if message.get("headers", {}).get("task") == TASK_PROCESS_EVENTS:
-                items = json.loads(base64.b64decode(message["body"]))[0][0]
+                items = unpack(json.loads(base64.b64decode(message["body"]))[0][0])
                 events += [read_item(item)[0].to_payload() for item in items]
         return events
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from typing import Any
 
 import redis
 from celery import shared_task
@@ -20,8 +21,8 @@ from teleglas.defines import (
     TASK_FLUSH_DIGEST,
     TASK_PROCESS_EVENTS,
 )
+from teleglas.model import batch as batches
 from teleglas.model.alerts import Flush
-from teleglas.model.batch import read_item
 from teleglas.model.events import MarketEvent, PayloadError
 from teleglas.ops.metrics import (
     EVENT_LATENCY,
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 # exception is one event's own, and the rest of the batch goes on without it.
 _INFRASTRUCTURE_ERRORS = (redis.RedisError, OSError, OperationalError)
 
-Read = tuple[list, MarketEvent, int | None, str]  # what _read makes of an item: item, event, received_ms, source
+Read = tuple[Any, MarketEvent, int | None, str]  # what _read makes of an item: item, event, received_ms, source
 
 
 @worker_init.connect
@@ -59,19 +60,25 @@ def _load_rules(**_kwargs) -> None:
 
 @shared_task(name=TASK_PROCESS_EVENTS, queue=QUEUE_EVENTS, bind=True)
 @durable
-def process_events(self, items: list) -> None:
-    """`items` are [kind, event, received_ms, source] (teleglas.model.batch, which also reads the older shapes).
+def process_events(self, items: str | list) -> None:
+    """`items` are [kind, event, received_ms, source] packed as one JSON text (teleglas.model.batch, which also reads
+    a list of them and the older shapes).
     One task carries many events to divide Celery's per-message cost. First the whole batch passes the
     cross-source match in one Redis call, so the tape, the engine and everything after them see each event once
     whichever sources (or listeners) brought it; then the kept events are evaluated together (evaluate), each
     qualifying one under its own fingerprint claim (by this task's id, which a retry keeps), so a redelivered or
     retried batch re-runs only as the same claimer. A failed event is retried without the ones that went through."""
     claimer = self.request.id or "local"
-    batch = [read for read in map(_read, items) if read is not None]
+    try:
+        unpacked = batches.unpack(items)
+    except PayloadError as exc:
+        log.error("%s rejected task payload: %s", LOG_ENGINE, str(exc)[:200])
+        return
+    batch = [read for read in map(_read, unpacked) if read is not None]
     try:
         statuses = wiring.cross_match().admit([(event, source) for _, event, _, source in batch], claimer)
     except _INFRASTRUCTURE_ERRORS as exc:
-        raise RetryPart(([read[0] for read in batch],), exc) from None
+        raise _retry([read[0] for read in batch], exc) from None
     kept: list[Read] = []
     dropped: list[tuple[MarketEvent, str, int]] = []
     for read, status in zip(batch, statuses):
@@ -84,10 +91,15 @@ def process_events(self, items: list) -> None:
     evaluate(kept, claimer)
 
 
-def _read(item: list) -> tuple[list, MarketEvent, int | None, str] | None:
+def _retry(items: list[Any], exc: BaseException) -> RetryPart:
+    """The part of a batch to retry, packed again."""
+    return RetryPart((batches.pack([batches.plain(item) for item in items]),), exc)
+
+
+def _read(item: Any) -> Read | None:
     """A payload this version cannot read is refused with a log line; it would fail the same way on every retry."""
     try:
-        event, received_ms, source = read_item(item)
+        event, received_ms, source = batches.read_item(item)
     except PayloadError as exc:
         log.error("%s rejected task payload: %s", LOG_ENGINE, str(exc)[:200])
         return None
@@ -133,19 +145,17 @@ def evaluate(batch: list[Read], claimer: str) -> None:
             qualifying.append(read)
         else:
             done.append(read[1])
-    failed: list[tuple[list, Exception]] = []
+    failed: list[tuple[Any, Exception]] = []
     try:
         if qualifying:
             _decide(qualifying, claimer, done, failed)
     finally:
         _account(done)
     if failed:
-        raise RetryPart(([item for item, _ in failed],), failed[-1][1])
+        raise _retry([item for item, _ in failed], failed[-1][1])
 
 
-def _decide(
-    qualifying: list[Read], claimer: str, done: list[MarketEvent], failed: list[tuple[list, Exception]]
-) -> None:
+def _decide(qualifying: list[Read], claimer: str, done: list[MarketEvent], failed: list[tuple[Any, Exception]]) -> None:
     """Qualifying events to alerts and flushes: appends each event to `done` or, with its own failure, its item to
     `failed`; a Redis or broker failure retries every event not yet done."""
     engine = wiring.engine()
@@ -159,7 +169,7 @@ def _decide(
     try:
         admissions = engine.admit([candidate for _, candidate in candidates], claimer, now)
     except _INFRASTRUCTURE_ERRORS as exc:
-        raise RetryPart(([item for item, _ in failed] + [read[0] for read, _ in candidates],), exc) from None
+        raise _retry([item for item, _ in failed] + [read[0] for read, _ in candidates], exc) from None
     dispatcher = wiring.dispatcher()
     for index, admission in enumerate(admissions):
         read = candidates[index][0]
@@ -170,14 +180,14 @@ def _decide(
             dispatcher.alerts(alerts, now, received_ms)
         except _INFRASTRUCTURE_ERRORS as exc:
             rest = [later[0] for later, _ in candidates[index:]]
-            raise RetryPart(([item for item, _ in failed] + rest,), exc) from None
+            raise _retry([item for item, _ in failed] + rest, exc) from None
         except Exception as exc:
             failed.append(_failed(read, exc))
             continue
         done.append(event)
 
 
-def _failed(read: Read, exc: Exception) -> tuple[list, Exception]:
+def _failed(read: Read, exc: Exception) -> tuple[Any, Exception]:
     """An event's own failure (not Redis's or the broker's): logged; the rest of the batch goes on without it."""
     log.error(
         "%s %s %s %s event failed (%s: %s); retried on its own",

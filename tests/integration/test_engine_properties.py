@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from dataclasses import replace
 
+import msgspec
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from teleglas.deliver.message_split import split_message
@@ -193,7 +194,7 @@ def test_every_qualifying_event_is_in_exactly_one_message(state, stream, repeats
     events = []
     for gap, event in stream:
         at += gap
-        event = replace(event, time_ms=int(at * 1000))
+        event = msgspec.structs.replace(event, time_ms=int(at * 1000))
         events.append((at, event))
         harness.event(at, event)
     for at, event in events[:repeats]:  # replays from a second listener

@@ -13,7 +13,7 @@ from kombu import serialization
 from kombu.utils import json as kombu_json
 
 from teleglas.defines import BATCH_SERIALIZER, SOURCE_BINANCE, SOURCE_COINGLASS
-from teleglas.model.batch import encode, items, read_item
+from teleglas.model.batch import encode, items, pack, plain, read_item, unpack
 from teleglas.model.events import FuturesTrade, LiquidationOrder, PayloadError
 from teleglas.ops import broker_transport
 from tests.support import hostile
@@ -45,6 +45,51 @@ def test_the_serializer_writes_a_whole_message_body_as_plain_json():
     [[batch], kwargs, _] = json.loads(body)
     assert batch[1] == ["trade", 7, "okx", "OKX", "ETHUSDT", "ETH", 2411.25, 1, 730000.0, 1725478420010]
     assert [read_item(item)[0] for item in batch] == [LIQ, TRADE] and kwargs == {}
+
+
+def test_a_packed_batch_is_one_text_read_back_in_one_call_to_the_same_events():
+    batch = items([LIQ, TRADE], 7, SOURCE_BINANCE) + items([LIQ], None, SOURCE_COINGLASS)
+    packed = pack(batch)
+    assert isinstance(packed, str) and json.loads(packed) == json.loads(encode(batch))
+    read = unpack(json.loads(encode([packed]))[0])  # through the broker: a JSON string in the message body
+    assert [read_item(item) for item in read] == [
+        (LIQ, 7, SOURCE_BINANCE),
+        (TRADE, 7, SOURCE_BINANCE),
+        (LIQ, None, "coinglass"),
+    ]
+    assert [plain(item) for item in read] == json.loads(packed)  # a retry packs them again as they came
+
+
+def test_a_hostile_item_in_a_packed_batch_is_refused_alone():
+    good = items([LIQ, TRADE], 7, SOURCE_BINANCE)
+    hostile = ["trade", "7", "okx", "OKX", "ETHUSDT", "ETH", 1.0, 1, 1.0, 1]
+    read = unpack(pack([good[0], hostile, good[1]]))
+    assert read_item(read[0])[0] == LIQ and read_item(read[2])[0] == TRADE
+    with pytest.raises(PayloadError, match="batch item"):
+        read_item(read[1])
+
+
+@pytest.mark.parametrize(
+    "argument, message",
+    [('{"a": 1}', "packed batch is dict"), ("[1, 2", "packed batch"), ("", "packed batch"), (5, "batch is int")],
+)
+def test_a_batch_that_is_not_a_list_or_its_json_is_one_payload_error(argument, message):
+    with pytest.raises(PayloadError, match=message):
+        unpack(argument)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.text(max_size=40) | hostile.json_values(["kind", "exchange", "symbol", "side", "price"]).map(json.dumps))
+def test_any_text_is_items_each_an_event_or_a_payload_error(text):
+    try:
+        read = unpack(text)
+    except PayloadError:
+        return
+    for item in read:
+        try:
+            read_item(item)
+        except PayloadError:
+            pass
 
 
 def test_items_of_the_shape_before_are_still_read():

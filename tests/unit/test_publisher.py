@@ -1,12 +1,12 @@
 """EventPublisher with a stand-in for the Celery app: a frame's events go in as one entry and come out in order, in
-tasks of at most a batch, as batch items; with the broker away the oldest events beyond the bound are dropped
+tasks of at most a batch, as packed batch items; with the broker away the oldest events beyond the bound are dropped
 (counted per source), one by one, not a frame at a time."""
 
 import threading
 import time
 
 from teleglas.defines import BATCH_SERIALIZER, QUEUE_EVENTS, TASK_PROCESS_EVENTS
-from teleglas.model.batch import read_item
+from teleglas.model.batch import read_item, unpack
 from teleglas.model.events import LiquidationOrder
 from teleglas.source.listener.publisher import EventPublisher
 
@@ -22,11 +22,14 @@ class FakeApp:
         if self.down.is_set():
             raise ConnectionError("broker away")
         assert (name, queue, serializer) == (TASK_PROCESS_EVENTS, QUEUE_EVENTS, BATCH_SERIALIZER)
-        assert argsrepr == f"({len(args[0])} events)"
-        self.tasks.append(args[0])
+        (packed,) = args
+        assert isinstance(packed, str)  # one text, not a list of items
+        items = unpack(packed)
+        assert argsrepr == f"({len(items)} events)"
+        self.tasks.append(items)
 
     def times(self):
-        return [read_item(list(item))[0].time_ms for task in self.tasks for item in task]
+        return [read_item(item)[0].time_ms for task in self.tasks for item in task]
 
 
 def events(start, count):
@@ -48,7 +51,7 @@ def test_frames_go_out_in_order_in_tasks_of_at_most_a_batch():
     assert publisher.close(5)
     assert app.times() == list(range(300)) and all(len(task) <= 50 for task in app.tasks)
     assert publisher.published == 300 and publisher.published_by == {"coinglass": 150, "bybit": 150}
-    first = read_item(list(app.tasks[0][0]))
+    first = read_item(app.tasks[0][0])
     assert (first[1], first[2]) == (1_000, "bybit")
 
 

@@ -8,8 +8,8 @@ buffer and never dropped.
 Each task carries every event buffered when the publisher thread comes round, up to `max_batch`: a quiet
 stream publishes one event a task as soon as it arrives, a cascade fills tasks and divides Celery's cost of
 about 0.7 ms a message (celery-redis-notes.md) over many events. The buffer holds a frame's events as one entry
-(one lock taken a frame, not an event) and msgspec writes the task from the typed events (teleglas.model.batch):
-per event there is only a size estimate from its names and one tuple.
+(one lock taken a frame, not an event) and msgspec writes the task's packed batch from the typed events
+(teleglas.model.batch): per event there is only a size estimate from its names and one tuple.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ class EventPublisher:
             try:
                 self._app.send_task(
                     TASK_PROCESS_EVENTS,
-                    args=(items,),
+                    args=(batch.pack(items),),
                     queue=QUEUE_EVENTS,
                     serializer=BATCH_SERIALIZER,
                     argsrepr=f"({len(items)} events)",  # for Flower; Celery's repr of 500 events cost a tenth
