@@ -223,7 +223,9 @@ class Channel(redis.Channel):
     def _brpop_start(self, timeout=None):
         """While the last take found messages, takes more without waiting (the take script, sent like kombu's
         BRPOP and read when its answer comes, so the worker's loop does not stop for it); otherwise blocks on the
-        doorbells of the consumed queues (kombu blocks on the queues themselves)."""
+        doorbells of the consumed queues (kombu blocks on the queues themselves). A take asks for no more than the
+        prefetch window has room for, and only this channel's deliveries fill it, so its answer is read as soon as
+        it comes (kombu holds a BRPOP's answer while the window is full)."""
         queues = self._queue_cycle.consume(len(self.active_queues))
         if not queues:
             return
