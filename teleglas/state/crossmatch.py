@@ -33,7 +33,6 @@ KEPT, KEPT_AGAIN, DUPLICATE, MERGED, MERGED_AGAIN = range(5)
 PASSED = (KEPT, KEPT_AGAIN)
 _NATIVE_SOURCE = {exchange.lower(): source for source, exchange in EXCHANGE_OF_SOURCE.items()}
 _SEPARATORS = re.compile(r"[-_/ ]")
-_UNKNOWN = ""  # not yet looked up in CrossSourceMatch._pairs_with (no source is named "")
 
 # KEYS: every index hash the batch looks at, each once.
 # ARGV: 1 claimer, 2 time tolerance ms, 3 relative USD tolerance, 4 keep s,
@@ -137,6 +136,11 @@ def match_symbol(symbol: str) -> str:
     return _SEPARATORS.sub("", symbol.upper()).removesuffix("SWAP")
 
 
+@functools.lru_cache(maxsize=1024)  # bounded: a queued item can name any exchange
+def _pairs_with(source: str, exchange: str, sources: tuple[str, ...]) -> str | None:
+    return other_source(source, exchange.lower(), sources)
+
+
 def other_source(source: str, exchange: str, sources: tuple[str, ...]) -> str | None:
     """The one other source of `sources` that can bring the same event: CoinGlass aggregates each exchange's
     stream."""
@@ -154,7 +158,6 @@ class CrossSourceMatch:
         self.tolerance_ms = tolerance_ms
         self.usd_tolerance = usd_tolerance
         self.keep_s = keep_s
-        self._pairs_with: dict[tuple[str, str], str | None] = {}  # (source, exchange) -> other_source(...)
 
     def admit(self, sightings: list[tuple[MarketEvent, str]], claimer: str) -> list[int]:
         """One status per (event, source), in order; one round trip for the whole batch."""
@@ -165,13 +168,10 @@ class CrossSourceMatch:
         paired: list[int] = []  # positions in `sightings`
         lines: list[str] = []
         alone: dict[str, tuple[list[int], list[str]]] = {}  # hash -> positions, contents
-        pairs_with = self._pairs_with
-        tolerance_ms = self.tolerance_ms
+        tolerance_ms, sources = self.tolerance_ms, self.sources
         for n, (event, source) in enumerate(sightings):
             exchange = event.exchange
-            other = pairs_with.get((source, exchange), _UNKNOWN)
-            if other is _UNKNOWN:
-                other = pairs_with[(source, exchange)] = other_source(source, exchange.lower(), self.sources)
+            other = _pairs_with(source, exchange, sources)
             if other is None:
                 key = match_alone_key(source, event.time_ms // MATCH_ALONE_BUCKET_MS)
                 group = alone.get(key)
