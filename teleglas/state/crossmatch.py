@@ -136,15 +136,11 @@ def match_symbol(symbol: str) -> str:
     return _SEPARATORS.sub("", symbol.upper()).removesuffix("SWAP")
 
 
-@functools.lru_cache(maxsize=1024)  # bounded: a queued item can name any exchange
-def _pairs_with(source: str, exchange: str, sources: tuple[str, ...]) -> str | None:
-    return other_source(source, exchange.lower(), sources)
-
-
+@functools.lru_cache(maxsize=1024)  # asked once an event; bounded, as a queued item can name any exchange
 def other_source(source: str, exchange: str, sources: tuple[str, ...]) -> str | None:
     """The one other source of `sources` that can bring the same event: CoinGlass aggregates each exchange's
     stream."""
-    other = SOURCE_COINGLASS if source != SOURCE_COINGLASS else _NATIVE_SOURCE.get(exchange)
+    other = SOURCE_COINGLASS if source != SOURCE_COINGLASS else _NATIVE_SOURCE.get(exchange.lower())
     return other if other in sources else None
 
 
@@ -171,7 +167,7 @@ class CrossSourceMatch:
         tolerance_ms, sources = self.tolerance_ms, self.sources
         for n, (event, source) in enumerate(sightings):
             exchange = event.exchange
-            other = _pairs_with(source, exchange, sources)
+            other = other_source(source, exchange, sources)
             if other is None:
                 key = match_alone_key(source, event.time_ms // MATCH_ALONE_BUCKET_MS)
                 group = alone.get(key)
