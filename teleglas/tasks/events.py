@@ -72,7 +72,7 @@ def process_events(self, items: str | list) -> None:
     try:
         unpacked = batches.unpack(items)
     except PayloadError as exc:
-        log.error("%s rejected task payload: %s", LOG_ENGINE, str(exc)[:200])
+        _rejected(exc)
         return
     batch = [read for read in map(_read, unpacked) if read is not None]
     try:
@@ -101,9 +101,14 @@ def _read(item: Any) -> Read | None:
     try:
         event, received_ms, source = batches.read_item(item)
     except PayloadError as exc:
-        log.error("%s rejected task payload: %s", LOG_ENGINE, str(exc)[:200])
+        _rejected(exc)
         return None
     return item, event, received_ms, source
+
+
+def _rejected(exc: PayloadError) -> None:
+    """A batch or an item this version cannot read: it would fail the same way on every retry."""
+    log.error("%s rejected task payload: %s", LOG_ENGINE, str(exc)[:200])
 
 
 def _dropped(dropped: list[tuple[MarketEvent, str, int]]) -> None:
