@@ -233,7 +233,7 @@ class Channel(redis.Channel):
         self._in_poll = connection
         self._brpop_sent_at = monotonic()
         if self._busy:
-            self._pending_take = self._take_call(self._take_limit(), rung=0)
+            self._pending_take = self._take_call(queues, self._take_limit(), rung=0)
             keys, args, _ = self._pending_take
             connection.send_command("EVALSHA", _take_script.sha, len(keys), *keys, *args)
             return
@@ -273,9 +273,9 @@ class Channel(redis.Channel):
     def _take_limit(self) -> int:
         return min(_TAKE_MAX, self.qos.can_consume_max_estimate() or 1)
 
-    def _take_call(self, limit: int, rung: int) -> tuple[list[str], list, list[str]]:
-        """The take script's keys and arguments for the consumed queues, and the queue of each list it takes from."""
-        queues = self._queue_cycle.consume(len(self.active_queues))
+    def _take_call(self, queues: list[str], limit: int, rung: int) -> tuple[list[str], list, list[str]]:
+        """The take script's keys and arguments for `queues` (the consumed ones, in rotation order), and the queue
+        of each list it takes from."""
         pairs = [(queue, self._q_for_pri(queue, pri)) for pri in self.priority_steps for queue in queues]
         lists = [key for _, key in pairs]
         record = "".join("0" if queue in self._no_ack else "1" for queue, _ in pairs)
@@ -284,7 +284,7 @@ class Channel(redis.Channel):
 
     def _take(self, limit: int, rung: int) -> list[tuple[str, dict]]:
         """Up to `limit` messages as (queue, message), taken now (`rung`: 1 after a BRPOP took a bell)."""
-        keys, args, queues = self._take_call(limit, rung)
+        keys, args, queues = self._take_call(self._queue_cycle.consume(len(self.active_queues)), limit, rung)
         with self.conn_or_acquire() as client:
             return self._taken(_take_script(keys, args, client=client), queues)
 
