@@ -23,17 +23,18 @@ min_usd = 5_000_000
 """
 T0 = 1_764_000_000_000
 SINGLE_SYMBOLS = ("ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT")
-# One single every 50 ms, from 1 s before the storm to 4 s after its window: a render drawn in a child of a pool
-# process that has matplotlib loaded already can take as little as a tenth of a second, and a few singles must
-# still fall within it.
-SPACING_MS = 50
-BURST_AFTER = 20
-SINGLES = 120
+# One single every 75 ms, from 1 s before the storm to 4 s after its window. A render drawn in a child of a pool
+# process that has matplotlib loaded already can take a fifth of a second, and a few singles must still fall
+# within it; and while it renders, one pool process carries the singles alone: at 20 a second (every 50 ms) a CI
+# machine running four tests at once left it behind by 0.7 s, at 10 it never fell behind.
+SPACING_MS = 75
+BURST_AFTER = 14
+SINGLES = 80
 
 
 def stream() -> list[LiquidationOrder]:
-    """Singles of 150k-150.12k (each its own size, none a storm: $5M never gathers in a window) with a BTC burst
-    of eight $1M liquidations (a storm at the sixth) after the twentieth single."""
+    """Singles of 150k-150.08k (each its own size, none a storm: $5M never gathers in a window) with a BTC burst
+    of eight $1M liquidations (a storm at the sixth) after the fourteenth single."""
     events = []
     for n in range(SINGLES):
         symbol = SINGLE_SYMBOLS[n % len(SINGLE_SYMBOLS)]
