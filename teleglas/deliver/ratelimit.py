@@ -8,7 +8,8 @@ One Lua call per send attempt decides, atomically and on Redis's clock (so worke
   thundering herd re-polling every second). A held slot that a pause or a long delay overtook is replaced
   by a fresh one.
 The answer is "go after a short sleep" (at most TELEGRAM_MAX_INLINE_WAIT) or "come back in N s", which the
-task turns into a Celery countdown instead of sleeping in a worker slot.
+task turns into due work in Redis instead of sleeping in a worker slot. A send asks with a Guard: the same call
+first checks its route and its part's delivery, and a grant takes the part's lease (see Guard).
 
 Groups and channels (negative ids, @names) are spaced by the stricter of the chat and group limits. A margin
 is added to chat and group spacing: the limiter sees the start of a send, Telegram its arrival, and the
@@ -18,14 +19,27 @@ network between them is not perfectly even.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import redis
 
-from teleglas.model.chat import ChatId, ChatSpacing
+from teleglas.model.chat import ChatId, ChatSpacing, parse_chat_id
 from teleglas.settings import Settings
 from teleglas.state import keys
+from teleglas.state.claims import DeliveryState, lease_value, parse_delivery
 
+# KEYS 1-4 and ARGV 1-5: the budget. A guarded call adds KEYS 5-8 (the bot's refused-token flag, the chat
+# migrations, the chat's disabled flag, the part's delivery) and ARGV 6-8 (the chat's field in the migrations,
+# the lease's value and its length in ms): a failed condition answers before the budget is touched.
 _ACQUIRE = """
+if #KEYS > 4 then
+  if redis.call('EXISTS', KEYS[5]) == 1 then return {'token_invalid'} end
+  local moved = redis.call('HGET', KEYS[6], ARGV[6])
+  if moved then return {'migrated', moved} end
+  if redis.call('EXISTS', KEYS[7]) == 1 then return {'disabled'} end
+  local delivery = redis.call('GET', KEYS[8])
+  if delivery then return {'delivery', delivery, redis.call('PTTL', KEYS[8])} end
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local bot_interval = tonumber(ARGV[1])
@@ -53,8 +67,10 @@ if start - now <= max_wait then
   granted = 1
   redis.call('SET', KEYS[1], string.format('%.6f', start), 'EX', ttl)
   redis.call('SET', KEYS[3], string.format('%.6f', start), 'EX', ttl)
+  if #KEYS > 4 then redis.call('SET', KEYS[8], ARGV[7], 'PX', ARGV[8]) end
 end
-return {granted, string.format('%.6f', start - now), string.format('%.6f', slot), string.format('%.6f', start)}
+return {'permit', granted, string.format('%.6f', start - now), string.format('%.6f', slot),
+  string.format('%.6f', start)}
 """
 
 _PAUSE = """
@@ -104,6 +120,33 @@ class Permit:
     starts_at: float  # when this send may start, on Redis's clock: what the spacing is kept on
 
 
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """What must hold before a part's send, checked inside the budget's own atomic call so that a send costs one
+    Redis round trip before its request: the bot's token not refused, the chat neither migrated nor disabled,
+    the part neither sent nor in flight elsewhere. A grant then takes the part's lease for `owner`, in the same
+    call: no slot is spent on a send that another copy of the task is making."""
+
+    bot_key: str
+    part_id: str
+    owner: str
+    lease_s: float
+
+
+class Refusal(Enum):
+    TOKEN_INVALID = "token_invalid"
+    MIGRATED = "migrated"
+    DISABLED = "disabled"
+    DELIVERY = "delivery"  # the part was sent, or its lease is held by another sender
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reason: Refusal
+    migrated_to: ChatId | None = None
+    delivery: DeliveryState | None = None
+
+
 class RateLimiter:
     def __init__(self, client: redis.Redis, bot_id: str, limits: RateLimits):
         self._bot_id = bot_id
@@ -112,6 +155,20 @@ class RateLimiter:
         self._pause = client.register_script(_PAUSE)
 
     def acquire(self, chat_id: ChatId, slot: float | None = None) -> Permit:
+        answer = self._call(chat_id, slot, [], [])
+        assert isinstance(answer, Permit)  # an unguarded call has no condition to refuse
+        return answer
+
+    def acquire_guarded(self, guard: Guard, chat_id: ChatId, slot: float | None = None) -> Permit | Refused:
+        names = [
+            keys.token_invalid_key(guard.bot_key),
+            keys.chat_migrations_key(),
+            keys.chat_key(chat_id, "disabled"),
+            keys.delivery_key(guard.part_id, chat_id),
+        ]
+        return self._call(chat_id, slot, names, [str(chat_id), lease_value(guard.owner), int(guard.lease_s * 1000)])
+
+    def _call(self, chat_id: ChatId, slot: float | None, guard_keys: list, guard_args: list) -> Permit | Refused:
         names = [
             keys.rate_bot_last_key(self._bot_id),
             keys.rate_bot_pause_key(self._bot_id),
@@ -125,8 +182,16 @@ class RateLimiter:
             "" if slot is None else f"{slot:.6f}",
             _KEY_TTL_S,
         ]
-        granted, wait, held, start = self._acquire(keys=names, args=args)
-        return Permit(bool(granted), max(float(wait), 0.0), float(held), float(start))
+        kind, *rest = self._acquire(keys=names + guard_keys, args=args + guard_args)
+        if kind == b"permit":
+            granted, wait, held, start = rest
+            return Permit(bool(granted), max(float(wait), 0.0), float(held), float(start))
+        reason = Refusal(kind.decode())
+        if reason is Refusal.MIGRATED:
+            return Refused(reason, migrated_to=parse_chat_id(rest[0]))
+        if reason is Refusal.DELIVERY:
+            return Refused(reason, delivery=parse_delivery(rest[0], rest[1]))
+        return Refused(reason)
 
     def pause(self, seconds: float) -> float:
         """Every worker sending for this bot waits `seconds` (Telegram's retry_after); returns the pause left."""

@@ -18,9 +18,8 @@ from teleglas.deliver.policy import Effects, dead_letter, react
 from teleglas.deliver.ratelimit import RateLimiter
 from teleglas.deliver.stages import (
     Attempt,
-    Claim,
-    Dedup,
     Fit,
+    Gate,
     LeaseKeeper,
     LoadChart,
     MarkLate,
@@ -30,12 +29,10 @@ from teleglas.deliver.stages import (
     PerPart,
     Record,
     RecordHistory,
-    Route,
     Send,
     SendJob,
     Stage,
     Status,
-    Wait,
 )
 from teleglas.deliver.telegram import DeliveryError, TelegramClient
 from teleglas.model.chat import ChatId
@@ -123,14 +120,11 @@ class Sender:
             self.metrics,
         )
         self.stages: tuple[Stage, ...] = (
-            Route(chats, client.token_key),
             MarkLate(settings.rules.max_age_s, settings.timezone),
             LoadChart(charts, ledger),
             PerPart(
-                Dedup(ledger),
                 Fit(),
-                Measured(Wait(limiter, sleep), after=self._waited),
-                Claim(ledger, lease_s),
+                Measured(Gate(limiter, client.token_key, lease_s, sleep), after=self._waited),
                 Measured(Send(client, ledger, lease_s, LeaseKeeper()), after=self._sent, failed=self._refused),
                 Record(ledger, settings.delivery.record_ttl_s),
             ),

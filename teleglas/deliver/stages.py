@@ -4,15 +4,16 @@ An attempt runs the attempt stages in order; `PerPart` runs the part stages for 
 stage returns None to go on, or an Outcome to end the attempt; a refusal is raised as a DeliveryError,
 classified at the Telegram edge, and the sender's policy table decides what follows.
 
-    route   follow a group→supergroup migration; refuse a disabled chat or a refused token
     late    an alert sent long after its news says so in a first line ("delayed")
     chart   a send with a chart loads its PNG (an expired one makes it a text send, unless the photo went out)
     per part, named by where it starts (message_split.Cursor; a chart's photo comes first, at PHOTO):
-      dedup   already sent → the next part; another sender holds the lease → come back when it ends
       fit     the longest part from here within Telegram's limit (the first part carries the late line)
-      wait    the shared rate limit: a short sleep, or come back in N s (due work, not a held message)
-      claim   a lease on (part, chat), so two copies of a task never send at once
-      send    one Bot API call; the lease is renewed while it is in flight
+      gate    one atomic Redis call (the rate limiter's, with a Guard), answered in this order:
+                route   a refused token or a disabled chat is refused; a group→supergroup migration is followed
+                dedup   already sent → the next part; another sender holds the lease → come back when it ends
+                wait    the shared rate limit: come back in N s (due work, not a held message), or go
+                claim   a go takes a lease on (part, chat), so two copies of a task never send at once
+      send    one Bot API call (after the go's short sleep, if any); the lease is renewed while it is in flight
       record  the message_id and where the next part begins: every later copy skips this part
     history the dashboard's record of what was sent
 """
@@ -34,10 +35,9 @@ from zoneinfo import ZoneInfo
 from teleglas.defines import LOG_SENDER, TELEGRAM_MAX_CAPTION_UNITS, TELEGRAM_MAX_RAW_BYTES, TELEGRAM_MAX_TEXT_UNITS
 from teleglas.deliver import telegram as tg
 from teleglas.deliver.message_split import START, Cursor, html_to_plain, next_part, visible_units
-from teleglas.deliver.ratelimit import RateLimiter
+from teleglas.deliver.ratelimit import Guard, RateLimiter, Refusal, Refused
 from teleglas.deliver.telegram import DeliveryError, TelegramClient
 from teleglas.model.chat import ChatId
-from teleglas.state.chats import ChatRoute
 from teleglas.state.claims import DeliveryState
 from teleglas.state.history import AlertHistory
 
@@ -147,44 +147,11 @@ class Ledger(Protocol):
     """Per (part, chat): free → sending (a lease) → sent (the message_id)."""
 
     def delivery_state(self, alert_id: str, chat_id: ChatId) -> DeliveryState: ...
-    def claim_delivery(self, alert_id: str, chat_id: ChatId, owner: str, lease_s: float) -> bool: ...
     def renew_delivery(self, alert_id: str, chat_id: ChatId, owner: str, lease_s: float) -> bool: ...
     def release_delivery(self, alert_id: str, chat_id: ChatId, owner: str) -> None: ...
     def record_delivery(
         self, alert_id: str, chat_id: ChatId, message_id: int, ttl_s: int, next_part: tuple[int, int] | None = None
     ) -> None: ...
-
-
-class Routes(Protocol):
-    def chat_route(self, chat_id: ChatId, bot_key: str) -> ChatRoute: ...
-
-
-class Route:
-    def __init__(self, routes: Routes, token_key: str):
-        self.routes = routes
-        self.token_key = token_key
-
-    def __call__(self, attempt: Attempt) -> Outcome | None:
-        job = attempt.job
-        route = self.routes.chat_route(job.chat_id, self.token_key)
-        if route.chat_id != job.chat_id:
-            log.info(
-                "%s alert=%s chat=%s migrated, sending to chat=%s", LOG_SENDER, job.alert_id, job.chat_id, route.chat_id
-            )
-            attempt.job = replace(job, chat_id=route.chat_id, slot=None)
-        if route.token_invalid:
-            raise DeliveryError(
-                tg.UNAUTHORIZED,
-                False,
-                "the alert bot token was refused earlier; fix TELEGRAM_ALERT_TOKEN and restart the workers",
-            )
-        if route.disabled:
-            raise DeliveryError(
-                tg.CHAT_DISABLED,
-                False,
-                "the chat refused the bot earlier; it is checked again every CHAT_RECHECK_INTERVAL",
-            )
-        return None
 
 
 class MarkLate:
@@ -265,30 +232,6 @@ class PerPart:
         return None
 
 
-class Dedup:
-    def __init__(self, ledger: Ledger):
-        self.ledger = ledger
-
-    def __call__(self, attempt: Attempt, part: Part) -> Outcome | None:
-        state = self.ledger.delivery_state(part.part_id, attempt.job.chat_id)
-        if state.message_id is not None:
-            attempt.message_ids.append(state.message_id)
-            part.done = True
-            part.next = Cursor(*state.next_part) if state.next_part is not None else None
-            return None
-        if state.sending_owner is not None:
-            log.info(
-                "%s alert=%s chat=%s is being sent by %s; checking again in %.1f s",
-                LOG_SENDER,
-                part.part_id,
-                attempt.job.chat_id,
-                state.sending_owner,
-                state.lease_left_s,
-            )
-            return Outcome(Status.LATER, delay_s=max(state.lease_left_s, 0.1), job=attempt.job)
-        return None
-
-
 class Fit:
     """The longest part from the cursor on within the job's limit; the first part also carries the late line. A
     chart's photo carries the whole text as its caption when it fits Telegram's 1,024, else a short one (the
@@ -329,38 +272,77 @@ def _short_caption(head: str, text: str, is_html: bool) -> str:
     return caption if _fits_caption(caption, is_html) else ""
 
 
-class Wait:
-    def __init__(self, limiter: RateLimiter, sleep: Callable[[float], None] = time.sleep):
+class Gate:
+    """Route, dedup, wait and claim in one Redis call before each part's send (see the table above): four round
+    trips before the request were most of a send's own latency."""
+
+    def __init__(self, limiter: RateLimiter, token_key: str, lease_s: float, sleep: Callable[[float], None]):
         self.limiter = limiter
+        self.token_key = token_key
+        self.lease_s = lease_s
         self._sleep = sleep
 
     def __call__(self, attempt: Attempt, part: Part) -> Outcome | None:
-        permit = self.limiter.acquire(attempt.job.chat_id, attempt.job.slot)
-        part.waited_s = permit.wait_s
-        if not permit.granted:
+        job = attempt.job
+        guard = Guard(self.token_key, part.part_id, attempt.owner, self.lease_s)
+        answer = self.limiter.acquire_guarded(guard, job.chat_id, job.slot)
+        if isinstance(answer, Refused):
+            return self._refused(attempt, part, answer)
+        part.waited_s = answer.wait_s
+        if not answer.granted:
             log.debug(
                 "%s alert=%s chat=%s waits %.2f s for its rate-limit slot",
                 LOG_SENDER,
                 part.part_id,
-                attempt.job.chat_id,
-                permit.wait_s,
+                job.chat_id,
+                answer.wait_s,
             )
-            return Outcome(Status.LATER, delay_s=permit.wait_s, job=replace(attempt.job, slot=permit.slot))
-        attempt.job = replace(attempt.job, slot=None)
-        if permit.wait_s > 0:
-            self._sleep(permit.wait_s)
+            return Outcome(Status.LATER, delay_s=answer.wait_s, job=replace(job, slot=answer.slot))
+        attempt.job = replace(job, slot=None)
+        if answer.wait_s > 0:
+            self._sleep(answer.wait_s)
         return None
 
-
-class Claim:
-    def __init__(self, ledger: Ledger, lease_s: float):
-        self.ledger = ledger
-        self.lease_s = lease_s
-
-    def __call__(self, attempt: Attempt, part: Part) -> Outcome | None:
-        if not self.ledger.claim_delivery(part.part_id, attempt.job.chat_id, attempt.owner, self.lease_s):
-            return Outcome(Status.LATER, delay_s=1.0, job=attempt.job)
-        return None
+    def _refused(self, attempt: Attempt, part: Part, refused: Refused) -> Outcome | None:
+        job = attempt.job
+        if refused.reason is Refusal.TOKEN_INVALID:
+            raise DeliveryError(
+                tg.UNAUTHORIZED,
+                False,
+                "the alert bot token was refused earlier; fix TELEGRAM_ALERT_TOKEN and restart the workers",
+            )
+        if refused.reason is Refusal.DISABLED:
+            raise DeliveryError(
+                tg.CHAT_DISABLED,
+                False,
+                "the chat refused the bot earlier; it is checked again every CHAT_RECHECK_INTERVAL",
+            )
+        if refused.reason is Refusal.MIGRATED:
+            assert refused.migrated_to is not None
+            log.info(
+                "%s alert=%s chat=%s migrated, sending to chat=%s",
+                LOG_SENDER,
+                job.alert_id,
+                job.chat_id,
+                refused.migrated_to,
+            )
+            return Outcome(Status.AGAIN, job=replace(job, chat_id=refused.migrated_to, slot=None))
+        state = refused.delivery
+        assert state is not None
+        if state.message_id is not None:
+            attempt.message_ids.append(state.message_id)
+            part.done = True
+            part.next = Cursor(*state.next_part) if state.next_part is not None else None
+            return None
+        log.info(
+            "%s alert=%s chat=%s is being sent by %s; checking again in %.1f s",
+            LOG_SENDER,
+            part.part_id,
+            job.chat_id,
+            state.sending_owner,
+            state.lease_left_s,
+        )
+        return Outcome(Status.LATER, delay_s=max(state.lease_left_s, 0.1), job=job)
 
 
 class Send:

@@ -33,6 +33,23 @@ class DeliveryState:
     next_part: tuple[int, int] | None = None  # (line, char) where the next part of a split text begins
 
 
+def lease_value(owner: str) -> str:
+    """What a delivery holds while `owner` sends it. The lease is taken by the rate limiter's guarded call
+    (teleglas.deliver.ratelimit.Guard), in the same atomic step as the send's slot."""
+    return _SENDING + owner
+
+
+def parse_delivery(value: bytes | None, pttl_ms: int) -> DeliveryState:
+    if value is None:
+        return DeliveryState(None, None, 0.0)
+    text = value.decode()
+    if text.startswith(_SENDING):
+        return DeliveryState(None, text[len(_SENDING) :], max(pttl_ms, 0) / 1000)
+    message_id, _, following = text.partition("@")
+    line, _, char = following.partition(".")
+    return DeliveryState(int(message_id), None, 0.0, (int(line), int(char)) if following else None)
+
+
 class DeliveryLedger:
     """One (alert part, chat): free → sending (a lease) → sent (the message_id)."""
 
@@ -43,26 +60,16 @@ class DeliveryLedger:
         key = delivery_key(alert_id, chat_id)
         with self.redis.pipeline(transaction=False) as pipe:
             value, pttl = pipe.get(key).pttl(key).execute()
-        if value is None:
-            return DeliveryState(None, None, 0.0)
-        text = value.decode()
-        if text.startswith(_SENDING):
-            return DeliveryState(None, text[len(_SENDING) :], max(pttl, 0) / 1000)
-        message_id, _, following = text.partition("@")
-        line, _, char = following.partition(".")
-        return DeliveryState(int(message_id), None, 0.0, (int(line), int(char)) if following else None)
-
-    def claim_delivery(self, alert_id: str, chat_id: ChatId, owner: str, lease_s: float) -> bool:
-        """Only one sender at a time per (alert part, chat); the lease ends a dead sender's claim."""
-        return bool(self.redis.set(delivery_key(alert_id, chat_id), _SENDING + owner, nx=True, px=int(lease_s * 1000)))
+        return parse_delivery(value, pttl)
 
     def renew_delivery(self, alert_id: str, chat_id: ChatId, owner: str, lease_s: float) -> bool:
         """Extends a lease still held by `owner` (a send still in flight); False when it is no longer ours."""
-        return bool(self.redis.eval(_RENEW, 1, delivery_key(alert_id, chat_id), _SENDING + owner, int(lease_s * 1000)))
+        key = delivery_key(alert_id, chat_id)
+        return bool(self.redis.eval(_RENEW, 1, key, lease_value(owner), int(lease_s * 1000)))
 
     def release_delivery(self, alert_id: str, chat_id: ChatId, owner: str) -> None:
         """After a failed send: frees the claim if it is still ours, so the retry can take it."""
-        self.redis.eval(_RELEASE, 1, delivery_key(alert_id, chat_id), _SENDING + owner)
+        self.redis.eval(_RELEASE, 1, delivery_key(alert_id, chat_id), lease_value(owner))
 
     def record_delivery(
         self, alert_id: str, chat_id: ChatId, message_id: int, ttl_s: int, next_part: tuple[int, int] | None = None

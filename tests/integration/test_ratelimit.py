@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from teleglas.deliver.ratelimit import RateLimiter, RateLimits
+from teleglas.deliver.ratelimit import Guard, Permit, RateLimiter, RateLimits, Refusal, Refused
 from teleglas.model.chat import is_group_chat
 from tests.support.settings import make_settings
 
@@ -100,3 +100,31 @@ def test_many_senders_at_once_never_start_closer_than_the_spacing(state):
     assert len(starts) == 40
     gaps = [round(b - a, 6) for a, b in zip(starts, starts[1:])]
     assert min(gaps) >= 0.05, gaps
+
+
+def test_a_guarded_call_answers_route_then_delivery_then_budget_and_only_a_grant_takes_the_lease(state, limiter):
+    def guard(owner: str, part: str = "alert") -> Guard:
+        return Guard("bot", part, owner, 5.0)
+
+    first = limiter.acquire_guarded(guard("task-a"), 42)
+    assert isinstance(first, Permit) and first.granted
+    held = limiter.acquire_guarded(guard("task-b"), 42)
+    assert isinstance(held, Refused) and held.reason is Refusal.DELIVERY and held.delivery is not None
+    assert held.delivery.sending_owner == "task-a" and 4.0 < held.delivery.lease_left_s <= 5.0
+    # The refused copy spent no slot: the next part to the chat waits one interval after the first, not two.
+    waiting = limiter.acquire_guarded(guard("task-c", "alert/2.0"), 42)
+    assert isinstance(waiting, Permit) and not waiting.granted
+    assert waiting.starts_at - first.starts_at == pytest.approx(LIMITS.chat_interval_s, abs=1e-6)
+    assert state.ledger.delivery_state("alert/2.0", 42).sending_owner is None  # no grant, no lease
+    state.ledger.record_delivery("alert", 42, 9, 60, next_part=(2, 0))
+    sent = limiter.acquire_guarded(guard("task-d"), 42)
+    assert isinstance(sent, Refused) and sent.delivery is not None
+    assert (sent.delivery.message_id, sent.delivery.next_part) == (9, (2, 0))
+
+    state.chats.migrate_chat(-3001, -1004001)
+    assert limiter.acquire_guarded(guard("task-a"), -3001) == Refused(Refusal.MIGRATED, migrated_to=-1004001)
+    state.chats.disable_chat(43, "blocked")
+    assert limiter.acquire_guarded(guard("task-a"), 43) == Refused(Refusal.DISABLED)
+    state.chats.flag_token_invalid("bot", 60)  # checked first: even a sent part, even a migrated chat
+    assert {limiter.acquire_guarded(guard("t"), chat) for chat in (42, -3001, 44)} == {Refused(Refusal.TOKEN_INVALID)}
+    assert state.ledger.delivery_state("alert", 44).sending_owner is None

@@ -11,6 +11,7 @@ from teleglas.deliver.telegram import TelegramClient
 from teleglas.devstack.emulators.telegram import Fault, FloodLimits, TelegramEmulator
 from teleglas.devstack.local_stack import wait_until
 from tests.support.settings import make_settings
+from tests.support.state import take_lease
 
 TOKEN = "100000003:senderStageTestTokenForTheEmulator"
 
@@ -44,7 +45,7 @@ def test_a_second_run_of_a_delivered_job_sends_nothing(sender, emulator):
 
 def test_a_send_in_flight_elsewhere_is_waited_for_not_duplicated(sender, emulator, state):
     job = SendJob(42, "held by a worker that died", "alert-2")
-    assert state.ledger.claim_delivery("alert-2", 42, "dead-task", 2.0)
+    assert take_lease(state.redis, "alert-2", 42, "dead-task", 2.0)
     waiting = sender.run(job, "task-2")
     assert waiting.status is Status.LATER and 0 < waiting.delay_s <= 2.0 and emulator.messages == []
     wait_until(  # the dead sender's lease runs out

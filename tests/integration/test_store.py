@@ -2,6 +2,7 @@
 
 from teleglas.state.engine import Candidate, Decision, EngineStore, Outcome
 from teleglas.state.keys import delivery_key, digest_last_direct_key, event_key, recent_key
+from tests.support.state import take_lease
 
 
 def candidate(fingerprint: str, symbol: str = "BTCUSDT") -> Candidate:
@@ -43,17 +44,17 @@ def test_delivery_record_has_a_ttl(state):
 
 
 def test_delivery_lease_lets_one_sender_in_and_only_its_owner_release_it(state):
-    assert state.ledger.claim_delivery("alert", 42, "task-a", 5.0)
-    assert not state.ledger.claim_delivery("alert", 42, "task-b", 5.0)
+    assert take_lease(state.redis, "alert", 42, "task-a", 5.0)
+    assert not take_lease(state.redis, "alert", 42, "task-b", 5.0)
     delivery = state.ledger.delivery_state("alert", 42)
     assert delivery.message_id is None and delivery.sending_owner == "task-a" and 4.0 < delivery.lease_left_s <= 5.0
     state.ledger.release_delivery("alert", 42, "task-b")  # not the owner: nothing happens
     assert state.ledger.delivery_state("alert", 42).sending_owner == "task-a"
     state.ledger.release_delivery("alert", 42, "task-a")
-    assert state.ledger.claim_delivery("alert", 42, "task-b", 5.0)
+    assert take_lease(state.redis, "alert", 42, "task-b", 5.0)
     state.ledger.record_delivery("alert", 42, 9, 60)
     assert state.ledger.delivery_state("alert", 42) == type(delivery)(9, None, 0.0)
-    assert not state.ledger.claim_delivery("alert", 42, "task-c", 5.0)  # a recorded delivery is never claimed again
+    assert not take_lease(state.redis, "alert", 42, "task-c", 5.0)  # a recorded delivery is never claimed again
 
 
 def test_migration_moves_chat_settings_and_rewrites_older_migrations(state):
@@ -106,7 +107,7 @@ def test_a_part_of_a_split_text_records_where_the_next_part_begins(state):
 
 
 def test_a_lease_is_renewed_only_by_its_owner(state):
-    assert state.ledger.claim_delivery("alert", 42, "task-a", 1.0)
+    assert take_lease(state.redis, "alert", 42, "task-a", 1.0)
     assert not state.ledger.renew_delivery("alert", 42, "task-b", 30.0)
     assert state.ledger.renew_delivery("alert", 42, "task-a", 30.0)
     assert state.ledger.delivery_state("alert", 42).lease_left_s > 25

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from teleglas.deliver.ratelimit import Permit
+from teleglas.deliver.ratelimit import Guard, Permit, Refusal, Refused
 from teleglas.deliver.telegram import DeliveryError
 from teleglas.model.chat import ChatId
 from teleglas.state.chats import ChatRoute
@@ -29,13 +29,6 @@ class FakeLedger:
         if (alert_id, chat_id) in self.leases:
             return DeliveryState(None, self.leases[(alert_id, chat_id)], 5.0)
         return DeliveryState(None, None, 0.0)
-
-    def claim_delivery(self, alert_id: str, chat_id: ChatId, owner: str, lease_s: float) -> bool:
-        key = (alert_id, chat_id)
-        if key in self.records or key in self.leases:
-            return False
-        self.leases[key] = owner
-        return True
 
     def renew_delivery(self, alert_id: str, chat_id: ChatId, owner: str, lease_s: float) -> bool:
         return self.leases.get((alert_id, chat_id)) == owner
@@ -89,8 +82,11 @@ class FakeDeadLetters:
 
 @dataclass
 class FakeLimiter:
-    """Grants every send at once unless `busy` says how long a chat must wait; records pauses."""
+    """Grants every send at once unless `busy` says how long a chat must wait; records pauses. A guarded call
+    answers from the fake chats and ledger first, and a grant takes the lease, as the Lua script does."""
 
+    ledger: FakeLedger
+    chats: FakeChats
     busy: dict[ChatId, float] = field(default_factory=dict)
     pauses: list[float] = field(default_factory=list)
 
@@ -98,6 +94,21 @@ class FakeLimiter:
         wait = self.busy.get(chat_id, 0.0)
         place = slot if slot is not None else 1000.0 + wait
         return Permit(wait <= 0.5, wait, place, place)
+
+    def acquire_guarded(self, guard: Guard, chat_id: ChatId, slot: float | None = None) -> Permit | Refused:
+        if self.chats.token_refused:
+            return Refused(Refusal.TOKEN_INVALID)
+        if chat_id in self.chats.migrations:
+            return Refused(Refusal.MIGRATED, migrated_to=self.chats.migrations[chat_id])
+        if chat_id in self.chats.disabled:
+            return Refused(Refusal.DISABLED)
+        state = self.ledger.delivery_state(guard.part_id, chat_id)
+        if state.message_id is not None or state.sending_owner is not None:
+            return Refused(Refusal.DELIVERY, delivery=state)
+        permit = self.acquire(chat_id, slot)
+        if permit.granted:
+            self.ledger.leases[(guard.part_id, chat_id)] = guard.owner
+        return permit
 
     def pause(self, seconds: float) -> float:
         self.pauses.append(seconds)

@@ -22,7 +22,7 @@ class Parts:
 
     def __init__(self, **settings: str):
         self.ledger, self.chats, self.dead = FakeLedger(), FakeChats(), FakeDeadLetters()
-        self.limiter, self.telegram, self.rechecks = FakeLimiter(), FakeTelegram(), []
+        self.limiter, self.telegram, self.rechecks = FakeLimiter(self.ledger, self.chats), FakeTelegram(), []
         self.sender = Sender(
             self.telegram,
             self.ledger,
