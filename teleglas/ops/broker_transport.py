@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from queue import Empty
-from time import monotonic, time
+from time import monotonic
 from typing import Any
 
 import msgspec
@@ -90,27 +90,32 @@ class QoS(redis.QoS):
 
 
 # KEYS: the queue lists (in the consumer's rotation order, every priority), the unacked hash, the unacked
-# index, then the doorbell of each queue list. ARGV: 1 how many queue lists, 2 now, 3 at most this many messages,
-# 4 a digit per queue list: 1 record its messages as unacknowledged, 0 not (a no_ack consumer's, which is never
-# acknowledged), 5 how many bells the consumer already took (1 after a BRPOP, 0 for a take while busy).
+# index, then the doorbell of each queue list. ARGV: 1 how many queue lists, 2 at most this many messages,
+# 3 a digit per queue list: 1 record its messages as unacknowledged, 0 not (a no_ack consumer's, which is never
+# acknowledged), 4 how many bells the consumer already took (1 behind a BRPOP, 0 for a take while busy).
+# A message is scored in the unacked index at Redis's time of the take (the take may run up to a doorbell
+# timeout after it was sent); kombu's restore compares it with the worker's clock, which NTP keeps within
+# milliseconds of Redis's, far inside any visibility timeout.
 # Returns list position, message, list position, message, ... (empty: nothing waiting).
 # The unacked entry is kombu's own shape, [message, exchange, routing key] as JSON, built around the message's
 # text so the message itself is stored exactly as published. A queue list gives up a bell for each message taken
 # (less the one a BRPOP took), and keeps one while it still holds messages.
 _TAKE = """
-local n, limit, rung, out = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[5]), {}
+local n, limit, rung, out = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4]), {}
+local t = redis.call('TIME')
+local now = string.format('%d.%06d', t[1], t[2])
 for i = 1, n do
   local taken = 0
   while #out < 2 * limit do
     local item = redis.call('RPOP', KEYS[i])
     if not item then break end
     taken = taken + 1
-    if string.sub(ARGV[4], i, i) == '1' then
+    if string.sub(ARGV[3], i, i) == '1' then
       local props = cjson.decode(item)['properties']
       local info = props['delivery_info']
       local route = cjson.encode(info['exchange']) .. ',' .. cjson.encode(info['routing_key'])
       redis.call('HSET', KEYS[n + 1], props['delivery_tag'], '[' .. item .. ',' .. route .. ']')
-      redis.call('ZADD', KEYS[n + 2], ARGV[2], props['delivery_tag'])
+      redis.call('ZADD', KEYS[n + 2], now, props['delivery_tag'])
     end
     out[#out + 1] = i
     out[#out + 1] = item
@@ -209,6 +214,7 @@ class Channel(redis.Channel):
         self._no_ack: set[str] = set()  # queues consumed without acknowledgements (Celery's control replies)
         self._acks = _AckWriter()
         self._busy = False  # the last take found messages: take again without a bell
+        self._bell_first = False  # the take in flight waits behind a BRPOP on the doorbells
         self._pending_take: tuple[list[str], list, list[str]] | None = None  # a take sent, its answer not yet read
         super().__init__(*args, **kwargs)
 
@@ -221,44 +227,50 @@ class Channel(redis.Channel):
         return super().basic_consume(queue, no_ack, *args, **kwargs)
 
     def _brpop_start(self, timeout=None):
-        """While the last take found messages, takes more without waiting (the take script, sent like kombu's
-        BRPOP and read when its answer comes, so the worker's loop does not stop for it); otherwise blocks on the
-        doorbells of the consumed queues (kombu blocks on the queues themselves). A take asks for no more than the
-        prefetch window has room for, and only this channel's deliveries fill it, so its answer is read as soon as
-        it comes (kombu holds a BRPOP's answer while the window is full)."""
+        """Sends the take script, read when its answer comes so the worker's loop does not stop for it. While the
+        last take found messages it runs at once; otherwise it waits behind a BRPOP on the doorbells of the
+        consumed queues (kombu blocks on the queues themselves), sent together: Redis runs a connection's
+        commands in order, so the take runs the moment a bell rings (or the doorbell timeout ends the BRPOP),
+        without a second round trip. A take asks for no more than the prefetch window has room for, and only
+        this channel's deliveries fill it, so its answer is read as soon as it comes (kombu holds a BRPOP's answer
+        while the window is full)."""
         queues = self._queue_cycle.consume(len(self.active_queues))
         if not queues:
             return
         connection = self.client.connection
         self._in_poll = connection
         self._brpop_sent_at = monotonic()
-        if self._busy:
-            self._pending_take = self._take_call(queues, self._take_limit(), rung=0)
-            keys, args, _ = self._pending_take
-            connection.send_command("EVALSHA", _take_script.sha, len(keys), *keys, *args)
+        self._bell_first = not self._busy
+        self._pending_take = self._take_call(queues, self._take_limit(), rung=int(self._bell_first))
+        keys, args, _ = self._pending_take
+        take = ("EVALSHA", _take_script.sha, len(keys), *keys, *args)
+        if not self._bell_first:
+            connection.send_command(*take)
             return
-        self._pending_take = None
-        keys = [bell_key(self._q_for_pri(queue, pri)) for pri in self.priority_steps for queue in queues]
-        connection.send_command("BRPOP", *keys, self.brpop_timeout if timeout is None else timeout or 0)
+        bells = [bell_key(self._q_for_pri(queue, pri)) for pri in self.priority_steps for queue in queues]
+        wait = self.brpop_timeout if timeout is None else timeout or 0
+        connection.send_packed_command(connection.pack_commands([("BRPOP", *bells, wait), take]))
 
     def _brpop_read(self, **options):
-        """The take's messages, or a bell (or the doorbell timeout) and then a take; either way as many messages as
-        the prefetch window allows, moved atomically into the unacknowledged set."""
+        """The take's messages (after the bell or the doorbell timeout the take waited for): as many as the
+        prefetch window allows, moved atomically into the unacknowledged set."""
         pending, self._pending_take = self._pending_take, None
+        connection = self.client.connection
+        rung = 0
         try:
             try:
-                answer = self.client.parse_response(
-                    self.client.connection, "BRPOP" if pending is None else "EVALSHA", **options
-                )
+                if self._bell_first:
+                    rung = int(self.client.parse_response(connection, "BRPOP", **options) is not None)
+                answer = self.client.parse_response(connection, "EVALSHA", **options)
             except NoScriptError:  # Redis lost its scripts (a restart): the take again, which loads it
                 answer = None
-            except self.connection_errors:
-                self.client.connection.disconnect()
+            except Exception:  # a lost connection, or a BRPOP refused with the take's answer still unread
+                connection.disconnect()
                 raise
             if pending is not None and answer is not None:
                 taken = self._taken(answer, pending[2])
             else:
-                taken = self._take(self._take_limit(), rung=0 if pending else 1)
+                taken = self._take(self._take_limit(), rung=rung)
             self._busy = bool(taken)
             if not taken:
                 raise Empty()
@@ -280,7 +292,7 @@ class Channel(redis.Channel):
         lists = [key for _, key in pairs]
         record = "".join("0" if queue in self._no_ack else "1" for queue, _ in pairs)
         keys = [*lists, self.unacked_key, self.unacked_index_key, *(bell_key(key) for key in lists)]
-        return keys, [len(lists), time(), limit, record, rung], [queue for queue, _ in pairs]
+        return keys, [len(lists), limit, record, rung], [queue for queue, _ in pairs]
 
     def _take(self, limit: int, rung: int) -> list[tuple[str, dict]]:
         """Up to `limit` messages as (queue, message), taken now (`rung`: 1 after a BRPOP took a bell)."""
