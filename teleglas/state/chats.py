@@ -77,9 +77,13 @@ class ChatState:
         """The chats that get alerts: the configured alert chats, then the chats subscribed through the manual
         bot, after migrations, in order and without repeats, each with whether it is disabled (Telegram refused
         the bot there). Fan-out, the sender's route and the manual bot's /alerts all ask here."""
-        resolved = self.resolve(tuple(configured) + tuple(self.subscribers()))
-        off = {parse_chat_id(member) for member in self.redis.smembers(disabled_chats_key())} if resolved else set()
-        return [(chat, chat in off) for chat in resolved]
+        with self.redis.pipeline(transaction=False) as pipe:  # one round trip: fan-out asks for every alert
+            pipe.smembers(subscribers_key()).smembers(disabled_chats_key()).hgetall(chat_migrations_key())
+            subscribed, disabled, migrations = pipe.execute()
+        moved = {parse_chat_id(old): parse_chat_id(new) for old, new in migrations.items()}
+        chats = tuple(configured) + tuple(sorted((parse_chat_id(m) for m in subscribed), key=str))
+        off = {parse_chat_id(member) for member in disabled}
+        return [(chat, chat in off) for chat in dict.fromkeys(moved.get(chat, chat) for chat in chats)]
 
     def migrate_chat(self, old: ChatId, new: ChatId) -> int:
         """Follows Telegram's group → supergroup upgrade: later sends to `old` go to `new`, and the chat's

@@ -75,9 +75,9 @@ class Dispatcher:
     render: RenderPort | None = None  # None: charts off, every send is text
 
     def alerts(self, alerts: list[Alert], now: float, origin_ms: int | None) -> None:
-        """Each alert to its chats: at once, or into a digest whose flush this schedules."""
-        if self.history is not None:
-            self.history.record_alerts(alerts, now)
+        """Each alert to its chats: at once, or into a digest whose flush this schedules; then the dashboard's
+        record of the alerts, after the sends are on their way (a retry after a failed record sends nothing twice:
+        every send has its delivery record)."""
         for alert in alerts:
             if alert.current_ms is None:  # news since it reached TELEGLAS: the listener's frame, or now
                 alert = replace(alert, current_ms=origin_ms or int(now * 1000))
@@ -95,6 +95,8 @@ class Dispatcher:
             self._deliver(sends, origin_ms)
             for flush in digest_flushes:
                 self.later(digest_task(flush.chat_id), flush.due_s, True)
+        if self.history is not None:
+            self.history.record_alerts(alerts, now)
 
     def flushes(self, flushes: list[Flush]) -> None:
         for flush in flushes:
