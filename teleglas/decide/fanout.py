@@ -60,8 +60,7 @@ class FanOut:
     def route(self, alert: Alert, now: float) -> tuple[list[Send], list[DigestFlush]]:
         sends: list[Send] = []
         flushes: list[DigestFlush] = []
-        chats = self.chats.alert_chats(self.settings.telegram.alert_chat_ids)
-        for (chat, disabled), fields in zip(chats, self.chats.chat_settings_many([c for c, _ in chats])):
+        for chat, disabled, fields in self.chats.alert_chats(self.settings.telegram.alert_chat_ids):
             rules = parse_chat_rules(fields)
             if rules.problems:
                 log.warning("%s chat=%s settings ignored: %s", LOG_ENGINE, chat, "; ".join(rules.problems))

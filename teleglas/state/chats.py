@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import redis
 
@@ -14,6 +15,7 @@ from teleglas.state.client import decoded
 from teleglas.state.keys import (
     CHAT_SCOPED_SUFFIXES,
     chat_key,
+    chat_key_affixes,
     chat_migrations_key,
     disabled_chats_key,
     subscribers_key,
@@ -26,6 +28,12 @@ class ChatRoute:
     chat_id: ChatId  # after following any migration
     disabled: bool
     token_invalid: bool
+
+
+class AlertChat(NamedTuple):
+    chat_id: ChatId  # after following any migration
+    disabled: bool  # Telegram refused the bot there
+    settings: dict[str, str]  # the chat's own settings (teleglas.decide.chat_rules)
 
 
 # a chat's settings -> (values to set, fields to remove)
@@ -48,12 +56,32 @@ end
 return moved
 """
 
+# The chats that get alerts, for fan-out, in one round trip (it asks for every alert). KEYS: the subscribers, the
+# disabled chats, the migrations. ARGV: the settings key around a chat id (chat_key_affixes), then the configured
+# chats. Returns the disabled chats, then per configured chat its migration target and that chat's settings, then
+# per subscriber the same three: member, target, settings.
+_ALERT_CHATS = """
+local out = {redis.call('SMEMBERS', KEYS[2])}
+local function add(id)
+  local to = redis.call('HGET', KEYS[3], id) or id
+  out[#out + 1] = to
+  out[#out + 1] = redis.call('HGETALL', ARGV[1] .. to .. ARGV[2])
+end
+for i = 3, #ARGV do add(ARGV[i]) end
+for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  out[#out + 1] = member
+  add(member)
+end
+return out
+"""
+
 
 class ChatState:
     """Chat configuration: each method one atomic Redis operation or a read."""
 
     def __init__(self, client: redis.Redis):
         self.redis = client
+        self._alert_chats = client.register_script(_ALERT_CHATS)
 
     def chat_route(self, chat_id: ChatId, bot_key: str) -> ChatRoute:
         with self.redis.pipeline(transaction=False) as pipe:
@@ -73,17 +101,26 @@ class ChatState:
         migrated = self.redis.hmget(chat_migrations_key(), [str(c) for c in chat_ids])
         return list(dict.fromkeys(parse_chat_id(m) if m is not None else c for c, m in zip(chat_ids, migrated)))
 
-    def alert_chats(self, configured: tuple[ChatId, ...]) -> list[tuple[ChatId, bool]]:
+    def alert_chats(self, configured: tuple[ChatId, ...]) -> list[AlertChat]:
         """The chats that get alerts: the configured alert chats, then the chats subscribed through the manual
         bot, after migrations, in order and without repeats, each with whether it is disabled (Telegram refused
-        the bot there). Fan-out, the sender's route and the manual bot's /alerts all ask here."""
-        with self.redis.pipeline(transaction=False) as pipe:  # one round trip: fan-out asks for every alert
-            pipe.smembers(subscribers_key()).smembers(disabled_chats_key()).hgetall(chat_migrations_key())
-            subscribed, disabled, migrations = pipe.execute()
-        moved = {parse_chat_id(old): parse_chat_id(new) for old, new in migrations.items()}
-        chats = tuple(configured) + tuple(sorted((parse_chat_id(m) for m in subscribed), key=str))
-        off = {parse_chat_id(member) for member in disabled}
-        return [(chat, chat in off) for chat in dict.fromkeys(moved.get(chat, chat) for chat in chats)]
+        the bot there) and its own settings. Fan-out asks here for every alert: one script, one round trip."""
+        before, after = chat_key_affixes("settings")
+        reply = self._alert_chats(
+            keys=[subscribers_key(), disabled_chats_key(), chat_migrations_key()],
+            args=[before, after, *(str(chat) for chat in configured)],
+        )
+        off = {parse_chat_id(member) for member in reply[0]}
+        settings: dict[ChatId, dict[str, str]] = {}
+        ordered: list[ChatId] = []
+        for target, fields in zip(reply[1 : 1 + 2 * len(configured) : 2], reply[2 : 2 + 2 * len(configured) : 2]):
+            ordered.append(parse_chat_id(target))
+            settings[ordered[-1]] = _fields(fields)
+        subscribed = reply[1 + 2 * len(configured) :]
+        for _member, target, fields in sorted(zip(subscribed[::3], subscribed[1::3], subscribed[2::3]), key=_by_id):
+            ordered.append(parse_chat_id(target))
+            settings[ordered[-1]] = _fields(fields)
+        return [AlertChat(chat, chat in off, settings[chat]) for chat in dict.fromkeys(ordered)]
 
     def migrate_chat(self, old: ChatId, new: ChatId) -> int:
         """Follows Telegram's group → supergroup upgrade: later sends to `old` go to `new`, and the chat's
@@ -124,12 +161,6 @@ class ChatState:
 
     def chat_settings(self, chat_id: ChatId) -> dict[str, str]:
         return decoded(self.redis.hgetall(chat_key(chat_id, "settings")))
-
-    def chat_settings_many(self, chat_ids: list[ChatId]) -> list[dict[str, str]]:
-        with self.redis.pipeline(transaction=False) as pipe:
-            for chat in chat_ids:
-                pipe.hgetall(chat_key(chat, "settings"))
-            return [decoded(fields) for fields in pipe.execute()]
 
     def update_chat_settings(self, chat_id: ChatId, values: dict[str, str], remove: tuple[str, ...] = ()) -> None:
         key = chat_key(chat_id, "settings")
@@ -175,3 +206,12 @@ class ChatState:
 
     def clear_token_invalid(self, bot_key: str) -> bool:
         return bool(self.redis.delete(token_invalid_key(bot_key)))
+
+
+def _fields(flat: list[bytes]) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in zip(flat[::2], flat[1::2])}
+
+
+def _by_id(subscriber: tuple[bytes, bytes, list[bytes]]) -> str:
+    """Subscribers in the order of their chat ids as text, as the manual bot lists them."""
+    return str(parse_chat_id(subscriber[0]))

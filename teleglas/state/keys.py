@@ -35,6 +35,11 @@ def chat_key(chat_id: ChatId, suffix: str) -> str:
     return f"{PREFIX}:chat:{chat_id}:{suffix}"
 
 
+def chat_key_affixes(suffix: str) -> tuple[str, str]:
+    """chat_key(chat_id, suffix) as the text before and after the chat id, for a script that builds the key."""
+    return f"{PREFIX}:chat:", f":{suffix}"
+
+
 def subscribers_key() -> str:
     return f"{PREFIX}:subscribers"
 

@@ -76,22 +76,41 @@ def test_alert_chats_follow_migrations_and_mark_disabled_chats(state):
     state.chats.migrate_chat(-4001, -1004001)
     assert state.chats.disable_chat(42, "Forbidden: bot was blocked by the user")
     assert not state.chats.disable_chat(42, "again")  # only the first refusal is news
-    assert state.chats.alert_chats((-4001, 42, "@news", -1004001)) == [(-1004001, False), (42, True), ("@news", False)]
+    assert [c[:2] for c in state.chats.alert_chats((-4001, 42, "@news", -1004001))] == [
+        (-1004001, False),
+        (42, True),
+        ("@news", False),
+    ]
     assert state.chats.disabled_chats() == {
         42: {"reason": "Forbidden: bot was blocked by the user", "since": state.chats.disabled_chats()[42]["since"]}
     }
     assert (
         state.chats.enable_chat(42)
-        and state.chats.alert_chats((42,)) == [(42, False)]
+        and state.chats.alert_chats((42,)) == [(42, False, {})]
         and state.chats.disabled_chats() == {}
     )
+
+
+def test_alert_chats_add_the_subscribers_in_id_order_each_with_its_own_settings(state):
+    for chat in (77, -3001, "@news", 5):
+        state.chats.add_subscriber(chat)
+    state.chats.migrate_chat(-3001, -1003001)
+    state.chats.update_chat_settings(-1003001, {"min_usd": "5000000"})
+    state.chats.update_chat_settings(42, {"muted_until": "9"})
+    assert state.chats.alert_chats((42, 5)) == [
+        (42, False, {"muted_until": "9"}),
+        (5, False, {}),  # configured and subscribed: once, where it is configured
+        (-1003001, False, {"min_usd": "5000000"}),  # "-3001" < "5" < "77" < "@news", then followed
+        (77, False, {}),
+        ("@news", False, {}),
+    ]
 
 
 def test_a_disabled_chat_that_migrates_stays_disabled_under_its_new_id(state):
     state.chats.disable_chat(-4001, "Forbidden: bot was kicked from the group chat")
     state.chats.migrate_chat(-4001, -1004001)
     assert list(state.chats.disabled_chats()) == [-1004001]
-    assert state.chats.alert_chats((-4001,)) == [(-1004001, True)]
+    assert state.chats.alert_chats((-4001,)) == [(-1004001, True, {})]
 
 
 def test_a_part_of_a_split_text_records_where_the_next_part_begins(state):
