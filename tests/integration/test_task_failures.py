@@ -47,11 +47,12 @@ FAILURES = 2
 def test_one_failing_redis_call_in_each_task_costs_a_retry_not_an_alert(make_stack, tmp_path):
     stack, proxy = start(make_stack, tmp_path)
     rules = {
-        # the engine's admission of an event; taking a chat's digest; taking what a cooldown folded; the delivery lease
+        # the engine's admission of an event; taking a chat's digest; taking what a cooldown folded; the send's gate
+        # (the rate limiter's guarded call, which takes the delivery lease)
         "teleglas.process_events": proxy.fail(b"EVALSHA", b"teleglas:decision:", times=FAILURES),
         "teleglas.flush_digest": proxy.fail(b"EVALSHA", b"teleglas:digest:", times=FAILURES),
         "teleglas.flush_aggregate": proxy.fail(b"EVALSHA", b"teleglas:folded:", times=FAILURES),
-        "teleglas.send_message": proxy.fail(b"SET", b"sending:", times=FAILURES),
+        "teleglas.send_message": proxy.fail(b"EVALSHA", b"teleglas:rate:", times=FAILURES),
     }
     # State through the proxy; the broker straight to Redis (its own reconnects are kombu's business).
     worker = stack.start_worker(extra_env={"REDIS_URL": proxy.url, "CELERY_BROKER_URL": stack.redis_url})
