@@ -188,7 +188,7 @@ def cascade_rows(c: dict, defaults: Settings) -> list[Row]:
         (name for name, seconds in c["tail"].items() if seconds is not None),
         key=lambda name: (round(c["tail"][name], 2), order.index(name)),  # in time; a tie in the steps' order
     )
-    rows += [(f"  tail: {cascade.TAIL_STEPS[name]}", f"+{c['tail'][name]:.2f} s", "", "", NO_TARGET) for name in steps]
+    rows += [(f"  tail: {cascade.TAIL_STEPS[name]}", f"{c['tail'][name]:+.2f} s", "", "", NO_TARGET) for name in steps]
     return rows + [
         (
             "cascade: events in / qualifying / delivered",
