@@ -8,8 +8,8 @@ One Lua call per send attempt decides, atomically and on Redis's clock (so worke
   thundering herd re-polling every second). A held slot that a pause or a long delay overtook is replaced
   by a fresh one.
 The answer is "go after a short sleep" (at most TELEGRAM_MAX_INLINE_WAIT) or "come back in N s", which the
-task turns into due work in Redis instead of sleeping in a worker slot. A send asks with a Guard: the same call
-first checks its route and its part's delivery, and a grant takes the part's lease (see Guard).
+task turns into due work in Redis instead of sleeping in a worker slot. Each call carries a send's Guard: the same
+call first checks its route and its part's delivery, and a grant takes the part's lease (see Guard).
 
 Groups and channels (negative ids, @names) are spaced by the stricter of the chat and group limits. A margin
 is added to chat and group spacing: the limiter sees the start of a send, Telegram its arrival, and the
@@ -28,18 +28,16 @@ from teleglas.settings import Settings
 from teleglas.state import keys
 from teleglas.state.claims import DeliveryState, lease_value, parse_delivery
 
-# KEYS 1-4 and ARGV 1-5: the budget. A guarded call adds KEYS 5-8 (the bot's refused-token flag, the chat
-# migrations, the chat's disabled flag, the part's delivery) and ARGV 6-8 (the chat's field in the migrations,
-# the lease's value and its length in ms): a failed condition answers before the budget is touched.
+# KEYS 1-4 and ARGV 1-5: the budget. KEYS 5-8 and ARGV 6-8, the guard: the bot's refused-token flag, the chat
+# migrations, the chat's disabled flag, the part's delivery; the chat's field in the migrations, the lease's value
+# and its length in ms. A failed condition answers before the budget is touched.
 _ACQUIRE = """
-if #KEYS > 4 then
-  if redis.call('EXISTS', KEYS[5]) == 1 then return {'token_invalid'} end
-  local moved = redis.call('HGET', KEYS[6], ARGV[6])
-  if moved then return {'migrated', moved} end
-  if redis.call('EXISTS', KEYS[7]) == 1 then return {'disabled'} end
-  local delivery = redis.call('GET', KEYS[8])
-  if delivery then return {'delivery', delivery, redis.call('PTTL', KEYS[8])} end
-end
+if redis.call('EXISTS', KEYS[5]) == 1 then return {'token_invalid'} end
+local moved = redis.call('HGET', KEYS[6], ARGV[6])
+if moved then return {'migrated', moved} end
+if redis.call('EXISTS', KEYS[7]) == 1 then return {'disabled'} end
+local delivery = redis.call('GET', KEYS[8])
+if delivery then return {'delivery', delivery, redis.call('PTTL', KEYS[8])} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local bot_interval = tonumber(ARGV[1])
@@ -67,7 +65,7 @@ if start - now <= max_wait then
   granted = 1
   redis.call('SET', KEYS[1], string.format('%.6f', start), 'EX', ttl)
   redis.call('SET', KEYS[3], string.format('%.6f', start), 'EX', ttl)
-  if #KEYS > 4 then redis.call('SET', KEYS[8], ARGV[7], 'PX', ARGV[8]) end
+  redis.call('SET', KEYS[8], ARGV[7], 'PX', ARGV[8])
 end
 return {'permit', granted, string.format('%.6f', start - now), string.format('%.6f', slot),
   string.format('%.6f', start)}
@@ -154,26 +152,16 @@ class RateLimiter:
         self._acquire = client.register_script(_ACQUIRE)
         self._pause = client.register_script(_PAUSE)
 
-    def acquire(self, chat_id: ChatId, slot: float | None = None) -> Permit:
-        answer = self._call(chat_id, slot, [], [])
-        assert isinstance(answer, Permit)  # an unguarded call has no condition to refuse
-        return answer
-
-    def acquire_guarded(self, guard: Guard, chat_id: ChatId, slot: float | None = None) -> Permit | Refused:
-        names = [
-            keys.token_invalid_key(guard.bot_key),
-            keys.chat_migrations_key(),
-            keys.chat_key(chat_id, "disabled"),
-            keys.delivery_key(guard.part_id, chat_id),
-        ]
-        return self._call(chat_id, slot, names, [str(chat_id), lease_value(guard.owner), int(guard.lease_s * 1000)])
-
-    def _call(self, chat_id: ChatId, slot: float | None, guard_keys: list, guard_args: list) -> Permit | Refused:
+    def acquire(self, guard: Guard, chat_id: ChatId, slot: float | None = None) -> Permit | Refused:
         names = [
             keys.rate_bot_last_key(self._bot_id),
             keys.rate_bot_pause_key(self._bot_id),
             keys.rate_chat_last_key(self._bot_id, chat_id),
             keys.rate_chat_next_key(self._bot_id, chat_id),
+            keys.token_invalid_key(guard.bot_key),
+            keys.chat_migrations_key(),
+            keys.chat_key(chat_id, "disabled"),
+            keys.delivery_key(guard.part_id, chat_id),
         ]
         args = [
             f"{self._limits.bot_interval_s:.6f}",
@@ -181,8 +169,11 @@ class RateLimiter:
             f"{self._limits.max_inline_wait_s:.6f}",
             "" if slot is None else f"{slot:.6f}",
             _KEY_TTL_S,
+            str(chat_id),
+            lease_value(guard.owner),
+            int(guard.lease_s * 1000),
         ]
-        kind, *rest = self._acquire(keys=names + guard_keys, args=args + guard_args)
+        kind, *rest = self._acquire(keys=names, args=args)
         if kind == b"permit":
             granted, wait, held, start = rest
             return Permit(bool(granted), max(float(wait), 0.0), float(held), float(start))

@@ -155,7 +155,7 @@ class Sender:
 
     def recheck_chat(self, chat_id: ChatId) -> None:
         """A disabled chat, asked again: the bot re-added (or unblocked) heals it; otherwise ask again later."""
-        if not self.chats.chat_route(chat_id, self.client.token_key).disabled:
+        if not self.chats.chat_route(chat_id).disabled:
             return
         try:
             welcome = self.client.bot_can_post(chat_id)

@@ -285,7 +285,7 @@ class Gate:
     def __call__(self, attempt: Attempt, part: Part) -> Outcome | None:
         job = attempt.job
         guard = Guard(self.token_key, part.part_id, attempt.owner, self.lease_s)
-        answer = self.limiter.acquire_guarded(guard, job.chat_id, job.slot)
+        answer = self.limiter.acquire(guard, job.chat_id, job.slot)
         if isinstance(answer, Refused):
             return self._refused(attempt, part, answer)
         part.waited_s = answer.wait_s

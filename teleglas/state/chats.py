@@ -27,7 +27,6 @@ from teleglas.state.keys import (
 class ChatRoute:
     chat_id: ChatId  # after following any migration
     disabled: bool
-    token_invalid: bool
 
 
 class AlertChat(NamedTuple):
@@ -83,16 +82,17 @@ class ChatState:
         self.redis = client
         self._alert_chats = client.register_script(_ALERT_CHATS)
 
-    def chat_route(self, chat_id: ChatId, bot_key: str) -> ChatRoute:
+    def chat_route(self, chat_id: ChatId) -> ChatRoute:
+        """Where a chat's sends go and whether it is disabled there (a send asks the same of its rate-limit call,
+        teleglas.deliver.ratelimit.Guard; the disabled chat's re-check asks here)."""
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.hget(chat_migrations_key(), str(chat_id))
             pipe.exists(chat_key(chat_id, "disabled"))
-            pipe.exists(token_invalid_key(bot_key))
-            migrated, disabled, token_invalid = pipe.execute()
+            migrated, disabled = pipe.execute()
         if migrated is not None:
             chat_id = parse_chat_id(migrated)
             disabled = self.redis.exists(chat_key(chat_id, "disabled"))
-        return ChatRoute(chat_id, bool(disabled), bool(token_invalid))
+        return ChatRoute(chat_id, bool(disabled))
 
     def resolve(self, chat_ids: tuple[ChatId, ...] | list[ChatId]) -> list[ChatId]:
         """Where each chat id goes now, after group → supergroup migrations, in order and without repeats."""

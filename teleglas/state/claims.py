@@ -34,8 +34,8 @@ class DeliveryState:
 
 
 def lease_value(owner: str) -> str:
-    """What a delivery holds while `owner` sends it. The lease is taken by the rate limiter's guarded call
-    (teleglas.deliver.ratelimit.Guard), in the same atomic step as the send's slot."""
+    """What a delivery holds while `owner` sends it. The lease is taken by the rate limiter's call with the
+    send's Guard (teleglas.deliver.ratelimit), in the same atomic step as the send's slot."""
     return _SENDING + owner
 
 

@@ -3,6 +3,7 @@
 Spacing is asserted on the limiter's own start times (Redis's clock, `Permit.starts_at`), not on the test's clock:
 a loaded machine can delay the test between two calls, but cannot move what the limiter decided."""
 
+import itertools
 import threading
 import time
 
@@ -13,6 +14,14 @@ from teleglas.model.chat import is_group_chat
 from tests.support.settings import make_settings
 
 LIMITS = RateLimits(bot_interval_s=0.01, chat_interval_s=0.2, group_interval_s=0.5, max_inline_wait_s=0.05)
+_PARTS = itertools.count()
+
+
+def budget(limiter: RateLimiter, chat, slot: float | None = None) -> Permit:
+    """The budget alone: each call guards a part of its own, which nothing has sent or holds."""
+    answer = limiter.acquire(Guard("bot", f"part-{next(_PARTS)}", "sender", 60.0), chat, slot)
+    assert isinstance(answer, Permit)
+    return answer
 
 
 @pytest.fixture
@@ -31,9 +40,9 @@ def test_limits_from_settings_follow_telegram_with_a_margin():
 def test_a_burst_to_one_chat_gets_consecutive_slots_in_arrival_order(state):
     limits = RateLimits(bot_interval_s=0.01, chat_interval_s=5.0, group_interval_s=5.0, max_inline_wait_s=0.05)
     limiter = RateLimiter(state.redis, "100000001", limits)  # slots 5 s apart: no delay of the test reaches one
-    first = limiter.acquire(42)
+    first = budget(limiter, 42)
     assert first.granted and first.wait_s == 0 and first.starts_at == first.slot
-    later = [limiter.acquire(42) for _ in range(3)]
+    later = [budget(limiter, 42) for _ in range(3)]
     assert not any(p.granted for p in later)
     assert [round(p.starts_at - first.starts_at, 6) for p in later] == [5.0, 10.0, 15.0]
     assert [round(b.slot - a.slot, 6) for a, b in zip([first, *later], later)] == [5.0, 5.0, 5.0]
@@ -41,34 +50,34 @@ def test_a_burst_to_one_chat_gets_consecutive_slots_in_arrival_order(state):
 
 
 def test_a_held_slot_is_kept_until_due_then_granted(limiter):
-    limiter.acquire(42)
-    held = limiter.acquire(42)
-    early = limiter.acquire(42, held.slot)
+    budget(limiter, 42)
+    held = budget(limiter, 42)
+    early = budget(limiter, 42, held.slot)
     assert not early.granted and early.slot == held.slot  # asking again early keeps the place
     time.sleep(max(early.wait_s - 0.03, 0))
-    due = limiter.acquire(42, held.slot)
+    due = budget(limiter, 42, held.slot)
     assert due.granted and due.wait_s <= LIMITS.max_inline_wait_s
 
 
 def test_groups_are_spaced_by_the_group_limit_and_chats_do_not_block_each_other(limiter):
-    first = limiter.acquire(-4001)
+    first = budget(limiter, -4001)
     assert first.granted
-    assert limiter.acquire(-4001).starts_at - first.starts_at == pytest.approx(0.5, abs=1e-6)
-    other = limiter.acquire(42)
+    assert budget(limiter, -4001).starts_at - first.starts_at == pytest.approx(0.5, abs=1e-6)
+    other = budget(limiter, 42)
     assert other.granted and other.wait_s <= LIMITS.bot_interval_s + 0.001  # only the bot spacing applies
 
 
 def test_a_pause_holds_every_chat_and_overtaken_slots_are_renewed(state):
     limits = RateLimits(bot_interval_s=0.01, chat_interval_s=0.2, group_interval_s=0.5, max_inline_wait_s=0.05)
     limiter = RateLimiter(state.redis, "100000001", limits)
-    limiter.acquire(42)
-    held = limiter.acquire(42)
+    budget(limiter, 42)
+    held = budget(limiter, 42)
     assert limiter.pause(30.0) == pytest.approx(30.0)
     assert 29 < limiter.pause(0.2) <= 30.0  # a shorter pause never shortens a longer one
-    waiting = [limiter.acquire(chat) for chat in (7, -4001)]
+    waiting = [budget(limiter, chat) for chat in (7, -4001)]
     assert waiting[0].starts_at == waiting[1].starts_at  # both held to the pause's end, on Redis's clock
     assert all(not p.granted and 29 < p.wait_s <= 30 for p in waiting)
-    renewed = limiter.acquire(42, held.slot)
+    renewed = budget(limiter, 42, held.slot)
     assert not renewed.granted and renewed.slot > held.slot + limits.chat_interval_s
 
 
@@ -81,7 +90,7 @@ def test_many_senders_at_once_never_start_closer_than_the_spacing(state):
         slot = None
         for _ in range(5):
             while True:
-                permit = limiter.acquire(42, slot)
+                permit = budget(limiter, 42, slot)
                 if permit.granted:
                     with lock:
                         starts.append(permit.starts_at)
@@ -102,29 +111,29 @@ def test_many_senders_at_once_never_start_closer_than_the_spacing(state):
     assert min(gaps) >= 0.05, gaps
 
 
-def test_a_guarded_call_answers_route_then_delivery_then_budget_and_only_a_grant_takes_the_lease(state, limiter):
+def test_the_guard_answers_route_then_delivery_then_budget_and_only_a_grant_takes_the_lease(state, limiter):
     def guard(owner: str, part: str = "alert") -> Guard:
         return Guard("bot", part, owner, 5.0)
 
-    first = limiter.acquire_guarded(guard("task-a"), 42)
+    first = limiter.acquire(guard("task-a"), 42)
     assert isinstance(first, Permit) and first.granted
-    held = limiter.acquire_guarded(guard("task-b"), 42)
+    held = limiter.acquire(guard("task-b"), 42)
     assert isinstance(held, Refused) and held.reason is Refusal.DELIVERY and held.delivery is not None
     assert held.delivery.sending_owner == "task-a" and 4.0 < held.delivery.lease_left_s <= 5.0
     # The refused copy spent no slot: the next part to the chat waits one interval after the first, not two.
-    waiting = limiter.acquire_guarded(guard("task-c", "alert/2.0"), 42)
+    waiting = limiter.acquire(guard("task-c", "alert/2.0"), 42)
     assert isinstance(waiting, Permit) and not waiting.granted
     assert waiting.starts_at - first.starts_at == pytest.approx(LIMITS.chat_interval_s, abs=1e-6)
     assert state.ledger.delivery_state("alert/2.0", 42).sending_owner is None  # no grant, no lease
     state.ledger.record_delivery("alert", 42, 9, 60, next_part=(2, 0))
-    sent = limiter.acquire_guarded(guard("task-d"), 42)
+    sent = limiter.acquire(guard("task-d"), 42)
     assert isinstance(sent, Refused) and sent.delivery is not None
     assert (sent.delivery.message_id, sent.delivery.next_part) == (9, (2, 0))
 
     state.chats.migrate_chat(-3001, -1004001)
-    assert limiter.acquire_guarded(guard("task-a"), -3001) == Refused(Refusal.MIGRATED, migrated_to=-1004001)
+    assert limiter.acquire(guard("task-a"), -3001) == Refused(Refusal.MIGRATED, migrated_to=-1004001)
     state.chats.disable_chat(43, "blocked")
-    assert limiter.acquire_guarded(guard("task-a"), 43) == Refused(Refusal.DISABLED)
+    assert limiter.acquire(guard("task-a"), 43) == Refused(Refusal.DISABLED)
     state.chats.flag_token_invalid("bot", 60)  # checked first: even a sent part, even a migrated chat
-    assert {limiter.acquire_guarded(guard("t"), chat) for chat in (42, -3001, 44)} == {Refused(Refusal.TOKEN_INVALID)}
+    assert {limiter.acquire(guard("t"), chat) for chat in (42, -3001, 44)} == {Refused(Refusal.TOKEN_INVALID)}
     assert state.ledger.delivery_state("alert", 44).sending_owner is None

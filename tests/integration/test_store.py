@@ -69,7 +69,7 @@ def test_migration_moves_chat_settings_and_rewrites_older_migrations(state):
         and -1004001 in state.chats.disabled_chats()
     )
     assert state.chats.chat_migrations() == {-3001: -1004001, -4001: -1004001}
-    assert state.chats.chat_route(-3001, "bot").chat_id == -1004001
+    assert state.chats.chat_route(-3001).chat_id == -1004001
 
 
 def test_alert_chats_follow_migrations_and_mark_disabled_chats(state):

@@ -48,7 +48,7 @@ def test_one_failing_redis_call_in_each_task_costs_a_retry_not_an_alert(make_sta
     stack, proxy = start(make_stack, tmp_path)
     rules = {
         # the engine's admission of an event; taking a chat's digest; taking what a cooldown folded; the send's gate
-        # (the rate limiter's guarded call, which takes the delivery lease)
+        # (the rate limiter's call with its guard, which takes the delivery lease)
         "teleglas.process_events": proxy.fail(b"EVALSHA", b"teleglas:decision:", times=FAILURES),
         "teleglas.flush_digest": proxy.fail(b"EVALSHA", b"teleglas:digest:", times=FAILURES),
         "teleglas.flush_aggregate": proxy.fail(b"EVALSHA", b"teleglas:folded:", times=FAILURES),

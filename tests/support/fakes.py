@@ -50,9 +50,9 @@ class FakeChats:
     disabled: dict[ChatId, str] = field(default_factory=dict)
     token_refused: bool = False
 
-    def chat_route(self, chat_id: ChatId, bot_key: str) -> ChatRoute:
+    def chat_route(self, chat_id: ChatId) -> ChatRoute:
         chat = self.migrations.get(chat_id, chat_id)
-        return ChatRoute(chat, chat in self.disabled, self.token_refused)
+        return ChatRoute(chat, chat in self.disabled)
 
     def disable_chat(self, chat_id: ChatId, reason: str) -> bool:
         newly = chat_id not in self.disabled
@@ -82,20 +82,15 @@ class FakeDeadLetters:
 
 @dataclass
 class FakeLimiter:
-    """Grants every send at once unless `busy` says how long a chat must wait; records pauses. A guarded call
-    answers from the fake chats and ledger first, and a grant takes the lease, as the Lua script does."""
+    """Grants every send at once unless `busy` says how long a chat must wait; records pauses. It answers from the
+    fake chats and ledger first, and a grant takes the lease, as the Lua script does."""
 
     ledger: FakeLedger
     chats: FakeChats
     busy: dict[ChatId, float] = field(default_factory=dict)
     pauses: list[float] = field(default_factory=list)
 
-    def acquire(self, chat_id: ChatId, slot: float | None = None) -> Permit:
-        wait = self.busy.get(chat_id, 0.0)
-        place = slot if slot is not None else 1000.0 + wait
-        return Permit(wait <= 0.5, wait, place, place)
-
-    def acquire_guarded(self, guard: Guard, chat_id: ChatId, slot: float | None = None) -> Permit | Refused:
+    def acquire(self, guard: Guard, chat_id: ChatId, slot: float | None = None) -> Permit | Refused:
         if self.chats.token_refused:
             return Refused(Refusal.TOKEN_INVALID)
         if chat_id in self.chats.migrations:
@@ -105,7 +100,9 @@ class FakeLimiter:
         state = self.ledger.delivery_state(guard.part_id, chat_id)
         if state.message_id is not None or state.sending_owner is not None:
             return Refused(Refusal.DELIVERY, delivery=state)
-        permit = self.acquire(chat_id, slot)
+        wait = self.busy.get(chat_id, 0.0)
+        place = slot if slot is not None else 1000.0 + wait
+        permit = Permit(wait <= 0.5, wait, place, place)
         if permit.granted:
             self.ledger.leases[(guard.part_id, chat_id)] = guard.owner
         return permit

@@ -44,5 +44,5 @@ def take_lease(client: redis.Redis, part_id: str, chat_id: ChatId, owner: str, l
     """A delivery's lease taken the way a sender takes it (the rate limiter's guarded call), under a budget of its
     own that never waits: what another sender, or one that died, leaves behind."""
     limiter = RateLimiter(client, "lease-test-bot", RateLimits(0.0, 0.0, 0.0, 1.0))
-    answer = limiter.acquire_guarded(Guard("lease-test-bot", part_id, owner, lease_s), chat_id)
+    answer = limiter.acquire(Guard("lease-test-bot", part_id, owner, lease_s), chat_id)
     return isinstance(answer, Permit) and answer.granted
